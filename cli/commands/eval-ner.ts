@@ -1,0 +1,168 @@
+/**
+ * `hanlab eval ner`: seqeval's classification report (and KLUE's official figures) for predicted
+ * tags against KLUE-format gold. A thin shell over lib/metrics; every number comes from there.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type KlueSentence, readKlueNer } from '../../lib/data/klue-ner.js';
+import { InputError, UsageError } from '../../lib/errors.js';
+import { klueScores } from '../../lib/metrics/klue.js';
+import { type ZeroDivision, parseZeroDivision } from '../../lib/metrics/prf.js';
+import { formatFixed } from '../../lib/metrics/report-text.js';
+import { LengthMismatchError, classificationReport, formatClassificationReport } from '../../lib/metrics/seqeval.js';
+import { type ChunkMode, SCHEMES, type Scheme, isScheme } from '../../lib/ner/scheme.js';
+
+const USAGE = `Usage: hanlab eval ner --gold <KLUE tsv> --pred <file> [options]
+
+Scores predicted NER tags against KLUE-format gold with seqeval 1.2.2's exact rules.
+
+  --gold FILE            gold tags, KLUE NER TSV (## header, syllable<TAB>tag lines)
+  --pred FILE            predicted tags: JSONL with {"tags": [...]} per line in gold order,
+                         or a KLUE NER TSV with the same sentences
+  --mode default|strict  seqeval chunking (default: default = conlleval rules)
+  --scheme NAME          strict-mode scheme: ${SCHEMES.join(', ')} (default: detected from gold)
+  --digits N             decimals in the text report (default: 2)
+  --zero-division V      0, 1 or warn (default: warn = 0 with a warning)
+  --klue                 also print KLUE's entity-level and character-level macro F1 (x100)
+  --json                 print one JSON object (seqeval's output_dict, plus "klue" with --klue)
+  -h, --help             show this help`;
+
+interface PredFile {
+  tags: string[][];
+  /** Sentence ids and syllables when the prediction is a KLUE TSV (checked against gold). */
+  sentences?: KlueSentence[];
+}
+
+function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        gold: { type: 'string' },
+        pred: { type: 'string' },
+        mode: { type: 'string' },
+        scheme: { type: 'string' },
+        digits: { type: 'string' },
+        'zero-division': { type: 'string' },
+        klue: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+}
+
+/** Reads `{"tags": [...]}` lines; every line is one sentence, in gold order. */
+export function readPredJsonl(file: string): string[][] {
+  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop(); // the final line end
+  return lines.map((raw, i) => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    const where = { file, line: i + 1 };
+    if (line.trim() === '') throw new InputError('blank line: every line must hold one sentence as {"tags": [...]}', where);
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw new InputError(`not valid JSON (${(error as Error).message})`, where);
+    }
+    const tags = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>).tags : undefined;
+    if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
+      throw new InputError('expected {"tags": [<string>, ...]}', { ...where, field: 'tags' });
+    }
+    return tags as string[];
+  });
+}
+
+function looksLikeKlueTsv(file: string): boolean {
+  const head = readFileSync(file, 'utf8').slice(0, 4096).replace(/^\uFEFF/, '').trimStart();
+  return head.startsWith('##');
+}
+
+function readPred(file: string): PredFile {
+  if (looksLikeKlueTsv(file)) {
+    const sentences = readKlueNer(file);
+    return { tags: sentences.map((s) => s.tags), sentences };
+  }
+  return { tags: readPredJsonl(file) };
+}
+
+/** A KLUE TSV prediction must hold the gold sentences in the same order, syllable for syllable. */
+function checkSameSentences(gold: KlueSentence[], pred: KlueSentence[]): void {
+  const n = Math.min(gold.length, pred.length);
+  for (let i = 0; i < n; i++) {
+    const g = gold[i];
+    const p = pred[i];
+    if (g.id !== p.id) {
+      throw new LengthMismatchError(`sentence ${i}: gold id ${g.id} but the prediction has id ${p.id} (line ${p.line})`, i, g.id, g.tags.length, p.tags.length);
+    }
+    if (g.tokens.length === p.tokens.length) {
+      const j = g.tokens.findIndex((token, k) => token !== p.tokens[k]);
+      if (j >= 0) {
+        throw new InputError(`sentence ${i} (id ${g.id}): syllable ${j} is ${JSON.stringify(p.tokens[j])} but gold has ${JSON.stringify(g.tokens[j])}`, { line: p.line + 1 + j, field: 'syllable' });
+      }
+    }
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const options = parseOptions(argv);
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!options.gold || !options.pred) throw new UsageError(`--gold and --pred are required\n\n${USAGE}`);
+  const mode = (options.mode ?? 'default') as ChunkMode;
+  if (mode !== 'default' && mode !== 'strict') throw new UsageError(`--mode must be default or strict, not "${options.mode}"`);
+  let scheme: Scheme | undefined;
+  if (options.scheme !== undefined) {
+    if (!isScheme(options.scheme)) throw new UsageError(`--scheme must be one of ${SCHEMES.join(', ')}, not "${options.scheme}"`);
+    if (mode !== 'strict') throw new UsageError('--scheme only applies with --mode strict (the default mode has no scheme)');
+    scheme = options.scheme;
+  }
+  let digits = 2;
+  if (options.digits !== undefined) {
+    if (!/^\d+$/.test(options.digits) || Number(options.digits) > 20) throw new UsageError(`--digits must be an integer from 0 to 20, not "${options.digits}"`);
+    digits = Number(options.digits);
+  }
+  let zeroDivision: ZeroDivision = 'warn';
+  if (options['zero-division'] !== undefined) {
+    const parsed = parseZeroDivision(options['zero-division']);
+    if (parsed === undefined) throw new UsageError(`--zero-division must be 0, 1 or warn, not "${options['zero-division']}"`);
+    zeroDivision = parsed;
+  }
+
+  const goldSentences = readKlueNer(options.gold);
+  const pred = readPred(options.pred);
+  if (pred.sentences) checkSameSentences(goldSentences, pred.sentences);
+  const gold = goldSentences.map((s) => s.tags);
+  const sentenceIds = goldSentences.map((s) => s.id);
+
+  const report = classificationReport(gold, pred.tags, { mode, scheme, zeroDivision, sentenceIds });
+  const klue = options.klue ? klueScores(gold, pred.tags, { sentenceIds }) : undefined;
+  for (const warning of report.warnings) console.error(`warning: ${warning}`);
+
+  if (options.json) {
+    const out: Record<string, unknown> = Object.create(null);
+    for (const [key, row] of Object.entries(report.dict)) out[key] = row;
+    if (klue) {
+      if (Object.hasOwn(out, 'klue')) throw new InputError('an entity type is named "klue", which clashes with the "klue" key of --json; drop --klue or --json');
+      out.klue = klue;
+    }
+    console.log(JSON.stringify(out));
+    return 0;
+  }
+  let text = formatClassificationReport(report, digits);
+  if (klue) {
+    text +=
+      `\nKLUE entity-level macro F1 (strict IOB2, x100): ${formatFixed(klue.entity_macro_f1, digits)}` +
+      `\nKLUE character-level macro F1 (13 tags incl. O, x100): ${formatFixed(klue.char_macro_f1, digits)}\n`;
+  }
+  process.stdout.write(text);
+  return 0;
+}

@@ -1,0 +1,270 @@
+/**
+ * The one place that picks and initialises the TensorFlow.js backend, and says what it picked.
+ *
+ * Order of preference: `tensorflow` on the GPU (@tensorflow/tfjs-node-gpu) > `tensorflow` on the CPU
+ * (@tensorflow/tfjs-node) > `wasm` (SIMD, single-threaded in Node) > `cpu` (plain JS). `HANLAB_BACKEND`
+ * (or `opts.prefer`) names one; with `requireGpu` (the `hanlab-gpu` kernel) anything but a working CUDA
+ * device is an error unless `HANLAB_ALLOW_CPU_FALLBACK=1`.
+ *
+ * The returned DeviceManifest is what every notebook prints (`emit('device', manifest)`) and every
+ * report carries.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { HanlabError } from '../errors.js';
+import { CUDA_LIBRARIES, findMissingLibraries, queryGpu } from './cuda.js';
+import { loadNativeBackend, locatePackage } from './native.js';
+
+/** The choices users name (`HANLAB_BACKEND`, `prefer`). `tensorflow-gpu` and `tensorflow` are both tf's "tensorflow" backend. */
+export type BackendChoice = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+export interface DeviceManifest {
+  /** What runs the tensors, as a BackendChoice: `tensorflow-gpu`, `tensorflow`, `wasm` or `cpu`. */
+  backend: string;
+  /** `tf.getBackend()` after initialisation (`tensorflow`, `wasm`, `cpu`). */
+  tfBackend: string;
+  tfjsVersion: string;
+  /** Version of the native package providing the backend, when one does. */
+  nativePackage?: { name: string; version: string };
+  nodeVersion: string;
+  platform: string;
+  arch: string;
+  cpus: number | string;
+  cpuModel?: string;
+  memoryMiB: number;
+  gpu?: { name?: string; memoryMiB?: number; driverVersion?: string };
+  /** wasm only: SIMD and threads as the backend reports them. */
+  wasm?: { simd: boolean; threads: boolean };
+  /** Why a preferred backend was not used (each one tried, in order). */
+  fallbackReason?: string;
+  /** What asked for the backend: `HANLAB_BACKEND`, `prefer`, or `auto`. */
+  requestedBy: 'HANLAB_BACKEND' | 'prefer' | 'auto';
+  initialisedAt: string;
+}
+
+export interface InitBackendOptions {
+  /** Use this backend (still overridden by `HANLAB_BACKEND`). Without it: the best available. */
+  prefer?: BackendChoice;
+  /** Fail unless TensorFlow runs on a CUDA GPU (the `hanlab-gpu` kernel). `HANLAB_ALLOW_CPU_FALLBACK=1` relaxes it. */
+  requireGpu?: boolean;
+  /** Project root for finding packages and the wasm binaries; default `process.cwd()`. */
+  root?: string;
+}
+
+/** A backend could not be initialised the way it was asked for. The message says what to do. */
+export class BackendUnavailableError extends HanlabError {
+  readonly backend: string;
+  constructor(backend: string, message: string) {
+    super(message);
+    this.backend = backend;
+  }
+}
+
+/** Why each backend can or cannot run here, without switching to it. For `hanlab kernels list`. */
+export interface BackendProbe {
+  backend: BackendChoice;
+  available: boolean;
+  reason?: string;
+}
+
+let current: DeviceManifest | undefined;
+
+/** The manifest of the last successful initBackend() in this process. */
+export function currentDevice(): DeviceManifest | undefined {
+  return current;
+}
+
+export async function initBackend(opts: InitBackendOptions = {}): Promise<DeviceManifest> {
+  const root = opts.root ?? process.cwd();
+  const fromEnv = process.env.HANLAB_BACKEND?.trim();
+  const allowCpuFallback = process.env.HANLAB_ALLOW_CPU_FALLBACK === '1';
+  let requested: BackendChoice | undefined;
+  let requestedBy: DeviceManifest['requestedBy'] = 'auto';
+  if (fromEnv) {
+    requested = parseBackendChoice(fromEnv, 'HANLAB_BACKEND');
+    requestedBy = 'HANLAB_BACKEND';
+  } else if (opts.prefer) {
+    requested = parseBackendChoice(opts.prefer, 'prefer');
+    requestedBy = 'prefer';
+  }
+  if (opts.requireGpu && requested && requested !== 'tensorflow-gpu' && !allowCpuFallback) {
+    throw new BackendUnavailableError(
+      requested,
+      `the GPU kernel was asked for backend "${requested}" (${requestedBy}); unset it or set HANLAB_ALLOW_CPU_FALLBACK=1 to run on the CPU`,
+    );
+  }
+
+  // Explicit choice: that one or an error. Automatic: walk the order, remembering why each failed.
+  const order: BackendChoice[] = requested ? [requested] : [...BACKEND_CHOICES];
+  if (opts.requireGpu && !requested) order.splice(0, order.length, 'tensorflow-gpu');
+  if (opts.requireGpu && allowCpuFallback && !requested) order.push('tensorflow', 'wasm', 'cpu');
+  const failures: string[] = [];
+  for (const choice of order) {
+    const attempt = await tryBackend(choice, root);
+    if (attempt.ok) {
+      const manifest = buildManifest(choice, attempt.nativeVersion, requestedBy, failures);
+      current = manifest;
+      return manifest;
+    }
+    failures.push(`${choice}: ${attempt.reason}`);
+    if (requested || (opts.requireGpu && !allowCpuFallback)) {
+      const hint = opts.requireGpu
+        ? ' The hanlab-gpu kernel needs CUDA 11.2 + cuDNN 8.1 and @tensorflow/tfjs-node-gpu with its native binding; ' +
+          'set HANLAB_ALLOW_CPU_FALLBACK=1 to run on the CPU instead.'
+        : '';
+      throw new BackendUnavailableError(choice, `TensorFlow.js backend "${choice}" is not available: ${attempt.reason}.${hint}`);
+    }
+  }
+  // Unreachable in practice: the plain `cpu` backend is always registered by @tensorflow/tfjs.
+  throw new BackendUnavailableError('cpu', `no TensorFlow.js backend could be initialised: ${failures.join('; ')}`);
+}
+
+/** Reports, for each backend, whether it could run here. Loads native packages but switches nothing. */
+export function probeBackends(root: string = process.cwd()): BackendProbe[] {
+  return BACKEND_CHOICES.map((backend): BackendProbe => {
+    switch (backend) {
+      case 'tensorflow-gpu': {
+        const reason = gpuBlocker(root);
+        return reason ? { backend, available: false, reason } : { backend, available: true };
+      }
+      case 'tensorflow': {
+        const gpu = locatePackage('@tensorflow/tfjs-node-gpu', root) ? loadNativeBackend('@tensorflow/tfjs-node-gpu', root) : undefined;
+        if (gpu?.ok) return { backend, available: true };
+        const cpu = loadNativeBackend('@tensorflow/tfjs-node', root);
+        return cpu.ok ? { backend, available: true } : { backend, available: false, reason: cpu.reason };
+      }
+      case 'wasm': {
+        const dir = wasmDir(root);
+        return dir ? { backend, available: true } : { backend, available: false, reason: '@tensorflow/tfjs-backend-wasm is not installed' };
+      }
+      case 'cpu':
+        return { backend, available: true };
+    }
+  });
+}
+
+export function parseBackendChoice(value: string, source: string): BackendChoice {
+  const normal = value.trim().toLowerCase();
+  if ((BACKEND_CHOICES as readonly string[]).includes(normal)) return normal as BackendChoice;
+  throw new BackendUnavailableError(value, `${source}="${value}" is not a backend; use one of ${BACKEND_CHOICES.join(', ')}`);
+}
+
+type Attempt = { ok: true; nativeVersion?: { name: string; version: string } } | { ok: false; reason: string };
+
+async function tryBackend(choice: BackendChoice, root: string): Promise<Attempt> {
+  switch (choice) {
+    case 'tensorflow-gpu': {
+      const blocker = gpuBlocker(root);
+      if (blocker) return { ok: false, reason: blocker };
+      const switched = await switchTo('tensorflow');
+      if (!switched.ok) return switched;
+      if (!usingGpuDevice()) {
+        return { ok: false, reason: 'libtensorflow started without a CUDA device (it falls back to the CPU silently; see its "Could not load dynamic library" log lines)' };
+      }
+      return { ok: true, nativeVersion: nativeVersion('@tensorflow/tfjs-node-gpu', root) };
+    }
+    case 'tensorflow': {
+      // Either native package provides the CPU `tensorflow` backend; prefer the one that is installed for real.
+      let load = loadNativeBackend('@tensorflow/tfjs-node', root);
+      let name = '@tensorflow/tfjs-node';
+      if (!load.ok && locatePackage('@tensorflow/tfjs-node-gpu', root)) {
+        const gpu = loadNativeBackend('@tensorflow/tfjs-node-gpu', root);
+        if (gpu.ok) {
+          load = gpu;
+          name = '@tensorflow/tfjs-node-gpu';
+        }
+      }
+      if (!load.ok) return load;
+      const switched = await switchTo('tensorflow');
+      if (!switched.ok) return switched;
+      return { ok: true, nativeVersion: { name, version: load.version } };
+    }
+    case 'wasm': {
+      const dir = wasmDir(root);
+      if (!dir) return { ok: false, reason: '@tensorflow/tfjs-backend-wasm is not installed' };
+      // Threads need SharedArrayBuffer workers that the Node build of the backend does not start; SIMD works.
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      setWasmPaths(dir + path.sep);
+      return switchTo('wasm');
+    }
+    case 'cpu':
+      return switchTo('cpu');
+  }
+}
+
+/** setBackend() resolves false or quietly keeps another backend on failure: check what we really got. */
+async function switchTo(name: string): Promise<Attempt> {
+  if (!tf.findBackendFactory(name)) return { ok: false, reason: `no "${name}" backend is registered` };
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(name);
+    await tf.ready();
+  } catch (error) {
+    return { ok: false, reason: `tf.setBackend("${name}") failed: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  const actual = tf.getBackend();
+  if (!ok || actual !== name) return { ok: false, reason: `tf.setBackend("${name}") left the backend at "${actual}"` };
+  return { ok: true };
+}
+
+/** Why the GPU backend cannot run here, or undefined when it can be tried. */
+function gpuBlocker(root: string): string | undefined {
+  if (process.platform !== 'linux') return `CUDA TensorFlow.js runs on Linux only (this is ${process.platform})`;
+  const missing = findMissingLibraries(CUDA_LIBRARIES);
+  if (missing.length) {
+    return `missing CUDA libraries: ${missing.join(', ')} (needs the NVIDIA driver, CUDA 11.2 and cuDNN 8.1 on the library path)`;
+  }
+  const load = loadNativeBackend('@tensorflow/tfjs-node-gpu', root);
+  return load.ok ? undefined : load.reason;
+}
+
+function usingGpuDevice(): boolean {
+  const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean | (() => boolean) };
+  const flag = backend.isUsingGpuDevice;
+  return typeof flag === 'function' ? Boolean(flag.call(backend)) : Boolean(flag);
+}
+
+function wasmDir(root: string): string | undefined {
+  const dir = locatePackage('@tensorflow/tfjs-backend-wasm', root);
+  return dir ? path.join(dir, 'dist') : undefined;
+}
+
+function nativeVersion(name: string, root: string): { name: string; version: string } | undefined {
+  const load = loadNativeBackend(name as '@tensorflow/tfjs-node-gpu', root);
+  return load.ok ? { name, version: load.version } : undefined;
+}
+
+function buildManifest(
+  choice: BackendChoice,
+  nativePackage: { name: string; version: string } | undefined,
+  requestedBy: DeviceManifest['requestedBy'],
+  failures: string[],
+): DeviceManifest {
+  const cpus = os.cpus();
+  const manifest: DeviceManifest = {
+    backend: choice,
+    tfBackend: tf.getBackend(),
+    tfjsVersion: tf.version.tfjs,
+    nodeVersion: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    cpus: cpus.length || 'unknown',
+    cpuModel: cpus[0]?.model?.trim() || undefined,
+    memoryMiB: Math.round(os.totalmem() / 2 ** 20),
+    requestedBy,
+    initialisedAt: new Date().toISOString(),
+  };
+  if (nativePackage) manifest.nativePackage = nativePackage;
+  if (choice === 'tensorflow-gpu') {
+    const gpu = queryGpu();
+    manifest.gpu = gpu ?? {};
+  }
+  if (choice === 'wasm') {
+    manifest.wasm = { simd: Boolean(tf.env().getBool('WASM_HAS_SIMD_SUPPORT')), threads: Boolean(tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')) };
+  }
+  if (failures.length) manifest.fallbackReason = failures.join('; ');
+  return manifest;
+}

@@ -1,0 +1,77 @@
+/**
+ * KLUE NER's official figures, as KLUE-baseline computes them (both ×100):
+ * - entity-level macro F1: seqeval `f1_score([all gold tags], [all predicted tags], average='macro',
+ *   mode='strict', scheme=IOB2)` — every sentence concatenated into ONE sequence;
+ * - character-level macro F1: scikit-learn `f1_score(flat gold, flat pred, labels=<the 13 KLUE tag
+ *   values, O included>, average='macro', zero_division=1)`.
+ */
+import { type LabelCounts, averageScores } from './prf.js';
+import { checkConsistentLength, f1Score } from './seqeval.js';
+
+/** KLUE NER's 13 tag values in KLUE's label order (O last). */
+export const KLUE_NER_TAGS = [
+  'B-DT', 'I-DT', 'B-LC', 'I-LC', 'B-OG', 'I-OG', 'B-PS', 'I-PS', 'B-QT', 'I-QT', 'B-TI', 'I-TI', 'O',
+] as const;
+
+/** KLUE NER's 6 entity types: 날짜, 장소, 기관, 사람, 수량, 시간. */
+export const KLUE_NER_TYPES = ['DT', 'LC', 'OG', 'PS', 'QT', 'TI'] as const;
+
+export interface KlueScores {
+  /** Entity-level macro F1 ×100 (strict IOB2, all sentences as one sequence). */
+  entity_macro_f1: number;
+  /** Character-level macro F1 ×100 over the 13 tag values, zero_division 1. */
+  char_macro_f1: number;
+}
+
+export interface KlueOptions {
+  /** Sentence ids, only to name the sentence in length-mismatch errors. */
+  sentenceIds?: readonly string[];
+}
+
+function flatten(sequences: readonly (readonly string[])[]): string[] {
+  const flat: string[] = [];
+  for (const tags of sequences) for (const tag of tags) flat.push(tag);
+  return flat;
+}
+
+/** KLUE entity-level macro F1 ×100. */
+export function klueEntityMacroF1(
+  gold: readonly (readonly string[])[],
+  pred: readonly (readonly string[])[],
+  opts: KlueOptions = {},
+): number {
+  checkConsistentLength(gold, pred, opts.sentenceIds);
+  return f1Score([flatten(gold)], [flatten(pred)], { average: 'macro', mode: 'strict', scheme: 'IOB2' }) * 100;
+}
+
+/** KLUE character-level macro F1 ×100; tags outside the 13 values only count as misses. */
+export function klueCharMacroF1(
+  gold: readonly (readonly string[])[],
+  pred: readonly (readonly string[])[],
+  opts: KlueOptions = {},
+): number {
+  checkConsistentLength(gold, pred, opts.sentenceIds);
+  const index = new Map<string, number>(KLUE_NER_TAGS.map((tag, i) => [tag, i]));
+  const counts: LabelCounts[] = KLUE_NER_TAGS.map((label) => ({ label, trueSum: 0, predSum: 0, tpSum: 0 }));
+  for (let s = 0; s < gold.length; s++) {
+    const g = gold[s];
+    const p = pred[s];
+    for (let i = 0; i < g.length; i++) {
+      const gi = index.get(g[i]);
+      const pi = index.get(p[i]);
+      if (gi !== undefined) counts[gi].trueSum++;
+      if (pi !== undefined) counts[pi].predSum++;
+      if (gi !== undefined && gi === pi) counts[gi].tpSum++;
+    }
+  }
+  return averageScores(counts, 'macro', { zeroDivision: 1 }).f1 * 100;
+}
+
+/** Both KLUE figures. */
+export function klueScores(
+  gold: readonly (readonly string[])[],
+  pred: readonly (readonly string[])[],
+  opts: KlueOptions = {},
+): KlueScores {
+  return { entity_macro_f1: klueEntityMacroF1(gold, pred, opts), char_macro_f1: klueCharMacroF1(gold, pred, opts) };
+}

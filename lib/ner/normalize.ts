@@ -1,0 +1,198 @@
+/**
+ * Normalised matching between an entity string from a model answer and a sentence's tokens.
+ *
+ * Both sides are compared as NFKC-normalised, lower-cased characters with all whitespace removed:
+ * `중국정부` finds `중국 정부`, `km` finds `㎞` (NFKC turns `㎞` into `km`), `%` finds `％`, full-width
+ * digits find ASCII digits, decomposed Hangul finds composed Hangul, `KM` finds `km`. The sentence
+ * side is normalised token by token, so every matched character maps back to the token it came from.
+ */
+
+/** A sentence prepared for normalised matching. */
+export interface MatchIndex {
+  /** The tokens, as given. */
+  tokens: readonly string[];
+  /** Every token normalised and concatenated, whitespace removed. */
+  text: string;
+  /** For each UTF-16 unit of `text`, the index of the token it came from. */
+  tokenOf: Int32Array;
+  /**
+   * Where each token's characters start in `text`; `tokenStart[tokens.length] === text.length`.
+   * A token that normalises to nothing (a space) starts where the next one does.
+   */
+  tokenStart: Int32Array;
+  /** Some token's matching form differs from the token without whitespace (case, NFKC). */
+  changed: boolean;
+}
+
+// Whitespace in the wide sense: JavaScript's \s (which includes U+3000 and U+FEFF) plus the
+// zero-width characters that models and web text leave inside words.
+const WHITESPACE = /[\s\u200b\u200c\u200d\u2060]+/g;
+const HAS_WHITESPACE = /[\s\u200b\u200c\u200d\u2060]/;
+
+/** `text` without any whitespace. */
+export function removeWhitespace(text: string): string {
+  return HAS_WHITESPACE.test(text) ? text.replace(WHITESPACE, '') : text;
+}
+
+/** The matching form of a string: NFKC, lower case, no whitespace. */
+export function normalizeForMatch(text: string): string {
+  if (isFastPath(text)) return removeWhitespace(lowerAscii(text));
+  return removeWhitespace(text.normalize('NFKC').toLowerCase());
+}
+
+/** Prepares `tokens` for matching with `forEachOccurrence` and `findClosest`. */
+export function buildMatchIndex(tokens: readonly string[]): MatchIndex {
+  const parts: string[] = new Array(tokens.length);
+  let total = 0;
+  let changed = false;
+  for (let t = 0; t < tokens.length; t++) {
+    const token = tokens[t];
+    let part: string;
+    if (token.length === 1) {
+      part = normalizeChar(token);
+      if (part !== token && part.length !== 0) changed = true;
+    } else {
+      part = normalizeForMatch(token);
+      if (!changed && part !== removeWhitespace(token)) changed = true;
+    }
+    parts[t] = part;
+    total += part.length;
+  }
+  const tokenOf = new Int32Array(total);
+  const tokenStart = new Int32Array(tokens.length + 1);
+  let at = 0;
+  for (let t = 0; t < tokens.length; t++) {
+    tokenStart[t] = at;
+    const length = parts[t].length;
+    for (let k = 0; k < length; k++) tokenOf[at + k] = t;
+    at += length;
+  }
+  tokenStart[tokens.length] = at;
+  return { tokens, text: parts.join(''), tokenOf, tokenStart, changed };
+}
+
+/** A token range, `end` exclusive. */
+export interface TokenRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Calls `visit` for every occurrence of `key` (already in matching form) that starts and ends on
+ * token boundaries, left to right, as a token range; stops when `visit` returns false.
+ * Occurrences may overlap each other (`아아` occurs twice in `아아아`).
+ */
+export function forEachOccurrence(index: MatchIndex, key: string, visit: (range: TokenRange) => boolean | void): void {
+  if (key.length === 0) return;
+  const { text, tokenOf, tokenStart } = index;
+  let pos = text.indexOf(key);
+  while (pos >= 0) {
+    const endPos = pos + key.length;
+    const first = tokenOf[pos];
+    const last = tokenOf[endPos - 1];
+    // Token-aligned only: `k` must not match half of `㎞` (which normalises to `km`).
+    if (tokenStart[first] === pos && tokenStart[last + 1] === endPos) {
+      if (visit({ start: first, end: last + 1 }) === false) return;
+    }
+    pos = text.indexOf(key, pos + 1);
+  }
+}
+
+/** The text that a closest-match search found. */
+export interface ClosestMatch extends TokenRange {
+  /** The tokens' original text, joined. */
+  text: string;
+  /** Edit distance between the key and the matched normalised text. */
+  distance: number;
+  /** 1 − distance / max(length of key, length of match): 1 is identical. */
+  similarity: number;
+}
+
+// Beyond this many DP cells the hint is skipped: it is an aid for reports, not worth seconds.
+const MAX_CLOSEST_CELLS = 4_000_000;
+
+/**
+ * The substring of the sentence closest to `key` (matching form) by edit distance, with free start
+ * and end in the sentence (Sellers' approximate substring matching), widened to whole tokens.
+ * Ties go to the leftmost end. `undefined` when the sentence or key is empty or too long.
+ */
+export function findClosest(index: MatchIndex, key: string): ClosestMatch | undefined {
+  const text = index.text;
+  const n = text.length;
+  const m = key.length;
+  if (n === 0 || m === 0 || n * m > MAX_CLOSEST_CELLS) return undefined;
+  // Row i of the DP: cost[j] = best distance of key[0..i) ending at text position j; from[j] = start.
+  let cost = new Int32Array(n + 1);
+  let from = new Int32Array(n + 1);
+  let nextCost = new Int32Array(n + 1);
+  let nextFrom = new Int32Array(n + 1);
+  for (let j = 0; j <= n; j++) from[j] = j;
+  for (let i = 1; i <= m; i++) {
+    nextCost[0] = i;
+    nextFrom[0] = 0;
+    const kc = key.charCodeAt(i - 1);
+    for (let j = 1; j <= n; j++) {
+      let best = cost[j - 1] + (text.charCodeAt(j - 1) === kc ? 0 : 1);
+      let bestFrom = from[j - 1];
+      if (cost[j] + 1 < best) {
+        best = cost[j] + 1;
+        bestFrom = from[j];
+      }
+      if (nextCost[j - 1] + 1 < best) {
+        best = nextCost[j - 1] + 1;
+        bestFrom = nextFrom[j - 1];
+      }
+      nextCost[j] = best;
+      nextFrom[j] = bestFrom;
+    }
+    [cost, nextCost] = [nextCost, cost];
+    [from, nextFrom] = [nextFrom, from];
+  }
+  let bestEnd = -1;
+  let bestDistance = Infinity;
+  for (let j = 1; j <= n; j++) {
+    if (cost[j] < bestDistance && from[j] < j) {
+      bestDistance = cost[j];
+      bestEnd = j;
+    }
+  }
+  if (bestEnd < 0) return undefined;
+  const startPos = from[bestEnd];
+  const start = index.tokenOf[startPos];
+  const end = index.tokenOf[bestEnd - 1] + 1;
+  const matchedLength = bestEnd - startPos;
+  return {
+    start,
+    end,
+    text: index.tokens.slice(start, end).join(''),
+    distance: bestDistance,
+    similarity: 1 - bestDistance / Math.max(m, matchedLength),
+  };
+}
+
+function normalizeChar(ch: string): string {
+  const code = ch.charCodeAt(0);
+  if (code < 0x80) {
+    if (code >= 0x41 && code <= 0x5a) return String.fromCharCode(code + 32);
+    if (code === 0x20 || (code >= 0x09 && code <= 0x0d)) return '';
+    return ch;
+  }
+  if (code >= 0xac00 && code <= 0xd7a3) return ch; // precomposed Hangul syllables are NFKC-stable
+  return normalizeForMatch(ch);
+}
+
+/** ASCII, precomposed Hangul and CJK unified ideographs are unchanged by NFKC and have no case but A–Z. */
+function isFastPath(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code >= 0xac00 && code <= 0xd7a3) continue;
+    if (code >= 0x4e00 && code <= 0x9fff) continue;
+    return false;
+  }
+  return true;
+}
+
+function lowerAscii(text: string): string {
+  return /[A-Z]/.test(text) ? text.toLowerCase() : text;
+}

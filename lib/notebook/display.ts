@@ -1,0 +1,225 @@
+/**
+ * Rich output from inside notebooks: results for the report (`emit`), tables and plotly figures.
+ *
+ * Under the tslab kernel each call sends one `display_data` message carrying several mime types at once
+ * (the result bundle as a JSON object plus `text/plain`, or HTML plus text). tslab's public
+ * `display.raw()` sends one mime type per message and only strings, so we use the kernel's own
+ * display sender (`lastWriteDisplayData` in tslab/dist/jupyter.js, the function `display.raw` calls),
+ * found in Node's module cache where the kernel loaded it. Outside a kernel (a script, a test) every
+ * helper prints its text/plain form, so the same code runs anywhere.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { PLOTLY_MIME, RESULT_MIME, type ResultBundle } from './mime.js';
+
+export { PLOTLY_MIME, RESULT_MIME };
+
+/** mime type -> data, as in nbformat. */
+export type MimeBundle = Record<string, unknown>;
+
+type DisplaySender = (content: { data: MimeBundle; metadata: Record<string, unknown>; transient?: Record<string, unknown> }, update: boolean) => void;
+
+/** The running tslab kernel's display sender, or undefined outside a kernel (or before its first cell). */
+function kernelSender(): DisplaySender | undefined {
+  const cache = createRequire(path.join(process.cwd(), 'package.json')).cache;
+  for (const key of Object.keys(cache)) {
+    if (!key.endsWith(`${path.sep}tslab${path.sep}dist${path.sep}jupyter.js`)) continue;
+    const sender = (cache[key]?.exports as { lastWriteDisplayData?: unknown } | undefined)?.lastWriteDisplayData;
+    if (typeof sender === 'function') return sender as DisplaySender;
+  }
+  return undefined;
+}
+
+/** Whether rich output goes to a Jupyter front end (true inside a tslab kernel). */
+export function inKernel(): boolean {
+  return kernelSender() !== undefined;
+}
+
+/** Displays a mime bundle; outside a kernel prints its text/plain part. */
+export function displayBundle(data: MimeBundle, metadata: Record<string, unknown> = {}): void {
+  const sender = kernelSender();
+  if (sender) {
+    sender({ data, metadata, transient: {} }, false);
+    return;
+  }
+  const text = data['text/plain'];
+  if (typeof text === 'string') console.log(text);
+}
+
+/**
+ * Publishes a named result for the report: a RESULT_MIME bundle `{ name, value }` and a short text for
+ * people. `value` must be plain JSON (objects, arrays, strings, finite numbers, booleans, null; Dates
+ * become ISO strings, typed arrays plain arrays); anything JSON would silently change (NaN, undefined,
+ * Map, functions, cycles) is a TypeError naming where it is, because a report must never show a value
+ * the notebook did not compute. Returns nothing, so that tslab does not print the value again when
+ * emit() is a cell's last expression.
+ */
+export function emit(name: string, value: unknown, summary?: string): void {
+  if (typeof name !== 'string' || name.trim() === '') throw new TypeError('emit(name, value): name must be a non-empty string');
+  const json = toJsonValue(value, name, new Set());
+  const bundle: ResultBundle = { name, value: json };
+  const text = summary ?? `${name} = ${preview(json)}`;
+  displayBundle({ [RESULT_MIME]: bundle, 'text/plain': text });
+}
+
+export interface TableOptions {
+  /** Columns to show, in order; default: every key of the rows, in first-seen order. */
+  columns?: string[];
+  /** Show at most this many rows (the text says how many were left out); default 50. */
+  maxRows?: number;
+  caption?: string;
+  /** Digits after the point for non-integer numbers; default 4. */
+  digits?: number;
+}
+
+/** A danfojs DataFrame, as far as showTable needs it (no import: danfojs is heavy and optional here). */
+interface DataFrameLike {
+  columns: string[];
+  values: unknown[][];
+}
+
+/** Displays rows (objects) or a danfojs DataFrame as an HTML table (every cell escaped) with a text fallback. */
+export function showTable(rowsOrFrame: readonly Record<string, unknown>[] | DataFrameLike, options: TableOptions = {}): void {
+  const { columns, rows } = tableData(rowsOrFrame, options.columns);
+  const maxRows = options.maxRows ?? 50;
+  const shown = rows.slice(0, maxRows);
+  const digits = options.digits ?? 4;
+  const cell = (value: unknown) => formatCell(value, digits);
+  const hidden = rows.length - shown.length;
+  const note = hidden > 0 ? `… ${hidden} more rows (${rows.length} in all)` : '';
+
+  const html = [
+    '<table class="hanlab-table">',
+    options.caption ? `<caption>${escapeHtml(options.caption)}</caption>` : '',
+    '<thead><tr>' + columns.map((column) => `<th>${escapeHtml(column)}</th>`).join('') + '</tr></thead>',
+    '<tbody>',
+    ...shown.map((row) => '<tr>' + row.map((value) => `<td>${escapeHtml(cell(value))}</td>`).join('') + '</tr>'),
+    '</tbody>',
+    '</table>',
+    note ? `<p>${escapeHtml(note)}</p>` : '',
+  ].join('');
+
+  const textRows = [columns, ...shown.map((row) => row.map(cell))];
+  const widths = columns.map((_, index) => Math.max(...textRows.map((row) => displayWidth(row[index] ?? ''))));
+  const line = (row: string[]) => row.map((text, index) => text + ' '.repeat(widths[index] - displayWidth(text))).join('  ').trimEnd();
+  const text = [options.caption ?? '', line(columns), widths.map((width) => '-'.repeat(width)).join('  '), ...textRows.slice(1).map(line), note]
+    .filter((part) => part !== '')
+    .join('\n');
+  displayBundle({ 'text/html': html, 'text/plain': text });
+}
+
+/** A plotly figure: data traces and layout, as plotly.newPlot takes them. */
+export interface PlotlyFigure {
+  data: unknown[];
+  layout?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+/** Displays a plotly figure (JupyterLab and the report renderer draw the plotly mime type) with a text fallback. */
+export function showPlot(figure: PlotlyFigure, summary?: string): void {
+  if (!figure || !Array.isArray(figure.data)) throw new TypeError('showPlot(figure): figure.data must be an array of traces');
+  const json = toJsonValue({ data: figure.data, layout: figure.layout ?? {}, ...(figure.config ? { config: figure.config } : {}) }, 'figure', new Set());
+  const title = plotTitle(figure.layout);
+  const text = summary ?? `[plotly figure${title ? `: ${title}` : ''}, ${figure.data.length} trace${figure.data.length === 1 ? '' : 's'}]`;
+  displayBundle({ [PLOTLY_MIME]: json, 'text/plain': text });
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+function plotTitle(layout: Record<string, unknown> | undefined): string | undefined {
+  const title = layout?.title;
+  if (typeof title === 'string') return title;
+  if (title && typeof title === 'object' && typeof (title as { text?: unknown }).text === 'string') return (title as { text: string }).text;
+  return undefined;
+}
+
+function isDataFrameLike(value: unknown): value is DataFrameLike {
+  return typeof value === 'object' && value !== null && Array.isArray((value as DataFrameLike).columns) && Array.isArray((value as DataFrameLike).values);
+}
+
+function tableData(rowsOrFrame: readonly Record<string, unknown>[] | DataFrameLike, wanted?: string[]): { columns: string[]; rows: unknown[][] } {
+  if (isDataFrameLike(rowsOrFrame)) {
+    const all = rowsOrFrame.columns.map(String);
+    const columns = wanted ?? all;
+    const indices = columns.map((column) => {
+      const index = all.indexOf(column);
+      if (index < 0) throw new TypeError(`showTable: the DataFrame has no column "${column}"`);
+      return index;
+    });
+    return { columns, rows: rowsOrFrame.values.map((row) => indices.map((index) => row[index])) };
+  }
+  if (!Array.isArray(rowsOrFrame)) throw new TypeError('showTable: expected an array of row objects or a danfojs DataFrame');
+  let columns = wanted;
+  if (!columns) {
+    const seen = new Set<string>();
+    for (const row of rowsOrFrame) for (const key of Object.keys(row)) seen.add(key);
+    columns = [...seen];
+  }
+  const keys = columns;
+  return { columns: keys, rows: rowsOrFrame.map((row) => keys.map((key) => (Object.hasOwn(row, key) ? row[key] : undefined))) };
+}
+
+function formatCell(value: unknown, digits: number): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(digits);
+  if (typeof value === 'string') return value;
+  if (value instanceof Date) return value.toISOString();
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** Terminal width of text: Hangul and other wide characters take two columns, so Korean tables line up. */
+function displayWidth(text: string): number {
+  let width = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0;
+    const wide =
+      (code >= 0x1100 && code <= 0x115f) ||
+      (code >= 0x2e80 && code <= 0xa4cf) ||
+      (code >= 0xac00 && code <= 0xd7a3) ||
+      (code >= 0xf900 && code <= 0xfaff) ||
+      (code >= 0xfe30 && code <= 0xfe4f) ||
+      (code >= 0xff00 && code <= 0xff60) ||
+      (code >= 0xffe0 && code <= 0xffe6);
+    width += wide ? 2 : 1;
+  }
+  return width;
+}
+
+function preview(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.length > 200 ? text.slice(0, 197) + '...' : text;
+}
+
+/** Checks and converts to plain JSON; `where` is a path like `metrics.f1` for error messages. */
+export function toJsonValue(value: unknown, where: string, ancestors: Set<object>): unknown {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError(`${where} is ${value}, which JSON cannot hold; use null or a string`);
+    return value;
+  }
+  if (typeof value !== 'object') throw new TypeError(`${where} is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON cannot hold`);
+  if (value instanceof Date) return value.toISOString();
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    return Array.from(value as unknown as ArrayLike<number | bigint>, (item, index) => toJsonValue(item, `${where}[${index}]`, ancestors));
+  }
+  if (ancestors.has(value)) throw new TypeError(`${where} refers back to itself (a cycle), which JSON cannot hold`);
+  if (value instanceof Map || value instanceof Set) {
+    throw new TypeError(`${where} is a ${value instanceof Map ? 'Map' : 'Set'}; convert it (Object.fromEntries / Array.from) before emitting`);
+  }
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((item, index) => toJsonValue(item, `${where}[${index}]`, ancestors));
+    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') return toJsonValue(toJSON.call(value), where, ancestors);
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      // Keys come from data (entity types, labels): define, never assign, so "__proto__" stays a plain key.
+      Object.defineProperty(out, key, { value: toJsonValue(item, `${where}.${key}`, ancestors), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  } finally {
+    ancestors.delete(value);
+  }
+}

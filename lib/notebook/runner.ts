@@ -1,0 +1,279 @@
+/**
+ * Headless notebook execution: papermill's `execute_notebook`, for the tslab kernels, over the Jupyter
+ * protocol (no Python). Reads the notebook, injects parameters, starts the kernel with the project
+ * root as working directory, runs the code cells in order, and writes the executed notebook with
+ * proper error outputs and run metadata (`metadata.hanlab.run`).
+ */
+import path from 'node:path';
+import { HanlabError } from '../errors.js';
+import { errorFromStderr, removeTrailingStderr, type StreamChunk } from './cell-errors.js';
+import { CellError, CellTimeoutError, KernelDiedError, type CellLocation } from './errors.js';
+import { ExecuteTimeout, KernelClient } from './kernel-client.js';
+import { readKernelSpec } from './kernelspec.js';
+import { readNotebook, sourceText, writeNotebook, type CodeCell, type ErrorOutput, type Notebook, type Output } from './nbformat.js';
+import { injectParameters, INJECTED_TAG, hasTag } from './parameters.js';
+import { gitState, packageVersions, type GitState } from './provenance.js';
+import { readResults } from './results.js';
+
+export interface RunOptions {
+  /** Values for the notebook's parameters (injected after the `parameters` cell). */
+  parameters?: Record<string, unknown>;
+  /** Kernelspec under `<cwd>/kernels/`; default `hanlab`. */
+  kernel?: 'hanlab' | 'hanlab-gpu' | (string & {});
+  /** Where to write the executed notebook (also written when a cell fails); default: not written. */
+  output?: string;
+  /** Per-cell time limit; default none. */
+  cellTimeoutMs?: number;
+  /** Run every cell even after one fails (the run is still `ok: false`). */
+  allowErrors?: boolean;
+  /** The project root: the kernel's working directory; default process.cwd(). */
+  cwd?: string;
+  /** Progress: called before and after each code cell. */
+  onCell?: (event: CellEvent) => void;
+  /** Extra environment for the kernel (e.g. HANLAB_BACKEND). */
+  env?: Record<string, string>;
+  /** How long the kernel may take to start; default 60 s. */
+  startTimeoutMs?: number;
+}
+
+export interface CellEvent {
+  phase: 'start' | 'end';
+  /** 0-based index in notebook.cells. */
+  index: number;
+  /** 1-based position among the code cells run, and how many there are. */
+  position: number;
+  total: number;
+  cell: CodeCell;
+  status?: CellStatus;
+  durationMs?: number;
+  /** The error output, when the cell failed. */
+  error?: ErrorOutput;
+}
+
+export type CellStatus = 'ok' | 'error' | 'timeout' | 'kernel-died' | 'skipped';
+
+export interface RunResult {
+  notebook: Notebook;
+  /** The path written, when `output` was given. */
+  output?: string;
+  /** True when every code cell ran without error. */
+  ok: boolean;
+  failedCell?: { index: number; ename: string; evalue: string };
+  /** The error that ended or marred the run (CellError, CellTimeoutError or KernelDiedError). */
+  error?: HanlabError;
+  durationMs: number;
+}
+
+/** What the runner records in `notebook.metadata.hanlab.run`. */
+export interface RunMetadata {
+  runner: string;
+  input: string;
+  kernel: string;
+  parameters: Record<string, unknown>;
+  injectedParameters: boolean;
+  unknownParameters?: string[];
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  kernelStartMs: number;
+  cells: { index: number; id?: string; status: CellStatus; durationMs?: number; executionCount?: number | null }[];
+  ok: boolean;
+  failedCell?: { index: number; ename: string; evalue: string };
+  /** The notebook's emitted `device` result, or, when it emitted none, what the runner found. */
+  device?: unknown;
+  deviceSource?: 'notebook' | 'runner-probe';
+  packages: Record<string, string>;
+  git?: GitState;
+  platform: { os: string; arch: string; node: string };
+}
+
+/** tslab aborts every request arriving within 200 ms of a failed cell; we wait a little longer. */
+const AFTER_ERROR_MS = 250;
+
+export async function runNotebook(input: string, options: RunOptions = {}): Promise<RunResult> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const root = path.resolve(options.cwd ?? process.cwd());
+  const kernelName = options.kernel ?? 'hanlab';
+  const spec = readKernelSpec(kernelName, root);
+  const source = readNotebook(input);
+
+  // Provenance is gathered while the kernel starts (the start is seconds of mostly the kernel's CPU).
+  const gitPromise = gitState(root);
+  const probePromise = probeDevice(root);
+
+  let notebook = structuredClone(source);
+  const parameters = options.parameters ?? {};
+  let injected = false;
+  let unknownNames: string[] = [];
+  if (Object.keys(parameters).length > 0) {
+    const injection = await injectParameters(notebook, parameters);
+    notebook = injection.notebook;
+    injected = true;
+    unknownNames = injection.unknownNames;
+  } else {
+    injected = notebook.cells.some((cell) => hasTag(cell, INJECTED_TAG));
+  }
+  for (const cell of notebook.cells) {
+    if (cell.cell_type !== 'code') continue;
+    cell.outputs = [];
+    cell.execution_count = null;
+  }
+  notebook.metadata.kernelspec = { name: kernelName, display_name: spec.display_name, language: spec.language };
+
+  const codeCells = notebook.cells.flatMap((cell, index) => (cell.cell_type === 'code' ? [index] : []));
+  const cellRecords: RunMetadata['cells'] = codeCells.map((index) => ({ index, id: notebook.cells[index].id, status: 'skipped' as CellStatus }));
+  let failedCell: RunResult['failedCell'];
+  let runError: HanlabError | undefined;
+  let kernel: KernelClient | undefined;
+  let kernelStartMs = 0;
+
+  try {
+    const kernelStarted = Date.now();
+    kernel = await KernelClient.start({ kernel: spec, root, env: options.env, startTimeoutMs: options.startTimeoutMs });
+    kernelStartMs = Date.now() - kernelStarted;
+    const info = await kernel.kernelInfo();
+    if (info.language_info && typeof info.language_info === 'object') {
+      notebook.metadata.language_info = info.language_info as { name: string };
+    }
+
+    for (let position = 0; position < codeCells.length; position++) {
+      const index = codeCells[position];
+      const cell = notebook.cells[index] as CodeCell;
+      const record = cellRecords[position];
+      const location = cellLocation(notebook, index);
+      const code = sourceText(cell.source);
+      options.onCell?.({ phase: 'start', index, position: position + 1, total: codeCells.length, cell });
+      const cellStarted = Date.now();
+      const outputs: Output[] = [];
+      const streams: StreamChunk[] = [];
+      let errorOutput: ErrorOutput | undefined;
+      try {
+        if (code.trim() === '') {
+          record.status = 'ok';
+        } else {
+          let outcome = await kernel.execute(code, { timeoutMs: options.cellTimeoutMs, cell: location, outputs, streams });
+          // An abort means the request came inside tslab's post-error window: wait and ask again.
+          for (let retry = 0; outcome.status === 'abort' && retry < 3; retry++) {
+            await delay(AFTER_ERROR_MS);
+            outputs.length = 0;
+            streams.length = 0;
+            outcome = await kernel.execute(code, { timeoutMs: options.cellTimeoutMs, cell: location, outputs, streams });
+          }
+          cell.execution_count = outcome.executionCount;
+          record.executionCount = outcome.executionCount;
+          if (outcome.status === 'ok') {
+            record.status = 'ok';
+            cell.outputs = outputs.slice();
+          } else {
+            record.status = 'error';
+            const sent = outputs.find((output): output is ErrorOutput => output.output_type === 'error');
+            if (sent) {
+              errorOutput = sent;
+              cell.outputs = outputs.slice();
+            } else if (typeof outcome.reply.ename === 'string') {
+              errorOutput = { output_type: 'error', ename: outcome.reply.ename, evalue: String(outcome.reply.evalue ?? ''), traceback: (outcome.reply.traceback as string[]) ?? [] };
+              cell.outputs = [...outputs, errorOutput];
+            } else {
+              const built = errorFromStderr(streams);
+              errorOutput = built.error;
+              cell.outputs = [...removeTrailingStderr(outputs, built.consumed), errorOutput];
+            }
+          }
+        }
+      } catch (error) {
+        if (error instanceof ExecuteTimeout) {
+          record.status = 'timeout';
+          runError = new CellTimeoutError(location, error.timeoutMs);
+        } else if (error instanceof KernelDiedError) {
+          record.status = 'kernel-died';
+          runError = error.cell ? error : new KernelDiedError({ cell: location, exitCode: error.exitCode, signal: error.signal, stderrTail: error.stderrTail });
+        } else {
+          throw error;
+        }
+        errorOutput = { output_type: 'error', ename: runError.name, evalue: runError.message, traceback: [runError.message] };
+        cell.outputs = [...outputs, errorOutput];
+      }
+      record.durationMs = Date.now() - cellStarted;
+      options.onCell?.({ phase: 'end', index, position: position + 1, total: codeCells.length, cell, status: record.status, durationMs: record.durationMs, error: errorOutput });
+
+      if (errorOutput) {
+        if (!failedCell) failedCell = { index, ename: errorOutput.ename, evalue: errorOutput.evalue };
+        if (record.status === 'error' && !runError) runError = new CellError(location, errorOutput.ename, errorOutput.evalue, errorOutput.traceback);
+        // A timeout or a dead kernel ends the run even with allowErrors: the kernel is gone or stuck.
+        if (record.status !== 'error' || !options.allowErrors) break;
+        await delay(AFTER_ERROR_MS);
+      }
+    }
+  } finally {
+    await kernel?.shutdown({ graceful: runError === undefined || runError instanceof CellError });
+  }
+
+  const endedAt = new Date().toISOString();
+  const durationMs = Date.now() - started;
+  let device: unknown;
+  let deviceSource: RunMetadata['deviceSource'];
+  try {
+    const results = readResults(notebook, input);
+    if ('device' in results) {
+      device = results.device;
+      deviceSource = 'notebook';
+    }
+  } catch {
+    // Malformed result bundles are the report's error to raise (it names the cell); the run record stays.
+  }
+  if (deviceSource === undefined) {
+    device = await probePromise;
+    deviceSource = 'runner-probe';
+  }
+  const ok = failedCell === undefined;
+  const run: RunMetadata = {
+    runner: 'hanlab run',
+    input: path.relative(root, path.resolve(input)) || input,
+    kernel: kernelName,
+    parameters: { ...parameters },
+    injectedParameters: injected,
+    ...(unknownNames.length ? { unknownParameters: unknownNames } : {}),
+    startedAt,
+    endedAt,
+    durationMs,
+    kernelStartMs,
+    cells: cellRecords,
+    ok,
+    ...(failedCell ? { failedCell } : {}),
+    device,
+    deviceSource,
+    packages: packageVersions(root),
+    git: await gitPromise,
+    platform: { os: process.platform, arch: process.arch, node: process.version },
+  };
+  // Keep what the author put under metadata.hanlab (report: template, name, title); replace only `run`.
+  notebook.metadata.hanlab = { ...(notebook.metadata.hanlab ?? {}), run };
+
+  let written: string | undefined;
+  if (options.output) {
+    writeNotebook(options.output, notebook);
+    written = options.output;
+  }
+  return { notebook, output: written, ok, failedCell, error: runError, durationMs };
+}
+
+function cellLocation(notebook: Notebook, index: number): CellLocation {
+  const cell = notebook.cells[index];
+  const firstLine = sourceText(cell.source).split('\n').find((line) => line.trim() !== '')?.trim();
+  return { index, id: cell.id, firstLine };
+}
+
+/** What backends the runner's machine offers, for notebooks that emit no `device` result. */
+async function probeDevice(root: string): Promise<unknown> {
+  try {
+    const backend = await import('../backend/index.js');
+    return { probed: true, backends: backend.probeBackends(root) };
+  } catch (error) {
+    return { probed: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

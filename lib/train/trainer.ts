@@ -1,0 +1,516 @@
+/**
+ * The training loop: AdamW with warmup + decay, global-norm clipping, gradient accumulation up to a
+ * target batch, automatic micro-batching when an allocation fails, evaluation every epoch with early
+ * stopping and best-model restore, atomic checkpoints that a killed run resumes from exactly, and the
+ * history as data.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { makeBatch, paddingEfficiency, planBatches, splitIndices, type Batch, type EncodedExample } from './batching.js';
+import { readContainer, writeContainer } from './model-file.js';
+import { AdamW } from './optimizer.js';
+import { createProgress, formatDuration, type ProgressMode, type ProgressReporter } from './progress.js';
+import { SeededRandom, type RandomState } from './rng.js';
+import { describeModel, type TrainableModel } from './saved-model.js';
+import { learningRateAt } from './schedule.js';
+import { InputError } from '../errors.js';
+
+export interface TrainOptions {
+  epochs: number;
+  /** Target (effective) batch: examples per optimizer update. */
+  batchSize: number;
+  /** First micro-batch size tried (default: the whole batch). Halved on allocation failure. */
+  microBatchSize?: number;
+  learningRate: number;
+  /** Share of all updates spent warming up (default 0.1). */
+  warmupRatio?: number;
+  decay?: 'linear' | 'cosine' | 'constant';
+  weightDecay?: number;
+  /** Clip gradients to this global norm (default 5; 0 disables). */
+  clipNorm?: number;
+  seed: number;
+  /** Length bucketing (default on). */
+  bucketing?: boolean;
+  /** Truncate longer examples while training (classifiers; taggers leave it unset). */
+  maxLength?: number;
+  /** Stop after this many epochs without a better validation score (default 3; 0 = never). */
+  patience?: number;
+  /** Smallest improvement that counts (default 1e-4). */
+  minDelta?: number;
+  /** Directory for `checkpoint.hanlab` (none: no checkpoints). */
+  checkpointDir?: string | null;
+  /** Also checkpoint every this many updates (default: only at epoch ends). */
+  checkpointEverySteps?: number;
+  /** Continue from the checkpoint in `checkpointDir` when there is one. */
+  resume?: boolean;
+  /** Stop after this many updates in total (benches, tests). */
+  maxSteps?: number;
+  progress?: ProgressMode | ProgressReporter;
+  /**
+   * Simulated allocation limit: a micro-batch with more padded positions (size × length) fails as
+   * an out-of-memory error would. For tests of the automatic micro-batching.
+   */
+  simulatedMemoryLimit?: { maxPaddedTokens: number };
+  /** Where log lines go (micro-batch changes, resume, early stop). Default: the progress reporter. */
+  log?: (line: string) => void;
+}
+
+export interface ValidationResult {
+  /** The score early stopping maximises (seqeval micro F1, accuracy). */
+  score: number;
+  /** Every figure, for the history. */
+  metrics: Record<string, number>;
+}
+
+export type Evaluator = (model: TrainableModel) => ValidationResult;
+
+export interface StepRecord {
+  step: number;
+  epoch: number;
+  loss: number;
+  learningRate: number;
+  gradNorm: number;
+  microBatchSize: number;
+  realTokens: number;
+  paddedTokens: number;
+  tokensPerSecond: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  validation?: ValidationResult;
+  seconds: number;
+  /** Real (non-padding) tokens per second of training compute in this epoch. */
+  tokensPerSecond: number;
+  /** Real tokens / padded positions over the epoch's batches. */
+  paddingEfficiency: number;
+  memory: { numTensors: number; numBytes: number; rssBytes: number };
+}
+
+export interface TrainEvent {
+  step: number;
+  kind: 'micro-batch' | 'resume' | 'early-stop' | 'best-restored' | 'checkpoint';
+  message: string;
+}
+
+export interface OverfittingSignal {
+  epoch: number;
+  bestEpoch: number;
+  trainLossDrop: number;
+  validationDrop: number;
+  message: string;
+}
+
+export interface TrainHistory {
+  backend: string;
+  steps: StepRecord[];
+  epochs: EpochRecord[];
+  events: TrainEvent[];
+  bestEpoch: number | null;
+  bestScore: number | null;
+  overfitting: OverfittingSignal | null;
+  stoppedEarly: boolean;
+  totalSteps: number;
+  seconds: number;
+}
+
+export interface TrainResult {
+  history: TrainHistory;
+  /** Epochs completed (fewer than asked for after early stopping). */
+  epochsRun: number;
+}
+
+/** An allocation failed (real, or simulated by `simulatedMemoryLimit`). */
+export class AllocationError extends Error {
+  override name = 'AllocationError';
+}
+
+/** Does this error mean "out of memory"? (tfjs, wasm and the GPU word it differently.) */
+export function isAllocationFailure(error: unknown): boolean {
+  if (error instanceof AllocationError) return true;
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return /out of memory|\bOOM\b|failed to allocate|cannot allocate|allocation failed|Cannot enlarge memory|RESOURCE_EXHAUSTED|Array buffer allocation/i.test(text);
+}
+
+interface CheckpointState {
+  format: 'hanlab-checkpoint';
+  step: number;
+  epoch: number;
+  batchInEpoch: number;
+  rng: RandomState;
+  microBatchSize: number;
+  epochLossSum: number;
+  epochUnits: number;
+  epochTokens: number;
+  epochPadded: number;
+  epochSeconds: number;
+  history: TrainHistory;
+  bestScore: number | null;
+  bestEpoch: number | null;
+  epochsWithoutImprovement: number;
+  options: { epochs: number; batchSize: number; learningRate: number; seed: number };
+  model: ReturnType<typeof describeModel>;
+}
+
+export const CHECKPOINT_FILE = 'checkpoint.hanlab';
+
+/** Trains `model` in place. After it returns the model holds the best validation weights (when validated). */
+export function trainModel(
+  model: TrainableModel,
+  train: readonly EncodedExample[],
+  evaluate: Evaluator | null,
+  options: TrainOptions,
+): TrainResult {
+  return new Trainer(model, train, evaluate, options).run();
+}
+
+class Trainer {
+  private readonly rng: SeededRandom;
+  private readonly optimizer: AdamW;
+  private readonly progress: ProgressReporter;
+  private readonly log: (line: string) => void;
+  private readonly lengths: number[];
+  private readonly stepsPerEpoch: number;
+  private readonly totalSteps: number;
+  private microBatchSize: number;
+  private history: TrainHistory;
+  private bestWeights: Float32Array | null = null;
+  private bestScore: number | null = null;
+  private bestEpoch: number | null = null;
+  private epochsWithoutImprovement = 0;
+  private epoch = 0;
+  private batchInEpoch = 0;
+  private epochLossSum = 0;
+  private epochUnits = 0;
+  private epochTokens = 0;
+  private epochPadded = 0;
+  private epochSeconds = 0;
+
+  constructor(
+    private readonly model: TrainableModel,
+    private readonly train: readonly EncodedExample[],
+    private readonly evaluate: Evaluator | null,
+    private readonly options: TrainOptions,
+  ) {
+    if (train.length === 0) throw new InputError('no training examples');
+    if (!(options.batchSize >= 1) || !(options.epochs >= 1)) throw new Error('batchSize and epochs must be ≥ 1');
+    this.rng = new SeededRandom((options.seed ^ 0x6a09e667) >>> 0);
+    this.optimizer = new AdamW(model.parameters, { weightDecay: options.weightDecay ?? 0.01 });
+    this.progress = typeof options.progress === 'object' ? options.progress : createProgress(options.progress ?? 'auto');
+    this.log = options.log ?? ((line) => this.progress.message(line));
+    this.lengths = train.map((example) => (options.maxLength !== undefined ? Math.min(example.ids.length, options.maxLength) : example.ids.length));
+    this.stepsPerEpoch = Math.ceil(train.length / options.batchSize);
+    const planned = this.stepsPerEpoch * options.epochs;
+    this.totalSteps = options.maxSteps !== undefined ? Math.min(planned, options.maxSteps) : planned;
+    this.microBatchSize = Math.max(1, Math.min(options.microBatchSize ?? options.batchSize, options.batchSize));
+    this.history = {
+      backend: tf.getBackend(),
+      steps: [],
+      epochs: [],
+      events: [],
+      bestEpoch: null,
+      bestScore: null,
+      overfitting: null,
+      stoppedEarly: false,
+      totalSteps: 0,
+      seconds: 0,
+    };
+  }
+
+  private get checkpointPath(): string | null {
+    return this.options.checkpointDir ? path.join(this.options.checkpointDir, CHECKPOINT_FILE) : null;
+  }
+
+  run(): TrainResult {
+    const started = Date.now();
+    if (this.options.resume && this.checkpointPath && existsSync(this.checkpointPath)) this.restore(this.checkpointPath);
+    const vars = this.model.parameters.variables;
+    let stopped = false;
+    while (this.epoch < this.options.epochs && !stopped) {
+      const plan = planBatches(this.lengths, {
+        batchSize: this.options.batchSize,
+        bucketing: this.options.bucketing ?? true,
+        rng: new SeededRandom((this.options.seed + Math.imul(this.epoch + 1, 0x9e3779b1)) >>> 0),
+      });
+      const efficiency = paddingEfficiency(this.lengths, plan);
+      const epochStart = Date.now() - this.epochSeconds * 1000;
+      for (; this.batchInEpoch < plan.length; ) {
+        if (this.optimizer.step >= this.totalSteps) break;
+        const record = this.step(plan[this.batchInEpoch], vars);
+        this.batchInEpoch++;
+        this.progress.update({
+          epoch: this.epoch + 1,
+          epochs: this.options.epochs,
+          batch: this.batchInEpoch,
+          batches: plan.length,
+          loss: this.epochLossSum / Math.max(1, this.epochUnits),
+          learningRate: record.learningRate,
+          tokensPerSecond: record.tokensPerSecond,
+          elapsed: (Date.now() - epochStart) / 1000,
+        });
+        const every = this.options.checkpointEverySteps;
+        if (every && this.optimizer.step % every === 0 && this.batchInEpoch < plan.length) {
+          this.epochSeconds = (Date.now() - epochStart) / 1000;
+          this.saveCheckpoint();
+        }
+      }
+      const epochDone = this.batchInEpoch >= plan.length;
+      if (!epochDone) {
+        // maxSteps reached mid-epoch: record what was trained, without validation.
+        this.epochSeconds = (Date.now() - epochStart) / 1000;
+        stopped = true;
+        break;
+      }
+      this.epochSeconds = (Date.now() - epochStart) / 1000;
+      stopped = this.finishEpoch(efficiency);
+      this.epoch++;
+      this.batchInEpoch = 0;
+      this.epochLossSum = this.epochUnits = this.epochTokens = this.epochPadded = this.epochSeconds = 0;
+      this.saveCheckpoint();
+      if (this.optimizer.step >= this.totalSteps) stopped = true;
+    }
+    if (this.bestWeights && this.bestEpoch !== null) {
+      this.model.parameters.write(this.bestWeights);
+      this.event('best-restored', `restored the weights of epoch ${this.bestEpoch} (validation ${this.bestScore?.toFixed(4)})`);
+    }
+    this.history.totalSteps = this.optimizer.step;
+    this.history.seconds += (Date.now() - started) / 1000;
+    this.history.bestEpoch = this.bestEpoch;
+    this.history.bestScore = this.bestScore;
+    this.optimizer.dispose();
+    return { history: this.history, epochsRun: this.history.epochs.length };
+  }
+
+  /** One optimizer update over the target batch `indices`. */
+  private step(indices: number[], vars: tf.Variable[]): StepRecord {
+    const stepStart = performance.now();
+    const rngBefore = this.rng.getState();
+    for (;;) {
+      const parts = splitIndices(indices, this.microBatchSize).map((part) => makeBatch(this.train, part, this.options.maxLength));
+      const units = parts.reduce((sum, batch) => sum + this.model.lossUnits(batch), 0);
+      let accumulated: tf.Tensor[] | null = null;
+      let lossSum = 0;
+      try {
+        for (const batch of parts) {
+          this.checkSimulatedMemory(batch);
+          const { value, grads } = tf.variableGrads(() => tf.div(this.model.lossSum(batch, { training: true, rng: this.rng }), units) as tf.Scalar, vars);
+          lossSum += value.dataSync()[0] * units;
+          value.dispose();
+          const ordered = vars.map((v) => grads[v.name]);
+          if (accumulated === null) {
+            accumulated = ordered;
+          } else {
+            const previous: tf.Tensor[] = accumulated;
+            accumulated = ordered.map((g, i) => {
+              const sum = tf.add(previous[i], g);
+              previous[i].dispose();
+              g.dispose();
+              return sum;
+            });
+          }
+        }
+      } catch (error) {
+        if (accumulated) for (const g of accumulated as tf.Tensor[]) g.dispose();
+        if (!isAllocationFailure(error) || this.microBatchSize === 1) throw error;
+        const from = this.microBatchSize;
+        this.microBatchSize = Math.max(1, Math.floor(from / 2));
+        const accumulation = Math.ceil(this.options.batchSize / this.microBatchSize);
+        this.event(
+          'micro-batch',
+          `allocation failed at micro-batch ${from} (${(error as Error).message}); now ${this.microBatchSize} × ${accumulation} accumulation steps, effective batch still ${this.options.batchSize}`,
+        );
+        this.rng.setState(rngBefore);
+        continue;
+      }
+      const grads = accumulated as tf.Tensor[];
+      const gradNorm = tf.tidy(() => Math.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+      const clipNorm = this.options.clipNorm ?? 5;
+      const scale = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1;
+      const learningRate = learningRateAt(
+        {
+          peak: this.options.learningRate,
+          warmupSteps: Math.round((this.options.warmupRatio ?? 0.1) * this.totalSteps),
+          totalSteps: this.totalSteps,
+          decay: this.options.decay ?? 'linear',
+        },
+        this.optimizer.step,
+      );
+      if (scale !== 1) {
+        const scaled = tf.tidy(() => grads.map((g) => tf.mul(g, scale)));
+        this.optimizer.apply(scaled, learningRate);
+        for (const g of scaled) g.dispose();
+      } else {
+        this.optimizer.apply(grads, learningRate);
+      }
+      for (const g of grads) g.dispose();
+      const realTokens = parts.reduce((sum, batch) => sum + batch.realTokens, 0);
+      const paddedTokens = parts.reduce((sum, batch) => sum + batch.size * batch.time, 0);
+      const seconds = (performance.now() - stepStart) / 1000;
+      this.epochLossSum += lossSum;
+      this.epochUnits += units;
+      this.epochTokens += realTokens;
+      this.epochPadded += paddedTokens;
+      const record: StepRecord = {
+        step: this.optimizer.step,
+        epoch: this.epoch + 1,
+        loss: lossSum / units,
+        learningRate,
+        gradNorm,
+        microBatchSize: this.microBatchSize,
+        realTokens,
+        paddedTokens,
+        tokensPerSecond: realTokens / Math.max(seconds, 1e-9),
+      };
+      this.history.steps.push(record);
+      return record;
+    }
+  }
+
+  private checkSimulatedMemory(batch: Batch): void {
+    const limit = this.options.simulatedMemoryLimit;
+    if (limit && batch.size * batch.time > limit.maxPaddedTokens) {
+      throw new AllocationError(`simulated out of memory: ${batch.size}×${batch.time} positions > ${limit.maxPaddedTokens}`);
+    }
+  }
+
+  /** Validation, early stopping and the overfitting signal; true when training should stop. */
+  private finishEpoch(efficiency: number): boolean {
+    const epochNumber = this.epoch + 1;
+    const trainLoss = this.epochLossSum / Math.max(1, this.epochUnits);
+    const validation = this.evaluate ? this.evaluate(this.model) : undefined;
+    const memory = tf.memory();
+    const record: EpochRecord = {
+      epoch: epochNumber,
+      trainLoss,
+      validation,
+      seconds: this.epochSeconds,
+      tokensPerSecond: this.epochTokens / Math.max(this.epochSeconds, 1e-9),
+      paddingEfficiency: efficiency,
+      memory: { numTensors: memory.numTensors, numBytes: memory.numBytes, rssBytes: process.memoryUsage().rss },
+    };
+    this.history.epochs.push(record);
+    let stop = false;
+    if (validation) {
+      const minDelta = this.options.minDelta ?? 1e-4;
+      if (this.bestScore === null || validation.score > this.bestScore + minDelta) {
+        this.bestScore = validation.score;
+        this.bestEpoch = epochNumber;
+        this.bestWeights = this.model.parameters.read();
+        this.epochsWithoutImprovement = 0;
+      } else {
+        this.epochsWithoutImprovement++;
+      }
+      this.history.overfitting ??= detectOverfitting(this.history.epochs, this.bestEpoch);
+      const patience = this.options.patience ?? 3;
+      if (patience > 0 && this.epochsWithoutImprovement >= patience && epochNumber < this.options.epochs) {
+        this.history.stoppedEarly = true;
+        this.event('early-stop', `no better validation score for ${patience} epochs; stopping after epoch ${epochNumber} (best: epoch ${this.bestEpoch})`);
+        stop = true;
+      }
+    }
+    const figures = validation ? ' ' + Object.entries(validation.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' ') : '';
+    this.progress.epochEnd(
+      `epoch ${epochNumber}/${this.options.epochs} loss ${trainLoss.toFixed(4)}${figures} ` +
+        `${Math.round(record.tokensPerSecond)} tok/s ${formatDuration(record.seconds)}`,
+    );
+    return stop;
+  }
+
+  private event(kind: TrainEvent['kind'], message: string): void {
+    this.history.events.push({ step: this.optimizer.step, kind, message });
+    if (kind !== 'checkpoint') this.log(message);
+  }
+
+  private saveCheckpoint(): void {
+    const file = this.checkpointPath;
+    if (!file) return;
+    const state: CheckpointState = {
+      format: 'hanlab-checkpoint',
+      step: this.optimizer.step,
+      epoch: this.epoch,
+      batchInEpoch: this.batchInEpoch,
+      rng: this.rng.getState(),
+      microBatchSize: this.microBatchSize,
+      epochLossSum: this.epochLossSum,
+      epochUnits: this.epochUnits,
+      epochTokens: this.epochTokens,
+      epochPadded: this.epochPadded,
+      epochSeconds: this.epochSeconds,
+      history: this.history,
+      bestScore: this.bestScore,
+      bestEpoch: this.bestEpoch,
+      epochsWithoutImprovement: this.epochsWithoutImprovement,
+      options: { epochs: this.options.epochs, batchSize: this.options.batchSize, learningRate: this.options.learningRate, seed: this.options.seed },
+      model: describeModel(this.model, this.options.seed),
+    };
+    const arrays: Record<string, Float32Array> = { weights: this.model.parameters.read(), optimizer: this.optimizer.readState() };
+    if (this.bestWeights) arrays.best = this.bestWeights;
+    writeContainer(file, { trainer: state }, arrays);
+  }
+
+  private restore(file: string): void {
+    const { header, arrays } = readContainer(file);
+    const state = header.trainer as CheckpointState | undefined;
+    if (!state || state.format !== 'hanlab-checkpoint') throw new InputError('not a training checkpoint', { file });
+    const same = state.options;
+    if (same.batchSize !== this.options.batchSize || same.seed !== this.options.seed || same.epochs !== this.options.epochs) {
+      throw new InputError(
+        `checkpoint was written with batch ${same.batchSize}, seed ${same.seed}, ${same.epochs} epochs; this run asks for ` +
+          `batch ${this.options.batchSize}, seed ${this.options.seed}, ${this.options.epochs} epochs (start fresh or use the same settings)`,
+        { file, field: 'trainer.options' },
+      );
+    }
+    const weights = arrays.get('weights');
+    const optimizerState = arrays.get('optimizer');
+    if (!weights || !optimizerState) throw new InputError('checkpoint lacks weights or optimizer state', { file });
+    try {
+      this.model.parameters.write(weights, state.model.manifest);
+      this.optimizer.writeState(optimizerState, state.step);
+    } catch (error) {
+      throw new InputError(`checkpoint does not fit this model: ${(error as Error).message}`, { file, field: 'weights' }, { cause: error });
+    }
+    this.bestWeights = arrays.get('best') ?? null;
+    this.rng.setState(state.rng);
+    this.epoch = state.epoch;
+    this.batchInEpoch = state.batchInEpoch;
+    this.microBatchSize = state.microBatchSize;
+    this.epochLossSum = state.epochLossSum;
+    this.epochUnits = state.epochUnits;
+    this.epochTokens = state.epochTokens;
+    this.epochPadded = state.epochPadded;
+    this.epochSeconds = state.epochSeconds;
+    this.history = state.history;
+    this.history.backend = tf.getBackend();
+    this.bestScore = state.bestScore;
+    this.bestEpoch = state.bestEpoch;
+    this.epochsWithoutImprovement = state.epochsWithoutImprovement;
+    this.event('resume', `resumed from ${file} at update ${state.step} (epoch ${state.epoch + 1}, batch ${state.batchInEpoch})`);
+  }
+}
+
+/**
+ * Overfitting: the validation score has fallen for two epochs in a row below its best while the
+ * training loss kept falling (to under 80% of its value at the best epoch).
+ */
+export function detectOverfitting(epochs: readonly EpochRecord[], bestEpoch: number | null): OverfittingSignal | null {
+  if (bestEpoch === null || epochs.length < bestEpoch + 2) return null;
+  const best = epochs[bestEpoch - 1];
+  const last = epochs[epochs.length - 1];
+  const previous = epochs[epochs.length - 2];
+  if (!best.validation || !last.validation || !previous.validation) return null;
+  const falling = last.validation.score < previous.validation.score && previous.validation.score < best.validation.score + 1e-12 && last.epoch - bestEpoch >= 2;
+  const lossDrop = 1 - last.trainLoss / best.trainLoss;
+  if (!falling || lossDrop < 0.2) return null;
+  const validationDrop = best.validation.score - last.validation.score;
+  return {
+    epoch: last.epoch,
+    bestEpoch,
+    trainLossDrop: lossDrop,
+    validationDrop,
+    message:
+      `과적합 신호: ${bestEpoch} 에폭 이후 학습 손실은 ${(lossDrop * 100).toFixed(0)}% 더 줄었지만 ` +
+      `검증 점수는 ${(validationDrop * 100).toFixed(2)}%p 떨어졌습니다. 조기 종료나 드롭아웃·데이터 증강을 검토하세요.`,
+  };
+}
