@@ -35,9 +35,25 @@ function launch(kernelName, beforeStart) {
   process.env.HANLAB_PROJECT_ROOT = root;
   process.env.HANLAB_KERNEL = kernelName;
   if (beforeStart) beforeStart(root);
+  if (process.env.HANLAB_EXIT_WITH_PARENT === '1') exitWithParent(kernelName);
   const tslabVersion = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', 'tslab', 'package.json'), 'utf8')).version;
   // enableFindLocal: false — we already chose the project's tslab; do not search from another folder.
   require(tslabMain).startKernel({ configPath, enableFindLocal: false, jsKernel: false, globalVersion: tslabVersion });
+}
+
+/**
+ * `hanlab run` sets HANLAB_EXIT_WITH_PARENT=1: if the runner dies without stopping us (SIGKILL, OOM),
+ * we are re-parented, and then we exit instead of running on with open ports.
+ */
+function exitWithParent(kernelName) {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      process.stderr.write(`[${kernelName}] the process that started this kernel is gone; exiting\n`);
+      process.exit(0);
+    }
+  }, 1000);
+  timer.unref();
 }
 
 module.exports = { launch, fail, projectRoot };

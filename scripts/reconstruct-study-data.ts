@@ -72,25 +72,34 @@ export interface Study001Published {
   risk_level_errors: { id: number; query: string; predicted: string; gold: string }[];
 }
 
+/** One claim component and its judgement. */
+export interface ComponentJudgement {
+  component: string;
+  match: string;
+}
+
 /** One line of data/study-001/answers.jsonl. */
 export interface JudgementRecord {
   id: number;
   query: string;
-  gold: { risk_level: string; match: string[] };
+  gold: { risk_level: string; components: ComponentJudgement[] };
   /** The model's raw answer text, exactly as generated. */
   answer: string;
 }
 
+const componentName = (i: number) => `구성요소 ${i + 1}`;
+const quoted = (items: readonly string[]) => items.map((x) => JSON.stringify(x)).join(', ');
+
 /**
  * Raw answers that no JSON repair can read: the kinds of broken structure the study describes ("JSON
- * 구조가 불완전하게 생성되는 경우"): a Python-set-like list, a doubled brace, `=` for `:`. Placeholders
- * for the unknown real texts; they carry no chemical names.
+ * 구조가 불완전하게 생성되는 경우"): a Python-set-like list, a doubled brace, `=` for `:`, a set left
+ * open. Placeholders for the unknown real texts; they carry no chemical names.
  */
 const UNPARSEABLE_ANSWERS = [
-  (m: string[]) => `{"risk_level": "애매", "match": {${m.map((x) => JSON.stringify(x)).join(', ')}}}`,
-  (m: string[]) => `{{"risk_level": "낮음", "match": [${m.map((x) => JSON.stringify(x)).join(', ')}]}}`,
-  (m: string[]) => `{"risk_level"= "낮음", "match"= [${m.map((x) => JSON.stringify(x)).join(', ')}]}`,
-  (m: string[]) => `{"risk_level": "높음", "match": {${m.map((x) => JSON.stringify(x)).join(', ')}}`,
+  (c: ComponentJudgement[]) => `{"risk_level": "애매", "components": {${quoted(c.map((x) => x.component))}}}`,
+  (c: ComponentJudgement[]) => `{{"risk_level": "낮음", "components": [${c.map((x) => JSON.stringify(x)).join(', ')}]}}`,
+  (c: ComponentJudgement[]) => `{"risk_level"= "낮음", "components"= [${c.map((x) => `{"component"= ${JSON.stringify(x.component)}, "match"= ${JSON.stringify(x.match)}}`).join(', ')}]}`,
+  (c: ComponentJudgement[]) => `{"risk_level": "높음", "components": {${quoted(c.map((x) => x.match))}`,
 ];
 
 export function buildStudy001(pub: Study001Published, seed = 1): {
@@ -177,16 +186,15 @@ export function buildStudy001(pub: Study001Published, seed = 1): {
   for (let id = 1; id <= total; id++) {
     const r = riskById.get(id)!;
     const items = itemsById.get(id)!;
+    const gold = items.gold.map((match, i) => ({ component: componentName(i), match }));
+    // The answer as a model writes it: one line, ", " and ": " separators, keys in the gold's order.
     const answer =
       r.predicted === null
-        ? UNPARSEABLE_ANSWERS[unparseableIds.indexOf(id) % UNPARSEABLE_ANSWERS.length](items.gold)
-        : JSON.stringify({ risk_level: r.predicted, match: items.predicted }, null, 0).replace(/,"/g, ', "').replace(/":/g, '": ');
-    records.push({
-      id,
-      query: r.query ?? `특허 청구항 질의 #${id}`,
-      gold: { risk_level: r.gold, match: items.gold },
-      answer,
-    });
+        ? UNPARSEABLE_ANSWERS[unparseableIds.indexOf(id) % UNPARSEABLE_ANSWERS.length](gold)
+        : `{"risk_level": ${JSON.stringify(r.predicted)}, "components": [${items.predicted
+            .map((match, i) => `{"component": ${JSON.stringify(componentName(i))}, "match": ${JSON.stringify(match)}}`)
+            .join(', ')}]}`;
+    records.push({ id, query: r.query ?? `특허 청구항 질의 #${id}`, gold: { risk_level: r.gold, components: gold }, answer });
   }
 
   const provenance = {

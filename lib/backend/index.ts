@@ -14,12 +14,12 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { HanlabError } from '../errors.js';
-import { CUDA_LIBRARIES, findMissingLibraries, queryGpu } from './cuda.js';
-import { loadNativeBackend, locatePackage } from './native.js';
+import { queryGpu } from './cuda.js';
+import { loadNativeBackend } from './native.js';
+import { BACKEND_CHOICES, gpuProblem, locatePackage, type BackendChoice } from './probe.js';
 
-/** The choices users name (`HANLAB_BACKEND`, `prefer`). `tensorflow-gpu` and `tensorflow` are both tf's "tensorflow" backend. */
-export type BackendChoice = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+// `tensorflow-gpu` and `tensorflow` are both tf's "tensorflow" backend, on CUDA or on the CPU.
+export { BACKEND_CHOICES, expectedBackend, probeBackends, type BackendChoice, type BackendProbe } from './probe.js';
 
 export interface DeviceManifest {
   /** What runs the tensors, as a BackendChoice: `tensorflow-gpu`, `tensorflow`, `wasm` or `cpu`. */
@@ -48,7 +48,10 @@ export interface DeviceManifest {
 export interface InitBackendOptions {
   /** Use this backend (still overridden by `HANLAB_BACKEND`). Without it: the best available. */
   prefer?: BackendChoice;
-  /** Fail unless TensorFlow runs on a CUDA GPU (the `hanlab-gpu` kernel). `HANLAB_ALLOW_CPU_FALLBACK=1` relaxes it. */
+  /**
+   * Fail unless TensorFlow runs on a CUDA GPU. Default: HANLAB_REQUIRE_GPU=1 (set by the `hanlab-gpu`
+   * kernel). `HANLAB_ALLOW_CPU_FALLBACK=1` relaxes it to a recorded fallback.
+   */
   requireGpu?: boolean;
   /** Project root for finding packages and the wasm binaries; default `process.cwd()`. */
   root?: string;
@@ -63,13 +66,6 @@ export class BackendUnavailableError extends HanlabError {
   }
 }
 
-/** Why each backend can or cannot run here, without switching to it. For `hanlab kernels list`. */
-export interface BackendProbe {
-  backend: BackendChoice;
-  available: boolean;
-  reason?: string;
-}
-
 let current: DeviceManifest | undefined;
 
 /** The manifest of the last successful initBackend() in this process. */
@@ -81,6 +77,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Device
   const root = opts.root ?? process.cwd();
   const fromEnv = process.env.HANLAB_BACKEND?.trim();
   const allowCpuFallback = process.env.HANLAB_ALLOW_CPU_FALLBACK === '1';
+  // The hanlab-gpu kernel sets HANLAB_REQUIRE_GPU=1, so a notebook's plain initBackend() insists on CUDA there.
+  const requireGpu = opts.requireGpu ?? process.env.HANLAB_REQUIRE_GPU === '1';
   let requested: BackendChoice | undefined;
   let requestedBy: DeviceManifest['requestedBy'] = 'auto';
   if (fromEnv) {
@@ -90,7 +88,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Device
     requested = parseBackendChoice(opts.prefer, 'prefer');
     requestedBy = 'prefer';
   }
-  if (opts.requireGpu && requested && requested !== 'tensorflow-gpu' && !allowCpuFallback) {
+  if (requireGpu && requested && requested !== 'tensorflow-gpu' && !allowCpuFallback) {
     throw new BackendUnavailableError(
       requested,
       `the GPU kernel was asked for backend "${requested}" (${requestedBy}); unset it or set HANLAB_ALLOW_CPU_FALLBACK=1 to run on the CPU`,
@@ -99,8 +97,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Device
 
   // Explicit choice: that one or an error. Automatic: walk the order, remembering why each failed.
   const order: BackendChoice[] = requested ? [requested] : [...BACKEND_CHOICES];
-  if (opts.requireGpu && !requested) order.splice(0, order.length, 'tensorflow-gpu');
-  if (opts.requireGpu && allowCpuFallback && !requested) order.push('tensorflow', 'wasm', 'cpu');
+  if (requireGpu && !requested) order.splice(0, order.length, 'tensorflow-gpu');
+  if (requireGpu && allowCpuFallback && !requested) order.push('tensorflow', 'wasm', 'cpu');
   const failures: string[] = [];
   for (const choice of order) {
     const attempt = await tryBackend(choice, root);
@@ -110,8 +108,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Device
       return manifest;
     }
     failures.push(`${choice}: ${attempt.reason}`);
-    if (requested || (opts.requireGpu && !allowCpuFallback)) {
-      const hint = opts.requireGpu
+    if (requested || (requireGpu && !allowCpuFallback)) {
+      const hint = requireGpu
         ? ' The hanlab-gpu kernel needs CUDA 11.2 + cuDNN 8.1 and @tensorflow/tfjs-node-gpu with its native binding; ' +
           'set HANLAB_ALLOW_CPU_FALLBACK=1 to run on the CPU instead.'
         : '';
@@ -120,30 +118,6 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Device
   }
   // Unreachable in practice: the plain `cpu` backend is always registered by @tensorflow/tfjs.
   throw new BackendUnavailableError('cpu', `no TensorFlow.js backend could be initialised: ${failures.join('; ')}`);
-}
-
-/** Reports, for each backend, whether it could run here. Loads native packages but switches nothing. */
-export function probeBackends(root: string = process.cwd()): BackendProbe[] {
-  return BACKEND_CHOICES.map((backend): BackendProbe => {
-    switch (backend) {
-      case 'tensorflow-gpu': {
-        const reason = gpuBlocker(root);
-        return reason ? { backend, available: false, reason } : { backend, available: true };
-      }
-      case 'tensorflow': {
-        const gpu = locatePackage('@tensorflow/tfjs-node-gpu', root) ? loadNativeBackend('@tensorflow/tfjs-node-gpu', root) : undefined;
-        if (gpu?.ok) return { backend, available: true };
-        const cpu = loadNativeBackend('@tensorflow/tfjs-node', root);
-        return cpu.ok ? { backend, available: true } : { backend, available: false, reason: cpu.reason };
-      }
-      case 'wasm': {
-        const dir = wasmDir(root);
-        return dir ? { backend, available: true } : { backend, available: false, reason: '@tensorflow/tfjs-backend-wasm is not installed' };
-      }
-      case 'cpu':
-        return { backend, available: true };
-    }
-  });
 }
 
 export function parseBackendChoice(value: string, source: string): BackendChoice {
@@ -210,13 +184,10 @@ async function switchTo(name: string): Promise<Attempt> {
   return { ok: true };
 }
 
-/** Why the GPU backend cannot run here, or undefined when it can be tried. */
+/** Why the GPU backend cannot run here (checked before loading anything), or undefined. */
 function gpuBlocker(root: string): string | undefined {
-  if (process.platform !== 'linux') return `CUDA TensorFlow.js runs on Linux only (this is ${process.platform})`;
-  const missing = findMissingLibraries(CUDA_LIBRARIES);
-  if (missing.length) {
-    return `missing CUDA libraries: ${missing.join(', ')} (needs the NVIDIA driver, CUDA 11.2 and cuDNN 8.1 on the library path)`;
-  }
+  const problem = gpuProblem(root);
+  if (problem) return problem;
   const load = loadNativeBackend('@tensorflow/tfjs-node-gpu', root);
   return load.ok ? undefined : load.reason;
 }
@@ -228,8 +199,8 @@ function usingGpuDevice(): boolean {
 }
 
 function wasmDir(root: string): string | undefined {
-  const dir = locatePackage('@tensorflow/tfjs-backend-wasm', root);
-  return dir ? path.join(dir, 'dist') : undefined;
+  const info = locatePackage('@tensorflow/tfjs-backend-wasm', root);
+  return info ? path.join(info.dir, 'dist') : undefined;
 }
 
 function nativeVersion(name: string, root: string): { name: string; version: string } | undefined {

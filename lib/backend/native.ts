@@ -1,5 +1,6 @@
 /**
- * Loading the native TensorFlow backends (@tensorflow/tfjs-node-gpu, @tensorflow/tfjs-node).
+ * Loading the native TensorFlow backends (@tensorflow/tfjs-node-gpu, @tensorflow/tfjs-node) into our
+ * TensorFlow.js instance.
  *
  * Both are optional: tfjs-node-gpu's install script downloads libtensorflow, which fails without
  * internet, so npm drops it (optionalDependency) or, where install scripts are not allowed, leaves
@@ -10,63 +11,26 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { locatePackage, nativePackageProblem } from './probe.js';
 
 export type NativePackage = '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node';
 
 export type NativeLoad = { ok: true; version: string } | { ok: false; reason: string };
 
-/** Resolves packages from the project root (the kernel's and CLI's working directory). */
-function projectRequire(root: string = process.cwd()): NodeJS.Require {
-  return createRequire(path.join(root, 'package.json'));
-}
-
-/** Where the package is installed, or undefined. Does not load it. */
-export function locatePackage(name: string, root?: string): string | undefined {
-  try {
-    return path.dirname(projectRequire(root).resolve(`${name}/package.json`));
-  } catch {
-    return undefined;
-  }
-}
-
 /** Loads the package so it registers the `tensorflow` backend with our tf instance. */
-export function loadNativeBackend(name: NativePackage, root?: string): NativeLoad {
-  const dir = locatePackage(name, root);
-  if (!dir) {
-    return {
-      ok: false,
-      reason:
-        name === '@tensorflow/tfjs-node-gpu'
-          ? `${name} is not installed (it is an optional dependency whose install downloads libtensorflow; ` +
-            'on a GPU host with internet run `npm install --include=optional` or `npm rebuild @tensorflow/tfjs-node-gpu`)'
-          : `${name} is not installed`,
-    };
-  }
-  const req = projectRequire(root);
-  const pkg = req(`${name}/package.json`) as { name?: string; version?: string };
-  if (pkg.name !== name) {
-    return { ok: false, reason: `${name} resolves to ${pkg.name}@${pkg.version} (an npm alias), not the native package` };
-  }
-  if (tf.findBackend('tensorflow')) return { ok: true, version: pkg.version ?? 'unknown' };
+export function loadNativeBackend(name: NativePackage, root: string = process.cwd()): NativeLoad {
+  const problem = nativePackageProblem(name, root);
+  if (problem) return { ok: false, reason: problem };
+  const version = locatePackage(name, root)?.version ?? 'unknown';
+  if (tf.findBackend('tensorflow')) return { ok: true, version };
   try {
-    req(name);
+    createRequire(path.join(root, 'package.json'))(name);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const binding = /tfjs_binding\.node|native addon|libtensorflow/i.test(message);
-    return {
-      ok: false,
-      reason: binding
-        ? `${name}@${pkg.version} is installed without its native binding (its install script, which downloads ` +
-          `libtensorflow, did not run or failed: run \`npm rebuild ${name}\` on a host with internet). Loader said: ${firstLine(message)}`
-        : `${name}@${pkg.version} failed to load: ${firstLine(message)}`,
-    };
+    return { ok: false, reason: `${name}@${version} failed to load: ${message.split('\n')[0].slice(0, 400)}` };
   }
   if (!tf.findBackend('tensorflow')) {
-    return { ok: false, reason: `${name}@${pkg.version} loaded but registered no "tensorflow" backend (a second copy of @tensorflow/tfjs?)` };
+    return { ok: false, reason: `${name}@${version} loaded but registered no "tensorflow" backend (a second copy of @tensorflow/tfjs?)` };
   }
-  return { ok: true, version: pkg.version ?? 'unknown' };
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0].slice(0, 400);
+  return { ok: true, version };
 }

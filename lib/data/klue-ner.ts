@@ -66,6 +66,8 @@ class KlueNerParser {
   private tokens: string[] = [];
   private tags: string[] = [];
   private lineNo = 0;
+  /** Tags already checked, mapped to one shared string each (fewer strings, faster comparisons later). */
+  private readonly knownTags = new Map<string, string>();
 
   constructor(opts: KlueReadOptions) {
     this.file = opts.file;
@@ -94,12 +96,17 @@ class KlueNerParser {
     const tab = line.indexOf('\t');
     if (tab < 0) this.fail(`missing tab between syllable and tag in ${JSON.stringify(line)}`, this.lineNo, 'tag');
     const token = line.slice(0, tab);
-    const tag = line.slice(tab + 1);
+    let tag = line.slice(tab + 1);
     if (token === '') this.fail('empty syllable before the tab', this.lineNo, 'syllable');
-    const m = TAG_PATTERN.exec(tag);
-    if (!m) this.fail(`unknown tag ${JSON.stringify(tag)} (expected O, B-<type> or I-<type>)`, this.lineNo, 'tag');
-    if (m[1] !== undefined && this.types && !this.types.has(m[1])) {
-      this.fail(`tag ${JSON.stringify(tag)}: type ${JSON.stringify(m[1])} is not in the label set (${this.typeList})`, this.lineNo, 'tag');
+    const known = this.knownTags.get(tag);
+    if (known !== undefined) tag = known;
+    else {
+      const m = TAG_PATTERN.exec(tag);
+      if (!m) this.fail(`unknown tag ${JSON.stringify(tag)} (expected O, B-<type> or I-<type>)`, this.lineNo, 'tag');
+      if (m[1] !== undefined && this.types && !this.types.has(m[1])) {
+        this.fail(`tag ${JSON.stringify(tag)}: type ${JSON.stringify(m[1])} is not in the label set (${this.typeList})`, this.lineNo, 'tag');
+      }
+      this.knownTags.set(tag, tag);
     }
     this.tokens.push(token);
     this.tags.push(tag);

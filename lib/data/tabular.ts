@@ -123,8 +123,8 @@ function countNewlines(text: string): number {
 
 interface CsvInfoRecord {
   record: string[];
+  /** `lines`: the line where the record ends. */
   info: { lines: number };
-  raw: string;
 }
 
 function parseDelimited(file: string, text: string, delimiter: ',' | '\t', quote: boolean): { columns: string[]; rows: TableRow[] } {
@@ -137,7 +137,6 @@ function parseDelimited(file: string, text: string, delimiter: ',' | '\t', quote
       delimiter,
       quote: quote ? '"' : false,
       info: true,
-      raw: true,
       skip_empty_lines: true,
       relax_column_count: false,
     }) as unknown as CsvInfoRecord[];
@@ -146,10 +145,8 @@ function parseDelimited(file: string, text: string, delimiter: ',' | '\t', quote
     throw new InputError(`cannot parse as ${delimiter === ',' ? 'CSV' : 'TSV'}: ${e.message}`, { file, line: e.lines }, { cause: error });
   }
   if (records.length === 0) throw new InputError('is empty (no header line)', { file });
-  const startLine = (r: CsvInfoRecord): number => {
-    const body = r.raw.replace(/^\n+/, '').replace(/\n$/, '');
-    return r.info.lines - countNewlines(body);
-  };
+  // A record starts as many lines before its end as its (quoted) fields hold line breaks.
+  const startLine = (r: CsvInfoRecord): number => r.info.lines - r.record.reduce((n, field) => n + countNewlines(field), 0);
   const header = records[0].record.map((name) => name.trim());
   checkColumnNames(file, header, startLine(records[0]));
   const rows: TableRow[] = [];
@@ -408,6 +405,16 @@ function findColumn(file: string, columns: string[], named: string | undefined, 
   );
 }
 
+/** A short rendering of a cell for messages (JSON.stringify throws on BigInt inside Parquet lists). */
+function preview(value: unknown): string {
+  try {
+    const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) ?? typeof value;
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  } catch {
+    return typeof value;
+  }
+}
+
 /** Why a cell cannot be used. (A class, not a union tag, so narrowing works without strict mode too.) */
 class Unusable {
   constructor(readonly kind: ProblemKind, readonly detail: string) {}
@@ -421,7 +428,7 @@ function labelValue(value: unknown): string | Unusable {
   }
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : new Unusable('invalid label', `label is ${value}`);
   if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  return new Unusable('invalid label', `label is not a single value (${JSON.stringify(value) ?? typeof value})`);
+  return new Unusable('invalid label', `label is not a single value (${preview(value)})`);
 }
 
 function textValue(value: unknown): string | Unusable {

@@ -130,19 +130,32 @@ export interface ReportEntry {
 }
 
 /**
- * scikit-learn's `classification_report(..., output_dict=True)`: one entry per label, then `accuracy`
- * (a number) or `micro avg`, then `macro avg` and `weighted avg`. A null-prototype object, so a label
- * called `__proto__` is just a key.
+ * scikit-learn's `classification_report(..., output_dict=True)` as ordered entries: one per label, then
+ * `accuracy` (a number) or `micro avg`, then `macro avg` and `weighted avg`. Entries, because a
+ * JavaScript object lists integer-like keys (`"0"`, `"10"`) first whatever the insertion order.
+ */
+export function classificationReportEntries(result: ClassificationResult): Array<[string, ReportEntry | number]> {
+  const entry = (scores: Scores): ReportEntry => ({ precision: scores.precision, recall: scores.recall, 'f1-score': scores.f1, support: scores.support });
+  const entries: Array<[string, ReportEntry | number]> = result.perLabel.map((row) => [row.label, entry(row)]);
+  if (result.microIsAccuracy) entries.push(['accuracy', result.micro.precision]);
+  else entries.push(['micro avg', entry(result.micro)]);
+  entries.push(['macro avg', entry(result.macro)], ['weighted avg', entry(result.weighted)]);
+  return entries;
+}
+
+/**
+ * The same as a null-prototype object (a label called `__proto__` is just a key). Key order is
+ * scikit-learn's except that integer-like labels come first (see `classificationReportEntries`).
  */
 export function classificationReportDict(result: ClassificationResult): Record<string, ReportEntry | number> {
   const dict = Object.create(null) as Record<string, ReportEntry | number>;
-  const entry = (scores: Scores): ReportEntry => ({ precision: scores.precision, recall: scores.recall, 'f1-score': scores.f1, support: scores.support });
-  for (const row of result.perLabel) dict[row.label] = entry(row);
-  if (result.microIsAccuracy) dict.accuracy = result.micro.precision;
-  else dict['micro avg'] = entry(result.micro);
-  dict['macro avg'] = entry(result.macro);
-  dict['weighted avg'] = entry(result.weighted);
+  for (const [key, value] of classificationReportEntries(result)) dict[key] = value;
   return dict;
+}
+
+/** The report as JSON text with scikit-learn's key order (labels in `labels` order, then the averages). */
+export function classificationReportJson(result: ClassificationResult): string {
+  return '{' + classificationReportEntries(result).map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(',') + '}';
 }
 
 /** scikit-learn's text report (`digits` default 2), byte for byte. */

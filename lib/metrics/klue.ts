@@ -53,12 +53,22 @@ export function klueCharMacroF1(
   checkConsistentLength(gold, pred, opts.sentenceIds);
   const index = new Map<string, number>(KLUE_NER_TAGS.map((tag, i) => [tag, i]));
   const counts: LabelCounts[] = KLUE_NER_TAGS.map((label) => ({ label, trueSum: 0, predSum: 0, tpSum: 0 }));
+  // Tags come in long runs (mostly 'O'): reuse the last lookup while the tag repeats.
+  const lookup = (tag: string, last: { tag?: string; index?: number }): number | undefined => {
+    if (tag !== last.tag) {
+      last.tag = tag;
+      last.index = index.get(tag);
+    }
+    return last.index;
+  };
+  const lastGold: { tag?: string; index?: number } = {};
+  const lastPred: { tag?: string; index?: number } = {};
   for (let s = 0; s < gold.length; s++) {
     const g = gold[s];
     const p = pred[s];
     for (let i = 0; i < g.length; i++) {
-      const gi = index.get(g[i]);
-      const pi = index.get(p[i]);
+      const gi = lookup(g[i], lastGold);
+      const pi = lookup(p[i], lastPred);
       if (gi !== undefined) counts[gi].trueSum++;
       if (pi !== undefined) counts[pi].predSum++;
       if (gi !== undefined && gi === pi) counts[gi].tpSum++;

@@ -12,8 +12,11 @@
  * - `macro`: the unweighted mean of the subset accuracies. Every subset weighs the same.
  * An unextractable answer is wrong and stays in every denominator; its count is reported beside.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
+// @ts-ignore -- pure-rand 8 has only sub-path exports, which tslab's TypeScript (Node10 resolution) cannot
+// type; Node resolves them at run time under both ESM and CommonJS, and tsc (NodeNext) checks the types.
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+// @ts-ignore -- see above
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { InputError, UsageError } from '../errors.js';
 
 export const MCQA_LETTERS: readonly string[] = ['A', 'B', 'C', 'D', 'E'];
@@ -73,8 +76,11 @@ export function extractChoice(answer: string, options: ExtractChoiceOptions = {}
   // (`C.`, `C)`, `C 비타민`, `C입니다`, `C가 정답`), not a word that starts with it (`B형`, `ABO`)
   // nor an English sentence (`A patient …`).
   const lead = new RegExp(`^([\\(\\[])?\\s*(${letterClass})(?:\\s*[\\)\\].:]|(?=\\s+[^\\sA-Za-z]|\\s*$|입|이|가|는|은|번|를|을|로|요))\\s*(.*)`, 's').exec(text);
+  const parenthesized = distinct(matchAll(new RegExp(`\\((${letterClass})\\)`, 'g'), text));
   if (lead) {
     const choice = lead[2];
+    const others = parenthesized.filter((letter) => letter !== choice);
+    if (others.length > 0) return { choice: null, failure: 'ambiguous', detail: `starts with ${choice} but also names (${others.join('), (')})` };
     const rest = (lead[3] ?? '').split('\n')[0].trim();
     const named = options.options && rest ? optionWithText(options.options, rest) : undefined;
     if (named !== undefined && named !== choice) {
@@ -83,7 +89,6 @@ export function extractChoice(answer: string, options: ExtractChoiceOptions = {}
     return { choice, method: lead[1] ? 'parenthesized' : 'letter-with-text', detail: 'the answer starts with the letter' };
   }
 
-  const parenthesized = distinct(matchAll(new RegExp(`\\((${letterClass})\\)`, 'g'), text));
   if (parenthesized.length === 1) return { choice: parenthesized[0], method: 'parenthesized', detail: 'one (X) in the answer' };
   if (parenthesized.length > 1) return { choice: null, failure: 'ambiguous', detail: `several (X): ${parenthesized.join(', ')}` };
 
@@ -424,32 +429,10 @@ export function percentile(values: ArrayLike<number>, q: number): number {
   return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
 }
 
-interface SeededGenerator {
-  next(): number;
-}
-type UniformInt = (rng: SeededGenerator, from: number, to: number) => number;
-
-/**
- * A seeded uniform integer source from pure-rand (xoroshiro128+). pure-rand 8 publishes only subpath
- * `exports`, which tslab's Node10 module resolution cannot see, so it is loaded with `require` from
- * the project root (the notebook's or CLI's working directory, or the CLI script's folder).
- */
+/** A seeded uniform integer source (pure-rand's xoroshiro128+): the same seed gives the same draws everywhere. */
 export function seededUniformInt(seed: number): (from: number, to: number) => number {
-  const bases = [path.join(process.cwd(), 'package.json')];
-  if (process.argv[1]) bases.push(process.argv[1]);
-  let lastError: unknown;
-  for (const base of bases) {
-    try {
-      const load = createRequire(base);
-      const { xoroshiro128plus } = load('pure-rand/generator/xoroshiro128plus') as { xoroshiro128plus(seed: number): SeededGenerator };
-      const { uniformInt } = load('pure-rand/distribution/uniformInt') as { uniformInt: UniformInt };
-      const rng = xoroshiro128plus(seed);
-      return (from, to) => uniformInt(rng, from, to);
-    } catch (error) {
-      lastError = error;
-    }
-  }
-  throw new UsageError(`cannot load pure-rand from ${bases.join(' or ')}: run hanlab from the project folder`, { cause: lastError });
+  const rng = xoroshiro128plus(seed);
+  return (from, to) => uniformInt(rng, from, to);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -8,21 +8,11 @@
  * - `f1Score` / `precisionScore` / `recallScore` use strict mode only when `mode: 'strict'` AND a
  *   scheme are both given, and fall back to the default mode otherwise.
  *
- * Speed: tags are split once per distinct string and entities are kept as numeric keys in per-type
- * sets, so scoring is linear in the number of tokens.
+ * Speed: tags are interned once per distinct string (see `TagTable`), entities come out sorted by
+ * their end, and true positives are one merge — scoring is linear in time and memory.
  */
 import { HanlabError } from '../errors.js';
-import {
-  type ChunkMode,
-  type DefaultTag,
-  type Scheme,
-  type StrictTag,
-  detectScheme,
-  forEachDefaultChunk,
-  splitDefaultTag,
-  splitStrictTag,
-  strictEntitiesOf,
-} from '../ner/scheme.js';
+import { type ChunkMode, type Scheme, TagTable, defaultChunks, detectScheme, strictChunks } from '../ner/scheme.js';
 import {
   type Average,
   type LabelCounts,
@@ -136,78 +126,54 @@ export function compareCodePoints(a: string, b: string): number {
   }
 }
 
-/** Entities of both sides as per-type sets of numeric (start, end) keys. */
-interface EntitySets {
-  gold: Map<string, Set<number>>;
-  pred: Map<string, Set<number>>;
-  scheme: Scheme | null;
+/**
+ * One side's entities in emission order: type id, start, exclusive end (flattened positions). Both
+ * chunkers emit at most one entity per end position, in increasing order, so the lists are sorted
+ * by end with no duplicates — seqeval's per-type sets become a linear merge.
+ */
+interface EntityList {
+  types: number[];
+  starts: number[];
+  ends: number[];
+}
+
+interface EntityLists {
+  table: TagTable;
+  gold: EntityList;
+  pred: EntityList;
   warnings: string[];
 }
 
-function addEntity(sets: Map<string, Set<number>>, type: string, key: number): void {
-  let set = sets.get(type);
-  if (!set) {
-    set = new Set();
-    sets.set(type, set);
-  }
-  set.add(key);
-}
-
-function totalLength(sequences: readonly (readonly string[])[]): number {
-  let n = 0;
-  for (const s of sequences) n += s.length + 1;
-  return n;
-}
-
-function collectDefault(gold: readonly (readonly string[])[], pred: readonly (readonly string[])[]): EntitySets {
-  const warnings: string[] = [];
-  const cache = new Map<string, DefaultTag>();
-  const split = (tag: string, s: number, i: number): DefaultTag => {
-    let parts = cache.get(tag);
-    if (!parts) {
-      parts = splitDefaultTag(tag, s, i);
-      cache.set(tag, parts);
-      if (!parts.looksLikeNeTag) warnings.push(`${tag} seems not to be NE tag.`);
-    }
-    return parts;
+function collect(table: TagTable, sequences: readonly (readonly string[])[], strictScheme: Scheme | null, side: string): EntityList {
+  const list: EntityList = { types: [], starts: [], ends: [] };
+  const add = (typeId: number, start: number, end: number) => {
+    list.types.push(typeId);
+    list.starts.push(start);
+    list.ends.push(end);
   };
-  // Keys are start * K + end in seqeval's flattened numbering (both sides have the same length).
-  const K = totalLength(gold) + 2;
-  const goldSets = new Map<string, Set<number>>();
-  const predSets = new Map<string, Set<number>>();
-  forEachDefaultChunk(gold, (type, start, end) => addEntity(goldSets, type, start * K + end), split);
-  forEachDefaultChunk(pred, (type, start, end) => addEntity(predSets, type, start * K + end), split);
-  return { gold: goldSets, pred: predSets, scheme: null, warnings };
+  withSide(side, () => {
+    const encoded = table.encode(sequences);
+    if (strictScheme) strictChunks(table, encoded, strictScheme, add);
+    else defaultChunks(table, encoded, add);
+  });
+  return list;
 }
 
-function collectStrict(
+function entityLists(
   gold: readonly (readonly string[])[],
   pred: readonly (readonly string[])[],
-  scheme: Scheme,
-): EntitySets {
-  const cache = new Map<string, StrictTag>();
-  const K = totalLength(gold) + 2;
-  const collect = (sequences: readonly (readonly string[])[], side: string): Map<string, Set<number>> => {
-    const sets = new Map<string, Set<number>>();
-    let offset = 0;
-    for (let s = 0; s < sequences.length; s++) {
-      const tags = sequences[s];
-      const tokens: StrictTag[] = new Array(tags.length);
-      for (let i = 0; i < tags.length; i++) {
-        let token = cache.get(tags[i]);
-        if (!token) {
-          token = withSide(side, () => splitStrictTag(tags[i], s, i));
-          cache.set(tags[i], token);
-        }
-        tokens[i] = token;
-      }
-      const entities = withSide(side, () => strictEntitiesOf(tokens, scheme, tags, s));
-      for (const e of entities) addEntity(sets, e.type, (offset + e.start) * K + (offset + e.end));
-      offset += tags.length + 1;
-    }
-    return sets;
-  };
-  return { gold: collect(gold, 'gold'), pred: collect(pred, 'predicted'), scheme, warnings: [] };
+  strictScheme: Scheme | null,
+): EntityLists {
+  const table = new TagTable();
+  const goldList = collect(table, gold, strictScheme, 'gold');
+  const predList = collect(table, pred, strictScheme, 'predicted');
+  const warnings: string[] = [];
+  if (!strictScheme) {
+    table.tags.forEach((tag, id) => {
+      if (!table.looksLikeNeTag[id]) warnings.push(`${tag} seems not to be NE tag.`);
+    });
+  }
+  return { table, gold: goldList, pred: predList, warnings };
 }
 
 /** Prefixes scheme errors with the side ("predicted tag ... ") so users know which file is wrong. */
@@ -220,26 +186,36 @@ function withSide<T>(side: string, run: () => T): T {
   }
 }
 
-function countsOf(sets: EntitySets): LabelCounts[] {
-  const labels = [...new Set([...sets.gold.keys(), ...sets.pred.keys()])].sort(compareCodePoints);
-  return labels.map((label) => {
-    const goldSet = sets.gold.get(label);
-    const predSet = sets.pred.get(label);
-    let tpSum = 0;
-    if (goldSet && predSet) {
-      const [small, large] = goldSet.size <= predSet.size ? [goldSet, predSet] : [predSet, goldSet];
-      for (const key of small) if (large.has(key)) tpSum++;
+function countsOf(lists: EntityLists): LabelCounts[] {
+  const { gold, pred } = lists;
+  let typeCount = 0;
+  for (const t of gold.types) if (t >= typeCount) typeCount = t + 1;
+  for (const t of pred.types) if (t >= typeCount) typeCount = t + 1;
+  const trueSum = new Array<number>(typeCount).fill(0);
+  const predSum = new Array<number>(typeCount).fill(0);
+  const tpSum = new Array<number>(typeCount).fill(0);
+  for (const t of gold.types) trueSum[t]++;
+  for (const t of pred.types) predSum[t]++;
+  // Merge on the (strictly increasing) end positions.
+  let i = 0;
+  let j = 0;
+  while (i < gold.ends.length && j < pred.ends.length) {
+    const ge = gold.ends[i];
+    const pe = pred.ends[j];
+    if (ge < pe) i++;
+    else if (pe < ge) j++;
+    else {
+      if (gold.starts[i] === pred.starts[j] && gold.types[i] === pred.types[j]) tpSum[gold.types[i]]++;
+      i++;
+      j++;
     }
-    return { label, trueSum: goldSet?.size ?? 0, predSum: predSet?.size ?? 0, tpSum };
-  });
-}
-
-function entitySets(
-  gold: readonly (readonly string[])[],
-  pred: readonly (readonly string[])[],
-  strictScheme: Scheme | null,
-): EntitySets {
-  return strictScheme ? collectStrict(gold, pred, strictScheme) : collectDefault(gold, pred);
+  }
+  const labels: { id: number; label: string }[] = [];
+  for (let id = 0; id < typeCount; id++) {
+    if (trueSum[id] > 0 || predSum[id] > 0) labels.push({ id, label: lists.table.typeName(id) });
+  }
+  labels.sort((a, b) => compareCodePoints(a.label, b.label));
+  return labels.map(({ id, label }) => ({ label, trueSum: trueSum[id], predSum: predSum[id], tpSum: tpSum[id] }));
 }
 
 function toRow(scores: { precision: number; recall: number; f1: number; support: number }): PrfRow {
@@ -259,7 +235,7 @@ export function classificationReport(
   const zeroDivision = opts.zeroDivision ?? 'warn';
   checkConsistentLength(gold, pred, opts.sentenceIds);
   const scheme = mode === 'strict' ? opts.scheme ?? withSide('gold', () => detectScheme(gold)) : null;
-  const sets = entitySets(gold, pred, scheme);
+  const sets = entityLists(gold, pred, scheme);
   const counts = countsOf(sets);
   const warnings = [...sets.warnings];
   const prf: PrfOptions = { zeroDivision, warnings };
@@ -296,7 +272,7 @@ function score(
   checkConsistentLength(gold, pred, opts.sentenceIds);
   // seqeval 1.2.2: strict only when mode is strict AND a scheme is given.
   const strictScheme = opts.mode === 'strict' && opts.scheme ? opts.scheme : null;
-  const counts = countsOf(entitySets(gold, pred, strictScheme));
+  const counts = countsOf(entityLists(gold, pred, strictScheme));
   const scores = averageScores(counts, opts.average ?? 'micro', {
     zeroDivision: opts.zeroDivision ?? 'warn',
     warnFor: [metric],
@@ -327,5 +303,5 @@ export function entityCounts(
 ): LabelCounts[] {
   checkConsistentLength(gold, pred, opts.sentenceIds);
   const scheme = opts.mode === 'strict' ? opts.scheme ?? detectScheme(gold) : null;
-  return countsOf(entitySets(gold, pred, scheme));
+  return countsOf(entityLists(gold, pred, scheme));
 }

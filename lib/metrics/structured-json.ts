@@ -143,7 +143,10 @@ export interface ErrorCase {
   /** For list items: the item's key or position. */
   item?: string;
   kind: 'unparsed' | 'missing' | 'outside' | 'wrong';
+  /** The predicted value; for a parse failure, an excerpt of the raw answer. */
   predicted: string;
+  /** For a parse failure: what the JSON extraction ended with. */
+  status?: JsonExtractionStatus;
   gold: string;
 }
 
@@ -224,7 +227,16 @@ export function scoreStructuredJson(records: readonly StructuredRecord[], option
   records.forEach((record, index) => {
     if (!isObject(record.gold)) throw new InputError('gold must be a JSON object', where(index, 'gold'));
     if (values[index] === NOT_PARSED) {
-      errors.push({ sample: index + 1, id: idOf(index), queryExcerpt: excerptOf(index), field: 'JSON', kind: 'unparsed', predicted: `${UNPARSED}: ${statuses[index]}`, gold: '' });
+      errors.push({
+        sample: index + 1,
+        id: idOf(index),
+        queryExcerpt: excerptOf(index),
+        field: 'JSON',
+        kind: 'unparsed',
+        predicted: excerpt(record.answer, excerptLength * 2),
+        status: statuses[index],
+        gold: '',
+      });
     }
   });
 
@@ -479,6 +491,20 @@ function excerpt(text: string, length: number): string {
 // ---------------------------------------------------------------------------------------------------
 // Reporter (Korean Markdown, study 001's sections with the denominators spelled out)
 
+const STATUS_NAMES: Record<JsonExtractionStatus, string> = {
+  strict: '그대로 파싱',
+  fenced: '코드 펜스에서 추출',
+  repaired: 'jsonrepair로 수리',
+  no_json: 'JSON 없음',
+  unparseable: '수리 실패',
+  empty: '빈 답변',
+};
+
+/** `29/30 (96.7%)`, or `0/0 (—)` when there is nothing to divide. */
+function fraction(numerator: number, denominator: number): string {
+  return `${numerator}/${denominator} (${denominator ? pct(numerator / denominator) : '—'})`;
+}
+
 function pct(ratio: Ratio | number, digits = 1): string {
   const value = typeof ratio === 'number' ? ratio : ratio.value;
   return `${(value * 100).toFixed(digits)}%`;
@@ -522,7 +548,7 @@ export function formatStructuredJsonReport(result: StructuredJsonResult, options
     out.push('| 클래스 | 정밀도 (예측 기준) | 재현율 (정답 기준, 전체) | 재현율 (정답 기준, 파싱 성공) |', '|---|---:|---:|---:|');
     for (const c of field.perClass) {
       out.push(
-        `| ${cell(c.label)} | ${c.truePositives}/${c.predicted} (${pct(c.precision)}) | ${c.truePositives}/${c.gold} (${pct(c.recall)}) | ${c.truePositives}/${c.goldParsed} (${pct(c.recallParsed)}) |`,
+        `| ${cell(c.label)} | ${fraction(c.truePositives, c.predicted)} | ${fraction(c.truePositives, c.gold)} | ${fraction(c.truePositives, c.goldParsed)} |`,
       );
     }
     out.push('', '정밀도 = 그 클래스로 예측한 것 중 정답인 비율(혼동 행렬의 예측 행), 재현율 = 정답이 그 클래스인 것 중 맞힌 비율(정답 열).', '');
@@ -542,8 +568,8 @@ export function formatStructuredJsonReport(result: StructuredJsonResult, options
   out.push('## 오류 케이스 분석', '');
   out.push(`### JSON 파싱 실패 (${unparsed.length}건)`, '');
   if (unparsed.length) {
-    out.push('| # | 쿼리 | 상태 |', '|---|---|---|');
-    for (const e of unparsed.slice(0, max)) out.push(`| ${e.sample} | ${cell(e.queryExcerpt)} | ${cell(e.predicted)} |`);
+    out.push('| # | 쿼리 | 상태 | 답변 앞부분 |', '|---|---|---|---|');
+    for (const e of unparsed.slice(0, max)) out.push(`| ${e.sample} | ${cell(e.queryExcerpt)} | ${e.status ? STATUS_NAMES[e.status] : ''} | ${cell(e.predicted)} |`);
     out.push('');
   }
   out.push(`### 필드 오류 (${wrong.length}건)`, '');

@@ -84,7 +84,7 @@ export interface EntityReport {
   spans: TokenRange[];
   /** Token-aligned occurrences of the text in the sentence, after normalisation. */
   occurrences: number;
-  /** For `overlap`: the listing index that holds the first occurrence. */
+  /** The listing index holding the first occurrence that was already taken (for `overlap`: why it lost). */
   claimedBy?: number;
   /** For `not_found`: the closest text in the sentence. */
   hint?: ClosestMatch;

@@ -85,7 +85,7 @@ export function readAnswers<S extends GoldSentence>(path: string, sentences: rea
   try {
     content = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new InputError(`cannot read the answers file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { file: path });
+    throw new InputError(`cannot read the answers file (${(error as { code?: string }).code ?? String(error)})`, { file: path });
   }
   return parseAnswers(content, sentences, { file: path });
 }

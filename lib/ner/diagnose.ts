@@ -39,6 +39,8 @@ export type Tagger = (tokens: readonly string[], answer: string) => string[];
 export interface ExplainOptions extends AlignOptions {
   /** Tags come from this converter instead of `alignAnswer` (the entity reports still do not). */
   tagger?: Tagger;
+  /** The converter's name for reports (default `custom` with a tagger, `align` without). */
+  taggerName?: string;
 }
 
 /** Why an answer gave no entities at all. */
@@ -83,6 +85,8 @@ export interface GoldEntityFate {
 
 export interface SentenceExplanation {
   id: string;
+  /** Which converter made `predTags`: `align` (alignAnswer) or the tagger's name. */
+  tagger: string;
   text: string;
   /** The raw answer; null when the sentence has none. */
   answer: string | null;
@@ -128,7 +132,8 @@ export function explainSentence(sentence: GoldSentence, answer: string | undefin
   const diffs = compareSpans(goldEntities, predEntities);
   const fates = goldFates(goldEntities, predEntities, entities, failure, answer ?? '', options.tagger !== undefined);
   const errors = diffs.reduce((sum, diff) => sum + (diff.kind === 'correct' ? 0 : diff.kind === 'wrong_type' || diff.kind === 'wrong_boundary' ? (diff.gold ? 1 : 0) + (diff.pred ? 1 : 0) : 1), 0);
-  return { id: sentence.id, text, answer: answer ?? null, parse, outcome, failure, entities, tokens, goldTags, predTags, goldEntities, predEntities, diffs, fates, errors };
+  const tagger = options.tagger ? options.taggerName ?? 'custom' : 'align';
+  return { id: sentence.id, tagger, text, answer: answer ?? null, parse, outcome, failure, entities, tokens, goldTags, predTags, goldEntities, predEntities, diffs, fates, errors };
 }
 
 /** One sentence of a data set and its answer (undefined: the model gave none). */

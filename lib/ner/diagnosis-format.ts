@@ -126,12 +126,12 @@ export function formatDiagnosis(d: Diagnosis, options: DiagnosisFormatOptions = 
     lines.push(countRow(fate, GOLD_FATE_LABELS[fate], d.fates[fate], d.gold));
     if (fate === 'not_parsed') {
       for (const failure of PARSE_FAILURES) {
-        if (d.notParsedBy[failure] > 0) lines.push('    ' + countRow(failure, PARSE_OUTCOME_LABELS[failure], d.notParsedBy[failure], d.gold));
+        if (d.notParsedBy[failure] > 0) lines.push(countRow(failure, PARSE_OUTCOME_LABELS[failure], d.notParsedBy[failure], d.gold, 4));
       }
     }
     if (fate === 'not_placed') {
       for (const cause of PLACEMENT_CAUSES) {
-        if (d.notPlacedBy[cause] > 0) lines.push('    ' + countRow(cause, PLACEMENT_CAUSE_LABELS[cause], d.notPlacedBy[cause], d.gold));
+        if (d.notPlacedBy[cause] > 0) lines.push(countRow(cause, PLACEMENT_CAUSE_LABELS[cause], d.notPlacedBy[cause], d.gold, 4));
       }
     }
   }
@@ -159,6 +159,7 @@ export function formatExplanation(ex: SentenceExplanation): string {
     lines.push('답변 (raw):');
     for (const line of ex.answer.split('\n')) lines.push(`  | ${line}`);
   }
+  if (ex.tagger !== 'align') lines.push(`태그: ${ex.tagger} 변환기가 만든 것 (아래 개체 상태는 alignAnswer 기준)`);
   if (ex.parse) {
     lines.push(`파싱: ${ex.outcome} (${PARSE_OUTCOME_LABELS[ex.outcome]}) · 형태: ${SHAPE_LABELS[ex.parse.shape]}${ex.parse.truncated ? ' · 잘린 답변' : ''}`);
     for (const step of ex.parse.steps) lines.push(`  ${step.ok ? '✓' : '✗'} ${step.step}: ${step.detail}`);
@@ -236,7 +237,7 @@ function entityNote(e: SentenceExplanation['entities'][number], ex: SentenceExpl
   if (e.status === 'not_found' && e.hint) return `가장 가까운 텍스트: ${quote(e.hint.text)} (토큰 ${e.hint.start}–${e.hint.end}, 유사도 ${e.hint.similarity.toFixed(2)})`;
   if (e.status === 'overlap') {
     const holder = e.claimedBy === undefined ? undefined : ex.entities[e.claimedBy];
-    return holder ? `${e.occurrences}곳 모두 #${holder.index} ${quote(holder.text)}가 차지` : `${e.occurrences}곳 모두 이미 배치됨`;
+    return `${e.occurrences}곳 모두 이미 배치됨${holder ? ` (차지한 개체: #${holder.index} ${quote(holder.text)})` : ''}`;
   }
   if (e.status === 'unknown_label') return `레이블 집합에 없음${e.occurrences > 0 ? ` (문장에 ${e.occurrences}곳 있음)` : ''}`;
   if (e.status === 'invalid_value') return e.reason ?? '';
@@ -253,8 +254,8 @@ function percent(share: number): string {
   return `${(share * 100).toFixed(1)}%`;
 }
 
-function countRow(code: string, label: string, count: number, total: number): string {
-  return `  ${padEnd(`${label} (${code})`, 44)} ${String(count).padStart(7)}  ${total > 0 ? percent(count / total).padStart(6) : ''}`;
+function countRow(code: string, label: string, count: number, total: number, indent = 0): string {
+  return `  ${' '.repeat(indent)}${padEnd(`${label} (${code})`, 50 - indent)} ${String(count).padStart(7)}  ${total > 0 ? percent(count / total).padStart(6) : ''}`;
 }
 
 function countRows<K extends string>(keys: readonly K[], counts: Record<K, number>, total: number, labels: Readonly<Record<K, string>>): string[] {

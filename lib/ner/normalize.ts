@@ -114,7 +114,7 @@ const MAX_CLOSEST_CELLS = 4_000_000;
 /**
  * The substring of the sentence closest to `key` (matching form) by edit distance, with free start
  * and end in the sentence (Sellers' approximate substring matching), widened to whole tokens.
- * Ties go to the leftmost end. `undefined` when the sentence or key is empty or too long.
+ * Ties go to the match whose length is nearest the key's, then to the leftmost. `undefined` when the sentence or key is empty or too long.
  */
 export function findClosest(index: MatchIndex, key: string): ClosestMatch | undefined {
   const text = index.text;
@@ -150,9 +150,13 @@ export function findClosest(index: MatchIndex, key: string): ClosestMatch | unde
   }
   let bestEnd = -1;
   let bestDistance = Infinity;
+  let bestLengthGap = Infinity;
   for (let j = 1; j <= n; j++) {
-    if (cost[j] < bestDistance && from[j] < j) {
+    if (from[j] >= j) continue;
+    const lengthGap = Math.abs(j - from[j] - m);
+    if (cost[j] < bestDistance || (cost[j] === bestDistance && lengthGap < bestLengthGap)) {
       bestDistance = cost[j];
+      bestLengthGap = lengthGap;
       bestEnd = j;
     }
   }

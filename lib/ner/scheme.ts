@@ -74,54 +74,20 @@ export function splitDefaultTag(tag: string, sentenceIndex?: number, position?: 
   return { prefix, type, looksLikeNeTag };
 }
 
-function endOfChunk(prevTag: string, tag: string, prevType: string, type: string): boolean {
-  if (prevTag === 'E' || prevTag === 'S') return true;
-  if (prevTag === 'B' && (tag === 'B' || tag === 'S' || tag === 'O')) return true;
-  if (prevTag === 'I' && (tag === 'B' || tag === 'S' || tag === 'O')) return true;
-  return prevTag !== 'O' && prevTag !== '.' && prevType !== type;
-}
-
-function startOfChunk(prevTag: string, tag: string, prevType: string, type: string): boolean {
-  if (tag === 'B' || tag === 'S') return true;
-  if ((prevTag === 'E' || prevTag === 'S' || prevTag === 'O') && (tag === 'E' || tag === 'I')) return true;
-  return tag !== 'O' && tag !== '.' && prevType !== type;
-}
-
 /**
  * Streams the default-mode chunks of many sequences exactly as seqeval computes them: the sequences
  * are flattened with an `O` after each one, and `onChunk` gets the type and the start / exclusive end
  * in that flattened numbering (sentence `s` starts at the sum of the earlier lengths + 1 each).
  * Ordinary tags never cross a sentence (the `O` closes them); seqeval's odd cases (a type-less tag such
- * as `M` opens a chunk that no `O` closes) behave the same here. `split` lets the caller cache tags.
+ * as `M` opens a chunk that no `O` closes) behave the same here.
  */
 export function forEachDefaultChunk(
   sequences: readonly (readonly string[])[],
   onChunk: (type: string, start: number, end: number) => void,
-  split: (tag: string, sentenceIndex: number, position: number) => DefaultTag = splitDefaultTag,
 ): void {
-  let prevTag = 'O';
-  let prevType = '';
-  let begin = 0;
-  let offset = 0;
-  for (let s = 0; s < sequences.length; s++) {
-    const tags = sequences[s];
-    // The sentence's tags, then the 'O' seqeval appends after it.
-    for (let i = 0; i <= tags.length; i++) {
-      let tag = 'O';
-      let type = '_';
-      if (i < tags.length) {
-        const parts = split(tags[i], s, i);
-        tag = parts.prefix;
-        type = parts.type;
-      }
-      if (endOfChunk(prevTag, tag, prevType, type)) onChunk(prevType, begin, offset + i);
-      if (startOfChunk(prevTag, tag, prevType, type)) begin = offset + i;
-      prevTag = tag;
-      prevType = type;
-    }
-    offset += tags.length + 1;
-  }
-  // seqeval's final extra 'O' (seq + ['O']) cannot end or start anything after an 'O'; nothing to do.
+  const table = new TagTable();
+  const encoded = table.encode(sequences);
+  defaultChunks(table, encoded, (typeId, start, end) => onChunk(table.typeName(typeId), start, end));
 }
 
 /** seqeval default-mode (conlleval) entities of one tag sequence. */
@@ -231,69 +197,248 @@ export function splitStrictTag(tag: string, sentenceIndex?: number, position?: n
   return { prefix, type };
 }
 
-function matches(patterns: readonly Pattern[], prev: StrictTag, cur: StrictTag): boolean {
-  for (const [prevMask, curMask, cond] of patterns) {
-    if ((prev.prefix & prevMask) === 0 || (cur.prefix & curMask) === 0) continue;
-    if (cond === ANY || (cond === SAME ? prev.type === cur.type : prev.type !== cur.type)) return true;
+/** seqeval strict-mode entities of one tag sequence under `scheme`. */
+export function strictEntities(tags: readonly string[], scheme: Scheme, sentenceIndex?: number): Entity[] {
+  const table = new TagTable();
+  const encoded = table.encode([tags]);
+  const entities: Entity[] = [];
+  strictChunks(table, encoded, scheme, (typeId, start, end) => entities.push({ type: table.typeName(typeId), start, end }), sentenceIndex ?? 0);
+  return entities;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The fast core: tags interned to small integers, sequences flattened into one Int32Array
+// ---------------------------------------------------------------------------------------------------
+
+const CH_B = 66;
+const CH_I = 73;
+const CH_E = 69;
+const CH_S = 83;
+const CH_O = 79;
+const CH_DOT = 46;
+const NO_TYPE = -1; // seqeval's initial prev_type '' (equal to no real type)
+
+/**
+ * Distinct tags seen so far, each split once for both modes. Scoring 285,929 syllables then costs one
+ * Map lookup per token plus integer comparisons.
+ */
+export class TagTable {
+  private readonly ids = new Map<string, number>();
+  private readonly typeIds = new Map<string, number>();
+  private readonly typeNames: string[] = [];
+  /** Per tag id: the tag text. */
+  readonly tags: string[] = [];
+  /** Per tag id: default mode's first character as a char code (-2 for others such as astral ones). */
+  readonly defaultPrefix: number[] = [];
+  /** Per tag id: default mode's type id. */
+  readonly defaultType: number[] = [];
+  /** Per tag id: false where seqeval warns "seems not to be NE tag". */
+  readonly looksLikeNeTag: boolean[] = [];
+  /** Per tag id: strict mode's prefix flag (0 = not a scheme letter) and type id. */
+  readonly strictPrefix: number[] = [];
+  readonly strictType: number[] = [];
+  /** The id of 'O', which also stands for seqeval's sentence separator and sentinel. */
+  readonly outside: number;
+
+  constructor() {
+    this.outside = this.intern('O', 0, 0);
+  }
+
+  typeId(type: string): number {
+    let id = this.typeIds.get(type);
+    if (id === undefined) {
+      id = this.typeNames.length;
+      this.typeIds.set(type, id);
+      this.typeNames.push(type);
+    }
+    return id;
+  }
+
+  typeName(typeId: number): string {
+    return this.typeNames[typeId];
+  }
+
+  /** The id of a tag, splitting it on first sight (an empty tag is an error at that position). */
+  intern(tag: string, sentenceIndex: number, position: number): number {
+    let id = this.ids.get(tag);
+    if (id !== undefined) return id;
+    const parts = splitDefaultTag(tag, sentenceIndex, position);
+    id = this.tags.length;
+    this.ids.set(tag, id);
+    this.tags.push(tag);
+    this.defaultPrefix.push(parts.prefix.length === 1 ? parts.prefix.charCodeAt(0) : -2);
+    this.defaultType.push(this.typeId(parts.type));
+    this.looksLikeNeTag.push(parts.looksLikeNeTag);
+    const first = parts.prefix;
+    this.strictPrefix.push(Object.hasOwn(PREFIX_FLAGS, first) ? PREFIX_FLAGS[first] : 0);
+    this.strictType.push(this.typeId(tag.slice(first.length).replace(/^-+|-+$/g, '') || '_'));
+    return id;
+  }
+
+  /** Flattens sequences into tag ids with an 'O' after each sentence (seqeval's flattening). */
+  encode(sequences: readonly (readonly string[])[]): EncodedSequences {
+    let total = 0;
+    for (const tags of sequences) total += tags.length + 1;
+    const ids = new Int32Array(total);
+    const starts = new Int32Array(sequences.length + 1);
+    let k = 0;
+    for (let s = 0; s < sequences.length; s++) {
+      const tags = sequences[s];
+      starts[s] = k;
+      let lastTag: string | undefined;
+      let lastId = 0;
+      for (let i = 0; i < tags.length; i++) {
+        const tag = tags[i];
+        // Runs of the same tag (mostly 'O') skip the Map lookup.
+        if (tag !== lastTag) {
+          const known = this.ids.get(tag);
+          lastId = known === undefined ? this.intern(tag, s, i) : known;
+          lastTag = tag;
+        }
+        ids[k++] = lastId;
+      }
+      ids[k++] = this.outside;
+    }
+    starts[sequences.length] = k;
+    return { ids, starts };
+  }
+}
+
+/** Sentences as one array of tag ids; sentence `s` is `ids[starts[s] .. starts[s+1] - 1)`, then an 'O'. */
+export interface EncodedSequences {
+  ids: Int32Array;
+  starts: Int32Array;
+}
+
+/**
+ * seqeval's default-mode `get_entities` over encoded sentences. `onChunk(typeId, start, end)` gets
+ * flattened positions with an exclusive end.
+ */
+export function defaultChunks(
+  table: TagTable,
+  encoded: EncodedSequences,
+  onChunk: (typeId: number, start: number, end: number) => void,
+): void {
+  const { ids } = encoded;
+  const prefixOf = table.defaultPrefix;
+  const typeOf = table.defaultType;
+  const n = ids.length;
+  let prevTag = CH_O;
+  let prevType = NO_TYPE;
+  let begin = 0;
+  // i === n is the extra 'O' seqeval appends after flattening.
+  for (let i = 0; i <= n; i++) {
+    const id = i < n ? ids[i] : table.outside;
+    const tag = prefixOf[id];
+    const type = typeOf[id];
+    // end_of_chunk
+    if (
+      prevTag === CH_E || prevTag === CH_S ||
+      ((prevTag === CH_B || prevTag === CH_I) && (tag === CH_B || tag === CH_S || tag === CH_O)) ||
+      (prevTag !== CH_O && prevTag !== CH_DOT && prevType !== type)
+    ) {
+      onChunk(prevType, begin, i);
+    }
+    // start_of_chunk
+    if (
+      tag === CH_B || tag === CH_S ||
+      ((prevTag === CH_E || prevTag === CH_S || prevTag === CH_O) && (tag === CH_E || tag === CH_I)) ||
+      (tag !== CH_O && tag !== CH_DOT && prevType !== type)
+    ) {
+      begin = i;
+    }
+    prevTag = tag;
+    prevType = type;
+  }
+}
+
+/** Flattened (previous prefix mask, current prefix mask, tag condition) triples. */
+function compile(patterns: readonly Pattern[]): Int32Array {
+  return Int32Array.from(patterns.flat());
+}
+
+const COMPILED = Object.fromEntries(
+  SCHEMES.map((scheme) => [
+    scheme,
+    { allowed: RULES[scheme].allowed, start: compile(RULES[scheme].start), inside: compile(RULES[scheme].inside), end: compile(RULES[scheme].end) },
+  ]),
+) as Record<Scheme, { allowed: number; start: Int32Array; inside: Int32Array; end: Int32Array }>;
+
+function match(patterns: Int32Array, prevPrefix: number, prevType: number, prefix: number, type: number): boolean {
+  for (let k = 0; k < patterns.length; k += 3) {
+    if ((prevPrefix & patterns[k]) === 0 || (prefix & patterns[k + 1]) === 0) continue;
+    const cond = patterns[k + 2];
+    if (cond === ANY || (cond === SAME ? prevType === type : prevType !== type)) return true;
   }
   return false;
 }
 
-const OUTSIDE: StrictTag = { prefix: P_O, type: '_' };
-
 /**
- * seqeval's `Tokens(tags, scheme).entities`, step for step (including which tokens get validated and
- * the `_forward` fallback). `read` turns a tag into a StrictTag (cache it for speed).
+ * seqeval's strict `Tokens(tags, scheme).entities` for each encoded sentence, step for step (which
+ * tokens get validated, the `_forward` walk, the end check against the 'O' sentinel).
+ * `onChunk(typeId, start, end)` gets flattened positions with an exclusive end.
  */
-export function strictEntitiesOf(
-  tokens: readonly StrictTag[],
+export function strictChunks(
+  table: TagTable,
+  encoded: EncodedSequences,
   scheme: Scheme,
-  rawTags: readonly string[],
-  sentenceIndex?: number,
-): Entity[] {
-  const rules = RULES[scheme];
-  const n = tokens.length;
-  const at = (i: number): StrictTag => (i < n ? tokens[i] : OUTSIDE); // the appended 'O' sentinel
-  const entities: Entity[] = [];
-  let i = 0;
-  let prev = OUTSIDE;
-  while (i <= n) {
-    const token = at(i);
-    if ((token.prefix & rules.allowed) === 0) {
-      throw new TagSchemeError(
-        `tag "${rawTags[i]}"${where(sentenceIndex, i)} is not allowed in ${scheme} (allowed prefixes: ${prefixNames(rules.allowed)})`,
-        rawTags[i],
-        sentenceIndex,
-        i,
-      );
-    }
-    if (matches(rules.start, prev, token)) {
-      // _forward: walk while the next token is inside the chunk.
-      let end = -1;
-      let inner = token;
-      for (let j = i + 1; j <= n; j++) {
-        const next = at(j);
-        if (matches(rules.inside, inner, next)) inner = next;
-        else {
-          end = j;
-          break;
-        }
+  onChunk: (typeId: number, start: number, end: number) => void,
+  sentenceIndexBase = 0,
+): void {
+  const { ids, starts } = encoded;
+  const rules = COMPILED[scheme];
+  const prefixOf = table.strictPrefix;
+  const typeOf = table.strictType;
+  const outsideType = typeOf[table.outside];
+  for (let s = 0; s + 1 < starts.length; s++) {
+    const from = starts[s];
+    const sentinel = starts[s + 1] - 1; // the 'O' after the sentence
+    let i = from;
+    let prevPrefix = P_O;
+    let prevType = outsideType;
+    while (i <= sentinel) {
+      const prefix = prefixOf[ids[i]];
+      const type = typeOf[ids[i]];
+      if ((prefix & rules.allowed) === 0) {
+        const tag = table.tags[ids[i]];
+        const position = where(s + sentenceIndexBase, i - from);
+        throw new TagSchemeError(
+          prefix === 0
+            ? `tag "${tag}"${position} does not start with a scheme prefix (one of I, O, B, E, S, U, L)`
+            : `tag "${tag}"${position} is not allowed in ${scheme} (allowed prefixes: ${prefixNames(rules.allowed)})`,
+          tag,
+          s + sentenceIndexBase,
+          i - from,
+        );
       }
-      if (end < 0) end = n - 1; // seqeval's fallback `len(self.tokens) - 1` (unreachable: the sentinel is never inside)
-      if (matches(rules.end, at(end - 1), at(end))) entities.push({ type: token.type, start: i, end });
-      i = end;
-    } else {
-      i += 1;
+      if (match(rules.start, prevPrefix, prevType, prefix, type)) {
+        // _forward: walk while the next token is inside the chunk.
+        let end = -1;
+        let innerPrefix = prefix;
+        let innerType = type;
+        for (let j = i + 1; j <= sentinel; j++) {
+          const p = prefixOf[ids[j]];
+          const t = typeOf[ids[j]];
+          if (match(rules.inside, innerPrefix, innerType, p, t)) {
+            innerPrefix = p;
+            innerType = t;
+          } else {
+            end = j;
+            break;
+          }
+        }
+        if (end < 0) end = sentinel - 1; // seqeval's unreachable fallback `len(self.tokens) - 1`
+        if (match(rules.end, prefixOf[ids[end - 1]], typeOf[ids[end - 1]], prefixOf[ids[end]], typeOf[ids[end]])) {
+          onChunk(type, i, end);
+        }
+        i = end;
+      } else {
+        i += 1;
+      }
+      prevPrefix = prefixOf[ids[i - 1]];
+      prevType = typeOf[ids[i - 1]];
     }
-    prev = at(i - 1);
   }
-  return entities;
-}
-
-/** seqeval strict-mode entities of one tag sequence under `scheme`. */
-export function strictEntities(tags: readonly string[], scheme: Scheme, sentenceIndex?: number): Entity[] {
-  const tokens = tags.map((tag, position) => splitStrictTag(tag, sentenceIndex, position));
-  return strictEntitiesOf(tokens, scheme, tags, sentenceIndex);
 }
 
 // seqeval's auto_detect tables, as prefix-set bitmasks.
@@ -322,10 +467,15 @@ const DETECT: [Scheme, number[]][] = [
  * Like seqeval it fails when the set matches none (for example only `O`, or `I` and `O` without `B`).
  */
 export function detectScheme(sequences: readonly (readonly string[])[]): Scheme {
+  const seen = new Set<string>();
   let used = 0;
   for (let s = 0; s < sequences.length; s++) {
     const tags = sequences[s];
-    for (let i = 0; i < tags.length; i++) used |= splitStrictTag(tags[i], s, i).prefix;
+    for (let i = 0; i < tags.length; i++) {
+      if (seen.has(tags[i])) continue;
+      seen.add(tags[i]);
+      used |= splitStrictTag(tags[i], s, i).prefix;
+    }
   }
   for (const [scheme, sets] of DETECT) if (sets.includes(used)) return scheme;
   throw new TagSchemeError(

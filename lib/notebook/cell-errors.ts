@@ -39,7 +39,11 @@ export function errorFromStderr(chunks: readonly StreamChunk[]): { error: ErrorO
 
 /** Parses Node's printed form of a thrown value into ename / evalue / traceback. */
 export function parseThrown(text: string): ErrorOutput {
-  const traceback = text.replace(/\n$/, '').split('\n');
+  // Frames inside tslab and node:vm say nothing about the notebook: leave them out.
+  const traceback = text
+    .replace(/\n$/, '')
+    .split('\n')
+    .filter((line) => !(STACK_LINE.test(line) && /node:vm|[\\/]tslab[\\/]dist[\\/]|sigintHandlersWrap/.test(line)));
   let body = traceback;
   // Node's banner for errors thrown from vm code: "evalmachine.<anonymous>:2", the source line, "^", "".
   const caret = traceback.findIndex((line) => /^\s*\^+\s*$/.test(line));

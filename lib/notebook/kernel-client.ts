@@ -303,7 +303,7 @@ export class KernelClient {
     const tracked = this.track(message.header.msg_id, 'shell');
     await this.shell.send(this.session.serialize(message));
     try {
-      await Promise.race([tracked.done, delay(timeoutMs).then(() => Promise.reject(new KernelStartError(`no kernel_info_reply within ${formatSeconds(timeoutMs)}`)))]);
+      if (!(await within(tracked.done, timeoutMs))) throw new KernelStartError(`no kernel_info_reply within ${formatSeconds(timeoutMs)}`);
     } finally {
       this.pending.delete(message.header.msg_id);
     }
@@ -342,14 +342,14 @@ export class KernelClient {
         const message = this.session.message('shutdown_request', { restart: false });
         this.track(message.header.msg_id, 'control');
         await this.control.send(this.session.serialize(message));
-        await Promise.race([this.exitPromise, delay(graceMs)]);
+        await within(this.exitPromise, graceMs);
       } catch {
         // The kernel may already be gone; the signals below make sure.
       }
     }
     if (!this.exitInfo) {
       this.signalGroup('SIGTERM');
-      await Promise.race([this.exitPromise, delay(1_000)]);
+      await within(this.exitPromise, 1_000);
     }
     if (!this.exitInfo) {
       this.signalGroup('SIGKILL');
@@ -501,6 +501,11 @@ export class KernelClient {
   }
 }
 
+/** Kills every kernel this process started (synchronously): for SIGINT/SIGTERM handlers in CLIs. */
+export function killAllKernels(): void {
+  for (const kernel of [...live]) kernel.killNow();
+}
+
 /** The number of kernels this process has started and not yet stopped. */
 export function liveKernelCount(): number {
   return live.size;
@@ -508,6 +513,19 @@ export function liveKernelCount(): number {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits for `promise` at most `ms`: true when it settled in time. Clears its timer (a pending timer would keep the process alive). */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Asks the OS for `count` free loopback ports (all held at once, so they are distinct). */

@@ -130,9 +130,17 @@ export function readNotebook(file: string): Notebook {
   return parseNotebook(text, file);
 }
 
-/** Serialises like Jupyter does (1-space indent, trailing newline) so diffs of executed notebooks stay small. */
+/** Serialises like Jupyter does (sorted keys, 1-space indent, trailing newline) so diffs of executed notebooks stay small. */
 export function serializeNotebook(notebook: Notebook): string {
-  return JSON.stringify(notebook, null, 1) + '\n';
+  return JSON.stringify(notebook, sortKeys, 1) + '\n';
+}
+
+function sortKeys(_key: string, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  // Null prototype: a key "__proto__" (from data) stays a key.
+  const sorted = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(value).sort()) sorted[key] = (value as Record<string, unknown>)[key];
+  return sorted;
 }
 
 /** Writes atomically (temp file + rename): a crash never leaves a half-written notebook. */

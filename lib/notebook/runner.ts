@@ -5,6 +5,7 @@
  * proper error outputs and run metadata (`metadata.hanlab.run`).
  */
 import path from 'node:path';
+import { expectedBackend, probeBackends } from '../backend/probe.js';
 import { HanlabError } from '../errors.js';
 import { errorFromStderr, removeTrailingStderr, type StreamChunk } from './cell-errors.js';
 import { CellError, CellTimeoutError, KernelDiedError, type CellLocation } from './errors.js';
@@ -266,12 +267,9 @@ function cellLocation(notebook: Notebook, index: number): CellLocation {
 
 /** What backends the runner's machine offers, for notebooks that emit no `device` result. */
 async function probeDevice(root: string): Promise<unknown> {
-  try {
-    const backend = await import('../backend/index.js');
-    return { probed: true, backends: backend.probeBackends(root) };
-  } catch (error) {
-    return { probed: false, error: error instanceof Error ? error.message : String(error) };
-  }
+  // The static probe: loading TensorFlow.js here would cost the runner a second for a guess.
+  const backends = probeBackends(root);
+  return { expectedBackend: expectedBackend(backends), backends };
 }
 
 function delay(ms: number): Promise<void> {

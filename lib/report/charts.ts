@@ -4,6 +4,7 @@
  * inlined in the page, draws them. Nothing here touches the DOM, so specs are testable in Node.
  */
 import { predictedByGold, type ComparisonResult, type ConfusionResult, type LossResult, type NamedResult, type PerLabelResult } from './result-kinds.js';
+import { comparisonRows } from './views.js';
 
 export interface Figure {
   /** What the chart shows, in Korean (also the figure caption). */
@@ -55,15 +56,20 @@ export function lossChart(result: LossResult, title = result.title ?? '에폭별
     layout: baseLayout(title, {
       xaxis: { title: { text: '에폭' }, dtick: 1 },
       yaxis: { title: { text: '손실' }, rangemode: 'tozero' },
-      ...(hasMetric ? { yaxis2: { title: { text: plotlyText(result.metricName ?? '평가 지표') }, overlaying: 'y', side: 'right', rangemode: 'tozero' } } : {}),
-      legend: { orientation: 'h', y: -0.2 },
+      ...(hasMetric ? { yaxis2: { title: { text: plotlyText(result.metricName ?? '평가 지표'), standoff: 12 }, overlaying: 'y', side: 'right', rangemode: 'tozero', automargin: true } } : {}),
+      margin: { l: 70, r: hasMetric ? 80 : 20, t: 50, b: 90 },
+      legend: { orientation: 'h', x: 0, y: -0.3 },
     }),
   };
 }
 
 export function confusionChart(result: ConfusionResult, title = result.title ?? '혼동 행렬'): Figure {
   const labels = result.labels.map(plotlyText);
-  const z = predictedByGold(result);
+  const counts = predictedByGold(result);
+  // Colour by the share of each gold class (column), so a small class's diagonal is as dark as a big
+  // one's; the cells print the counts.
+  const goldTotals = labels.map((_, g) => counts.reduce((sum, row) => sum + row[g], 0));
+  const shares = counts.map((row) => row.map((count, g) => (goldTotals[g] > 0 ? count / goldTotals[g] : 0)));
   return {
     title,
     data: [
@@ -71,17 +77,26 @@ export function confusionChart(result: ConfusionResult, title = result.title ?? 
         type: 'heatmap',
         x: labels.map((l) => `정답: ${l}`),
         y: labels.map((l) => `예측: ${l}`),
-        z,
-        text: z.map((row) => row.map(String)),
+        z: shares,
+        zmin: 0,
+        zmax: 1,
+        text: counts.map((row) => row.map(String)),
         texttemplate: '%{text}',
-        hovertemplate: '%{y} / %{x}: %{z}<extra></extra>',
-        colorscale: 'Blues',
+        customdata: shares.map((row) => row.map((share) => `${(share * 100).toFixed(1)}%`)),
+        hovertemplate: '%{y} / %{x}: %{text}건 (정답의 %{customdata})<extra></extra>',
+        // Light for few, dark blue for many (plotly's own 'Blues' runs the other way).
+        colorscale: [
+          [0, '#f4f8fd'],
+          [0.5, '#7fb0e6'],
+          [1, '#1f4e96'],
+        ],
         showscale: false,
       },
     ],
     layout: baseLayout(title, {
-      yaxis: { autorange: 'reversed' },
-      xaxis: { side: 'top' },
+      // automargin: long labels widen the margin instead of being cut off.
+      yaxis: { autorange: 'reversed', automargin: true },
+      xaxis: { side: 'top', automargin: true },
       margin: { l: 110, r: 20, t: 80, b: 20 },
       height: Math.max(260, 70 * labels.length + 110),
     }),
@@ -107,12 +122,11 @@ export function perLabelF1Chart(result: PerLabelResult, title = result.title ?? 
 }
 
 export function comparisonChart(result: ComparisonResult, title = result.title ?? '베이스라인 vs 파인튜닝'): Figure | undefined {
-  const metrics = (result.metrics ?? Object.keys(result.base)).filter(
-    // Counts (TP/FP/FN) do not share a scale with scores; the table shows them.
-    (key) => !(Number.isInteger(result.base[key]) && Number.isInteger(result.tuned[key]) && (result.base[key] > 1 || result.tuned[key] > 1)),
-  );
+  // Counts (TP/FP/FN) do not share a scale with scores; the table shows them.
+  const rows = comparisonRows(result).filter((row) => !row.isCount);
+  const metrics = rows.map((row) => row.key);
   if (metrics.length === 0) return undefined;
-  const names = metrics.map((key) => plotlyText(result.labels?.[key] ?? key));
+  const names = rows.map((row) => plotlyText(row.label));
   const scale = result.format === 'percent' ? 100 : 1;
   const bar = (name: string, values: Record<string, number>, color: string) => ({
     type: 'bar',
@@ -126,7 +140,12 @@ export function comparisonChart(result: ComparisonResult, title = result.title ?
   return {
     title,
     data: [bar(result.baseName ?? '베이스라인', result.base, COLORS.base), bar(result.tunedName ?? '파인튜닝 후', result.tuned, COLORS.tuned)],
-    layout: baseLayout(title, { barmode: 'group', yaxis: { rangemode: 'tozero', ...(result.format === 'percent' ? { ticksuffix: '%' } : {}) }, legend: { orientation: 'h', y: -0.2 } }),
+    layout: baseLayout(title, {
+      barmode: 'group',
+      yaxis: { rangemode: 'tozero', ...(result.format === 'percent' ? { ticksuffix: '%' } : {}) },
+      margin: { l: 70, r: 20, t: 50, b: 90 },
+      legend: { orientation: 'h', x: 0, y: -0.25 },
+    }),
   };
 }
 

@@ -31,7 +31,10 @@ function checkDigits(digits: number): number {
 export function thousands(value: unknown, digits?: number): string {
   if (!isFiniteNumber(value)) return NOT_A_NUMBER;
   if (digits === undefined) return GROUPED.format(value === 0 ? 0 : value);
-  const [whole, fraction] = fixed(value, checkDigits(digits)).split('.');
+  checkDigits(digits);
+  // toFixed switches to exponent notation from 1e21 on; Intl groups those digits instead.
+  if (Math.abs(value) >= 1e21) return new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+  const [whole, fraction] = fixed(value, digits).split('.');
   const grouped = GROUPED.format(Number(whole.replace('-', ''))); // BigInt-free: |whole| < 2^53 for report figures
   return (whole.startsWith('-') ? '-' : '') + grouped + (fraction !== undefined ? '.' + fraction : '');
 }
@@ -118,9 +121,9 @@ export const FILTERS = {
 
 /**
  * Appends the Korean particle that fits the word's last sound: `josa('애매', '을/를')` → `애매를`,
- * `josa('높음', '으로/로')` → `높음으로`, `josa('0.0833', '으로/로')` → `0.0833으로`. Pairs: 을/를, 이/가,
- * 은/는, 과/와, 으로/로. A word ending in a Latin letter (`B-PER`) gets both forms, `B-PER을(를)`,
- * because its reading is unknown.
+ * `josa('높음', '으로/로')` → `높음으로`, `josa('0.0833', '으로/로')` → `0.0833으로`, `josa('JSON', '으로/로')`
+ * → `JSON으로`. Pairs: 을/를, 이/가, 은/는, 과/와, 으로/로. A word ending in a lowercase Latin letter or a
+ * symbol (`label`, `</b>`) gets both forms, `label을(를)`, because its reading is unknown.
  */
 export function josa(word: unknown, pair: string): string {
   const text = word === undefined || word === null ? '' : String(word);
@@ -141,7 +144,14 @@ const DIGIT_FINALS: Record<string, 'none' | 'rieul' | 'other'> = {
   '0': 'other', '1': 'rieul', '2': 'none', '3': 'other', '4': 'none', '5': 'none', '6': 'other', '7': 'rieul', '8': 'rieul', '9': 'none',
 };
 
+/**
+ * Capital letters as Koreans read acronyms (JSON → 제이슨/…엔, F1 → 에프원, LC → 엘씨): the final sound
+ * of each letter's name. L and R (엘, 알) end in ㄹ; M and N (엠, 엔) in another consonant.
+ */
+const LETTER_FINALS: Record<string, 'none' | 'rieul' | 'other'> = { L: 'rieul', R: 'rieul', M: 'other', N: 'other' };
+
 function finalSound(ch: string): 'none' | 'rieul' | 'other' | undefined {
+  if (/^[A-Z]$/.test(ch)) return Object.hasOwn(LETTER_FINALS, ch) ? LETTER_FINALS[ch] : 'none';
   const code = ch.charCodeAt(0);
   if (code >= 0xac00 && code <= 0xd7a3) {
     const final = (code - 0xac00) % 28;

@@ -30,6 +30,8 @@ export interface Finding {
   title: string;
   /** One or two Korean sentences with the numbers; plain text (escaped when rendered). */
   text: string;
+  /** A few words with the key number, for the index (`과적합: 최저 학습 손실 0.0000`). */
+  brief: string;
   /** The numbers the sentence quotes, for tests and for other reporters. */
   numbers: Record<string, number>;
   /** The result(s) the finding was drawn from. */
@@ -173,6 +175,7 @@ function overfitting(results: NamedResult[]): Finding[] {
       rule: 'overfitting',
       title: '과적합',
       text: `${start} ${evidence.join(', ')}. 학습 데이터를 외운 것으로 보입니다 (데이터 증강, 조기 종료, 에폭 축소를 검토하세요).`,
+      brief: `과적합 (학습 손실 ${decimal(minTrain.value)})`,
       numbers,
       sources,
     });
@@ -199,6 +202,7 @@ function confusedPair(results: NamedResult[]): Finding[] {
       rule: 'confused-pair',
       title: '가장 많이 헷갈린 쌍',
       text: `${titleOf(result)}: 정답 ${josa(`"${gold}"`, '을/를')} ${josa(`"${predicted}"`, '으로/로')} 예측한 경우가 ${thousands(best.count)}건으로 가장 많습니다 (정답 "${gold}" ${thousands(goldTotal)}건 중 ${percent(best.count / goldTotal)}).`,
+      brief: `혼동 ${gold}→${predicted} ${thousands(best.count)}건`,
       numbers: { count: best.count, goldTotal },
       sources: [result.name],
     });
@@ -226,7 +230,8 @@ function recallGap(results: NamedResult[]): Finding[] {
   } else {
     text += ' 모델이 찾아야 할 것을 많이 놓치고 있습니다.';
   }
-  return [{ rule: 'recall-gap', title: '재현율 부족', text, numbers, sources }];
+  const brief = `재현율 부족 (P ${decimal(precision.value, 2)} / R ${decimal(recall.value, 2)})`;
+  return [{ rule: 'recall-gap', title: '재현율 부족', text, brief, numbers, sources }];
 }
 
 /** The inputs to `interpretLevel`, when accuracy and F1 are both among the results. */
@@ -257,6 +262,7 @@ function level(results: NamedResult[]): Finding[] {
       rule: 'level',
       title: '해석',
       text: `성능 기준표로 보면 "${verdict.level.display}" 단계입니다 (${verdict.reason}). ${verdict.level.advice}`,
+      brief: `기준표: ${verdict.level.display}`,
       numbers: { ...numbers },
       sources: [findMetric(results, 'accuracy')!.source],
     },

@@ -4,8 +4,8 @@
  * Text goes into a report in one of two places:
  *  - inline (a paragraph, a list item, a table cell): `escapeMarkdown` backslash-escapes every
  *    character that can start Markdown or HTML syntax, so `<script>` stays text, `[x](javascript:..)`
- *    never becomes a link and `|` never splits a table cell; newlines become spaces so a cell stays one
- *    row. CommonMark defines a backslash before any ASCII punctuation as that literal character, so the
+ *    never becomes a link (nor does a bare www./http:// address) and `|` never splits a table cell;
+ *    newlines become spaces so a cell stays one row. CommonMark defines a backslash before any ASCII punctuation as that literal character, so the
  *    text reads the same after rendering (marked, GitHub).
  *  - a fenced code block: `fenceCode` picks a fence longer than any backtick run in the text, so the
  *    text cannot close the block early; inside a block nothing is interpreted.
@@ -21,6 +21,10 @@ const FLANKING = new Set(['*', '_', '~']);
 
 function isSpace(ch: string | undefined): boolean {
   return ch !== undefined && /\s/.test(ch);
+}
+
+function isWordChar(ch: string | undefined): boolean {
+  return ch !== undefined && /[\p{L}\p{N}]/u.test(ch);
 }
 
 /** Patterns that only mean something at the start of a line: headings, quotes, list items, rules. */
@@ -44,14 +48,21 @@ export function escapeMarkdown(text: unknown): string {
     const next = chars[i + 1];
     let escape = ALWAYS.has(ch);
     if (FLANKING.has(ch)) escape = !(isSpace(prev) && isSpace(next));
+    // GFM never opens or closes emphasis on an underscore inside a word (risk_level, B_PER).
+    if (ch === '_' && isWordChar(prev) && isWordChar(next)) escape = false;
     // An HTML tag, comment, declaration or autolink needs a letter, "/", "!" or "?" right after "<".
     // A "<" at the very end is escaped too: the template may put more text right after it.
     if (ch === '<') escape = next === undefined || /[A-Za-z/!?]/.test(next);
     // Entity references (&lt; &#60; &#x3c;) would decode; a lone "&" is text.
     if (ch === '&') escape = /^&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});/.test(chars.slice(i, i + 40).join(''));
+    // GFM autolinks (www.x, http://x, a@b.c) would make a model's text clickable; break their triggers.
+    if (ch === ':' && next === '/' && chars[i + 2] === '/') escape = true;
+    if (ch === '.' && /www$/i.test(chars.slice(Math.max(0, i - 3), i).join(''))) escape = true;
+    if (ch === '@') escape = true;
     out += escape ? '\\' + ch : ch;
   });
-  return out.replace(LINE_START, (_match, space: string, marker: string) => space + '\\' + marker);
+  // A backslash only escapes punctuation: `1\.` (not `\1.`) keeps "1." from starting a list.
+  return out.replace(LINE_START, (_match, space: string, marker: string) => space + marker.replace(/^(\d*)/, '$1\\'));
 }
 
 /** Longest run of `ch` in `text`. */

@@ -205,7 +205,7 @@ export function renderMarkdown(notebook: Notebook, options: RenderOptions = {}):
 }
 
 /** Markdown and the self-contained HTML page from one render. */
-export function renderReport(notebook: Notebook, options: RenderOptions = {}): RenderedReport {
+export function renderDocuments(notebook: Notebook, options: RenderOptions = {}): RenderedReport {
   const model = buildReportModel(notebook, options.file);
   const { markdown, charts, templatesDir } = renderMarkdownWithCharts(model, options, model.report.template);
   const html = renderPage({ title: model.report.title, markdown, charts, templatesDir, cwd: options.cwd });
@@ -214,7 +214,7 @@ export function renderReport(notebook: Notebook, options: RenderOptions = {}): R
 
 /** The HTML report alone. */
 export function renderHtml(notebook: Notebook, options: RenderOptions = {}): string {
-  return renderReport(notebook, options).html;
+  return renderDocuments(notebook, options).html;
 }
 
 /** One line of the index: a report and its headline figures. */

@@ -64,6 +64,11 @@ export interface ComparisonResult {
   relative?: boolean;
   /** Metric keys printed in bold (study 000 bolds F1). */
   highlight?: string[];
+  /**
+   * Metric keys that are counts (printed 1,234 with integer deltas). Default: TP/FP/FN/TN/support and
+   * other whole numbers above 1.
+   */
+  counts?: string[];
 }
 
 /**

@@ -46,6 +46,18 @@ export interface ComparisonRow {
   bold: boolean;
 }
 
+/** Metric keys that are always counts, and keys that are always scores (even when 0 or 1). */
+const COUNT_KEYS = new Set(['tp', 'fp', 'fn', 'tn', 'support', 'count', 'n', 'samples', 'correct', 'total', 'errors']);
+const SCORE_KEYS = new Set(['accuracy', 'precision', 'recall', 'f1', 'loss', 'em', 'exact_match', 'auc', 'score']);
+
+function isCountMetric(key: string, base: number, tuned: number, declared: string[] | undefined): boolean {
+  if (declared) return declared.includes(key);
+  const lower = key.toLowerCase();
+  if (COUNT_KEYS.has(lower)) return true;
+  if (SCORE_KEYS.has(lower)) return false;
+  return Number.isInteger(base) && Number.isInteger(tuned) && (Math.abs(base) > 1 || Math.abs(tuned) > 1);
+}
+
 export function comparisonRows(result: ComparisonResult): ComparisonRow[] {
   const keys = result.metrics ?? Object.keys(result.base);
   return keys.map((key) => {
@@ -58,7 +70,7 @@ export function comparisonRows(result: ComparisonResult): ComparisonRow[] {
       tuned,
       delta: tuned - base,
       relative: relativeGain(tuned, base),
-      isCount: Number.isInteger(base) && Number.isInteger(tuned) && (Math.abs(base) > 1 || Math.abs(tuned) > 1),
+      isCount: isCountMetric(key, base, tuned, result.counts),
       bold: (result.highlight ?? []).includes(key),
     };
   });
@@ -176,6 +188,12 @@ export function formatDuration(ms: number): string {
   return [h ? `${h}시간` : '', m ? `${m}분` : '', s ? `${s}초` : ''].filter(Boolean).join(' ');
 }
 
+/** `2026-11-21T05:02:30.000Z` → `2026-11-21 05:02:30 UTC`; anything else unchanged. */
+export function formatTimestamp(iso: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$/.exec(iso);
+  return match ? `${match[1]} ${match[2]} UTC` : iso;
+}
+
 /** A row of a 항목 | 값 table; `code` values print as code spans. */
 export interface InfoRow {
   label: string;
@@ -200,56 +218,88 @@ export function environmentRows(env: EnvironmentResult): InfoRow[] {
   return rows;
 }
 
-/** Korean labels for the runner's metadata (`metadata.hanlab.run`); other keys print under their own name. */
+/** Korean labels for the runner's metadata (lib/notebook/runner.ts RunMetadata); other keys print under their own name. */
 const RUN_LABELS: Record<string, string> = {
-  gitCommit: 'git 커밋',
   git: 'git 커밋',
-  commit: 'git 커밋',
-  kernel: '커널',
-  kernelName: '커널',
-  device: '장치',
-  devices: '장치',
-  backend: '백엔드',
+  inputHashes: '데이터 해시',
   parameters: '매개변수',
+  injectedParameters: '매개변수 주입',
+  unknownParameters: '알 수 없는 매개변수',
+  kernel: '커널',
+  device: '장치',
+  deviceSource: '장치 정보 출처',
+  platform: '플랫폼',
   packages: '패키지 버전',
-  packageVersions: '패키지 버전',
-  versions: '패키지 버전',
-  node: 'Node.js',
-  nodeVersion: 'Node.js',
+  input: '노트북',
+  runner: '실행기',
+  ok: '실행 결과',
+  failedCell: '실패한 셀',
   startedAt: '시작 시각',
   endedAt: '종료 시각',
-  finishedAt: '종료 시각',
   durationMs: '실행 시간',
-  cellDurationsMs: '셀별 실행 시간',
-  durations: '셀별 실행 시간',
-  inputHashes: '데이터 해시',
+  kernelStartMs: '커널 시작 시간',
+  cells: '셀 실행',
 };
 
-const RUN_ORDER = ['gitCommit', 'git', 'commit', 'inputHashes', 'parameters', 'kernel', 'kernelName', 'device', 'devices', 'backend', 'node', 'nodeVersion', 'packages', 'packageVersions', 'versions', 'startedAt', 'endedAt', 'finishedAt', 'durationMs'];
+const RUN_ORDER = Object.keys(RUN_LABELS);
+
+const CELL_STATUS: Record<string, string> = { ok: '성공', error: '오류', timeout: '시간 초과', 'kernel-died': '커널 종료', skipped: '건너뜀' };
+
+/** `[{status:'ok', durationMs}, …]` → `코드 셀 12개: 성공 12 · 합계 3.2초 · 가장 긴 셀 5 (1.8초)`. */
+function cellsSummary(cells: unknown[]): string | undefined {
+  if (!cells.every((c) => c !== null && typeof c === 'object')) return undefined;
+  const rows = cells as Array<{ index?: number; status?: string; durationMs?: number }>;
+  const counts = new Map<string, number>();
+  for (const row of rows) counts.set(String(row.status), (counts.get(String(row.status)) ?? 0) + 1);
+  const parts = [...counts].map(([status, n]) => `${Object.hasOwn(CELL_STATUS, status) ? CELL_STATUS[status] : status} ${n}`);
+  const timed = rows.filter((r) => typeof r.durationMs === 'number');
+  let text = `코드 셀 ${rows.length}개: ${parts.join(' · ')}`;
+  if (timed.length) {
+    const total = timed.reduce((sum, r) => sum + (r.durationMs as number), 0);
+    const longest = timed.reduce((a, b) => ((b.durationMs as number) > (a.durationMs as number) ? b : a));
+    text += ` · 합계 ${formatDuration(total)}`;
+    if (typeof longest.index === 'number') text += ` · 가장 긴 셀 ${longest.index + 1} (${formatDuration(longest.durationMs as number)})`;
+  }
+  return text;
+}
 
 function runValue(key: string, value: unknown): InfoRow {
   const label = Object.hasOwn(RUN_LABELS, key) ? RUN_LABELS[key] : key;
-  if (key === 'git' && value !== null && typeof value === 'object' && typeof (value as { commit?: unknown }).commit === 'string') {
+  const isMap = value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (key === 'git' && isMap && typeof (value as { commit?: unknown }).commit === 'string') {
     const git = value as { commit: string; dirty?: unknown };
     return { label, value: git.dirty === true ? `${git.commit} (커밋되지 않은 변경 있음)` : git.commit, code: git.dirty !== true };
   }
-  if (/^(packages|packageVersions|versions)$/.test(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+  if (key === 'packages' && isMap) {
     return { label, value: Object.entries(value as Record<string, unknown>).map(([name, version]) => `${name} ${String(version)}`).join(', ') };
   }
-  if (key === 'durationMs' && typeof value === 'number') return { label, value: formatDuration(value) };
-  if ((key === 'cellDurationsMs' || key === 'durations') && Array.isArray(value) && value.every((v) => typeof v === 'number')) {
-    return { label, value: value.map((v) => formatDuration(v as number)).join(', ') };
+  if (key === 'platform' && isMap) return { label, value: Object.values(value as Record<string, unknown>).map(String).join(' / ') };
+  if (key === 'ok' && typeof value === 'boolean') return { label, value: value ? '모든 셀 성공' : '실패' };
+  if (key === 'injectedParameters' && typeof value === 'boolean') return { label, value: value ? '예' : '아니오' };
+  if (key === 'deviceSource' && typeof value === 'string') {
+    return { label, value: value === 'notebook' ? '노트북이 보고함' : value === 'runner-probe' ? '실행기가 확인함' : value };
   }
-  if (typeof value === 'string') return { label, value, code: /commit|git/i.test(key) };
+  if (key === 'failedCell' && isMap) {
+    const cell = value as { index?: number; ename?: string; evalue?: string };
+    return { label, value: `셀 ${(cell.index ?? 0) + 1}: ${cell.ename ?? ''}: ${cell.evalue ?? ''}` };
+  }
+  if ((key === 'durationMs' || key === 'kernelStartMs') && typeof value === 'number') return { label, value: formatDuration(value) };
+  if (key === 'cells' && Array.isArray(value)) {
+    const summary = cellsSummary(value);
+    if (summary !== undefined) return { label, value: summary };
+  }
+  if ((key === 'startedAt' || key === 'endedAt') && typeof value === 'string') return { label, value: formatTimestamp(value) };
+  if (typeof value === 'string') return { label, value, code: key === 'input' };
   if (typeof value === 'number' || typeof value === 'boolean') return { label, value: String(value) };
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+  if (isMap) {
     const entries = Object.entries(value as Record<string, unknown>);
     if (entries.length === 0) return { label, value: '(없음)' };
-    // Small flat maps (package versions, data hashes, parameters) read best as `key: value` pairs.
+    // Small flat maps (data hashes, parameters, a device manifest) read best as `key=value` pairs.
     if (entries.every(([, v]) => typeof v !== 'object' || v === null)) {
       return { label, value: entries.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', '), code: true };
     }
   }
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return { label, value: value.join(', ') };
   return { label, value: JSON.stringify(value), code: true };
 }
 

@@ -28,8 +28,9 @@ export class AdamW {
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.01;
-    this.firstMoments = parameters.variables.map((v) => tf.variable(tf.zerosLike(v), false));
-    this.secondMoments = parameters.variables.map((v) => tf.variable(tf.zerosLike(v), false));
+    // tidy releases the zero tensors; the variables keep their own reference to the data.
+    this.firstMoments = tf.tidy(() => parameters.variables.map((v) => tf.variable(tf.zerosLike(v), false)));
+    this.secondMoments = tf.tidy(() => parameters.variables.map((v) => tf.variable(tf.zerosLike(v), false)));
   }
 
   /** One update with `gradients` (same order as the parameters) at learning rate `lr`. */

@@ -28,7 +28,7 @@ export class ParameterSet {
 
   constructor(specs: ParameterSpec[], rng: SeededRandom) {
     this.specs = specs;
-    this.variables = specs.map((spec) => tf.variable(tf.tensor(initialValues(spec, rng), spec.shape), true, uniqueName(spec.name)));
+    this.variables = tf.tidy(() => specs.map((spec) => tf.variable(tf.tensor(initialValues(spec, rng), spec.shape), true, uniqueName(spec.name))));
     this.byName = new Map(specs.map((spec, i) => [spec.name, this.variables[i]]));
   }
 

@@ -28,7 +28,8 @@ export function createProgress(mode: ProgressMode = 'auto', stream: NodeJS.Write
   const resolved = mode === 'auto' ? (stream.isTTY ? 'bar' : 'lines') : mode;
   if (resolved === 'none') return { update() {}, epochEnd() {}, message() {} };
   if (resolved === 'bar') return new BarProgress(stream);
-  return new LineProgress((line) => stream.write(line + '\n'));
+  // Lines go through console.log: a notebook kernel (tslab) shows what console.log prints.
+  return new LineProgress(stream === process.stderr ? (line) => console.log(line) : (line) => stream.write(line + '\n'));
 }
 
 export function formatDuration(seconds: number): string {

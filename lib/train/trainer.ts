@@ -15,6 +15,7 @@ import { SeededRandom, type RandomState } from './rng.js';
 import { describeModel, type TrainableModel } from './saved-model.js';
 import { learningRateAt } from './schedule.js';
 import { InputError } from '../errors.js';
+import { currentDevice } from '../backend/index.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -162,8 +163,13 @@ export function trainModel(
   train: readonly EncodedExample[],
   evaluate: Evaluator | null,
   options: TrainOptions,
-): TrainResult {
+): Promise<TrainResult> {
   return new Trainer(model, train, evaluate, options).run();
+}
+
+/** Lets queued output (a notebook's progress lines) and signals through between updates. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 class Trainer {
@@ -195,6 +201,11 @@ class Trainer {
     private readonly options: TrainOptions,
   ) {
     if (train.length === 0) throw new InputError('no training examples');
+    // setBackend can fall back silently (wasm → cpu is 8–32× slower): train only on the backend initBackend reported.
+    const device = currentDevice();
+    if (device && device.tfBackend !== tf.getBackend()) {
+      throw new Error(`TensorFlow.js runs on "${tf.getBackend()}" but initBackend() set up "${device.tfBackend}"; something switched backends`);
+    }
     if (!(options.batchSize >= 1) || !(options.epochs >= 1)) throw new Error('batchSize and epochs must be ≥ 1');
     this.rng = new SeededRandom((options.seed ^ 0x6a09e667) >>> 0);
     this.optimizer = new AdamW(model.parameters, { weightDecay: options.weightDecay ?? 0.01 });
@@ -223,7 +234,7 @@ class Trainer {
     return this.options.checkpointDir ? path.join(this.options.checkpointDir, CHECKPOINT_FILE) : null;
   }
 
-  run(): TrainResult {
+  async run(): Promise<TrainResult> {
     const started = Date.now();
     if (this.options.resume && this.checkpointPath && existsSync(this.checkpointPath)) this.restore(this.checkpointPath);
     const vars = this.model.parameters.variables;
@@ -240,6 +251,7 @@ class Trainer {
         if (this.optimizer.step >= this.totalSteps) break;
         const record = this.step(plan[this.batchInEpoch], vars);
         this.batchInEpoch++;
+        await yieldToEventLoop();
         this.progress.update({
           epoch: this.epoch + 1,
           epochs: this.options.epochs,

@@ -174,7 +174,7 @@ describe('seqeval documented examples', () => {
     assert.deepEqual(report.labels, []);
     assert.ok(Number.isNaN(report.macro.precision));
     assert.equal(report.micro['f1-score'], 0);
-    assert.match(formatClassificationReport(report), /macro avg {7}nan {7}nan {7}nan {9}0/);
+    assert.match(formatClassificationReport(report), / {3}macro avg {8}nan {7}nan {7}nan {9}0\n/);
   });
 
   test('strict mode rejects prefixes its scheme does not allow, naming the side', () => {
@@ -220,7 +220,7 @@ describe('report text formatting (Python rules)', () => {
     assert.equal(codePointLength('𝒳가'), 2);
     assert.equal(padStartPython('𝒳', 3), '  𝒳');
     const text = formatReportText([{ name: '긍정적인감정을나타내는레이블', precision: 1, recall: 1, f1: 1, support: 3 }], [], 2);
-    assert.equal(text.split('\n')[0], ' '.repeat(14) + ' ' + '  precision     recall   f1-score    support');
+    assert.equal(text.split('\n')[0], ' '.repeat(14) + ' ' + ' precision    recall  f1-score   support');
   });
   test('labels sort by code point like Python', () => {
     assert.deepEqual(['\uFFFF', '𝒳', 'B', 'A'].sort(compareCodePoints), ['A', 'B', '\uFFFF', '𝒳']);

@@ -32,7 +32,7 @@ const pub001 = readJson<Study001Published & Record<string, any>>('data/study-001
 const pub002 = readJson<Study002Published>('data/study-002/published.json');
 const pub000 = readJson<Study000Published & Record<string, any>>('data/study-000/published.json');
 
-function parses(answer: string): { risk_level: string; match: string[] } | undefined {
+function parses(answer: string): { risk_level: string; components: { component: string; match: string }[] } | undefined {
   try {
     return JSON.parse(answer);
   } catch {
@@ -92,11 +92,11 @@ test('study 001: match item confusion equals the published matrix; 643 gold item
   const m = labels.map(() => labels.map(() => 0));
   let goldItems = 0;
   for (const r of records) {
-    goldItems += r.gold.match.length;
+    goldItems += r.gold.components.length;
     const p = parses(r.answer);
     if (!p) continue;
-    assert.equal(p.match.length, r.gold.match.length, `sample ${r.id}: item count`);
-    p.match.forEach((x, i) => (m[labels.indexOf(x)][labels.indexOf(r.gold.match[i])] += 1));
+    assert.deepEqual(p.components.map((c) => c.component), r.gold.components.map((c) => c.component), `sample ${r.id}: components`);
+    p.components.forEach((x, i) => (m[labels.indexOf(x.match)][labels.indexOf(r.gold.components[i].match)] += 1));
   }
   assert.deepEqual(m, pub001.match_confusion.matrix);
   assert.equal(goldItems, pub001.summary.match_accuracy.total);

@@ -60,7 +60,8 @@ export function crfNegLogLikelihood(
   constraints: TransitionConstraints,
 ): tf.Scalar {
   const [batch, time, size] = emissions.shape;
-  const loss = tf.customGrad((e: tf.Tensor, trans: tf.Tensor, start: tf.Tensor, end: tf.Tensor, save: tf.GradSaveFunc) => {
+  const loss = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [e, trans, start, end, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const E = e.dataSync() as Float32Array;
     const T = trans.dataSync() as Float32Array;
     const S = start.dataSync() as Float32Array;
@@ -129,9 +130,9 @@ export function crfNegLogLikelihood(
     }
     save([]);
     return {
-      value: tf.scalar(total),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
-        const upstream = (dy as tf.Tensor).dataSync()[0];
+      value: tf.scalar(total) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor) => {
+        const upstream = dy.dataSync()[0];
         const dE = new Float32Array(batch * time * size);
         const dT = new Float64Array(size * size);
         const dS = new Float64Array(size);

@@ -56,7 +56,8 @@ export function encoderOutputDim(config: EncoderConfig): number {
 
 /** `ids [B, T]` int32, `mask [B, T, 1]` float (1 = real) → `[B, T, encoderOutputDim]`. */
 export function encode(config: EncoderConfig, params: ParameterSet, ids: tf.Tensor2D, mask: tf.Tensor3D, context: ForwardContext): tf.Tensor3D {
-  let x = embeddingLookup(params.get<tf.Rank.R2>('embedding'), ids) as tf.Tensor3D;
+  // Zero the padding's embeddings: a convolution would otherwise read them at sentence edges.
+  let x = tf.mul(embeddingLookup(params.get<tf.Rank.R2>('embedding'), ids), mask) as tf.Tensor3D;
   x = dropout(x, config.dropout, context);
   if (config.encoder === 'conv') {
     config.dilations.forEach((dilation, layer) => {

@@ -5,11 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-const matMulExplicitGrad = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+const matMulExplicitGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
   save([a, b]);
   return {
-    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+    value: tf.matMul(a, b) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const grad = dy as tf.Tensor2D;
       const [savedA, savedB] = saved as tf.Tensor2D[];
       return [tf.matMul(grad, tf.transpose(savedB)), tf.matMul(tf.transpose(savedA), grad)];

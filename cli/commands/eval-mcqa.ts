@@ -1,0 +1,194 @@
+/**
+ * `hanlab eval mcqa`: multiple-choice answers (study 002) — the chosen option read from free text,
+ * accuracy per subset and overall, and base vs fine-tuned with a paired bootstrap CI. A thin shell
+ * over lib/metrics/mcqa.ts.
+ */
+import { parseArgs } from 'node:util';
+import { parseMcqaAnswer } from '../../lib/data/kormedmcqa.js';
+import { readTable } from '../../lib/data/tabular.js';
+import { InputError, UsageError } from '../../lib/errors.js';
+import {
+  compareMcqa,
+  formatMcqaComparison,
+  formatMcqaScore,
+  scoreMcqa,
+  unextractableItems,
+  type McqaRecord,
+  type McqaScore,
+  type ScoreMcqaOptions,
+} from '../../lib/metrics/mcqa.js';
+import { parseList, rowLocation } from './eval-cls.js';
+
+const USAGE = `Usage: hanlab eval mcqa --records FILE [options]
+       hanlab eval mcqa --base FILE --tuned FILE [options]
+
+Scores multiple-choice answers (KorMedMCQA, study 002).
+
+  --records FILE       one model's answers, JSON Lines, one question per line:
+                         {"id": "doctor-17", "subset": "doctor", "gold": "C",
+                          "answer": "<raw model output>", "options": {"A": "...", ..., "E": "..."}}
+                       "gold" is a letter A-E or 1-5 (1 = A). "id", "subset" and "options" are
+                       optional; "options" lets a full option text count as the answer. This is
+                       what \`hanlab generate --data <mcqa csv>\` writes.
+  --base FILE          answers of the base model (same format) ...
+  --tuned FILE         ... and of the fine-tuned model: paired by (subset, id), by line when ids are absent
+  --subset-order LIST  subset order, e.g. doctor,nurse,dentist,pharm (default: first appearance)
+  --subset-sizes LIST  weights for the size-weighted overall figure, e.g. doctor=435,nurse=878
+                       (default: the questions evaluated per subset, which makes it equal to micro)
+  --resamples N        bootstrap resamples for the CI of the difference (default 10000)
+  --seed N             bootstrap seed (default 42)
+  --confidence X       CI level (default 0.95)
+  --show-failures N    unextractable answers listed (default 20)
+  --json               print the result as JSON
+  -h, --help           show this help
+
+Overall accuracy: micro = correct / all questions; size-weighted = subset accuracies weighted by
+subset size; macro = unweighted mean of subset accuracies. Unextractable answers count as wrong.`;
+
+function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        records: { type: 'string' },
+        base: { type: 'string' },
+        tuned: { type: 'string' },
+        'subset-order': { type: 'string' },
+        'subset-sizes': { type: 'string' },
+        resamples: { type: 'string' },
+        seed: { type: 'string' },
+        confidence: { type: 'string' },
+        'show-failures': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+}
+
+const LETTERS = ['A', 'B', 'C', 'D', 'E'];
+
+export async function readMcqaRecords(file: string): Promise<McqaRecord[]> {
+  const table = await readTable(file);
+  if (table.rows.length === 0) throw new InputError('has no records', { file });
+  return table.rows.map((row) => {
+    const get = (field: string) => (Object.hasOwn(row.values, field) ? row.values[field] : undefined);
+    const gold = parseMcqaAnswer(get('gold'));
+    if (gold === null) throw new InputError(`gold must be a letter A-E or 1-5, got ${JSON.stringify(get('gold') ?? null)}`, rowLocation(file, row, 'gold'));
+    const answer = get('answer');
+    if (typeof answer !== 'string') throw new InputError('expected the raw model answer as a string', rowLocation(file, row, 'answer'));
+    const record: McqaRecord = { gold, answer };
+    const id = get('id');
+    if (id !== undefined && id !== null) {
+      if (typeof id !== 'string' && typeof id !== 'number') throw new InputError('expected a string or number', rowLocation(file, row, 'id'));
+      record.id = String(id);
+    } else {
+      record.id = `line ${row.line ?? row.row}`;
+    }
+    const subset = get('subset');
+    if (subset !== undefined && subset !== null) {
+      if (typeof subset !== 'string' || subset === '') throw new InputError('expected a non-empty string', rowLocation(file, row, 'subset'));
+      record.subset = subset;
+    }
+    const options = get('options');
+    if (options !== undefined && options !== null) {
+      if (typeof options !== 'object' || Array.isArray(options)) throw new InputError('expected {"A": "...", ..., "E": "..."}', rowLocation(file, row, 'options'));
+      const texts = Object.create(null) as Record<string, string>;
+      for (const [letter, text] of Object.entries(options as Record<string, unknown>)) {
+        if (!LETTERS.includes(letter) || typeof text !== 'string') {
+          throw new InputError(`option keys must be A-E with text values, got ${JSON.stringify(letter)}`, rowLocation(file, row, 'options'));
+        }
+        texts[letter] = text;
+      }
+      record.options = texts;
+    }
+    return record;
+  });
+}
+
+function parseSizes(text: string): Record<string, number> {
+  const sizes = Object.create(null) as Record<string, number>;
+  for (const part of parseList(text, '--subset-sizes')) {
+    const match = /^([^=]+)=(\d+)$/.exec(part);
+    if (!match || Number(match[2]) < 1) throw new UsageError(`--subset-sizes: expected SUBSET=SIZE, not "${part}"`);
+    sizes[match[1].trim()] = Number(match[2]);
+  }
+  return sizes;
+}
+
+function integer(text: string | undefined, option: string, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  if (!/^-?\d+$/.test(text) || Number(text) < min) throw new UsageError(`${option} must be an integer >= ${min}, not "${text}"`);
+  return Number(text);
+}
+
+function failureLines(label: string, score: McqaScore, limit: number): string {
+  const failures = unextractableItems(score);
+  if (failures.length === 0) return `${label}: 추출 실패 없음\n`;
+  const rows = failures.slice(0, limit).map((item) => {
+    const flat = item.answer.replace(/\s+/g, ' ').trim();
+    const excerpt = [...flat].length > 60 ? [...flat].slice(0, 60).join('') + '…' : flat;
+    return `| ${item.subset} | ${item.id} | ${item.extraction.failure} | ${excerpt.replace(/\|/g, '\\|') || '(빈 답변)'} |`;
+  });
+  const more = failures.length > limit ? `\n… 외 ${failures.length - limit}건` : '';
+  return `${label}: 추출 실패 ${failures.length}건\n\n| 데이터셋 | id | 이유 | 답변 |\n|---|---|---|---|\n${rows.join('\n')}${more}\n`;
+}
+
+function scoreJson(score: McqaScore) {
+  return {
+    subsets: score.subsets,
+    overall: score.overall,
+    methods: score.methods,
+    unextractable: unextractableItems(score).map((item) => ({ id: item.id, subset: item.subset, failure: item.extraction.failure, detail: item.extraction.detail, answer: item.answer })),
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const options = parseOptions(argv);
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const comparing = options.base !== undefined || options.tuned !== undefined;
+  if (comparing && options.records !== undefined) throw new UsageError('give either --records, or --base and --tuned');
+  if (comparing && (options.base === undefined || options.tuned === undefined)) throw new UsageError('--base and --tuned go together');
+  if (!comparing && options.records === undefined) throw new UsageError(`--records (or --base and --tuned) is required\n\n${USAGE}`);
+  const scoreOptions: ScoreMcqaOptions = {
+    subsetOrder: options['subset-order'] ? parseList(options['subset-order'], '--subset-order') : undefined,
+    subsetSizes: options['subset-sizes'] ? parseSizes(options['subset-sizes']) : undefined,
+  };
+  const showFailures = integer(options['show-failures'], '--show-failures', 20, 0);
+
+  if (!comparing) {
+    const score = scoreMcqa(await readMcqaRecords(options.records!), scoreOptions);
+    if (options.json) {
+      console.log(JSON.stringify(scoreJson(score)));
+      return 0;
+    }
+    process.stdout.write(formatMcqaScore(score) + '\n\n' + failureLines('답변', score, showFailures));
+    return 0;
+  }
+
+  const confidence = options.confidence === undefined ? 0.95 : Number(options.confidence);
+  if (!(confidence > 0 && confidence < 1)) throw new UsageError(`--confidence must be between 0 and 1, not "${options.confidence}"`);
+  const base = scoreMcqa(await readMcqaRecords(options.base!), scoreOptions);
+  const tuned = scoreMcqa(await readMcqaRecords(options.tuned!), scoreOptions);
+  const comparison = compareMcqa(base, tuned, {
+    resamples: integer(options.resamples, '--resamples', 10_000, 1),
+    seed: integer(options.seed, '--seed', 42, 0),
+    confidence,
+  });
+  if (options.json) {
+    const { subsets, micro, sizeWeighted, macro } = comparison;
+    console.log(JSON.stringify({ subsets, micro, sizeWeighted, macro, base: scoreJson(base), tuned: scoreJson(tuned) }));
+    return 0;
+  }
+  process.stdout.write(
+    formatMcqaComparison(comparison) + '\n\n' + failureLines('베이스 모델', base, showFailures) + '\n' + failureLines('파인튜닝 모델', tuned, showFailures),
+  );
+  return 0;
+}

@@ -1,0 +1,70 @@
+/**
+ * `hanlab reports`: runs every notebook in notebooks/ (or takes it from the freeze cache when its
+ * content, parameters, kernel and input files did not change) and regenerates every report plus
+ * reports/index.md and reports/index.html. A thin shell over lib/report/pipeline.ts.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../lib/errors.js';
+import { regenerateReports } from '../../lib/report/pipeline.js';
+
+const USAGE = `Usage: hanlab reports [--force] [--kernel NAME] [options]
+
+Runs every notebook in notebooks/ and renders all reports into reports/ (Markdown, self-contained
+HTML, the executed notebook) plus reports/index.md and reports/index.html. Notebooks whose content,
+parameters, kernel and declared input files (metadata.hanlab.report.inputs) did not change are taken
+from .cache/reports/ instead of being run again.
+
+  --force            run every notebook again, ignoring the cache
+  --kernel NAME      kernel for every notebook: hanlab (CPU, default) or hanlab-gpu
+  --timeout SECONDS  per-cell time limit
+  --notebooks DIR    notebooks folder (default: notebooks)
+  --out DIR          reports folder (default: reports)
+  --templates DIR    templates folder (default: templates)
+  -h, --help         show this help
+
+Exit status: 0 when every notebook produced its report, 1 when any failed (the others are still written).`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        force: { type: 'boolean', default: false },
+        kernel: { type: 'string' },
+        timeout: { type: 'string' },
+        notebooks: { type: 'string', default: 'notebooks' },
+        out: { type: 'string', default: 'reports' },
+        templates: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  let cellTimeoutMs: number | undefined;
+  if (values.timeout !== undefined) {
+    const seconds = Number(values.timeout);
+    if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${values.timeout}"`);
+    cellTimeoutMs = seconds * 1000;
+  }
+  const result = await regenerateReports({
+    notebooksDir: values.notebooks,
+    outDir: values.out,
+    force: values.force,
+    kernel: values.kernel,
+    cellTimeoutMs,
+    templatesDir: values.templates,
+    log: (line) => console.error(line),
+  });
+  const ok = result.outcomes.length - result.failed.length;
+  console.log(`${ok}/${result.outcomes.length} reports written; index: ${path.relative(process.cwd(), result.indexMarkdownPath)}, ${path.relative(process.cwd(), result.indexHtmlPath)}`);
+  for (const failure of result.failed) console.log(`  failed: ${failure.notebook}: ${failure.error}`);
+  return result.failed.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,121 @@
+/**
+ * `hanlab run`: execute a notebook headless (papermill-style) with the hanlab kernels, over the
+ * Jupyter protocol. A thin shell over lib/notebook/runner.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../lib/errors.js';
+import { KernelDiedError, KernelStartError, formatSeconds } from '../../lib/notebook/errors.js';
+import { killAllKernels } from '../../lib/notebook/kernel-client.js';
+import { KERNEL_NAMES, isKernelName } from '../../lib/notebook/kernelspec.js';
+import { readNotebook } from '../../lib/notebook/nbformat.js';
+import { parseParameterArgs } from '../../lib/notebook/parameters.js';
+import { runNotebook } from '../../lib/notebook/runner.js';
+
+const USAGE = `Usage: hanlab run <notebook.ipynb> [options]
+
+Runs every code cell in order in a fresh hanlab kernel (started from the project root, so notebooks
+import ./lib/...), and writes the executed notebook with outputs, errors and run metadata.
+
+  -p, --parameter NAME=VALUE  set a parameter (repeatable); injected after the cell tagged
+                              "parameters" as a typed const (numbers, true/false, JSON, text)
+  -o, --out PATH              where to write the executed notebook
+                              (default: out/notebooks/<notebook name>)
+  -k, --kernel NAME           ${KERNEL_NAMES.join(' | ')} (default: hanlab)
+  -t, --timeout SECONDS       per-cell time limit (default: none)
+      --allow-errors          keep running after a failing cell (exit status is still 1)
+  -q, --quiet                 no per-cell progress
+  -h, --help                  show this help
+
+Exit status: 0 when every cell ran, 1 when a cell failed, timed out or the kernel died
+(the partial notebook is still written), 2 for bad usage.`;
+
+function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        parameter: { type: 'string', short: 'p', multiple: true, default: [] },
+        out: { type: 'string', short: 'o' },
+        kernel: { type: 'string', short: 'k', default: 'hanlab' },
+        timeout: { type: 'string', short: 't' },
+        'allow-errors': { type: 'boolean', default: false },
+        quiet: { type: 'boolean', short: 'q', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(argv);
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`give exactly one notebook (got ${positionals.length})\n\n${USAGE}`);
+  const input = positionals[0];
+  if (!isKernelName(values.kernel)) throw new UsageError(`--kernel must be one of ${KERNEL_NAMES.join(', ')}, got "${values.kernel}"`);
+  let cellTimeoutMs: number | undefined;
+  if (values.timeout !== undefined) {
+    const seconds = Number(values.timeout);
+    if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got "${values.timeout}"`);
+    cellTimeoutMs = Math.round(seconds * 1000);
+  }
+  const output = values.out ?? path.join('out', 'notebooks', path.basename(input));
+  const parameters = await parseParameterArgs(values.parameter, readNotebook(input));
+
+  // Ctrl-C / kill: Node would exit without 'exit' handlers; stop the kernel first.
+  const onSignal = (signal: NodeJS.Signals) => {
+    killAllKernels();
+    console.error(`\nhanlab run: stopped by ${signal}; the kernel was killed`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const quiet = values.quiet;
+  try {
+    const result = await runNotebook(input, {
+      parameters,
+      kernel: values.kernel,
+      output,
+      cellTimeoutMs,
+      allowErrors: values['allow-errors'],
+      onCell: (event) => {
+        if (quiet || event.phase !== 'end') return;
+        const line = `[${event.position}/${event.total}] cell ${event.index + 1}: ${event.status} (${formatSeconds(event.durationMs ?? 0)})`;
+        console.error(line);
+        if (event.error) console.error(indent(`${event.error.ename}: ${event.error.evalue}`));
+      },
+    });
+    const unknown = (result.notebook.metadata.hanlab?.run as { unknownParameters?: string[] } | undefined)?.unknownParameters;
+    if (unknown?.length) console.error(`hanlab run: warning: the "parameters" cell does not declare ${unknown.join(', ')} (injected anyway)`);
+    console.error(`hanlab run: wrote ${result.output} (${formatSeconds(result.durationMs)})`);
+    if (!result.ok) {
+      console.error(`hanlab run: ${result.error?.message ?? `cell ${(result.failedCell?.index ?? 0) + 1} failed`}`);
+      return 1;
+    }
+    return 0;
+  } catch (error) {
+    // The kernel could not start (the GPU kernel without CUDA says why here): a run failure, not bad usage.
+    if (error instanceof KernelDiedError || error instanceof KernelStartError) {
+      console.error(`hanlab run: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+}

@@ -1,0 +1,222 @@
+/**
+ * `hanlab train --config config.ini`: trains a syllable tagger (KLUE NER) or a sentence classifier
+ * (NSMC etc.) with the study-004 config keys, checkpointing as it goes, and saves the best model.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { initBackend } from '../../lib/backend/index.js';
+import { readTrainingConfig, type TrainingConfig } from '../../lib/data/config-ini.js';
+import { readKlueNer, type KlueSentence } from '../../lib/data/klue-ner.js';
+import { KLUE_PARTITION_FILE, loadKluePartition, splitKlueSentences } from '../../lib/data/klue-partition.js';
+import { loadTrainValidation } from '../../lib/data/tabular.js';
+import { InputError, UsageError } from '../../lib/errors.js';
+import { classificationReport, formatClassificationReport } from '../../lib/metrics/seqeval.js';
+import { klueScores } from '../../lib/metrics/klue.js';
+import {
+  MODEL_KINDS,
+  collectTags,
+  modelConfigFor,
+  predictTagStrings,
+  saveModel,
+  trainClassifier,
+  trainTagger,
+  type ModelKind,
+  type ProgressMode,
+  type TrainHistory,
+  type TrainOptions,
+} from '../../lib/train/index.js';
+import { SeededRandom } from '../../lib/train/rng.js';
+import { formatDuration } from '../../lib/train/progress.js';
+
+const HELP = `Usage: hanlab train --config config.ini [options]
+
+Trains a model from a study-004 config.ini ([Path] model_name, train_file, valid_file, output_dir,
+checkpoint_dir; [Hyperparameters] num_labels, max_seq_length, batch_size, learning_rate, epochs, seed,
+split_ratio). batch_size is the effective batch: when memory runs out the micro-batch is halved and
+gradients are accumulated. Writes <output_dir>/model.hanlab, history.json and metrics.json.
+
+The model kind decides the task. model_name (or --model) is one of:
+  conv-crf, bilstm-crf, conv-softmax, bilstm-softmax   syllable taggers; train_file is KLUE NER TSV,
+                                                       num_labels = number of tag values (13 for KLUE)
+  conv-classifier (alias syllable-conv),
+  bilstm-classifier (alias syllable-bilstm)            sentence classifiers; train_file is a table
+                                                       (csv/tsv/json/jsonl/parquet, text + label)
+  A "hanlab/" prefix is allowed (hanlab/conv-crf).
+
+Options:
+  --config FILE          the config.ini (required)
+  --model KIND           model kind, overriding model_name
+  --klue-partition       taggers: train/validation/test by the fixed KLUE partition and report
+                         the test figures (seqeval, KLUE) at the end
+  --partition-file FILE  the partition (default ${KLUE_PARTITION_FILE})
+  --resume               continue from <checkpoint_dir>/checkpoint.hanlab if it exists
+  --epochs N             override epochs
+  --max-steps N          stop after N updates (smoke runs)
+  --micro-batch N        first micro-batch size to try (default: batch_size)
+  --patience N           early stopping patience in epochs (default 3; 0 = off)
+  --progress MODE        bar | lines | none (default: bar in a terminal, lines otherwise)
+  -h, --help             this help
+
+Backend: HANLAB_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu (default: the fastest available).`;
+
+const ALIASES: Record<string, ModelKind> = { 'syllable-conv': 'conv-classifier', 'syllable-bilstm': 'bilstm-classifier' };
+
+/** Model kind from `--model` or `model_name`. */
+export function resolveModelKind(name: string): ModelKind | undefined {
+  const bare = name.trim().replace(/^hanlab\//, '');
+  if ((MODEL_KINDS as readonly string[]).includes(bare)) return bare as ModelKind;
+  return Object.hasOwn(ALIASES, bare) ? ALIASES[bare] : undefined;
+}
+
+function positiveInt(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${option} must be a non-negative integer, got '${value}'`);
+  return n;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      model: { type: 'string' },
+      'klue-partition': { type: 'boolean', default: false },
+      'partition-file': { type: 'string' },
+      resume: { type: 'boolean', default: false },
+      epochs: { type: 'string' },
+      'max-steps': { type: 'string' },
+      'micro-batch': { type: 'string' },
+      patience: { type: 'string' },
+      progress: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.config) throw new UsageError('--config is required (see hanlab train --help)');
+  const config = readTrainingConfig(values.config);
+  const kindName = values.model ?? config.modelName;
+  const kind = resolveModelKind(kindName);
+  if (!kind) {
+    throw new UsageError(
+      `model "${kindName}" (${values.model ? '--model' : `model_name in ${config.file}`}) is not a model hanlab can train; ` +
+        `use one of ${MODEL_KINDS.join(', ')}`,
+    );
+  }
+  const progress = (values.progress ?? 'auto') as ProgressMode;
+  if (!['auto', 'bar', 'lines', 'none'].includes(progress)) throw new UsageError(`--progress must be bar, lines or none, got '${progress}'`);
+  const device = await initBackend();
+  console.log(`backend: ${device.backend} (tfjs ${device.tfjsVersion})${device.fallbackReason ? ` — ${device.fallbackReason}` : ''}`);
+  if (config.learningRate < 1e-4) {
+    console.log(`note: learning_rate ${config.learningRate} suits fine-tuning a pre-trained model; models trained from scratch here usually want 1e-3 to 3e-3`);
+  }
+  const training: TrainOptions = {
+    epochs: positiveInt(values.epochs, '--epochs') ?? config.epochs,
+    batchSize: config.batchSize,
+    microBatchSize: positiveInt(values['micro-batch'], '--micro-batch'),
+    learningRate: config.learningRate,
+    seed: config.seed,
+    maxLength: config.maxSeqLength,
+    checkpointDir: config.checkpointDir,
+    resume: values.resume,
+    maxSteps: positiveInt(values['max-steps'], '--max-steps'),
+    patience: positiveInt(values.patience, '--patience'),
+    progress,
+  };
+  mkdirSync(config.outputDir, { recursive: true });
+  const modelConfig = modelConfigFor(kind);
+  if (modelConfig.kind === 'tagger') {
+    await trainTaggerFromConfig(config, kind, training, values['klue-partition'] ? (values['partition-file'] ?? KLUE_PARTITION_FILE) : undefined);
+  } else {
+    if (values['klue-partition']) throw new UsageError('--klue-partition applies to taggers only');
+    await trainClassifierFromConfig(config, kind, training);
+  }
+  return 0;
+}
+
+async function trainTaggerFromConfig(config: TrainingConfig, kind: ModelKind, training: TrainOptions, partitionOption: string | undefined): Promise<void> {
+  const sentences = readKlueNer(config.trainFile);
+  let train: KlueSentence[];
+  let validation: KlueSentence[];
+  let test: KlueSentence[] | null = null;
+  if (partitionOption !== undefined) {
+    const splits = splitKlueSentences(sentences, loadKluePartition(partitionOption));
+    ({ train, validation, test } = splits);
+  } else if (config.validFile) {
+    train = sentences;
+    validation = readKlueNer(config.validFile);
+  } else {
+    ({ train, validation } = splitSentences(sentences, config.splitRatio ?? 0.2, config.seed));
+  }
+  const tags = collectTags([...train, ...validation]);
+  if (tags.length !== config.numLabels) {
+    throw new InputError(
+      `num_labels is ${config.numLabels} but the data has ${tags.length} tag values (${tags.join(' ')}); for taggers num_labels counts tag values`,
+      { file: config.file, field: '[Hyperparameters] num_labels' },
+    );
+  }
+  console.log(`${kind}: ${train.length} training / ${validation.length} validation sentences${test ? ` / ${test.length} test` : ''}`);
+  const modelConfig = modelConfigFor(kind);
+  const { kind: _kind, ...architecture } = modelConfig;
+  // Taggers predict every syllable: max_seq_length only bounds training sentences.
+  const result = await trainTagger({ train, validation, tags, model: architecture, training, source: config.trainFile });
+  const metrics: Record<string, unknown> = { kind, validation: result.validation, seconds: result.seconds };
+  if (test) {
+    const predicted = predictTagStrings(result.model, test.map((s) => s.tokens));
+    const gold = test.map((s) => s.tags);
+    const report = classificationReport(gold, predicted);
+    const klue = klueScores(gold, predicted);
+    metrics.test = { seqeval: report, klue };
+    console.log(formatClassificationReport(report, 4));
+    console.log(`test micro F1 ${report.micro['f1-score'].toFixed(4)} · KLUE entity macro F1 ${klue.entity_macro_f1.toFixed(2)} · KLUE char macro F1 ${klue.char_macro_f1.toFixed(2)}`);
+  }
+  finish(config, result.model, result.history, metrics, training.seed, result.seconds);
+}
+
+async function trainClassifierFromConfig(config: TrainingConfig, kind: ModelKind, training: TrainOptions): Promise<void> {
+  const data = await loadTrainValidation(config.trainFile, {
+    validFile: config.validFile,
+    splitRatio: config.splitRatio,
+    seed: config.seed,
+    numLabels: config.numLabels,
+  });
+  console.log(`${kind}: ${data.train.texts.length} training / ${data.validation.texts.length} validation texts, labels ${data.labelNames.join(', ')}`);
+  const { kind: _kind, ...architecture } = modelConfigFor(kind);
+  const result = await trainClassifier({ train: data.train, validation: data.validation, model: architecture, training });
+  finish(config, result.model, result.history, { kind, validation: result.validation, seconds: result.seconds }, training.seed, result.seconds);
+}
+
+function finish(
+  config: TrainingConfig,
+  model: Parameters<typeof saveModel>[0],
+  history: TrainHistory,
+  metrics: Record<string, unknown>,
+  seed: number,
+  seconds: number,
+): void {
+  const modelFile = path.join(config.outputDir, 'model.hanlab');
+  saveModel(model, modelFile, seed, { metrics });
+  writeFileSync(path.join(config.outputDir, 'history.json'), JSON.stringify(history, null, 1) + '\n');
+  writeFileSync(path.join(config.outputDir, 'metrics.json'), JSON.stringify(metrics, null, 1) + '\n');
+  if (history.overfitting) console.log(history.overfitting.message);
+  const best = history.bestEpoch !== null ? `best epoch ${history.bestEpoch} (validation ${history.bestScore?.toFixed(4)})` : 'no validation';
+  console.log(`saved ${modelFile} · ${best} · ${history.totalSteps} updates · ${formatDuration(seconds)}`);
+  model.dispose();
+}
+
+/** Seeded split of sentences into train / validation (for taggers without a validation file). */
+function splitSentences<T>(sentences: readonly T[], ratio: number, seed: number): { train: T[]; validation: T[] } {
+  const order = new SeededRandom(seed).shuffle(sentences.map((_, i) => i));
+  const count = Math.min(sentences.length - 1, Math.max(1, Math.round(sentences.length * ratio)));
+  const inValidation = new Set(order.slice(0, count));
+  return {
+    train: sentences.filter((_, i) => !inValidation.has(i)),
+    validation: sentences.filter((_, i) => inValidation.has(i)),
+  };
+}

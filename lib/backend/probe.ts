@@ -1,0 +1,104 @@
+/**
+ * Which TensorFlow.js backends this machine could run, found without loading TensorFlow.js (which
+ * takes a second): packages installed, native bindings present, CUDA libraries loadable. Used by
+ * `hanlab kernels list` and by the notebook runner's record of a run. initBackend() is the real test.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { CUDA_LIBRARIES, findMissingLibraries } from './cuda.js';
+
+export type BackendChoice = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+export interface BackendProbe {
+  backend: BackendChoice;
+  available: boolean;
+  reason?: string;
+}
+
+export interface PackageInfo {
+  dir: string;
+  /** The name in the installed package.json (differs from the requested one for npm aliases). */
+  name: string;
+  version: string;
+}
+
+/** Where a package is installed (resolved from the project root), without loading it. */
+export function locatePackage(name: string, root: string = process.cwd()): PackageInfo | undefined {
+  try {
+    const manifestPath = createRequire(path.join(root, 'package.json')).resolve(`${name}/package.json`);
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { name?: string; version?: string };
+    return { dir: path.dirname(manifestPath), name: manifest.name ?? name, version: manifest.version ?? 'unknown' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The native addon of tfjs-node(-gpu) (`lib/napi-v<N>/tfjs_binding.node`), when it was built/downloaded. */
+export function findNativeBinding(packageDir: string): string | undefined {
+  const lib = path.join(packageDir, 'lib');
+  if (!existsSync(lib)) return undefined;
+  for (const entry of readdirSync(lib)) {
+    const candidate = path.join(lib, entry, 'tfjs_binding.node');
+    if (entry.startsWith('napi-v') && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Why a native package cannot provide the `tensorflow` backend, or undefined when it looks usable. */
+export function nativePackageProblem(name: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node', root: string = process.cwd()): string | undefined {
+  const info = locatePackage(name, root);
+  if (!info) {
+    return name === '@tensorflow/tfjs-node-gpu'
+      ? `${name} is not installed (an optional dependency: its install downloads libtensorflow, so it is dropped where that fails; ` +
+          'on a GPU host with internet run `npm install --include=optional`)'
+      : `${name} is not installed`;
+  }
+  if (info.name !== name) return `${name} resolves to ${info.name}@${info.version} (an npm alias), not the native package`;
+  if (!findNativeBinding(info.dir)) {
+    return `${name}@${info.version} is installed without its native binding (lib/napi-v*/tfjs_binding.node): its install script, which ` +
+      `downloads libtensorflow, did not run or failed; run \`npm rebuild ${name}\` on a host with internet`;
+  }
+  return undefined;
+}
+
+/** Why the CUDA backend cannot run here, or undefined when it can be tried. */
+export function gpuProblem(root: string = process.cwd()): string | undefined {
+  if (process.platform !== 'linux') return `CUDA TensorFlow.js runs on Linux only (this is ${process.platform})`;
+  const missing = findMissingLibraries(CUDA_LIBRARIES);
+  if (missing.length) return `missing CUDA libraries: ${missing.join(', ')} (needs the NVIDIA driver, CUDA 11.2 and cuDNN 8.1 on the library path)`;
+  return nativePackageProblem('@tensorflow/tfjs-node-gpu', root);
+}
+
+/** For each backend in preference order: could it run here? Loads nothing. */
+export function probeBackends(root: string = process.cwd()): BackendProbe[] {
+  return BACKEND_CHOICES.map((backend): BackendProbe => {
+    let reason: string | undefined;
+    switch (backend) {
+      case 'tensorflow-gpu':
+        reason = gpuProblem(root);
+        break;
+      case 'tensorflow': {
+        const cpu = nativePackageProblem('@tensorflow/tfjs-node', root);
+        const gpu = locatePackage('@tensorflow/tfjs-node-gpu', root) ? nativePackageProblem('@tensorflow/tfjs-node-gpu', root) : 'not installed';
+        reason = cpu && gpu ? cpu : undefined;
+        break;
+      }
+      case 'wasm': {
+        const info = locatePackage('@tensorflow/tfjs-backend-wasm', root);
+        if (!info) reason = '@tensorflow/tfjs-backend-wasm is not installed';
+        else if (!existsSync(path.join(info.dir, 'dist', 'tfjs-backend-wasm-simd.wasm'))) reason = `no .wasm files in ${path.join(info.dir, 'dist')}`;
+        break;
+      }
+      case 'cpu':
+        break;
+    }
+    return reason ? { backend, available: false, reason } : { backend, available: true };
+  });
+}
+
+/** The backend initBackend() would pick automatically, judging by the probe. */
+export function expectedBackend(probes: readonly BackendProbe[]): BackendChoice {
+  return probes.find((probe) => probe.available)?.backend ?? 'cpu';
+}

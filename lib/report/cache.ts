@@ -1,0 +1,139 @@
+/**
+ * A freeze cache for executed notebooks, like Quarto's `freeze: auto`: a notebook is re-run only when
+ * its content, its parameters, its kernel or one of its declared input files changed.
+ *
+ * Notebooks declare inputs in `metadata.hanlab.report.inputs` (paths relative to the project root; a
+ * folder stands for every file under it). Entries live under `.cache/reports/` (git-ignored):
+ * `<name>.ipynb` (the executed notebook) and `<name>.json` (its key and the input hashes).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { InputError } from '../errors.js';
+import { readNotebook, writeNotebook, type Notebook } from '../notebook/nbformat.js';
+
+/** Bumped when the key's recipe changes, so old entries stop matching. */
+const KEY_VERSION = 'hanlab-report-cache/1';
+
+export const DEFAULT_CACHE_DIR = path.join('.cache', 'reports');
+
+/** JSON with object keys sorted at every level, so equal parameters give equal text. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = Object.create(null);
+    for (const key of Object.keys(v as object).sort()) sorted[key] = (v as Record<string, unknown>)[key];
+    return sorted;
+  });
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(full));
+    else if (entry.isFile()) out.push(full);
+  }
+  return out;
+}
+
+/**
+ * SHA-256 of each declared input (a folder hashes its files' relative paths and contents). Missing
+ * inputs are an error naming the notebook and the field: a report must not claim inputs it lacks.
+ */
+export function hashInputs(inputs: string[], root: string, notebookFile?: string): Record<string, string> {
+  const hashes: Record<string, string> = Object.create(null);
+  inputs.forEach((input, index) => {
+    const full = path.resolve(root, input);
+    if (!existsSync(full)) {
+      throw new InputError(`declared input "${input}" does not exist (looked for ${full})`, { file: notebookFile, field: `metadata.hanlab.report.inputs[${index}]` });
+    }
+    if (statSync(full).isDirectory()) {
+      const hash = createHash('sha256');
+      for (const file of listFiles(full)) hash.update(`${path.relative(full, file)}\0${sha256(readFileSync(file))}\n`);
+      hashes[input] = hash.digest('hex');
+    } else {
+      hashes[input] = sha256(readFileSync(full));
+    }
+  });
+  return hashes;
+}
+
+export interface CacheKeyInput {
+  /** The source notebook (its bytes are part of the key). */
+  notebookPath: string;
+  parameters?: Record<string, unknown>;
+  inputs: string[];
+  kernel?: string;
+  /** Project root: inputs are relative to it. */
+  root: string;
+}
+
+export interface CacheKey {
+  key: string;
+  inputHashes: Record<string, string>;
+}
+
+export function cacheKey(input: CacheKeyInput): CacheKey {
+  const inputHashes = hashInputs(input.inputs, input.root, input.notebookPath);
+  const key = sha256(
+    stableJson({
+      version: KEY_VERSION,
+      notebook: sha256(readFileSync(input.notebookPath)),
+      parameters: input.parameters ?? null,
+      kernel: input.kernel ?? null,
+      inputs: inputHashes,
+    }),
+  );
+  return { key, inputHashes };
+}
+
+interface CacheEntry {
+  key: string;
+  inputHashes: Record<string, string>;
+}
+
+/** Executed notebooks by report name and key. */
+export class ReportCache {
+  readonly dir: string;
+
+  constructor(dir: string = DEFAULT_CACHE_DIR) {
+    this.dir = path.resolve(dir);
+  }
+
+  private entryPath(name: string): string {
+    return path.join(this.dir, `${name}.json`);
+  }
+
+  private notebookPath(name: string): string {
+    return path.join(this.dir, `${name}.ipynb`);
+  }
+
+  /** The executed notebook stored under this key, or undefined (a different key or no entry is a miss). */
+  get(name: string, key: string): Notebook | undefined {
+    const entryFile = this.entryPath(name);
+    if (!existsSync(entryFile) || !existsSync(this.notebookPath(name))) return undefined;
+    let entry: CacheEntry;
+    try {
+      entry = JSON.parse(readFileSync(entryFile, 'utf8')) as CacheEntry;
+    } catch {
+      // A damaged entry is only a miss: the notebook runs again and the entry is rewritten.
+      return undefined;
+    }
+    if (entry.key !== key) return undefined;
+    return readNotebook(this.notebookPath(name));
+  }
+
+  put(name: string, key: string, inputHashes: Record<string, string>, notebook: Notebook): void {
+    mkdirSync(this.dir, { recursive: true });
+    writeNotebook(this.notebookPath(name), notebook);
+    const entryFile = this.entryPath(name);
+    const temp = `${entryFile}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify({ key, inputHashes }, null, 2) + '\n', 'utf8');
+    renameSync(temp, entryFile);
+  }
+}

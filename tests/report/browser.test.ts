@@ -1,0 +1,116 @@
+/**
+ * Opens every generated HTML report (the fixture notebooks and the index) in headless Debian chromium:
+ * no console errors, no request leaving the page, every plotly chart drew an SVG, Korean text is
+ * drawn with a CJK font (asked of the browser itself over CDP), and the injection fixture ran none of
+ * its payloads. A PNG per report goes to .screenshots/ (git-ignored) for people to look at.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { readNotebook } from '../../lib/notebook/nbformat.js';
+import { renderReport } from '../../lib/report/pipeline.js';
+import { renderIndex } from '../../lib/report/render.js';
+import { writeFileSync } from 'node:fs';
+
+// These callbacks run inside the page; the project compiles without the DOM lib, so they are typed here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+declare const document: any;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+declare const window: any;
+
+const CHROMIUM = '/usr/bin/chromium';
+const FIXTURES = path.join(process.cwd(), 'tests', 'fixtures', 'reports');
+const SCREENSHOTS = path.join(process.cwd(), '.screenshots');
+const required = Boolean(process.env.HANLAB_REQUIRE_BROWSER);
+const skip = !existsSync(CHROMIUM) && !required ? `${CHROMIUM} is missing (install Debian's chromium; HANLAB_REQUIRE_BROWSER is unset)` : false;
+
+test('every HTML report renders in chromium: no errors, charts drawn, CJK font, payloads inert', { skip, timeout: 180_000 }, async () => {
+  const outDir = mkdtempSync(path.join(tmpdir(), 'hanlab-browser-'));
+  const profile = mkdtempSync(path.join(tmpdir(), 'hanlab-chromium-profile-'));
+  let context: BrowserContext | undefined;
+  try {
+    const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.ipynb')).sort();
+    assert.ok(fixtures.length >= 5, 'fixture notebooks are present');
+    const written = fixtures.map((f) => renderReport(path.join(FIXTURES, f), outDir));
+    const index = renderIndex(written.map((w) => ({ name: w.name, title: w.title, template: w.template, headline: w.headline, findings: w.findings })));
+    writeFileSync(path.join(outDir, 'index.html'), index.html);
+    const pages = [...written.map((w) => ({ name: w.name, file: w.htmlPath })), { name: 'index', file: path.join(outDir, 'index.html') }];
+
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1000, height: 800 },
+      locale: 'ko-KR',
+    });
+
+    for (const { name, file } of pages) {
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
+      });
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      page.on('dialog', (dialog) => {
+        problems.push(`dialog opened: ${dialog.message()}`);
+        void dialog.dismiss();
+      });
+      await page.route('**/*', (route) => {
+        const url = route.request().url();
+        if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+        problems.push(`request left the page: ${url}`);
+        return route.abort();
+      });
+
+      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      const boxes = await page.locator('.chart-plot').count();
+      if (boxes > 0) await page.waitForFunction((n) => document.querySelectorAll('.chart-plot svg.main-svg').length >= n, boxes, { timeout: 20_000 });
+      const drawn: boolean[] = await page.evaluate(() => [...document.querySelectorAll('.chart-plot')].map((box: any) => box.querySelector('svg.main-svg') !== null));
+      assert.deepEqual(drawn, drawn.map(() => true), `${name}: every chart box holds a plotly SVG`);
+      if (name !== 'index') assert.ok(boxes > 0 || name === 'injection', `${name}: the report has charts`);
+
+      // The fonts chromium actually used for the Korean title (not just what the CSS asked for).
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('DOM.enable');
+      await cdp.send('CSS.enable');
+      const { root } = await cdp.send('DOM.getDocument', { depth: -1 });
+      const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector: 'h1' });
+      const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+      const families = fonts.map((f) => f.familyName);
+      assert.ok(fonts.some((f) => /CJK KR|CJK/i.test(f.familyName) && f.glyphCount > 0), `${name}: Korean title drawn with a CJK font (used: ${families.join(', ')})`);
+      await cdp.detach();
+
+      if (name === 'injection') {
+        const state = await page.evaluate(() => ({
+          pwned: window.__pwned as string | undefined,
+          scripts: document.scripts.length as number,
+          injected: document.querySelectorAll('main img, main iframe, main script, main object, main embed, main a[href^="javascript" i]').length as number,
+          handlers: [...document.querySelectorAll('main *')].flatMap((el: any) => [...el.attributes].filter((a: any) => a.name.startsWith('on')).map((a: any) => `${el.tagName}[${a.name}]`)) as string[],
+          title: document.title as string,
+          text: (document.querySelector('main')?.textContent ?? '') as string,
+        }));
+        assert.equal(state.pwned, undefined, 'no payload ran');
+        assert.equal(state.injected, 0, 'no injected element exists in the page');
+        assert.deepEqual(state.handlers, [], 'no element carries an event-handler attribute');
+        assert.equal(state.scripts, 3, 'only our three script elements (chart data, plotly, chart drawing)');
+        assert.match(state.title, /<script>alert\("title"\)<\/script>/, 'the title shows the payload as text');
+        assert.ok(state.text.includes('<script>window.__pwned = "script"; alert(1)</script>'), 'the script answer reads as text');
+        assert.ok(state.text.includes('<img src=x onerror="window.__pwned = \'img\'; alert(2)">'), 'the img answer reads as text');
+        assert.ok(state.text.includes("[눌러 보세요](javascript:window.__pwned='link';alert(3))"), 'the javascript: link reads as text');
+      }
+
+      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+      assert.deepEqual(problems, [], `${name}: no console errors, dialogs or outside requests`);
+      await page.close();
+    }
+  } finally {
+    await context?.close();
+    rmSync(profile, { recursive: true, force: true });
+    rmSync(outDir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,138 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { SequenceTagger, DEFAULT_TAGGER_CONFIG, type TaggerConfig } from '../../lib/train/models/tagger.js';
+import { collectTags, encodeTaggedSentences } from '../../lib/train/examples.js';
+import { evaluateTagger } from '../../lib/train/evaluate.js';
+import { detectOverfitting, isAllocationFailure, trainModel, type EpochRecord, type TrainOptions } from '../../lib/train/trainer.js';
+import { Vocabulary } from '../../lib/train/vocabulary.js';
+import { klueSentences, maxAbsDifference, setupBackend } from './helpers.js';
+
+before(setupBackend);
+
+const TINY: TaggerConfig = { ...DEFAULT_TAGGER_CONFIG, embeddingDim: 16, hiddenDim: 16, dilations: [1, 2], dropout: 0 };
+const sentences = klueSentences(48);
+const vocabulary = Vocabulary.build(sentences.map((s) => s.tokens));
+const tags = collectTags(sentences);
+const examples = encodeTaggedSentences(sentences, vocabulary, tags, { checkIob2: true });
+const base: TrainOptions = { epochs: 1, batchSize: 8, learningRate: 5e-3, seed: 7, progress: 'none', warmupRatio: 0 };
+
+function tagger(config: TaggerConfig = TINY): SequenceTagger {
+  return new SequenceTagger(config, vocabulary, tags, 11);
+}
+
+test('automatic micro-batching after an allocation failure gives the unsplit result (up to float error)', async () => {
+  const whole = tagger();
+  const split = tagger();
+  // Sentences of 30–60 syllables: every batch of 8 (≥ 240 positions) fails, any 2 (≤ 120) fit.
+  const midLength = encodeTaggedSentences(klueSentences(200).filter((s) => s.tokens.length >= 30 && s.tokens.length <= 60).slice(0, 24), vocabulary, tags);
+  assert.equal(midLength.length, 24);
+  const longest = 60;
+  await trainModel(whole, midLength, null, { ...base, maxSteps: 3 });
+  const logged: string[] = [];
+  const result = await trainModel(split, midLength, null, {
+    ...base,
+    maxSteps: 3,
+    simulatedMemoryLimit: { maxPaddedTokens: 2 * longest },
+    log: (line) => logged.push(line),
+  });
+  const changes = result.history.events.filter((e) => e.kind === 'micro-batch');
+  assert.ok(changes.length >= 1, 'the simulated failure halved the micro-batch');
+  assert.match(changes[0].message, /allocation failed at micro-batch 8.*now 4 × 2 accumulation steps, effective batch still 8/);
+  assert.equal(logged.length, changes.length);
+  assert.ok(result.history.steps.every((s) => s.microBatchSize <= 2 || s.step === 0));
+  const difference = maxAbsDifference(whole.parameters.read(), split.parameters.read());
+  assert.ok(difference < 1e-4, `max weight difference ${difference}`);
+  whole.dispose();
+  split.dispose();
+});
+
+test('an allocation failure at micro-batch 1 is raised, other errors are never retried', async () => {
+  const model = tagger();
+  await assert.rejects(trainModel(model, examples, null, { ...base, simulatedMemoryLimit: { maxPaddedTokens: 1 } }), /simulated out of memory/);
+  assert.equal(isAllocationFailure(new Error('Failed to allocate 4096 bytes')), true);
+  assert.equal(isAllocationFailure(new RangeError('Array buffer allocation failed')), true);
+  assert.equal(isAllocationFailure(new Error('shape mismatch')), false);
+  model.dispose();
+});
+
+test('same seed, same losses (dropout included); another seed differs', async () => {
+  const config = { ...TINY, dropout: 0.3 };
+  const runs = [];
+  for (const seed of [7, 7, 8]) {
+    const model = tagger(config);
+    runs.push((await trainModel(model, examples, null, { ...base, seed, maxSteps: 4 })).history.steps.map((s) => s.loss));
+    model.dispose();
+  }
+  assert.deepEqual(runs[0], runs[1]);
+  assert.notDeepEqual(runs[0], runs[2]);
+});
+
+test('no tensor leaks: live tensors stay flat across epochs (BiLSTM + CRF, with validation)', async () => {
+  const model = tagger({ ...TINY, encoder: 'bilstm', hiddenDim: 8, dropout: 0.1 });
+  const before = tf.memory().numTensors;
+  const validation = klueSentences(8, 100);
+  const result = await trainModel(model, examples.slice(0, 16), (m) => evaluateTagger(m as SequenceTagger, validation), { ...base, epochs: 3, patience: 0 });
+  const counts = result.history.epochs.map((e) => e.memory.numTensors);
+  assert.equal(counts.length, 3);
+  assert.equal(new Set(counts).size, 1, `numTensors per epoch: ${counts.join(', ')}`);
+  assert.equal(tf.memory().numTensors, before, 'the optimizer state is released after training');
+  model.dispose();
+});
+
+test('early stopping on the validation score restores the best epoch’s weights', async () => {
+  const model = tagger();
+  const scores = [0.5, 0.7, 0.6, 0.55, 0.9];
+  let weightsAtBest: Float32Array | undefined;
+  let epoch = 0;
+  const result = await trainModel(
+    model,
+    examples,
+    (m) => {
+      const score = scores[epoch++];
+      if (score === 0.7) weightsAtBest = m.parameters.read();
+      return { score, metrics: { f1: score } };
+    },
+    { ...base, epochs: 5, patience: 2 },
+  );
+  assert.equal(result.epochsRun, 4);
+  assert.equal(result.history.stoppedEarly, true);
+  assert.equal(result.history.bestEpoch, 2);
+  assert.deepEqual(result.history.events.map((e) => e.kind), ['early-stop', 'best-restored']);
+  assert.deepEqual(model.parameters.read(), weightsAtBest);
+  model.dispose();
+});
+
+test('history holds per-step and per-epoch figures; bucketing pads less', async () => {
+  const model = tagger();
+  const bucketed = await trainModel(model, examples, null, { ...base, epochs: 1 });
+  const plain = await trainModel(model, examples, null, { ...base, epochs: 1, bucketing: false });
+  const epoch = bucketed.history.epochs[0];
+  assert.equal(bucketed.history.steps.length, Math.ceil(examples.length / 8));
+  assert.ok(bucketed.history.steps.every((s) => s.loss > 0 && s.tokensPerSecond > 0 && s.learningRate > 0 && s.gradNorm > 0));
+  assert.ok(epoch.paddingEfficiency > plain.history.epochs[0].paddingEfficiency);
+  assert.ok(epoch.memory.rssBytes > 0 && epoch.seconds > 0);
+  assert.equal(bucketed.history.backend, tf.getBackend());
+  model.dispose();
+});
+
+test('overfitting signal: training loss falls while validation falls for two epochs', () => {
+  const epoch = (n: number, trainLoss: number, score: number): EpochRecord => ({
+    epoch: n,
+    trainLoss,
+    validation: { score, metrics: {} },
+    seconds: 1,
+    tokensPerSecond: 1,
+    paddingEfficiency: 1,
+    memory: { numTensors: 0, numBytes: 0, rssBytes: 0 },
+  });
+  const rising = [epoch(1, 1, 0.6), epoch(2, 0.6, 0.8), epoch(3, 0.4, 0.78), epoch(4, 0.2, 0.74)];
+  const signal = detectOverfitting(rising, 2);
+  assert.ok(signal);
+  assert.equal(signal.bestEpoch, 2);
+  assert.ok(Math.abs(signal.validationDrop - 0.06) < 1e-9);
+  assert.match(signal.message, /과적합/);
+  assert.equal(detectOverfitting(rising.slice(0, 3), 2), null, 'one bad epoch is not a trend');
+  const flatLoss = [epoch(1, 1, 0.6), epoch(2, 0.6, 0.8), epoch(3, 0.59, 0.78), epoch(4, 0.58, 0.74)];
+  assert.equal(detectOverfitting(flatLoss, 2), null, 'validation noise without a loss collapse');
+});
