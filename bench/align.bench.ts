@@ -5,6 +5,7 @@
  * Also answers aligned per second (single thread), with study 003's `seedJsonToBio` (the `units`
  * step) as the baseline measured in the same run. Last stdout line: one JSON object.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { readKlueNer } from '../lib/data/klue-ner.js';
 import { KLUE_NER_TAGS } from '../lib/metrics/klue.js';
@@ -19,18 +20,22 @@ const labels = KLUE_NER_TAGS as readonly string[];
 const gold = sentences.map((s) => s.tags);
 const answers = sentences.map((s) => JSON.stringify(bioToJson(s.tokens, s.tags)));
 
-/** Median answers per second over PASSES timed passes, after one warm-up pass. */
-function throughput(convert: (i: number) => unknown): number {
-  for (let i = 0; i < sentences.length; i++) convert(i);
-  const rates: number[] = [];
+/**
+ * Median answers per second of each converter over PASSES timed passes after one warm-up pass.
+ * The converters' passes alternate, so a busy machine slows both alike and the ratio stays fair.
+ */
+function throughput(converters: Array<(i: number) => unknown>): number[] {
+  for (const convert of converters) for (let i = 0; i < sentences.length; i++) convert(i);
+  const rates: number[][] = converters.map(() => []);
   for (let pass = 0; pass < PASSES; pass++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < sentences.length; i++) convert(i);
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    rates.push(sentences.length / seconds);
+    converters.forEach((convert, c) => {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < sentences.length; i++) convert(i);
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      rates[c].push(sentences.length / seconds);
+    });
   }
-  rates.sort((a, b) => a - b);
-  return rates[Math.floor(rates.length / 2)];
+  return rates.map((list) => list.sort((a, b) => a - b)[Math.floor(list.length / 2)]);
 }
 
 const oracleF1: Record<string, number> = {};
@@ -41,12 +46,14 @@ for (const step of CONVERTER_STEPS) {
   console.log(`  ${step.name.padEnd(11)} ${oracleF1[step.name].toFixed(5)}  ${step.title}`);
 }
 
-const alignRate = throughput((i) => alignAnswer(sentences[i].tokens, answers[i], labels));
-const seedRate = throughput((i) => seedJsonToBio(sentences[i].tokens, answers[i]));
+const [alignRate, seedRate] = throughput([
+  (i) => alignAnswer(sentences[i].tokens, answers[i], labels),
+  (i) => seedJsonToBio(sentences[i].tokens, answers[i]),
+]);
 console.log(`answers aligned per second (median of ${PASSES} passes, one thread):`);
 console.log(`  alignAnswer    ${Math.round(alignRate)} /s  (goal >= 50000)`);
 console.log(`  seedJsonToBio  ${Math.round(seedRate)} /s  (baseline, study 003's final json_to_bio)`);
-console.log(`  ratio          ${(alignRate / seedRate).toFixed(2)}x`);
+console.log(`  ratio          ${(alignRate / seedRate).toFixed(2)}x  (load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores)`);
 
 console.log(
   JSON.stringify({
@@ -59,5 +66,6 @@ console.log(
     seed_per_s: Math.round(seedRate),
     align_vs_seed: Number((alignRate / seedRate).toFixed(3)),
     throughput_goal_met: alignRate >= 50000,
+    load_average: Number(os.loadavg()[0].toFixed(2)),
   }),
 );

@@ -22,7 +22,7 @@ import { classificationReport } from '../lib/metrics/seqeval.js';
 
 const DEV = 'data/klue-ner/klue-ner-v1.1_dev.tsv';
 const SEED = 2024;
-const RUNS = 15;
+const RUNS = 25;
 const PYTHON_DOCUMENTED_SECONDS = 1.5;
 const GOAL_MS = 50;
 

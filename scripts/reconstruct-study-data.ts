@@ -63,6 +63,7 @@ function readJson<T>(file: string): T {
 export interface Study001Published {
   summary: {
     json_valid: { correct: number; total: number };
+    risk_level_accuracy: { correct: number; total: number };
     match_accuracy: { correct: number; total: number };
   };
   labels: { risk_level: string[]; match: string[] };

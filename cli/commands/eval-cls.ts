@@ -112,14 +112,14 @@ function readLabels(file: string, rows: TableRow[], goldField: string, predField
   const pred = rows.map((row) => read(row, predField));
   if (numbers > 0 && strings > 0) {
     throw new InputError(
-      `labels mix numbers (first at ${describe(file, firstNumber!)}) and strings (first at ${describe(file, firstString!)}); write them all one way`,
+      `labels mix numbers (first at ${describe(firstNumber!)}) and strings (first at ${describe(firstString!)}); write them all one way`,
       { file },
     );
   }
   return { gold: { values: gold, numeric: numbers > 0 }, pred: { values: pred, numeric: numbers > 0 } };
 }
 
-function describe(file: string, row: TableRow): string {
+function describe(row: TableRow): string {
   return row.line !== null ? `line ${row.line}` : `row ${row.row}`;
 }
 

@@ -17,6 +17,7 @@ Scores LLM answers that must be JSON against gold JSON (study 001).
                        {"id": "7", "query": "<input shown to the model>",
                         "answer": "<raw model output>", "gold": {<expected JSON>}}
                      "id" and "query" are optional; "gold" may also be JSON text.
+  --gold-field NAME  field holding the gold JSON (default gold; \`reference\` for hanlab generate output)
   --field SPEC       a scalar field to score, repeatable. SPEC = PATH[=LABEL,LABEL,...], e.g.
                        --field 'risk_level=높음,애매,낮음'   (labels fix the class order; default sorted)
                      PATH may be nested: result.risk_level
@@ -42,6 +43,7 @@ function parseOptions(argv: string[]) {
       options: {
         records: { type: 'string' },
         field: { type: 'string', multiple: true },
+        'gold-field': { type: 'string', default: 'gold' },
         list: { type: 'string', multiple: true },
         excerpt: { type: 'string' },
         'max-errors': { type: 'string' },
@@ -79,22 +81,22 @@ function positiveInt(text: string | undefined, option: string, fallback: number)
   return Number(text);
 }
 
-async function readRecords(file: string): Promise<StructuredRecord[]> {
+async function readRecords(file: string, goldField: string): Promise<StructuredRecord[]> {
   const table = await readTable(file);
   if (table.rows.length === 0) throw new InputError('has no records', { file });
   return table.rows.map((row) => {
     const get = (field: string) => (Object.hasOwn(row.values, field) ? row.values[field] : undefined);
     const answer = get('answer');
     if (typeof answer !== 'string') throw new InputError('expected the raw model answer as a string', rowLocation(file, row, 'answer'));
-    let gold = get('gold');
+    let gold = get(goldField);
     if (typeof gold === 'string') {
       try {
         gold = JSON.parse(gold);
       } catch (error) {
-        throw new InputError(`gold is text but not JSON (${(error as Error).message})`, rowLocation(file, row, 'gold'));
+        throw new InputError(`gold is text but not JSON (${(error as Error).message})`, rowLocation(file, row, goldField));
       }
     }
-    if (typeof gold !== 'object' || gold === null || Array.isArray(gold)) throw new InputError('expected the gold JSON object', rowLocation(file, row, 'gold'));
+    if (typeof gold !== 'object' || gold === null || Array.isArray(gold)) throw new InputError('expected the gold JSON object', rowLocation(file, row, goldField));
     const id = get('id');
     const query = get('query');
     if (query !== undefined && typeof query !== 'string') throw new InputError('expected a string', rowLocation(file, row, 'query'));
@@ -103,6 +105,7 @@ async function readRecords(file: string): Promise<StructuredRecord[]> {
       query: query as string | undefined,
       answer,
       gold,
+      line: row.line ?? undefined,
     };
   });
 }
@@ -120,7 +123,7 @@ export async function run(argv: string[]): Promise<number> {
   const excerptLength = positiveInt(options.excerpt, '--excerpt', 30);
   const maxErrors = positiveInt(options['max-errors'], '--max-errors', 50);
 
-  const records = await readRecords(options.records);
+  const records = await readRecords(options.records, options['gold-field']);
   const result = scoreStructuredJson(records, { fields, lists, excerptLength, file: options.records });
   if (options.json) {
     console.log(JSON.stringify(result));

@@ -4,12 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type KlueSentence, readKlueNer } from '../../lib/data/klue-ner.js';
+import { type KlueSentence, parseKlueNer, readKlueNer } from '../../lib/data/klue-ner.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { klueScores } from '../../lib/metrics/klue.js';
 import { type ZeroDivision, parseZeroDivision } from '../../lib/metrics/prf.js';
 import { formatFixed } from '../../lib/metrics/report-text.js';
-import { LengthMismatchError, classificationReport, formatClassificationReport } from '../../lib/metrics/seqeval.js';
+import { classificationReport, formatClassificationReport } from '../../lib/metrics/seqeval.js';
 import { type ChunkMode, SCHEMES, type Scheme, isScheme } from '../../lib/ner/scheme.js';
 
 const USAGE = `Usage: hanlab eval ner --gold <KLUE tsv> --pred <file> [options]
@@ -17,8 +17,9 @@ const USAGE = `Usage: hanlab eval ner --gold <KLUE tsv> --pred <file> [options]
 Scores predicted NER tags against KLUE-format gold with seqeval 1.2.2's exact rules.
 
   --gold FILE            gold tags, KLUE NER TSV (## header, syllable<TAB>tag lines)
-  --pred FILE            predicted tags: JSONL with {"tags": [...]} per line in gold order,
-                         or a KLUE NER TSV with the same sentences
+  --pred FILE            predicted tags: JSONL with {"tags": [...]} per line in gold order
+                         (an optional "id" is checked against gold), or a KLUE NER TSV
+                         with the same sentences
   --mode default|strict  seqeval chunking (default: default = conlleval rules)
   --scheme NAME          strict-mode scheme: ${SCHEMES.join(', ')} (default: detected from gold)
   --digits N             decimals in the text report (default: 2)
@@ -28,7 +29,10 @@ Scores predicted NER tags against KLUE-format gold with seqeval 1.2.2's exact ru
   -h, --help             show this help`;
 
 interface PredFile {
+  file: string;
   tags: string[][];
+  /** Per line of a JSONL prediction: its optional "id", checked against the gold id. */
+  ids?: (string | undefined)[];
   /** Sentence ids and syllables when the prediction is a KLUE TSV (checked against gold). */
   sentences?: KlueSentence[];
 }
@@ -56,10 +60,17 @@ function parseOptions(argv: string[]) {
   }
 }
 
-/** Reads `{"tags": [...]}` lines; every line is one sentence, in gold order. */
-export function readPredJsonl(file: string): string[][] {
-  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
-  const lines = text.split('\n');
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new InputError(`cannot read the file (${(error as Error).message})`, { file }, { cause: error });
+  }
+}
+
+/** Parses `{"tags": [...]}` lines (an optional `"id"` is kept); every line is one sentence, in gold order. */
+export function parsePredJsonl(content: string, file: string): { tags: string[]; id?: string }[] {
+  const lines = content.replace(/^\uFEFF/, '').split('\n');
   if (lines[lines.length - 1] === '') lines.pop(); // the final line end
   return lines.map((raw, i) => {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
@@ -71,40 +82,54 @@ export function readPredJsonl(file: string): string[][] {
     } catch (error) {
       throw new InputError(`not valid JSON (${(error as Error).message})`, where);
     }
-    const tags = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>).tags : undefined;
+    const record = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    const tags = record?.tags;
     if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
       throw new InputError('expected {"tags": [<string>, ...]}', { ...where, field: 'tags' });
     }
-    return tags as string[];
+    if (record?.id !== undefined && typeof record.id !== 'string') throw new InputError('"id" must be a string', { ...where, field: 'id' });
+    return { tags: tags as string[], id: record?.id as string | undefined };
   });
 }
 
-function looksLikeKlueTsv(file: string): boolean {
-  const head = readFileSync(file, 'utf8').slice(0, 4096).replace(/^\uFEFF/, '').trimStart();
-  return head.startsWith('##');
-}
-
 function readPred(file: string): PredFile {
-  if (looksLikeKlueTsv(file)) {
-    const sentences = readKlueNer(file);
-    return { tags: sentences.map((s) => s.tags), sentences };
+  const content = readText(file);
+  // A KLUE TSV starts with a `##` line; JSONL with `{`.
+  if (content.slice(0, 4096).replace(/^\uFEFF/, '').trimStart().startsWith('##')) {
+    const sentences = parseKlueNer(content, { file });
+    return { file, tags: sentences.map((s) => s.tags), sentences };
   }
-  return { tags: readPredJsonl(file) };
+  const records = parsePredJsonl(content, file);
+  return { file, tags: records.map((r) => r.tags), ids: records.map((r) => r.id) };
 }
 
-/** A KLUE TSV prediction must hold the gold sentences in the same order, syllable for syllable. */
-function checkSameSentences(gold: KlueSentence[], pred: KlueSentence[]): void {
-  const n = Math.min(gold.length, pred.length);
+/**
+ * The prediction must describe the gold sentences: a KLUE TSV has the same ids and syllables, a
+ * JSONL line that carries an "id" has the gold id at that position.
+ */
+function checkSameSentences(gold: KlueSentence[], pred: PredFile): void {
+  if (pred.ids) {
+    pred.ids.forEach((id, i) => {
+      if (id !== undefined && i < gold.length && id !== gold[i].id) {
+        throw new InputError(`sentence ${i}: gold id ${gold[i].id} but the prediction has id ${id}`, { file: pred.file, line: i + 1, field: 'id' });
+      }
+    });
+  }
+  if (!pred.sentences) return;
+  const n = Math.min(gold.length, pred.sentences.length);
   for (let i = 0; i < n; i++) {
     const g = gold[i];
-    const p = pred[i];
+    const p = pred.sentences[i];
     if (g.id !== p.id) {
-      throw new LengthMismatchError(`sentence ${i}: gold id ${g.id} but the prediction has id ${p.id} (line ${p.line})`, i, g.id, g.tags.length, p.tags.length);
+      throw new InputError(`sentence ${i}: gold id ${g.id} but the prediction has id ${p.id}`, { file: pred.file, line: p.line, field: 'id' });
     }
     if (g.tokens.length === p.tokens.length) {
       const j = g.tokens.findIndex((token, k) => token !== p.tokens[k]);
       if (j >= 0) {
-        throw new InputError(`sentence ${i} (id ${g.id}): syllable ${j} is ${JSON.stringify(p.tokens[j])} but gold has ${JSON.stringify(g.tokens[j])}`, { line: p.line + 1 + j, field: 'syllable' });
+        throw new InputError(
+          `sentence ${i} (id ${g.id}): syllable ${j} is ${JSON.stringify(p.tokens[j])} but gold has ${JSON.stringify(g.tokens[j])}`,
+          { file: pred.file, line: p.line + 1 + j, field: 'syllable' },
+        );
       }
     }
   }
@@ -139,7 +164,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const goldSentences = readKlueNer(options.gold);
   const pred = readPred(options.pred);
-  if (pred.sentences) checkSameSentences(goldSentences, pred.sentences);
+  checkSameSentences(goldSentences, pred);
   const gold = goldSentences.map((s) => s.tags);
   const sentenceIds = goldSentences.map((s) => s.id);
 

@@ -23,7 +23,8 @@ and no prompt is asked twice.
                          chat JSONL: {"messages": [{"role": "system"|"user"|"assistant", "content": ...}]}
                            per line (a final assistant turn is the reference answer: it is not sent, it
                            is written to the output as "reference"), or {"prompt": "..."} per line;
-                           an "id" field is kept.
+                           an "id" field is kept, the last user message is written as "query".
+                           \`hanlab eval json --records OUT --gold-field reference\` scores such output.
                          KorMedMCQA CSV / Parquet (or a folder of them): study 002's prompt per
                            question; the output lines are what \`hanlab eval mcqa --records\` reads.
   --base-url URL       e.g. http://localhost:8000/v1 (vLLM), http://localhost:8080/v1 (llama.cpp),
@@ -89,6 +90,7 @@ async function readChatPrompts(file: string): Promise<PromptItem[]> {
     const prompt = get('prompt');
     if (typeof prompt === 'string') {
       if (prompt.trim() === '') throw new InputError('prompt is empty', rowLocation(file, row, 'prompt'));
+      fields.query = prompt;
       return { prompt, fields };
     }
     const messages = get('messages');
@@ -103,7 +105,9 @@ async function readChatPrompts(file: string): Promise<PromptItem[]> {
       return { role: m.role as ChatMessage['role'], content: m.content as string };
     });
     if (checked[checked.length - 1].role === 'assistant') fields.reference = checked.pop()!.content;
-    if (!checked.some((m) => m.role === 'user')) throw new InputError('has no user message to send', rowLocation(file, row, 'messages'));
+    const lastUser = [...checked].reverse().find((m) => m.role === 'user');
+    if (!lastUser) throw new InputError('has no user message to send', rowLocation(file, row, 'messages'));
+    fields.query = lastUser.content;
     return { prompt: checked, fields };
   });
 }
@@ -168,6 +172,13 @@ export async function run(argv: string[]): Promise<number> {
   const cachePath = options.cache ?? `${out}.cache.jsonl`;
   const apiKey = process.env[options['api-key-env']] || undefined;
   const every = Math.max(1, Math.floor(items.length / 20));
+  // Ctrl-C stops cleanly: requests in flight are aborted, every answer so far is already in the cache.
+  const stop = new AbortController();
+  const onInterrupt = () => {
+    console.error('interrupted: stopping; run the same command again to resume from the cache');
+    stop.abort();
+  };
+  process.once('SIGINT', onInterrupt);
   const generation = await generate(
     items.map((item) => item.prompt),
     {
@@ -180,12 +191,13 @@ export async function run(argv: string[]): Promise<number> {
       timeoutMs: timeoutS * 1000,
       retries,
       cachePath,
+      signal: stop.signal,
       onAnswer: (_answer, done, total) => {
         if (done % every === 0 || done === total) console.error(`${done}/${total} answered`);
       },
       onRetry: (event) => console.error(`retry ${event.attempt} of prompt ${event.index} in ${event.delayMs} ms: ${event.error.message}`),
     },
-  );
+  ).finally(() => process.removeListener('SIGINT', onInterrupt));
   const lines = generation.answers.map((answer, i) =>
     JSON.stringify({ ...items[i].fields, answer: answer.answer, finishReason: answer.finishReason, model: options.model, cached: answer.fromCache }),
   );

@@ -126,7 +126,13 @@ export function parseBackendChoice(value: string, source: string): BackendChoice
   throw new BackendUnavailableError(value, `${source}="${value}" is not a backend; use one of ${BACKEND_CHOICES.join(', ')}`);
 }
 
-type Attempt = { ok: true; nativeVersion?: { name: string; version: string } } | { ok: false; reason: string };
+// Not a discriminated union: tslab compiles lib/ without strictNullChecks, where `ok: true | false` does not narrow.
+interface Attempt {
+  ok: boolean;
+  /** Why it failed (when !ok). */
+  reason?: string;
+  nativeVersion?: { name: string; version: string };
+}
 
 async function tryBackend(choice: BackendChoice, root: string): Promise<Attempt> {
   switch (choice) {
@@ -151,10 +157,10 @@ async function tryBackend(choice: BackendChoice, root: string): Promise<Attempt>
           name = '@tensorflow/tfjs-node-gpu';
         }
       }
-      if (!load.ok) return load;
+      if (!load.ok) return { ok: false, reason: load.reason };
       const switched = await switchTo('tensorflow');
       if (!switched.ok) return switched;
-      return { ok: true, nativeVersion: { name, version: load.version } };
+      return { ok: true, nativeVersion: { name, version: load.version ?? 'unknown' } };
     }
     case 'wasm': {
       const dir = wasmDir(root);
@@ -205,7 +211,7 @@ function wasmDir(root: string): string | undefined {
 
 function nativeVersion(name: string, root: string): { name: string; version: string } | undefined {
   const load = loadNativeBackend(name as '@tensorflow/tfjs-node-gpu', root);
-  return load.ok ? { name, version: load.version } : undefined;
+  return load.ok ? { name, version: load.version ?? 'unknown' } : undefined;
 }
 
 function buildManifest(

@@ -15,7 +15,14 @@ import { locatePackage, nativePackageProblem } from './probe.js';
 
 export type NativePackage = '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node';
 
-export type NativeLoad = { ok: true; version: string } | { ok: false; reason: string };
+// Not a discriminated union: tslab compiles lib/ without strictNullChecks, where `ok: true | false` does not narrow.
+export interface NativeLoad {
+  ok: boolean;
+  /** The package version, when ok. */
+  version?: string;
+  /** Why not, when !ok. */
+  reason?: string;
+}
 
 /** Loads the package so it registers the `tensorflow` backend with our tf instance. */
 export function loadNativeBackend(name: NativePackage, root: string = process.cwd()): NativeLoad {

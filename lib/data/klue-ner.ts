@@ -167,14 +167,27 @@ export function parseKlueNer(content: string, opts: KlueReadOptions = {}): KlueS
 
 /** Reads a KLUE NER file synchronously. */
 export function readKlueNer(path: string, opts: KlueReadOptions = {}): KlueSentence[] {
-  return parseKlueNer(readFileSync(path, 'utf8'), { file: path, ...opts });
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InputError(`cannot read the file (${(error as Error).message})`, { file: path }, { cause: error });
+  }
+  return parseKlueNer(content, { file: path, ...opts });
 }
 
 /** Streams a KLUE NER file sentence by sentence (memory bounded by one sentence plus one chunk). */
 export async function* streamKlueNer(path: string, opts: KlueReadOptions = {}): AsyncGenerator<KlueSentence> {
   const parser = new KlueNerParser({ file: path, ...opts });
   let rest = '';
-  for await (const chunk of createReadStream(path, { encoding: 'utf8' })) {
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  // Open errors (missing file, ...) become InputErrors like the whole-file reader's.
+  const opened = new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (error) => reject(new InputError(`cannot read the file (${error.message})`, { file: path }, { cause: error })));
+  });
+  await opened;
+  for await (const chunk of stream) {
     const text = rest + (chunk as string);
     let start = 0;
     for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {

@@ -94,7 +94,7 @@ export class GenerationError extends HanlabError {
   constructor(failures: GenerationFailure[], answered: number, total: number, cachePath?: string) {
     const first = failures[0];
     const resume = cachePath ? ` ${answered} answers are saved in ${cachePath}; run the same command again to resume.` : '';
-    super(`${failures.length} of ${total} prompts got no answer (first: prompt ${first.index}: ${first.error.message}).${resume}`);
+    super(`${total - answered} of ${total} prompts got no answer (first failure: prompt ${first.index}: ${first.error.message}).${resume}`);
     this.failures = failures;
     this.answered = answered;
   }

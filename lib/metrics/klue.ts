@@ -29,9 +29,7 @@ export interface KlueOptions {
 }
 
 function flatten(sequences: readonly (readonly string[])[]): string[] {
-  const flat: string[] = [];
-  for (const tags of sequences) for (const tag of tags) flat.push(tag);
-  return flat;
+  return (sequences as (readonly string[])[]).flat() as string[];
 }
 
 /** KLUE entity-level macro F1 ×100. */

@@ -340,7 +340,8 @@ export function compareMcqa(base: McqaScore, tuned: McqaScore, options: CompareM
   const N = pairs.length;
 
   // One resampling loop fills every statistic, so all CIs come from the same draws.
-  const rng = seededUniformInt(seed);
+  const rng = xoroshiro128plus(seed);
+  const outcomes = diffs.map((d) => Int8Array.from(d));
   const subsetDraws = subsets.map(() => new Float64Array(resamples));
   const microDraws = new Float64Array(resamples);
   const weightedDraws = new Float64Array(resamples);
@@ -349,10 +350,11 @@ export function compareMcqa(base: McqaScore, tuned: McqaScore, options: CompareM
     let microSum = 0;
     let weighted = 0;
     let macro = 0;
-    for (let s = 0; s < diffs.length; s++) {
-      const d = diffs[s];
+    for (let s = 0; s < outcomes.length; s++) {
+      const d = outcomes[s];
+      const last = d.length - 1;
       let sum = 0;
-      for (let i = 0; i < d.length; i++) sum += d[rng(0, d.length - 1)];
+      for (let i = 0; i <= last; i++) sum += d[uniformInt(rng, 0, last)];
       const mean = sum / d.length;
       subsetDraws[s][b] = mean;
       microSum += sum;
@@ -429,12 +431,6 @@ export function percentile(values: ArrayLike<number>, q: number): number {
   return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
 }
 
-/** A seeded uniform integer source (pure-rand's xoroshiro128+): the same seed gives the same draws everywhere. */
-export function seededUniformInt(seed: number): (from: number, to: number) => number {
-  const rng = xoroshiro128plus(seed);
-  return (from, to) => uniformInt(rng, from, to);
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Reporters (Markdown, Korean)
 
@@ -466,7 +462,7 @@ export function formatMcqaComparison(comparison: McqaComparison, names: { base?:
   }
   rows.push(line('전체·세트 평균 macro', comparison.macro));
   const note =
-    `신뢰구간: 문항 단위 대응(paired) 부트스트랩 ${ci.resamples.toLocaleString('en-US')}회, 세트별 층화 재표집, 시드 ${ci.seed}. ` +
+    `신뢰구간: 문항 단위 대응(paired) 부트스트랩 ${ci.resamples.toLocaleString('en-US')}회, 세트별 층화 재표집, 백분위수 구간, 시드 ${ci.seed}. ` +
     `추출 실패: 베이스 ${comparison.base.overall.unextractable}건, 파인튜닝 ${comparison.tuned.overall.unextractable}건 (오답으로 계산).`;
   return [head, '|---|---:|---:|---:|---:|---:|', ...rows, '', note].join('\n');
 }

@@ -234,7 +234,8 @@ export function classificationReport(
   const mode = opts.mode ?? 'default';
   const zeroDivision = opts.zeroDivision ?? 'warn';
   checkConsistentLength(gold, pred, opts.sentenceIds);
-  const scheme = mode === 'strict' ? opts.scheme ?? withSide('gold', () => detectScheme(gold)) : null;
+  // seqeval's report detects the scheme from the gold tags when none is given.
+  const scheme = mode === 'strict' ? opts.scheme ?? detectScheme(gold) : null;
   const sets = entityLists(gold, pred, scheme);
   const counts = countsOf(sets);
   const warnings = [...sets.warnings];

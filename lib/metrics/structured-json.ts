@@ -26,6 +26,8 @@ export interface StructuredRecord {
   answer: string;
   /** The expected JSON value (an object). */
   gold: unknown;
+  /** Line of the record in its file, for error messages (default: its 1-based position). */
+  line?: number;
 }
 
 export interface FieldSpec {
@@ -219,7 +221,8 @@ export function scoreStructuredJson(records: readonly StructuredRecord[], option
   validity.unrecoverable.total = validity.unrecoverable.noJson + validity.unrecoverable.unparseable + validity.unrecoverable.empty;
   validity.parsed = validity.strict + validity.afterRepair.total;
 
-  const where = (index: number, field: string) => ({ file: options.file, line: index + 1, field });
+  const lineOf = (index: number) => records[index].line ?? index + 1;
+  const where = (index: number, field: string) => ({ file: options.file, line: lineOf(index), field });
   const errors: ErrorCase[] = [];
   const idOf = (index: number) => records[index].id ?? String(index + 1);
   const excerptOf = (index: number) => excerpt(records[index].query ?? '', excerptLength);
@@ -248,7 +251,7 @@ export function scoreStructuredJson(records: readonly StructuredRecord[], option
       const predicted = predictedScalar(value, spec.field);
       return predicted === undefined ? { sample: index, gold, predicted: null, absent: 'missing' } : { sample: index, gold, predicted };
     });
-    return summarize(spec.field, outcomes, spec.labels, options.file, (outcome) => outcome.absent !== 'unparsed');
+    return summarize(spec.field, outcomes, spec.labels, (index) => where(index, spec.field), (outcome) => outcome.absent !== 'unparsed');
   });
 
   const listResults = lists.map((spec) => {
@@ -311,7 +314,7 @@ export function scoreStructuredJson(records: readonly StructuredRecord[], option
         );
       }
     });
-    const summary = summarize(name, outcomes, spec.labels, options.file, (outcome) => outcome.absent !== 'unparsed' && !outcome.unpaired);
+    const summary = summarize(name, outcomes, spec.labels, (index) => where(index, name), (outcome) => outcome.absent !== 'unparsed' && !outcome.unpaired);
     const list: ListAccuracy = {
       ...summary.accuracy,
       pairing: spec.key === undefined ? 'index' : 'key',
@@ -371,7 +374,7 @@ function summarize(
   name: string,
   outcomes: Outcome[],
   declared: readonly string[] | undefined,
-  file: string | undefined,
+  whereGold: (sample: number) => { file?: string; line?: number; field: string },
   inParsed: (outcome: Outcome) => boolean,
 ): { accuracy: LabelAccuracy; outcomes: Outcome[] } {
   const labels = declared ? [...declared] : [...new Set(outcomes.map((o) => o.gold))].sort(compareCodePoints);
@@ -380,7 +383,7 @@ function summarize(
   }
   for (const outcome of outcomes) {
     if (!labels.includes(outcome.gold)) {
-      throw new InputError(`gold value "${outcome.gold}" is not one of the labels ${labels.join(', ')}`, { file, line: outcome.sample + 1, field: name });
+      throw new InputError(`gold value "${outcome.gold}" is not one of the labels ${labels.join(', ')}`, whereGold(outcome.sample));
     }
   }
   const columnOf = (o: Outcome): string =>

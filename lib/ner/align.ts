@@ -396,12 +396,13 @@ function matchLevel(tokens: readonly string[], span: TokenRange, text: string): 
   return 'normalized';
 }
 
+/** A short JSON preview of a value for reports; never throws (a value nested too deep to print gets its kind). */
 function safeJson(value: unknown): string {
   let text: string;
   try {
-    text = JSON.stringify(value) ?? String(value);
+    text = JSON.stringify(value) ?? typeof value;
   } catch {
-    text = String(value);
+    text = Array.isArray(value) ? '[...]' : typeof value === 'object' && value !== null ? '{...}' : typeof value;
   }
   return text.length > 80 ? text.slice(0, 77) + '...' : text;
 }

@@ -170,8 +170,8 @@ export function formatExplanation(ex: SentenceExplanation): string {
     lines.push('답변이 나열한 개체 (listed entities):');
     const rows = ex.entities.map((e) => [
       String(e.index),
-      e.label,
-      e.text,
+      visible(e.label),
+      visible(e.text),
       e.status,
       e.spans.map((s) => `${s.start}–${s.end}`).join(', ') || '-',
       entityNote(e, ex),
@@ -243,6 +243,11 @@ function entityNote(e: SentenceExplanation['entities'][number], ex: SentenceExpl
   if (e.status === 'invalid_value') return e.reason ?? '';
   if (e.occurrences > 1) return `문장에 ${e.occurrences}곳`;
   return '';
+}
+
+/** The text itself, or JSON-quoted when it holds a control character that would break a table row. */
+function visible(text: string): string {
+  return /[\u0000-\u001f\u007f\u2028\u2029]/.test(text) ? JSON.stringify(text) : text;
 }
 
 /** Quoted like JSON, so a newline or tab inside an entity cannot break the table. */

@@ -42,33 +42,66 @@ export function normalizeForMatch(text: string): string {
 
 /** Prepares `tokens` for matching with `forEachOccurrence` and `findClosest`. */
 export function buildMatchIndex(tokens: readonly string[]): MatchIndex {
-  const parts: string[] = new Array(tokens.length);
-  let total = 0;
-  let changed = false;
-  for (let t = 0; t < tokens.length; t++) {
-    const token = tokens[t];
-    let part: string;
-    if (token.length === 1) {
-      part = normalizeChar(token);
-      if (part !== token && part.length !== 0) changed = true;
-    } else {
-      part = normalizeForMatch(token);
-      if (!changed && part !== removeWhitespace(token)) changed = true;
-    }
-    parts[t] = part;
-    total += part.length;
-  }
-  const tokenOf = new Int32Array(total);
-  const tokenStart = new Int32Array(tokens.length + 1);
+  const n = tokens.length;
+  let codes = new Array<number>(n);
+  let tokenOf = new Int32Array(n + 8);
+  const tokenStart = new Int32Array(n + 1);
   let at = 0;
-  for (let t = 0; t < tokens.length; t++) {
+  let changed = false;
+  const push = (code: number, t: number) => {
+    if (at === tokenOf.length) {
+      const grown = new Int32Array(tokenOf.length * 2);
+      grown.set(tokenOf);
+      tokenOf = grown;
+    }
+    codes[at] = code;
+    tokenOf[at++] = t;
+  };
+  for (let t = 0; t < n; t++) {
+    const token = tokens[t];
     tokenStart[t] = at;
-    const length = parts[t].length;
-    for (let k = 0; k < length; k++) tokenOf[at + k] = t;
-    at += length;
+    if (token.length === 1) {
+      // The common KLUE case, without building strings: ASCII, Hangul syllables and CJK
+      // ideographs are unchanged by NFKC; only A–Z fold and whitespace drops.
+      const code = token.charCodeAt(0);
+      if (code < 0x80) {
+        if (code === 0x20 || (code >= 0x09 && code <= 0x0d)) continue;
+        if (code >= 0x41 && code <= 0x5a) {
+          push(code + 32, t);
+          changed = true;
+        } else push(code, t);
+        continue;
+      }
+      if ((code >= 0xac00 && code <= 0xd7a3) || (code >= 0x4e00 && code <= 0x9fff)) {
+        push(code, t);
+        continue;
+      }
+    }
+    const part = normalizeToken(token);
+    if (part !== removeWhitespace(token)) changed = true;
+    for (let k = 0; k < part.length; k++) push(part.charCodeAt(k), t);
   }
-  tokenStart[tokens.length] = at;
-  return { tokens, text: parts.join(''), tokenOf, tokenStart, changed };
+  tokenStart[n] = at;
+  codes.length = at;
+  let text = '';
+  for (let i = 0; i < at; i += 4096) text += String.fromCharCode.apply(null, at <= 4096 ? codes : codes.slice(i, i + 4096));
+  codes = [];
+  return { tokens, text, tokenOf: tokenOf.subarray(0, at), tokenStart, changed };
+}
+
+// Matching forms of the rarer tokens (punctuation, symbols such as ㎞), bounded so that untrusted
+// input cannot grow it without limit.
+const tokenCache = new Map<string, string>();
+const TOKEN_CACHE_LIMIT = 4096;
+
+function normalizeToken(token: string): string {
+  let part = tokenCache.get(token);
+  if (part === undefined) {
+    part = normalizeForMatch(token);
+    if (tokenCache.size >= TOKEN_CACHE_LIMIT) tokenCache.clear();
+    tokenCache.set(token, part);
+  }
+  return part;
 }
 
 /** A token range, `end` exclusive. */
@@ -172,17 +205,6 @@ export function findClosest(index: MatchIndex, key: string): ClosestMatch | unde
     distance: bestDistance,
     similarity: 1 - bestDistance / Math.max(m, matchedLength),
   };
-}
-
-function normalizeChar(ch: string): string {
-  const code = ch.charCodeAt(0);
-  if (code < 0x80) {
-    if (code >= 0x41 && code <= 0x5a) return String.fromCharCode(code + 32);
-    if (code === 0x20 || (code >= 0x09 && code <= 0x0d)) return '';
-    return ch;
-  }
-  if (code >= 0xac00 && code <= 0xd7a3) return ch; // precomposed Hangul syllables are NFKC-stable
-  return normalizeForMatch(ch);
 }
 
 /** ASCII, precomposed Hangul and CJK unified ideographs are unchanged by NFKC and have no case but A–Z. */

@@ -479,7 +479,7 @@ export function detectScheme(sequences: readonly (readonly string[])[]): Scheme 
   }
   for (const [scheme, sets] of DETECT) if (sets.includes(used)) return scheme;
   throw new TagSchemeError(
-    `cannot detect the tagging scheme from the prefixes {${prefixNames(used)}} (seqeval's auto_detect knows IOB2, IOE2, IOBES, BILOU); pass a scheme explicitly`,
+    `cannot detect the tagging scheme from the prefixes {${prefixNames(used)}} used in the tags (seqeval's auto_detect knows IOB2, IOE2, IOBES, BILOU); pass a scheme explicitly`,
     '',
   );
 }

@@ -74,17 +74,23 @@ export function markdownToHtml(markdown: string): string {
 let plotlySource: string | undefined;
 
 /**
- * plotly.js-dist-min's bundle, resolved from the project's node_modules (process.cwd()). Checked to
- * contain no `<script`/`</script` so that it cannot end its inline <script> element early.
+ * plotly.js-dist-min's bundle, resolved from the project's node_modules (`cwd`, then process.cwd()).
+ * Checked to contain no `<script`/`</script` so that it cannot end its inline <script> element early.
  */
 export function plotlyBundle(cwd = process.cwd()): string {
   if (plotlySource !== undefined) return plotlySource;
-  const require = createRequire(path.join(cwd, 'package.json'));
-  let file: string;
-  try {
-    file = require.resolve('plotly.js-dist-min');
-  } catch (error) {
-    throw new InputError('cannot find the npm package plotly.js-dist-min; run `npm install` in the project root', { file: cwd }, { cause: error });
+  let file: string | undefined;
+  let lastError: unknown;
+  for (const root of [...new Set([path.resolve(cwd), process.cwd()])]) {
+    try {
+      file = createRequire(path.join(root, 'package.json')).resolve('plotly.js-dist-min');
+      break;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  if (file === undefined) {
+    throw new InputError('cannot find the npm package plotly.js-dist-min; run `npm install` in the project root', { file: cwd }, { cause: lastError });
   }
   const source = readFileSync(file, 'utf8');
   if (/<\/?script/i.test(source)) throw new InputError('plotly.js bundle contains "<script" and cannot be inlined safely', { file });

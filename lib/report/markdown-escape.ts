@@ -58,7 +58,7 @@ export function escapeMarkdown(text: unknown): string {
     // GFM autolinks (www.x, http://x, a@b.c) would make a model's text clickable; break their triggers.
     if (ch === ':' && next === '/' && chars[i + 2] === '/') escape = true;
     if (ch === '.' && /www$/i.test(chars.slice(Math.max(0, i - 3), i).join(''))) escape = true;
-    if (ch === '@') escape = true;
+    if (ch === '@') escape = prev !== undefined && /[A-Za-z0-9._+-]/.test(prev);
     out += escape ? '\\' + ch : ch;
   });
   // A backslash only escapes punctuation: `1\.` (not `\1.`) keeps "1." from starting a list.

@@ -263,6 +263,19 @@ function cellsSummary(cells: unknown[]): string | undefined {
   return text;
 }
 
+/** The runner's device probe (`{ expectedBackend, backends: [{ backend, available, reason? }] }`) in one line. */
+function deviceSummary(device: { expectedBackend?: unknown; backends: unknown[] }): string | undefined {
+  const backends = device.backends as Array<{ backend?: unknown; available?: unknown; reason?: unknown }>;
+  if (!backends.every((b) => b !== null && typeof b === 'object' && typeof b.backend === 'string' && typeof b.available === 'boolean')) return undefined;
+  const usable = backends.filter((b) => b.available).map((b) => String(b.backend));
+  const unusable = backends.filter((b) => !b.available).map((b) => (typeof b.reason === 'string' ? `${String(b.backend)} (${b.reason})` : String(b.backend)));
+  const parts: string[] = [];
+  if (typeof device.expectedBackend === 'string') parts.push(`사용한 백엔드 ${device.expectedBackend}`);
+  parts.push(`사용 가능: ${usable.join(', ') || '없음'}`);
+  if (unusable.length) parts.push(`사용 불가: ${unusable.join('; ')}`);
+  return parts.join(' · ');
+}
+
 function runValue(key: string, value: unknown): InfoRow {
   const label = Object.hasOwn(RUN_LABELS, key) ? RUN_LABELS[key] : key;
   const isMap = value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -272,6 +285,10 @@ function runValue(key: string, value: unknown): InfoRow {
   }
   if (key === 'packages' && isMap) {
     return { label, value: Object.entries(value as Record<string, unknown>).map(([name, version]) => `${name} ${String(version)}`).join(', ') };
+  }
+  if (key === 'device' && isMap && Array.isArray((value as { backends?: unknown }).backends)) {
+    const summary = deviceSummary(value as { expectedBackend?: unknown; backends: unknown[] });
+    if (summary !== undefined) return { label, value: summary };
   }
   if (key === 'platform' && isMap) return { label, value: Object.values(value as Record<string, unknown>).map(String).join(' / ') };
   if (key === 'ok' && typeof value === 'boolean') return { label, value: value ? '모든 셀 성공' : '실패' };
@@ -347,7 +364,8 @@ export type ValueView =
 function scalarText(value: unknown): string | undefined {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return String(value);
-    return Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(4);
+    // Up to 4 decimals without trailing zeros: 33.1, 0.89, 15.98 (as the studies' tables write them).
+    return value.toLocaleString('en-US', { maximumFractionDigits: 4 });
   }
   if (typeof value === 'string') return value;
   if (typeof value === 'boolean') return value ? '예' : '아니오';
@@ -397,4 +415,18 @@ export function notOfKind(results: NamedResult[], ...kinds: string[]): NamedResu
 /** Findings other than those of one rule (a study template may show that rule in its own section). */
 export function findingsExcept<F extends { rule: string }>(findings: F[], rule: string): F[] {
   return findings.filter((f) => f.rule !== rule);
+}
+
+/** Plain results whose value is a single number, string, boolean or null (shown together in one table). */
+export function scalarResults(results: NamedResult[]): Array<{ name: string; text: string }> {
+  return results.flatMap((r) => {
+    if (r.kind !== 'value') return [];
+    const text = scalarText(r.value);
+    return text === undefined ? [] : [{ name: r.name, text }];
+  });
+}
+
+/** Results that get their own heading: every typed result, and plain values that are not scalars. */
+export function sectionResults(results: NamedResult[]): NamedResult[] {
+  return results.filter((r) => r.kind !== 'value' || scalarText(r.value) === undefined);
 }

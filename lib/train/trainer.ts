@@ -167,6 +167,18 @@ export function trainModel(
   return new Trainer(model, train, evaluate, options).run();
 }
 
+/**
+ * The batches of epoch `epoch` (0-based): a function of the seed and the epoch only, so a resumed run
+ * rebuilds the interrupted epoch's order and skips the batches already trained.
+ */
+export function planEpoch(lengths: readonly number[], options: Pick<TrainOptions, 'batchSize' | 'bucketing' | 'seed'>, epoch: number): number[][] {
+  return planBatches(lengths, {
+    batchSize: options.batchSize,
+    bucketing: options.bucketing ?? true,
+    rng: new SeededRandom((options.seed + Math.imul(epoch + 1, 0x9e3779b1)) >>> 0),
+  });
+}
+
 /** Lets queued output (a notebook's progress lines) and signals through between updates. */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -240,11 +252,7 @@ class Trainer {
     const vars = this.model.parameters.variables;
     let stopped = false;
     while (this.epoch < this.options.epochs && !stopped) {
-      const plan = planBatches(this.lengths, {
-        batchSize: this.options.batchSize,
-        bucketing: this.options.bucketing ?? true,
-        rng: new SeededRandom((this.options.seed + Math.imul(this.epoch + 1, 0x9e3779b1)) >>> 0),
-      });
+      const plan = planEpoch(this.lengths, this.options, this.epoch);
       const efficiency = paddingEfficiency(this.lengths, plan);
       const epochStart = Date.now() - this.epochSeconds * 1000;
       for (; this.batchInEpoch < plan.length; ) {
@@ -270,8 +278,9 @@ class Trainer {
       }
       const epochDone = this.batchInEpoch >= plan.length;
       if (!epochDone) {
-        // maxSteps reached mid-epoch: record what was trained, without validation.
+        // maxSteps reached mid-epoch: checkpoint where we are (a later run may continue), no validation.
         this.epochSeconds = (Date.now() - epochStart) / 1000;
+        this.saveCheckpoint();
         stopped = true;
         break;
       }

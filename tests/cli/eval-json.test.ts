@@ -33,13 +33,17 @@ test('hanlab eval json: tiers, both denominators, study-001 matrices, error tabl
     const noAnswer = path.join(dir, 'no-answer.jsonl');
     writeFileSync(noAnswer, JSON.stringify({ gold: gold('높음', []) }) + '\n');
     const args = ['--field', 'risk_level=높음,애매,낮음', '--list', 'components[].match@component=대응,판단불가,미대응'];
-    const [text, json, badGold, missingAnswer, badSpec, noField] = await Promise.all([
+    // hanlab generate writes the gold answer of chat data as "reference" (JSON text).
+    const generated = path.join(dir, 'generated.jsonl');
+    writeFileSync(generated, RECORDS.map((r) => JSON.stringify({ id: r.id, query: r.query, answer: r.answer, reference: typeof r.gold === 'string' ? r.gold : JSON.stringify(r.gold) })).join('\n') + '\n');
+    const [text, json, badGold, missingAnswer, badSpec, noField, fromGenerate] = await Promise.all([
       hanlab(['eval', 'json', '--records', records, ...args]),
       hanlab(['eval', 'json', '--records', records, ...args, '--json']),
       hanlab(['eval', 'json', '--records', bad, ...args]),
       hanlab(['eval', 'json', '--records', noAnswer, ...args]),
       hanlab(['eval', 'json', '--records', records, '--list', 'components.match']),
       hanlab(['eval', 'json', '--records', records]),
+      hanlab(['eval', 'json', '--records', generated, '--gold-field', 'reference', ...args, '--json']),
     ]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /\| JSON 유효성 \(그대로 파싱\) \| 1\/4 \| 25\.0% \|/);
@@ -62,6 +66,9 @@ test('hanlab eval json: tiers, both denominators, study-001 matrices, error tabl
       [0, 0, 0, 0, 0, 1],
     ]);
     assert.deepEqual(result.lists[0].countMismatches, [{ sample: 3, id: 'p3', gold: 2, predicted: 1 }]);
+
+    assert.equal(fromGenerate.code, 0, fromGenerate.stderr);
+    assert.deepEqual(JSON.parse(fromGenerate.stdout).fields, result.fields);
 
     assert.equal(badGold.code, 2);
     assert.match(badGold.stderr, /bad\.jsonl:2, field "gold": gold is text but not JSON/);

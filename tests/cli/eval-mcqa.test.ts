@@ -51,7 +51,7 @@ test('hanlab eval mcqa: per-subset accuracy, base vs fine-tuned with points, ▴
     assert.equal(compared.code, 0, compared.stderr);
     assert.match(compared.stdout, /\| doctor \(20\) \| 30\.00% \| \*\*45\.00%\*\* \| \+15\.00 \| ▴ 50\.00% \| \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\] \|/);
     assert.match(compared.stdout, /\| nurse \(40\) \| 50\.00% \| \*\*45\.00%\*\* \| -5\.00 \| ▾ 10\.00% \|/);
-    assert.match(compared.stdout, /부트스트랩 500회, 세트별 층화 재표집, 시드 3/);
+    assert.match(compared.stdout, /부트스트랩 500회, 세트별 층화 재표집, 백분위수 구간, 시드 3/);
     const result = JSON.parse(json.stdout);
     assert.equal(result.micro.differencePoints.toFixed(6), (((27 - 26) / 60) * 100).toFixed(6));
     assert.equal(result.micro.ci.resamples, 500);

@@ -1,6 +1,6 @@
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,21 @@ function hanlab(...args: string[]) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The same command, asynchronously, so independent runs can overlap. */
+function hanlabAsync(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/hanlab.mjs', 'eval', 'ner', ...args], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    });
+  });
+}
+
 function assertRowsClose(actual: Record<string, Row>, expected: Record<string, Row>, what: string) {
   for (const [key, row] of Object.entries(expected)) {
     for (const metric of ['precision', 'recall', 'f1-score', 'support'] as const) {
@@ -31,10 +46,24 @@ function assertRowsClose(actual: Record<string, Row>, expected: Record<string, R
 }
 
 describe('hanlab eval ner on the golden predictions', () => {
+  // Three runs per prediction kind, started together (each is mostly tsx start-up time).
+  const runs = new Map<string, Run>();
+  before(async () => {
+    const jobs = KINDS.flatMap((kind) => {
+      const pred = `${GOLDEN_DIR}/pred_${kind}.jsonl`;
+      return [
+        [`${kind}/text`, ['--gold', GOLD, '--pred', pred, '--digits', '4', '--zero-division', '0', '--klue']],
+        [`${kind}/json`, ['--gold', GOLD, '--pred', pred, '--json', '--klue']],
+        [`${kind}/strict`, ['--gold', GOLD, '--pred', pred, '--mode', 'strict', '--scheme', 'IOB2', '--json']],
+      ] as const;
+    });
+    const results = await Promise.all(jobs.map(([, args]) => hanlabAsync(...args)));
+    jobs.forEach(([name], i) => runs.set(name, results[i]));
+  });
+
   for (const kind of KINDS) {
-    const pred = `${GOLDEN_DIR}/pred_${kind}.jsonl`;
     test(`${kind}: text report byte for byte, then the KLUE figures`, () => {
-      const { code, stdout, stderr } = hanlab('--gold', GOLD, '--pred', pred, '--digits', '4', '--zero-division', '0', '--klue');
+      const { code, stdout, stderr } = runs.get(`${kind}/text`)!;
       assert.equal(code, 0, stderr);
       assert.ok(stdout.startsWith(refs[kind].text_default_digits4), stdout);
       const tail = stdout.slice(refs[kind].text_default_digits4.length);
@@ -43,7 +72,7 @@ describe('hanlab eval ner on the golden predictions', () => {
       assert.equal(tail, `\nKLUE entity-level macro F1 (strict IOB2, x100): ${e}\nKLUE character-level macro F1 (13 tags incl. O, x100): ${c}\n`);
     });
     test(`${kind}: --json holds seqeval's output_dict and the KLUE figures`, () => {
-      const { code, stdout, stderr } = hanlab('--gold', GOLD, '--pred', pred, '--json', '--klue');
+      const { code, stdout, stderr } = runs.get(`${kind}/json`)!;
       assert.equal(code, 0, stderr);
       const out = JSON.parse(stdout);
       assert.deepEqual(Object.keys(out), [...Object.keys(refs[kind].default), 'klue']);
@@ -52,7 +81,7 @@ describe('hanlab eval ner on the golden predictions', () => {
       assert.ok(Math.abs(out.klue.char_macro_f1 - refs[kind].klue.char_macro_f1) <= 1e-9);
     });
     test(`${kind}: --mode strict --scheme IOB2 --json`, () => {
-      const { code, stdout, stderr } = hanlab('--gold', GOLD, '--pred', pred, '--mode', 'strict', '--scheme', 'IOB2', '--json');
+      const { code, stdout, stderr } = runs.get(`${kind}/strict`)!;
       assert.equal(code, 0, stderr);
       const out = JSON.parse(stdout);
       assert.deepEqual(Object.keys(out), Object.keys(refs[kind].strict));
@@ -77,6 +106,17 @@ describe('hanlab eval ner input handling', () => {
     assert.equal(code, 2);
     assert.equal(stdout, '');
     assert.match(stderr, /sentence 1: gold id klue-ner-v1_dev_00001-wikitree but the prediction has id other-id/);
+  });
+
+  test('a JSONL line with an "id" must carry the gold id', () => {
+    const lines = readFileSync(`${GOLDEN_DIR}/pred_drop.jsonl`, 'utf8').trim().split('\n');
+    lines[2] = JSON.stringify({ id: 'wrong-id', tags: (JSON.parse(lines[2]) as { tags: string[] }).tags });
+    const file = path.join(work, 'with-id.jsonl');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const { code, stdout, stderr } = hanlab('--gold', GOLD, '--pred', file);
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.match(stderr, /with-id\.jsonl:3, field "id": sentence 2: gold id klue-ner-v1_dev_\d+-\w+ but the prediction has id wrong-id/);
   });
 
   test('a sentence length mismatch names index, id and both lengths; nothing printed as a score', () => {

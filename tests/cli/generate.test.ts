@@ -53,9 +53,9 @@ test('hanlab generate: chat JSONL and KorMedMCQA CSV against a loopback server, 
     const first = await hanlab(['generate', '--data', chat, '--base-url', baseUrl, '--model', 'exaone', '--out', chatOut, '--api-key-env', 'HANLAB_TEST_KEY'], { HANLAB_TEST_KEY: 'sk-test' });
     assert.equal(first.code, 0, first.stderr);
     const lines = readFileSync(chatOut, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    assert.deepEqual(lines.map((l) => [l.id, l.answer, l.reference, l.cached]), [
-      ['klue-1', '{"PS": ["이순신"]}', '{"PS": ["이순신"]}', false],
-      ['2', '{"PS": ["세종대"]}', undefined, false],
+    assert.deepEqual(lines.map((l) => [l.id, l.query, l.answer, l.reference, l.cached]), [
+      ['klue-1', '이순신은 조선의 장군이다.', '{"PS": ["이순신"]}', '{"PS": ["이순신"]}', false],
+      ['2', '세종대왕이 한글을 만들었다.', '{"PS": ["세종대"]}', undefined, false],
     ]);
     assert.deepEqual(seen[0].messages.map((m) => m.role).sort(), ['system', 'user']); // the reference answer is not sent
     assert.equal(seen[0].auth, 'Bearer sk-test');

@@ -95,6 +95,13 @@ describe('KLUE NER reader', () => {
     }
   });
 
+  test('a missing file is an InputError naming it (both readers)', async () => {
+    assert.throws(() => readKlueNer('no/such/file.tsv'), (e: unknown) => e instanceof InputError && e.file === 'no/such/file.tsv' && /cannot read the file/.test(e.message));
+    await assert.rejects(async () => {
+      for await (const _ of streamKlueNer('no/such/file.tsv')) void _;
+    }, (e: unknown) => e instanceof InputError && /no\/such\/file\.tsv: cannot read the file/.test(e.message));
+  });
+
   test('a syllable line without a tab is an error naming file, line and field', () => {
     assert.throws(() => parseKlueNer('## a\tab\na\tO\nb O\n', { file: 'x.tsv' }), inputError(/^x\.tsv:3, field "tag": missing tab/, 3, 'tag'));
   });

@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
 import { readKlueNer } from '../../lib/data/klue-ner.js';
 import { KLUE_SPLITS, loadKluePartition, splitKlueSentences } from '../../lib/data/klue-partition.js';
@@ -47,6 +49,16 @@ describe('KLUE NER partition', () => {
   test('a broken partition file is an error naming the field', () => {
     assert.throws(() => loadKluePartition('tests/fixtures/klue-small.tsv'), (e: unknown) => e instanceof InputError && /cannot read the partition/.test(e.message));
     assert.throws(() => loadKluePartition('no/such/partition.json'), InputError);
+    const dir = mkdtempSync(path.join(tmpdir(), 'partition-'));
+    try {
+      const file = path.join(dir, 'p.json');
+      writeFileSync(file, JSON.stringify({ train: ['a'], validation: 'b', test: [] }));
+      assert.throws(() => loadKluePartition(file), (e: unknown) => e instanceof InputError && e.field === 'validation');
+      writeFileSync(file, JSON.stringify({ train: ['a'], validation: ['a'], test: [] }));
+      assert.throws(() => loadKluePartition(file), /"a" is in both "train" and "validation"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('property: the seeded shuffle is a permutation and depends only on the seed', () => {

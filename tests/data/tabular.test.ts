@@ -200,13 +200,14 @@ describe('formats', () => {
       [[6, 2, 'missing text']],
     );
 
-    const jsonl = write('lines.jsonl', '{"text":"가","label":1}\n\n{"text":"나"}\n{"text":["x"],"label":0}\n');
+    const jsonl = write('lines.jsonl', '{"text":"가","label":1}\n\n{"text":"나"}\n{"text":["x"],"label":0}\n{"text":"라","label":[1,2]}\n');
     const jsonlData = await loadTextClassification(jsonl, { onInvalid: 'collect' });
     assert.deepEqual(
       jsonlData.problems.map((p) => [p.line, p.kind]),
       [
         [3, 'missing label'],
         [4, 'invalid text'],
+        [5, 'invalid label'],
       ],
     );
     await assert.rejects(loadTextClassification(write('bad.jsonl', '{"text":"가","label":1}\n{"text": oops}\n')), /bad\.jsonl:2: not valid JSON/);

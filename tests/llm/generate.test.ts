@@ -93,7 +93,7 @@ test('the concurrency limit is respected', async () => {
   const fake = await startServer(async (request, res) => {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
-    await delay(15);
+    await delay(50);
     inFlight--;
     answer(res, request.prompt);
   });
@@ -110,23 +110,23 @@ test('the concurrency limit is respected', async () => {
 
 test('a slow response times out; with a retry left the next attempt succeeds', async () => {
   let calls = 0;
-  const fake = await startServer(async (request, res) => {
+  const fake = await startServer(async (_request, res) => {
     calls++;
-    if (calls === 1) await delay(400);
+    if (calls === 1) await delay(1200);
     answer(res, 'ok');
   });
   try {
     await assert.rejects(
-      generate(['느린 질문'], { baseUrl: fake.baseUrl, model: 'm', timeoutMs: 80, retries: 0, ...fast }),
+      generate(['느린 질문'], { baseUrl: fake.baseUrl, model: 'm', timeoutMs: 300, retries: 0, ...fast }),
       (error: unknown) => {
         assert.ok(error instanceof GenerationError);
         assert.equal(error.failures[0].error.kind, 'timeout');
-        assert.match(error.message, /80 ms/);
+        assert.match(error.message, /300 ms/);
         return true;
       },
     );
     calls = 0;
-    const run = await generate(['느린 질문'], { baseUrl: fake.baseUrl, model: 'm', timeoutMs: 80, retries: 1, ...fast });
+    const run = await generate(['느린 질문'], { baseUrl: fake.baseUrl, model: 'm', timeoutMs: 300, retries: 1, ...fast });
     assert.equal(run.answers[0].answer, 'ok');
     assert.equal(run.answers[0].attempts, 2);
     assert.equal(run.stats.retries, 1);
@@ -218,18 +218,23 @@ test('a server that dies mid-run: the rerun resumes from the cache and asks noth
   } finally {
     await first.close();
   }
-  const cachedLines = readFileSync(cachePath, 'utf8').trim().split('\n');
-  assert.equal(cachedLines.length, answeredByFirst.length);
+  // What the client received and saved (a response the dying server wrote but the client never read
+  // is not an answer; it may be asked again).
+  const savedHashes = new Set(readFileSync(cachePath, 'utf8').trim().split('\n').map((line) => JSON.parse(line).promptHash as string));
+  const saved = prompts.filter((p) => savedHashes.has(promptHash([{ role: 'user', content: p }])));
+  assert.ok(saved.length >= 1 && saved.length <= 4, `saved ${saved.length}`);
+  assert.ok(saved.every((p) => answeredByFirst.includes(p)));
 
   const second = await startServer((request, res) => answer(res, `둘째 서버:${request.prompt}`));
   try {
     const run = await generate(prompts, { baseUrl: second.baseUrl, model: 'm', concurrency: 2, cachePath, ...fast });
     const askedAgain = second.requests.map((r) => r.prompt);
-    assert.deepEqual(askedAgain.filter((p) => answeredByFirst.includes(p)), [], 'no prompt asked twice');
-    assert.equal(askedAgain.length + answeredByFirst.length, prompts.length, 'no prompt lost');
-    assert.equal(run.stats.fromCache, answeredByFirst.length);
+    assert.deepEqual(askedAgain.filter((p) => saved.includes(p)), [], 'no saved answer asked again');
+    assert.equal(askedAgain.length + saved.length, prompts.length, 'no prompt lost');
+    assert.equal(new Set(askedAgain).size, askedAgain.length, 'no prompt asked twice by the rerun');
+    assert.equal(run.stats.fromCache, saved.length);
     run.answers.forEach((a, i) => {
-      const server = answeredByFirst.includes(prompts[i]) ? '첫 서버' : '둘째 서버';
+      const server = saved.includes(prompts[i]) ? '첫 서버' : '둘째 서버';
       assert.equal(a.answer, `${server}:${prompts[i]}`);
       assert.equal(a.fromCache, server === '첫 서버');
     });

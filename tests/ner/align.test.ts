@@ -313,6 +313,17 @@ describe('alignAnswer: properties (fast-check)', () => {
   });
 });
 
+describe('alignAnswer: hostile answers', () => {
+  test('answers nested 100,000 deep do not throw (values too deep to print get their kind)', () => {
+    const tokens = tokensOf('서울 시청');
+    for (const answer of ['['.repeat(100_000), '['.repeat(100_000) + ']'.repeat(100_000), '{"PS": [' + '{"a":'.repeat(60_000) + '1' + '}'.repeat(60_000) + ']}']) {
+      const result = alignAnswer(tokens, answer, LABELS);
+      assert.deepEqual(result.tags, ['O', 'O', 'O', 'O', 'O']);
+      for (const entity of result.entities) assert.equal(entity.status, 'invalid_value');
+    }
+  });
+});
+
 describe('alignAnswer: oracle round trip on KLUE dev', () => {
   test('the first 500 dev sentences: bioToJson(gold) aligned back scores F1 >= 0.99', () => {
     const sentences = readKlueNer('data/klue-ner/klue-ner-v1.1_dev.tsv').slice(0, 500);

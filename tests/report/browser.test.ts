@@ -28,7 +28,7 @@ const SCREENSHOTS = path.join(process.cwd(), '.screenshots');
 const required = Boolean(process.env.HANLAB_REQUIRE_BROWSER);
 const skip = !existsSync(CHROMIUM) && !required ? `${CHROMIUM} is missing (install Debian's chromium; HANLAB_REQUIRE_BROWSER is unset)` : false;
 
-test('every HTML report renders in chromium: no errors, charts drawn, CJK font, payloads inert', { skip, timeout: 180_000 }, async () => {
+test('every HTML report renders in chromium: no errors, charts drawn, CJK font, payloads inert', { skip, timeout: 300_000 }, async () => {
   const outDir = mkdtempSync(path.join(tmpdir(), 'hanlab-browser-'));
   const profile = mkdtempSync(path.join(tmpdir(), 'hanlab-chromium-profile-'));
   let context: BrowserContext | undefined;
@@ -51,6 +51,7 @@ test('every HTML report renders in chromium: no errors, charts drawn, CJK font, 
 
     for (const { name, file } of pages) {
       const page = await context.newPage();
+      page.setDefaultTimeout(60_000);
       const problems: string[] = [];
       page.on('console', (message) => {
         if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
@@ -69,7 +70,7 @@ test('every HTML report renders in chromium: no errors, charts drawn, CJK font, 
 
       await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
       const boxes = await page.locator('.chart-plot').count();
-      if (boxes > 0) await page.waitForFunction((n) => document.querySelectorAll('.chart-plot svg.main-svg').length >= n, boxes, { timeout: 20_000 });
+      if (boxes > 0) await page.waitForFunction((n) => document.querySelectorAll('.chart-plot svg.main-svg').length >= n, boxes, { timeout: 60_000 });
       const drawn: boolean[] = await page.evaluate(() => [...document.querySelectorAll('.chart-plot')].map((box: any) => box.querySelector('svg.main-svg') !== null));
       assert.deepEqual(drawn, drawn.map(() => true), `${name}: every chart box holds a plotly SVG`);
       if (name !== 'index') assert.ok(boxes > 0 || name === 'injection', `${name}: the report has charts`);
@@ -106,6 +107,24 @@ test('every HTML report renders in chromium: no errors, charts drawn, CJK font, 
 
       await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
       assert.deepEqual(problems, [], `${name}: no console errors, dialogs or outside requests`);
+
+      // On a phone-sized screen the page does not scroll sideways: wide tables scroll in their own box.
+      await page.setViewportSize({ width: 390, height: 800 });
+      await page.waitForTimeout(300);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 1, `${name}: no sideways page scroll at 390px (overflow ${overflow}px)`);
+      if (name === 'news-sentiment') await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-narrow.png`), fullPage: false });
+
+      if (name === 'injection') {
+        // The Content-Security-Policy itself holds: a script added later does not run.
+        const ran = await page.evaluate(() => {
+          const script = document.createElement('script');
+          script.textContent = 'window.__cspProbe = 1';
+          document.body.appendChild(script);
+          return window.__cspProbe !== undefined;
+        });
+        assert.equal(ran, false, 'an inline script not in the policy is blocked');
+      }
       await page.close();
     }
   } finally {

@@ -96,13 +96,18 @@ test('INJECTION: model answers with <script>, <img onerror>, javascript: links s
 
   // HTML: the page body holds the payloads only as escaped text.
   const body = html.slice(html.indexOf('<main'), html.indexOf('</main>'));
-  assert.ok(!/<script|<img|<iframe|<svg|<a\s|onerror=|onload=|href="javascript/i.test(body), 'no tag or handler from the payloads');
+  assert.ok(!/<(script|img|iframe|svg|a|object|embed)\b/i.test(body), 'no tag from the payloads');
+  assert.ok(!/<[a-z][^>]*\son[a-z]+\s*=/i.test(body), 'no element with an event handler');
+  assert.ok(!/href\s*=\s*["']?\s*javascript:/i.test(body), 'no javascript: link');
   assert.match(body, /&lt;script&gt;window\.__pwned = &quot;script&quot;; alert\(1\)&lt;\/script&gt;/);
   assert.match(body, /&lt;img src=x onerror=&quot;window\.__pwned = &#39;img&#39;; alert\(2\)&quot;&gt;/);
   assert.match(body, /\[눌러 보세요\]\(javascript:window\.__pwned=&#39;link&#39;;alert\(3\)\)/);
   assert.ok(html.includes('<title>주입 방어 점검 &lt;script&gt;alert(&quot;title&quot;)&lt;/script&gt;</title>'), 'the title is escaped');
   // Chart data rides as inert JSON: nothing in it can close its <script> element.
-  const data = html.slice(html.indexOf('id="hanlab-charts">'), html.indexOf('</script>', html.indexOf('id="hanlab-charts">')));
+  const opening = 'id="hanlab-charts">';
+  const start = html.indexOf(opening) + opening.length;
+  const data = html.slice(start, html.indexOf('</script>', start));
+  assert.ok(data.includes('\\u0026lt;script\\u0026gt;alert(8)'), 'the label is in the chart data, entity-escaped for plotly, then JSON-escaped');
   assert.ok(!/[<>]/.test(data), 'no < or > in the chart data');
   assert.equal(html.match(/<script\b/g)?.length, 3, 'only our three script elements');
 });

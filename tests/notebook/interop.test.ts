@@ -1,0 +1,116 @@
+/**
+ * Interop with the real Jupyter: the kernelspecs installed into a temporary prefix, a notebook run by
+ * `jupyter nbconvert --to notebook --execute`, and the emitted results compared with `runNotebook`'s.
+ * Skips (with the reason) only when Jupyter is missing and HANLAB_REQUIRE_JUPYTER is unset; CI sets it.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { installKernelSpecs } from '../../lib/notebook/kernelspec.js';
+import { readNotebook, type CodeCell } from '../../lib/notebook/nbformat.js';
+import { readResults } from '../../lib/notebook/results.js';
+import { runNotebook } from '../../lib/notebook/runner.js';
+import { newMarker, waitForNoProcesses } from './processes.js';
+
+/** The `jupyter` command with nbconvert, or undefined. HANLAB_JUPYTER may name one. */
+function findJupyter(): string | undefined {
+  for (const candidate of [process.env.HANLAB_JUPYTER, 'jupyter', '/usr/bin/jupyter']) {
+    if (!candidate) continue;
+    const probe = spawnSync(candidate, ['nbconvert', '--version'], { encoding: 'utf8' });
+    if (probe.status === 0) return candidate;
+  }
+  return undefined;
+}
+
+/** A Python that has nbformat (Debian's, next to its jupyter), to validate notebooks against the schema. */
+function findNbformatPython(): string | undefined {
+  for (const candidate of ['/usr/bin/python3', 'python3']) {
+    if (spawnSync(candidate, ['-c', 'import nbformat'], { encoding: 'utf8' }).status === 0) return candidate;
+  }
+  return undefined;
+}
+
+const jupyter = findJupyter();
+const required = process.env.HANLAB_REQUIRE_JUPYTER === '1';
+const skip = !jupyter && !required ? 'jupyter nbconvert is not installed (apt install jupyter-nbconvert python3-ipykernel; CI sets HANLAB_REQUIRE_JUPYTER=1)' : false;
+
+const work = mkdtempSync(path.join(tmpdir(), 'hanlab-interop-'));
+const marker = newMarker();
+after(async () => {
+  rmSync(work, { recursive: true, force: true });
+  assert.deepEqual(await waitForNoProcesses(marker), [], 'no kernel outlives nbconvert or the runner');
+});
+
+function nbconvert(kernel: string, input: string, output: string): Promise<{ code: number | null; stderr: string }> {
+  const prefix = path.join(work, 'prefix');
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      jupyter!,
+      ['nbconvert', '--to', 'notebook', '--execute', `--ExecutePreprocessor.kernel_name=${kernel}`, '--ExecutePreprocessor.timeout=120', '--output', output, input],
+      {
+        env: {
+          ...process.env,
+          JUPYTER_PATH: path.join(prefix, 'share', 'jupyter'),
+          JUPYTER_RUNTIME_DIR: path.join(work, 'runtime'),
+          JUPYTER_CONFIG_DIR: path.join(work, 'config'),
+          HANLAB_TEST_MARKER: marker,
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('Jupyter interop', { skip }, () => {
+  test('jupyter is installed where CI requires it', () => {
+    assert.ok(jupyter, 'HANLAB_REQUIRE_JUPYTER=1 but `jupyter nbconvert` was not found');
+  });
+
+  test('nbconvert --execute with the installed hanlab kernel emits the same results as runNotebook', async () => {
+    installKernelSpecs({ prefix: path.join(work, 'prefix') });
+    // The notebook lives outside the project: the kernel must still run from the project root.
+    const elsewhere = path.join(work, 'notebooks');
+    mkdirSync(elsewhere, { recursive: true });
+    const input = path.join(elsewhere, 'success.ipynb');
+    copyFileSync('tests/fixtures/notebooks/success.ipynb', input);
+
+    const converted = path.join(work, 'nbconvert-out.ipynb');
+    const { code, stderr } = await nbconvert('hanlab', input, converted);
+    assert.equal(code, 0, stderr);
+    const ours = await runNotebook(input, { output: path.join(work, 'runner-out.ipynb'), env: { HANLAB_TEST_MARKER: marker } });
+    assert.equal(ours.ok, true, ours.error?.message);
+
+    const theirs = readNotebook(converted);
+    const expected = { scores: { precision: 0.8, recall: 0.6, f1: 0.686 }, sentences: ['철수가 서울에 갔다.', '영희는 "KLUE"를 읽었다.'] };
+    assert.deepEqual({ ...readResults(theirs) }, expected);
+    assert.deepEqual({ ...readResults(ours.notebook) }, expected);
+    // Same outputs cell by cell, but for how text is split into lines.
+    const normal = (cells: unknown[]) => JSON.parse(JSON.stringify(cells.map((cell) => (cell as CodeCell).outputs ?? []), (key, value) => (Array.isArray(value) && value.every((part) => typeof part === 'string') && key !== 'traceback' && key !== 'value' ? value.join('') : value)));
+    assert.deepEqual(normal(ours.notebook.cells), normal(theirs.cells));
+
+    const python = findNbformatPython();
+    if (python) {
+      for (const file of [converted, path.join(work, 'runner-out.ipynb')]) {
+        const check: { status: number | null; stderr: string } = spawnSync(python, ['-c', 'import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))', file], { encoding: 'utf8' });
+        assert.equal(check.status, 0, `${file} is not valid nbformat 4: ${check.stderr}`);
+      }
+    }
+  });
+
+  test('the hanlab-gpu kernel fails loudly in Jupyter on a machine without CUDA, naming the library', async (t) => {
+    const gpuReady = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./lib/backend/probe.ts').then((m) => process.exit(m.gpuProblem() ? 1 : 0))"]).status === 0;
+    if (gpuReady) return t.skip('this machine has a usable CUDA GPU');
+    const input = path.join(work, 'notebooks', 'success.ipynb');
+    const { code, stderr } = await nbconvert('hanlab-gpu', input, path.join(work, 'gpu-out.ipynb'));
+    assert.notEqual(code, 0);
+    assert.match(stderr, /\[hanlab-gpu\] refusing to start without a usable GPU: .*libcudart\.so\.11\.0/);
+    assert.match(stderr, /HANLAB_ALLOW_CPU_FALLBACK=1/);
+  });
+});
