@@ -28,8 +28,14 @@ export interface KlueOptions {
   sentenceIds?: readonly string[];
 }
 
+/** All sentences as one sequence (a plain loop: `Array.prototype.flat` is several times slower here). */
 function flatten(sequences: readonly (readonly string[])[]): string[] {
-  return (sequences as (readonly string[])[]).flat() as string[];
+  let total = 0;
+  for (const tags of sequences) total += tags.length;
+  const flat = new Array<string>(total);
+  let k = 0;
+  for (const tags of sequences) for (let i = 0; i < tags.length; i++) flat[k++] = tags[i];
+  return flat;
 }
 
 /** KLUE entity-level macro F1 ×100. */

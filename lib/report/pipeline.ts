@@ -159,7 +159,9 @@ export async function regenerateReports(options: RegenerateOptions = {}): Promis
       }
       outcome.executedPath = path.join(outDir, `${settings.name}.ipynb`);
       writeNotebook(outcome.executedPath, executed);
-      outcome.report = writeDocuments(executed, outDir, { ...renderOptions, file: relative });
+      // Render what was stored (nbformat sorts keys on write), so a fresh run and a later
+      // `hanlab report` of the saved notebook give the same bytes.
+      outcome.report = writeDocuments(readNotebook(outcome.executedPath), outDir, { ...renderOptions, file: relative });
       log(`${relative}: ${path.relative(root, outcome.report.markdownPath)}, ${path.relative(root, outcome.report.htmlPath)}`);
     } catch (error) {
       if (!(error instanceof HanlabError)) throw error;

@@ -182,7 +182,7 @@ export interface RenderedReport {
   charts: Figure[];
 }
 
-function renderMarkdownWithCharts(model: ReportModel, options: RenderOptions, template: string, extra: Record<string, unknown> = {}) {
+function renderMarkdownWithCharts(context: object, options: RenderOptions, template: string) {
   const templatesDir = resolveTemplatesDir(options);
   if (!existsSync(path.join(templatesDir, `${template}.njk`))) {
     const known = availableTemplates(templatesDir);
@@ -194,7 +194,7 @@ function renderMarkdownWithCharts(model: ReportModel, options: RenderOptions, te
   const charts = new ChartCollector();
   const env = createMarkdownEnvironment(templatesDir);
   configure(env, charts);
-  const markdown = tidyMarkdown(env.render(`${template}.njk`, { ...model, ...extra }));
+  const markdown = tidyMarkdown(env.render(`${template}.njk`, context));
   return { markdown, charts: charts.figures, templatesDir };
 }
 
@@ -232,9 +232,8 @@ export interface IndexEntry {
  */
 export function renderIndex(entries: IndexEntry[], options: RenderOptions = {}): { markdown: string; html: string } {
   const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const model = { reports: sorted } as unknown as ReportModel;
-  const md = renderMarkdownWithCharts(model, options, 'index', { linkExtension: 'md' });
-  const forHtml = renderMarkdownWithCharts(model, options, 'index', { linkExtension: 'html' });
+  const md = renderMarkdownWithCharts({ reports: sorted, linkExtension: 'md' }, options, 'index');
+  const forHtml = renderMarkdownWithCharts({ reports: sorted, linkExtension: 'html' }, options, 'index');
   const html = renderPage({ title: '보고서 목록', markdown: forHtml.markdown, charts: [], templatesDir: forHtml.templatesDir, cwd: options.cwd });
   return { markdown: md.markdown, html };
 }

@@ -9,6 +9,10 @@
  * Metric names are keys; these names carry meaning for findings and charts: `accuracy`, `precision`,
  * `recall`, `f1`, `loss`. Scores are fractions in [0, 1] (0.918, not 91.8).
  *
+ * Order: saved notebooks sort object keys (as Jupyter does), so the order of keys inside an object
+ * does not survive. Where order matters use arrays (`rows`, `epochs`, `figures`) or say it
+ * (`comparison.metrics`); a `comparison` without `metrics` lists its metrics alphabetically.
+ *
  * ```ts
  * emit('summary', { kind: 'metrics', title: '평가 결과 요약', rows: [
  *   { label: 'JSON 유효성', correct: 143, total: 147 },

@@ -270,7 +270,7 @@ function deviceSummary(device: { expectedBackend?: unknown; backends: unknown[] 
   const usable = backends.filter((b) => b.available).map((b) => String(b.backend));
   const unusable = backends.filter((b) => !b.available).map((b) => (typeof b.reason === 'string' ? `${String(b.backend)} (${b.reason})` : String(b.backend)));
   const parts: string[] = [];
-  if (typeof device.expectedBackend === 'string') parts.push(`사용한 백엔드 ${device.expectedBackend}`);
+  if (typeof device.expectedBackend === 'string') parts.push(`예상 백엔드 ${device.expectedBackend}`);
   parts.push(`사용 가능: ${usable.join(', ') || '없음'}`);
   if (unusable.length) parts.push(`사용 불가: ${unusable.join('; ')}`);
   return parts.join(' · ');

@@ -10,15 +10,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
 import type { LabeledTexts } from '../data/tabular.js';
-import { collectTags, encodeTaggedSentences, encodeTexts, type TaggedSentence } from './examples.js';
-import { evaluateClassifier, evaluateTagger } from './evaluate.js';
+import { collectTags, encodeTaggedSentences, encodeTexts, evaluateClassifier, evaluateTagger, type TaggedSentence } from './examples.js';
 import { TextClassifier, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './models/classifier.js';
 import { SequenceTagger, DEFAULT_TAGGER_CONFIG, type TaggerConfig } from './models/tagger.js';
 import { trainModel, type TrainHistory, type TrainOptions, type ValidationResult } from './trainer.js';
 import { syllables, Vocabulary } from './vocabulary.js';
 
 export * from './examples.js';
-export * from './evaluate.js';
 export { SequenceTagger, DEFAULT_TAGGER_CONFIG, type TaggerConfig, type TaggerHead } from './models/tagger.js';
 export { TextClassifier, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './models/classifier.js';
 export type { EncoderConfig, EncoderType } from './models/encoder.js';

@@ -15,7 +15,8 @@ import { SeededRandom, type RandomState } from './rng.js';
 import { describeModel, type TrainableModel } from './saved-model.js';
 import { learningRateAt } from './schedule.js';
 import { InputError } from '../errors.js';
-import { currentDevice } from '../backend/index.js';
+import { currentDevice, type BackendChoice } from '../backend/index.js';
+import { GradientWorkers } from './parallel.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -53,6 +54,11 @@ export interface TrainOptions {
    * an out-of-memory error would. For tests of the automatic micro-batching.
    */
   simulatedMemoryLimit?: { maxPaddedTokens: number };
+  /**
+   * Extra worker threads computing micro-batch gradients in parallel (default 0). The wasm backend
+   * is single-threaded in Node; 1 worker puts a second core to work.
+   */
+  workers?: number;
   /** Where log lines go (micro-batch changes, resume, early stop). Default: the progress reporter. */
   log?: (line: string) => void;
 }
@@ -205,6 +211,7 @@ class Trainer {
   private epochTokens = 0;
   private epochPadded = 0;
   private epochSeconds = 0;
+  private workers: GradientWorkers | null = null;
 
   constructor(
     private readonly model: TrainableModel,
@@ -247,6 +254,21 @@ class Trainer {
   }
 
   async run(): Promise<TrainResult> {
+    const workerCount = this.options.workers ?? 0;
+    if (workerCount > 0) {
+      const backend = (currentDevice()?.backend ?? tf.getBackend()) as BackendChoice;
+      this.workers = await GradientWorkers.start(workerCount, describeModel(this.model, this.options.seed), backend);
+    }
+    try {
+      return await this.runLoop();
+    } finally {
+      await this.workers?.close();
+      this.workers = null;
+      this.optimizer.dispose();
+    }
+  }
+
+  private async runLoop(): Promise<TrainResult> {
     const started = Date.now();
     if (this.options.resume && this.checkpointPath && existsSync(this.checkpointPath)) this.restore(this.checkpointPath);
     const vars = this.model.parameters.variables;
@@ -257,7 +279,7 @@ class Trainer {
       const epochStart = Date.now() - this.epochSeconds * 1000;
       for (; this.batchInEpoch < plan.length; ) {
         if (this.optimizer.step >= this.totalSteps) break;
-        const record = this.step(plan[this.batchInEpoch], vars);
+        const record = await this.step(plan[this.batchInEpoch], vars);
         this.batchInEpoch++;
         await yieldToEventLoop();
         this.progress.update({
@@ -300,42 +322,84 @@ class Trainer {
     this.history.seconds += (Date.now() - started) / 1000;
     this.history.bestEpoch = this.bestEpoch;
     this.history.bestScore = this.bestScore;
-    this.optimizer.dispose();
     return { history: this.history, epochsRun: this.history.epochs.length };
   }
 
   /** One optimizer update over the target batch `indices`. */
-  private step(indices: number[], vars: tf.Variable[]): StepRecord {
+  private async step(indices: number[], vars: tf.Variable[]): Promise<StepRecord> {
     const stepStart = performance.now();
     const rngBefore = this.rng.getState();
     for (;;) {
-      const parts = splitIndices(indices, this.microBatchSize).map((part) => makeBatch(this.train, part, this.options.maxLength));
+      // With workers, at least one micro-batch per thread.
+      const threads = 1 + (this.workers?.size ?? 0);
+      const microSize = Math.min(this.microBatchSize, Math.ceil(indices.length / threads));
+      const parts = splitIndices(indices, microSize).map((part) => makeBatch(this.train, part, this.options.maxLength));
       const units = parts.reduce((sum, batch) => sum + this.model.lossUnits(batch), 0);
-      let accumulated: tf.Tensor[] | null = null;
+      // One dropout seed per micro-batch, drawn in order: the same masks whichever thread computes it.
+      const seeds = parts.map(() => this.rng.nextUint32());
+      // A holder, not a `let`: the closure below reassigns it, which TypeScript's narrowing cannot see.
+      const sum: { grads: tf.Tensor[] | null } = { grads: null };
       let lossSum = 0;
+      const add = (ordered: tf.Tensor[]) => {
+        const previous = sum.grads;
+        if (previous === null) {
+          sum.grads = ordered;
+          return;
+        }
+        sum.grads = ordered.map((g, i) => {
+          const total = tf.add(previous[i], g);
+          previous[i].dispose();
+          g.dispose();
+          return total;
+        });
+      };
       try {
-        for (const batch of parts) {
-          this.checkSimulatedMemory(batch);
-          const { value, grads } = tf.variableGrads(() => tf.div(this.model.lossSum(batch, { training: true, rng: this.rng }), units) as tf.Scalar, vars);
+        for (const batch of parts) this.checkSimulatedMemory(batch);
+        const workers = this.workers;
+        const weights = workers ? this.model.parameters.read() : undefined;
+        const remote = parts.map((batch, i) =>
+          workers && i % threads !== 0 ? workers.compute((i % threads) - 1, batch, units, seeds[i], i < threads ? weights : undefined) : null,
+        );
+        // Keep rejected promises from being reported as unhandled while the main thread works.
+        for (const promise of remote) promise?.catch(() => undefined);
+        const local = new Map<number, tf.Tensor[]>();
+        parts.forEach((batch, i) => {
+          if (remote[i]) return;
+          const rng = new SeededRandom(seeds[i]);
+          const { value, grads } = tf.variableGrads(() => tf.div(this.model.lossSum(batch, { training: true, rng }), units) as tf.Scalar, vars);
           lossSum += value.dataSync()[0] * units;
           value.dispose();
-          const ordered = vars.map((v) => grads[v.name]);
-          if (accumulated === null) {
-            accumulated = ordered;
-          } else {
-            const previous: tf.Tensor[] = accumulated;
-            accumulated = ordered.map((g, i) => {
-              const sum = tf.add(previous[i], g);
-              previous[i].dispose();
-              g.dispose();
-              return sum;
-            });
+          local.set(i, vars.map((v) => grads[v.name]));
+        });
+        for (let i = 0; i < parts.length; i++) {
+          const pending = remote[i];
+          if (!pending) {
+            add(local.get(i) as tf.Tensor[]);
+            continue;
           }
+          let result;
+          try {
+            result = await pending;
+          } catch (error) {
+            for (const grads of local.values()) tf.dispose(grads);
+            local.clear();
+            throw isAllocationFailure(error) ? new AllocationError((error as Error).message) : error;
+          }
+          lossSum += result.loss;
+          let at = 0;
+          add(
+            vars.map((v) => {
+              const g = tf.tensor(result.gradients.subarray(at, at + v.size), v.shape);
+              at += v.size;
+              return g;
+            }),
+          );
+          local.delete(i);
         }
       } catch (error) {
-        if (accumulated) for (const g of accumulated as tf.Tensor[]) g.dispose();
+        if (sum.grads) tf.dispose(sum.grads);
         if (!isAllocationFailure(error) || this.microBatchSize === 1) throw error;
-        const from = this.microBatchSize;
+        const from = Math.min(this.microBatchSize, microSize);
         this.microBatchSize = Math.max(1, Math.floor(from / 2));
         const accumulation = Math.ceil(this.options.batchSize / this.microBatchSize);
         this.event(
@@ -345,7 +409,7 @@ class Trainer {
         this.rng.setState(rngBefore);
         continue;
       }
-      const grads = accumulated as tf.Tensor[];
+      const grads = sum.grads as unknown as tf.Tensor[];
       const gradNorm = tf.tidy(() => Math.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
       const clipNorm = this.options.clipNorm ?? 5;
       const scale = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1;
@@ -379,7 +443,7 @@ class Trainer {
         loss: lossSum / units,
         learningRate,
         gradNorm,
-        microBatchSize: this.microBatchSize,
+        microBatchSize: Math.min(this.microBatchSize, parts[0].size),
         realTokens,
         paddedTokens,
         tokensPerSecond: realTokens / Math.max(seconds, 1e-9),

@@ -6,15 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { readNotebook } from '../../lib/notebook/nbformat.js';
 import { renderReport } from '../../lib/report/pipeline.js';
 import { renderIndex } from '../../lib/report/render.js';
-import { writeFileSync } from 'node:fs';
 
 // These callbacks run inside the page; the project compiles without the DOM lib, so they are typed here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

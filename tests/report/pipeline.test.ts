@@ -50,6 +50,10 @@ test('regenerateReports runs every notebook, writes reports, executed notebooks 
   assert.match((executed.metadata.hanlab!.report!.inputHashes as Record<string, string>)['data/news.csv'], /^[0-9a-f]{64}$/);
   const markdown = readFileSync(path.join(root, 'reports', 'news-sentiment.md'), 'utf8');
   assert.match(markdown, /\| 데이터 해시 \| `data\/news\.csv=[0-9a-f]{64}` \|/);
+  // `hanlab report` of the kept executed notebook gives the same bytes as the pipeline wrote.
+  const again = renderReport(path.join(root, 'reports', 'news-sentiment.ipynb'), path.join(root, 'again'), { templatesDir: TEMPLATES });
+  assert.equal(readFileSync(again.markdownPath, 'utf8'), markdown);
+  assert.equal(readFileSync(again.htmlPath, 'utf8'), readFileSync(path.join(root, 'reports', 'news-sentiment.html'), 'utf8'));
   const index = readFileSync(path.join(root, 'reports', 'index.md'), 'utf8');
   assert.match(index, /\(news-sentiment\.md\)/);
   assert.match(index, /\(patent-risk\.md\)/);

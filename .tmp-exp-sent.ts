@@ -1,0 +1,15 @@
+import { initBackend } from './lib/backend/index';
+import { loadTrainValidation, loadTextClassification } from './lib/data/tabular';
+import { Vocabulary, syllables, TextClassifier, DEFAULT_CLASSIFIER_CONFIG, encodeTexts, evaluateClassifier, predictLabels, trainModel } from './lib/train/index';
+await initBackend();
+const data = await loadTrainValidation('data/nsmc/ratings_train.first14274.txt', { splitRatio: 0.2, seed: 42, numLabels: 2, onInvalid: 'collect' });
+const test = await loadTextClassification('data/nsmc/ratings_test.txt', { labelOrder: data.labelNames, onInvalid: 'collect' });
+const [n, epochs, hidden, emb, lr] = process.argv.slice(2).map(Number);
+const texts = data.train.texts.slice(0, n), labels = data.train.labels.slice(0, n);
+const vocab = Vocabulary.build(texts.map((t) => syllables(t)), { minCount: 2 });
+const model = new TextClassifier({ ...DEFAULT_CLASSIFIER_CONFIG, hiddenDim: hidden, embeddingDim: emb }, vocab, data.labelNames, 42);
+const t0 = Date.now();
+const r = await trainModel(model, encodeTexts(texts, vocab, labels), (m) => evaluateClassifier(m as TextClassifier, data.validation.texts.slice(0, 1000), data.validation.labels.slice(0, 1000), { maxLength: 128 }), { epochs, batchSize: 64, learningRate: lr, seed: 42, maxLength: 128, progress: 'none' });
+const pred = predictLabels(model, test.texts.slice(0, 2000), { maxLength: 128 });
+const acc = pred.filter((p, i) => p === test.labels[i]).length / 2000;
+console.log(JSON.stringify({ n, epochs, hidden, emb, lr, seconds: (Date.now() - t0) / 1000, acc, val: r.history.epochs.map((e) => e.validation?.score) }));
