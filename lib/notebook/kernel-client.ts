@@ -138,8 +138,11 @@ export class KernelClient {
       this.process.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
         live.delete(this);
-        this.failPending();
-        resolve();
+        // Messages the kernel sent just before it died may still be on their way through our sockets.
+        setTimeout(() => {
+          this.failPending();
+          resolve();
+        }, 100);
       });
       this.process.once('error', (error) => {
         this.outputTail += `\n${error.message}`;
@@ -214,12 +217,20 @@ export class KernelClient {
   private async waitForReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const ids: string[] = [];
+    let sending = false;
+    let lastSent = Date.now();
     const send = async () => {
       const message = this.session.message('kernel_info_request', {});
       this.track(message.header.msg_id, 'shell');
       ids.push(message.header.msg_id);
-      // The first send waits until the kernel has bound its port; a dead kernel never binds.
-      await Promise.race([this.shell.send(this.session.serialize(message)), this.exitPromise]);
+      sending = true;
+      try {
+        // The first send waits until the kernel has bound its port; a dead kernel never binds.
+        await Promise.race([this.shell.send(this.session.serialize(message)), this.exitPromise]);
+      } finally {
+        sending = false;
+        lastSent = Date.now();
+      }
     };
     const answered = (needIdle: boolean) =>
       ids.some((id) => {
@@ -227,10 +238,12 @@ export class KernelClient {
         return Boolean(pending?.reply && (!needIdle || pending.idle));
       });
     try {
-      const first = send();
-      let lastSent = Date.now();
+      void send().catch(() => undefined);
       while (!answered(true)) {
-        if (this.exitInfo) throw this.diedError('while starting');
+        if (this.exitInfo) {
+          await this.exitPromise; // its last stderr lines (why it died) arrive with it
+          throw this.diedError('while starting');
+        }
         if (Date.now() > deadline) {
           throw new KernelStartError(
             `the ${this.spec.name} kernel did not answer within ${formatSeconds(timeoutMs)} of starting` +
@@ -238,13 +251,12 @@ export class KernelClient {
           );
         }
         await delay(10);
-        // Shell answers but iopub has not delivered the status yet: ask again until it does.
-        if (answered(false) && Date.now() - lastSent >= 50) {
-          await send();
-          lastSent = Date.now();
-        }
+        if (sending) continue;
+        // Shell answers but iopub has not delivered the status yet: ask again soon. No answer at all:
+        // ask again (tslab drops a request that arrives while it is still binding iopub).
+        const every = answered(false) ? 50 : 300;
+        if (Date.now() - lastSent >= every) void send().catch(() => undefined);
       }
-      await first;
     } finally {
       for (const id of ids) this.pending.delete(id);
     }

@@ -132,7 +132,8 @@ class ChartCollector {
     const figure = chartFor(result, title);
     if (!figure) return '';
     this.figures.push(figure);
-    return `\n${chartPlaceholder(this.figures.length - 1)}\n`;
+    // Blank lines around it: the placeholder must be its own HTML block, never part of a table.
+    return `\n\n${chartPlaceholder(this.figures.length - 1)}\n\n`;
   }
 }
 

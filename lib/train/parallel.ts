@@ -6,6 +6,7 @@
  * not depend on which thread computed it.
  */
 import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { BackendChoice } from '../backend/index.js';
 import type { Batch } from './batching.js';
@@ -39,9 +40,11 @@ class GradientWorker {
     worker.on('exit', (code) => this.fail(new Error(`gradient worker exited with code ${code}`)));
   }
 
-  static start(file: string, setup: WorkerSetup): Promise<GradientWorker> {
-    // The worker is TypeScript: load it through tsx, as the CLI and the tests load everything else.
-    const worker = new Worker(file, { workerData: setup, execArgv: ['--import', 'tsx'] });
+  static start(file: string, tsxApi: string, setup: WorkerSetup): Promise<GradientWorker> {
+    // The worker is TypeScript: a small CommonJS bootstrap registers tsx's require hook in the worker
+    // thread (an `--import tsx` execArgv does not reach worker threads), then loads the worker module.
+    const bootstrap = `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(file)});`;
+    const worker = new Worker(bootstrap, { eval: true, workerData: setup });
     const handle = new GradientWorker(worker);
     return new Promise((resolve, reject) => {
       handle.pending.set(-1, {
@@ -82,7 +85,8 @@ export class GradientWorkers {
 
   static async start(count: number, description: ModelDescription, backend: BackendChoice, root: string = process.cwd()): Promise<GradientWorkers> {
     const file = path.join(root, 'lib', 'train', 'gradient-worker.ts');
-    const workers = await Promise.all(Array.from({ length: count }, () => GradientWorker.start(file, { description, backend })));
+    const tsxApi = createRequire(path.join(root, 'package.json')).resolve('tsx/cjs/api');
+    const workers = await Promise.all(Array.from({ length: count }, () => GradientWorker.start(file, tsxApi, { description, backend })));
     return new GradientWorkers(workers);
   }
 

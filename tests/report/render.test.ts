@@ -149,3 +149,24 @@ test('the index lists every report with its headline figures and links in each f
   assert.equal(index.markdown.match(/^\| \[/gm)?.length, fixtures.length);
   assert.ok(!index.html.includes('plotly.js v'), 'no charts, no plotly');
 });
+
+test('result names are untrusted: __proto__ and constructor render as ordinary results', () => {
+  const bundle = (name: string, value: unknown) => ({ output_type: 'display_data' as const, metadata: {}, data: { 'application/vnd.hanlab.result+json': { name, value } } });
+  const notebook: Notebook = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { hanlab: { report: { title: '이름 점검' } } },
+    cells: [{ cell_type: 'code', source: '', metadata: {}, execution_count: 1, outputs: [bundle('__proto__', 7), bundle('constructor', { kind: 'metrics', rows: [{ label: 'x', value: 0.5 }] })] }],
+  };
+  const model = buildReportModel(notebook, 'names.ipynb');
+  assert.deepEqual(model.results.map((r) => r.name), ['__proto__', 'constructor']);
+  assert.equal(Object.getPrototypeOf(model.result), null);
+  assert.equal(({} as Record<string, unknown>).kind, undefined, 'Object.prototype untouched');
+  const md = renderMarkdown(notebook, { file: 'names.ipynb' });
+  assert.match(md, /\| \\_\\_proto\\_\\_ \| 7 \|/);
+  assert.match(md, /### constructor/);
+});
+
+test('an index without reports says so', () => {
+  assert.match(renderIndex([]).markdown, /아직 만든 보고서가 없습니다/);
+});

@@ -135,3 +135,18 @@ test('overfitting signal: training loss falls while validation falls for two epo
   const flatLoss = [epoch(1, 1, 0.6), epoch(2, 0.6, 0.8), epoch(3, 0.59, 0.78), epoch(4, 0.58, 0.74)];
   assert.equal(detectOverfitting(flatLoss, 2), null, 'validation noise without a loss collapse');
 });
+
+test('a worker thread computing half of each batch gives the single-thread result (up to float error)', async () => {
+  const config = { ...TINY, dropout: 0.2 };
+  const single = tagger(config);
+  const parallel = tagger(config);
+  // Same micro-batches (4 + 4) on one thread, so each draws the same dropout seed as on two.
+  const one = await trainModel(single, examples, null, { ...base, maxSteps: 3, microBatchSize: 4 });
+  const two = await trainModel(parallel, examples, null, { ...base, maxSteps: 3, workers: 1 });
+  assert.equal(two.history.steps.length, 3);
+  one.history.steps.forEach((step, i) => assert.ok(Math.abs(step.loss - two.history.steps[i].loss) < 1e-4, `step ${i + 1}: ${step.loss} vs ${two.history.steps[i].loss}`));
+  const difference = maxAbsDifference(single.parameters.read(), parallel.parameters.read());
+  assert.ok(difference < 1e-4, `max weight difference ${difference}`);
+  single.dispose();
+  parallel.dispose();
+});
