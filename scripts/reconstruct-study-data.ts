@@ -206,7 +206,7 @@ export function buildStudy001(pub: Study001Published, seed = 1): {
     note_ko:
       '이 답변 파일은 공개된 원본 샘플이 아니라, 공개 보고서의 표(risk_level 혼동 행렬, match 혼동 행렬, 오류 케이스 8건, ' +
       'JSON 파싱 실패 4건)를 그대로 재현하도록 만든 재구성 자료입니다. 오류 케이스 8건의 번호와 쿼리 발췌는 공개 보고서 그대로이고, ' +
-      '나머지 쿼리는 `특허 청구항 질의 #번호` 자리표시자입니다. 같은 형식의 실제 답변 파일을 넣으면 실제 보고서가 다시 만들어집니다.',
+      '나머지 쿼리는 "특허 청구항 질의 #번호" 꼴의 자리표시자입니다. 같은 형식의 실제 답변 파일을 넣으면 실제 보고서가 다시 만들어집니다.',
     choices: {
       unparseable_ids: unparseableIds,
       unparseable_gold_risk_level: Object.fromEntries(unparseableIds.map((id, k) => [String(id), unparseableGold[k]])),
@@ -393,7 +393,7 @@ export function buildStudy000(pub: Study000Published): {
     script: 'scripts/reconstruct-study-data.ts',
     note_ko:
       '이 예측 파일은 공개된 원본이 아니라, 공개 보고서의 표(테스트 8문장, 베이스라인 TP/FP/FN 1/1/21, 파인튜닝 후 0/0/22)를 재현하도록 만든 ' +
-      '재구성 자료입니다. 문장은 KBMC 원문이 아닌 `〈질환 1-1〉` 꼴의 자리표시자이고, 손실 표(loss.json)는 공개 보고서의 값 그대로입니다. ' +
+      '재구성 자료입니다. 문장은 KBMC 원문이 아닌 "〈질환 1-1〉" 꼴의 자리표시자이고, 손실 표(loss.json)는 공개 보고서의 값 그대로입니다. ' +
       '같은 형식의 실제 예측 파일을 넣으면 실제 보고서가 다시 만들어집니다.',
     choices: {
       entities_per_sentence: perSentence,

@@ -4,7 +4,6 @@
  * A thin shell over lib/ner; `hanlab explain` shares the loading code below.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { readKlueNer, type KlueSentence } from '../../lib/data/klue-ner.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { KLUE_NER_TAGS } from '../../lib/metrics/klue.js';
@@ -12,6 +11,7 @@ import { readAnswers, type AnswerSet } from '../../lib/ner/answers.js';
 import { diagnose, type Diagnosis, type DiagnoseOptions } from '../../lib/ner/diagnose.js';
 import { formatDiagnosis } from '../../lib/ner/diagnosis-format.js';
 import { CONVERTER_STEPS, type ConverterStepName } from '../../lib/ner/seed-converter.js';
+import { parseOptions, usageError } from '../options.js';
 
 const CONVERTERS = CONVERTER_STEPS.map((step) => step.name);
 
@@ -43,7 +43,6 @@ export const COMMON_OPTIONS = {
   converter: { type: 'string' },
   'answered-only': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 export interface LoadedAnswers {
@@ -59,8 +58,8 @@ export function loadDiagnosis(
   values: { gold?: string; answers?: string; aliases?: boolean; 'all-occurrences'?: boolean; 'answered-only'?: boolean; converter?: string },
   usage: string,
 ): LoadedAnswers {
-  if (!values.gold) throw new UsageError(`--gold is required\n\n${usage}`);
-  if (!values.answers) throw new UsageError(`--answers is required\n\n${usage}`);
+  if (!values.gold) throw usageError('--gold is required', usage);
+  if (!values.answers) throw usageError('--answers is required', usage);
   const converterName = (values.converter ?? 'align') as ConverterStepName;
   const converter = CONVERTER_STEPS.find((step) => step.name === converterName);
   if (!converter) throw new UsageError(`--converter must be one of ${CONVERTERS.join(', ')}, not "${values.converter}"`);
@@ -86,16 +85,8 @@ export function diagnosisSummary(d: Diagnosis): Record<string, unknown> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { ...COMMON_OPTIONS, out: { type: 'string' } } }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseOptions(argv, USAGE, { ...COMMON_OPTIONS, out: { type: 'string' } });
+  if (!values) return 0;
   const { diagnosis, predTags } = loadDiagnosis(values, USAGE);
   if (values.out) {
     const body = predTags.map((tags) => JSON.stringify({ tags })).join('\n') + '\n';

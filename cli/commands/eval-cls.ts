@@ -2,9 +2,8 @@
  * `hanlab eval cls`: scikit-learn's classification report and confusion matrix for gold / predicted
  * label pairs. A thin shell over lib/metrics/classification.ts.
  */
-import { parseArgs } from 'node:util';
 import { readTable, type TableRow } from '../../lib/data/tabular.js';
-import { InputError, UsageError } from '../../lib/errors.js';
+import { InputError } from '../../lib/errors.js';
 import {
   classificationReportJson,
   compareCodePoints,
@@ -12,7 +11,7 @@ import {
   formatConfusionMatrix,
   scoreClassification,
 } from '../../lib/metrics/classification.js';
-import { parseZeroDivision, type ZeroDivision } from '../../lib/metrics/prf.js';
+import { parseDigits, parseList, parseOptions, parseZeroDivisionOption, rowLocation, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab eval cls --records FILE [options]
 
@@ -30,53 +29,6 @@ Scores predicted class labels against gold ones exactly as scikit-learn 1.2 does
   --json                 print one JSON object: accuracy, report (scikit-learn's output_dict keys),
                          confusion_matrix (rows = gold, columns = prediction, in labels order), labels
   -h, --help             show this help`;
-
-function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        records: { type: 'string' },
-        labels: { type: 'string' },
-        'gold-field': { type: 'string', default: 'gold' },
-        'pred-field': { type: 'string', default: 'pred' },
-        digits: { type: 'string' },
-        'zero-division': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-}
-
-/** Where a record is, as InputError wants it (Parquet rows have no line). */
-export function rowLocation(file: string, row: TableRow, field?: string): { file: string; line?: number; field?: string } {
-  return row.line !== null ? { file, line: row.line, field } : { file: `${file} (row ${row.row})`, field };
-}
-
-export function parseDigits(text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text) || Number(text) > 20) throw new UsageError(`--digits must be an integer from 0 to 20, not "${text}"`);
-  return Number(text);
-}
-
-export function parseZeroDivisionOption(text: string | undefined, fallback: ZeroDivision): ZeroDivision {
-  if (text === undefined) return fallback;
-  const parsed = parseZeroDivision(text);
-  if (parsed === undefined) throw new UsageError(`--zero-division must be 0, 1 or warn, not "${text}"`);
-  return parsed;
-}
-
-/** Comma-separated list option, e.g. `--labels 긍정,부정,중립`; empty names are an error. */
-export function parseList(text: string, option: string): string[] {
-  const items = text.split(',').map((item) => item.trim());
-  if (items.some((item) => item === '')) throw new UsageError(`${option} has an empty name in "${text}"`);
-  return items;
-}
 
 interface LabelColumn {
   values: string[];
@@ -124,12 +76,17 @@ function describe(row: TableRow): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const options = parseOptions(argv);
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (!options.records) throw new UsageError(`--records is required\n\n${USAGE}`);
+  const options = parseOptions(argv, USAGE, {
+    records: { type: 'string' },
+    labels: { type: 'string' },
+    'gold-field': { type: 'string', default: 'gold' },
+    'pred-field': { type: 'string', default: 'pred' },
+    digits: { type: 'string' },
+    'zero-division': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (!options) return 0;
+  if (!options.records) throw usageError('--records is required', USAGE);
   const digits = parseDigits(options.digits, 2);
   const zeroDivision = parseZeroDivisionOption(options['zero-division'], 'warn');
   const table = await readTable(options.records);

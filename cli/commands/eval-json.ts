@@ -3,11 +3,10 @@
  * accuracy with both denominators, confusion matrices, per-class precision / recall and the error
  * cases. A thin shell over lib/metrics/structured-json.ts.
  */
-import { parseArgs } from 'node:util';
 import { readTable } from '../../lib/data/tabular.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { formatStructuredJsonReport, scoreStructuredJson, type FieldSpec, type ListFieldSpec, type StructuredRecord } from '../../lib/metrics/structured-json.js';
-import { parseList, rowLocation } from './eval-cls.js';
+import { parseIntegerOption, parseList, parseOptions, rowLocation, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab eval json --records FILE --field SPEC [--list SPEC] [options]
 
@@ -34,28 +33,6 @@ jsonrepair) / unrecoverable. Accuracy is shown over all samples (parse failures,
 missing items count as wrong) and over parsed samples (paired items for lists). Confusion matrices
 print rows = prediction, columns = gold, as study 001 does; --json gives rows = gold.`;
 
-function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        records: { type: 'string' },
-        field: { type: 'string', multiple: true },
-        'gold-field': { type: 'string', default: 'gold' },
-        list: { type: 'string', multiple: true },
-        excerpt: { type: 'string' },
-        'max-errors': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-}
-
 function splitLabels(spec: string, option: string): { head: string; labels?: string[] } {
   const eq = spec.indexOf('=');
   if (eq < 0) return { head: spec.trim() };
@@ -73,12 +50,6 @@ export function parseListSpec(spec: string): ListFieldSpec {
   const match = /^([^\s=@[\]]+)\[\]\.([^\s=@.[\]]+)(?:@([^\s=@.[\]]+))?$/.exec(head);
   if (!match) throw new UsageError(`--list "${spec}": expected LIST[].ITEM[@KEY][=LABEL,...], e.g. components[].match@component`);
   return { list: match[1], item: match[2], key: match[3], labels };
-}
-
-function positiveInt(text: string | undefined, option: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`${option} must be a positive integer, not "${text}"`);
-  return Number(text);
 }
 
 async function readRecords(file: string, goldField: string): Promise<StructuredRecord[]> {
@@ -111,17 +82,23 @@ async function readRecords(file: string, goldField: string): Promise<StructuredR
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const options = parseOptions(argv);
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (!options.records) throw new UsageError(`--records is required\n\n${USAGE}`);
+  const options = parseOptions(argv, USAGE, {
+    records: { type: 'string' },
+    field: { type: 'string', multiple: true },
+    'gold-field': { type: 'string', default: 'gold' },
+    list: { type: 'string', multiple: true },
+    excerpt: { type: 'string' },
+    'max-errors': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (!options) return 0;
+  if (!options.records) throw usageError('--records is required', USAGE);
   const fields = (options.field ?? []).map(parseFieldSpec);
   const lists = (options.list ?? []).map(parseListSpec);
-  if (fields.length === 0 && lists.length === 0) throw new UsageError(`name at least one --field or --list\n\n${USAGE}`);
-  const excerptLength = positiveInt(options.excerpt, '--excerpt', 30);
-  const maxErrors = positiveInt(options['max-errors'], '--max-errors', 50);
+  if (fields.length === 0 && lists.length === 0) throw usageError('name at least one --field or --list', USAGE);
+  const positive = { min: 1, rule: 'a positive integer' };
+  const excerptLength = parseIntegerOption(options.excerpt, '--excerpt', 30, positive);
+  const maxErrors = parseIntegerOption(options['max-errors'], '--max-errors', 50, positive);
 
   const records = await readRecords(options.records, options['gold-field']);
   const result = scoreStructuredJson(records, { fields, lists, excerptLength, file: options.records });

@@ -3,7 +3,6 @@
  * accuracy per subset and overall, and base vs fine-tuned with a paired bootstrap CI. A thin shell
  * over lib/metrics/mcqa.ts.
  */
-import { parseArgs } from 'node:util';
 import { parseMcqaAnswer } from '../../lib/data/kormedmcqa.js';
 import { readTable } from '../../lib/data/tabular.js';
 import { InputError, UsageError } from '../../lib/errors.js';
@@ -17,7 +16,7 @@ import {
   type McqaScore,
   type ScoreMcqaOptions,
 } from '../../lib/metrics/mcqa.js';
-import { parseList, rowLocation } from './eval-cls.js';
+import { parseIntegerOption, parseList, parseNumberOption, parseOptions, parseRecordsOrPair, rowLocation } from '../options.js';
 
 const USAGE = `Usage: hanlab eval mcqa --records FILE [options]
        hanlab eval mcqa --base FILE --tuned FILE [options]
@@ -44,31 +43,6 @@ Scores multiple-choice answers (KorMedMCQA, study 002).
 
 Overall accuracy: micro = correct / all questions; size-weighted = subset accuracies weighted by
 subset size; macro = unweighted mean of subset accuracies. Unextractable answers count as wrong.`;
-
-function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        records: { type: 'string' },
-        base: { type: 'string' },
-        tuned: { type: 'string' },
-        'subset-order': { type: 'string' },
-        'subset-sizes': { type: 'string' },
-        resamples: { type: 'string' },
-        seed: { type: 'string' },
-        confidence: { type: 'string' },
-        'show-failures': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-}
 
 const LETTERS = ['A', 'B', 'C', 'D', 'E'];
 
@@ -120,12 +94,6 @@ function parseSizes(text: string): Record<string, number> {
   return sizes;
 }
 
-function integer(text: string | undefined, option: string, fallback: number, min: number): number {
-  if (text === undefined) return fallback;
-  if (!/^-?\d+$/.test(text) || Number(text) < min) throw new UsageError(`${option} must be an integer >= ${min}, not "${text}"`);
-  return Number(text);
-}
-
 function failureLines(label: string, score: McqaScore, limit: number): string {
   const failures = unextractableItems(score);
   if (failures.length === 0) return `${label}: 추출 실패 없음\n`;
@@ -148,23 +116,28 @@ function scoreJson(score: McqaScore) {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const options = parseOptions(argv);
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const comparing = options.base !== undefined || options.tuned !== undefined;
-  if (comparing && options.records !== undefined) throw new UsageError('give either --records, or --base and --tuned');
-  if (comparing && (options.base === undefined || options.tuned === undefined)) throw new UsageError('--base and --tuned go together');
-  if (!comparing && options.records === undefined) throw new UsageError(`--records (or --base and --tuned) is required\n\n${USAGE}`);
+  const options = parseOptions(argv, USAGE, {
+    records: { type: 'string' },
+    base: { type: 'string' },
+    tuned: { type: 'string' },
+    'subset-order': { type: 'string' },
+    'subset-sizes': { type: 'string' },
+    resamples: { type: 'string' },
+    seed: { type: 'string' },
+    confidence: { type: 'string' },
+    'show-failures': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (!options) return 0;
+  const input = parseRecordsOrPair(options, USAGE);
   const scoreOptions: ScoreMcqaOptions = {
     subsetOrder: options['subset-order'] ? parseList(options['subset-order'], '--subset-order') : undefined,
     subsetSizes: options['subset-sizes'] ? parseSizes(options['subset-sizes']) : undefined,
   };
-  const showFailures = integer(options['show-failures'], '--show-failures', 20, 0);
+  const showFailures = parseIntegerOption(options['show-failures'], '--show-failures', 20, { min: 0 });
 
-  if (!comparing) {
-    const score = scoreMcqa(await readMcqaRecords(options.records!), scoreOptions);
+  if ('records' in input) {
+    const score = scoreMcqa(await readMcqaRecords(input.records), scoreOptions);
     if (options.json) {
       console.log(JSON.stringify(scoreJson(score)));
       return 0;
@@ -173,13 +146,12 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const confidence = options.confidence === undefined ? 0.95 : Number(options.confidence);
-  if (!(confidence > 0 && confidence < 1)) throw new UsageError(`--confidence must be between 0 and 1, not "${options.confidence}"`);
-  const base = scoreMcqa(await readMcqaRecords(options.base!), scoreOptions);
-  const tuned = scoreMcqa(await readMcqaRecords(options.tuned!), scoreOptions);
+  const confidence = parseNumberOption(options.confidence, '--confidence', 0.95, (value) => value > 0 && value < 1, 'between 0 and 1');
+  const base = scoreMcqa(await readMcqaRecords(input.base), scoreOptions);
+  const tuned = scoreMcqa(await readMcqaRecords(input.tuned), scoreOptions);
   const comparison = compareMcqa(base, tuned, {
-    resamples: integer(options.resamples, '--resamples', 10_000, 1),
-    seed: integer(options.seed, '--seed', 42, 0),
+    resamples: parseIntegerOption(options.resamples, '--resamples', 10_000, { min: 1 }),
+    seed: parseIntegerOption(options.seed, '--seed', 42, { min: 0 }),
     confidence,
   });
   if (options.json) {

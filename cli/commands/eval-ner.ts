@@ -3,14 +3,13 @@
  * tags against KLUE-format gold. A thin shell over lib/metrics; every number comes from there.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { type KlueSentence, parseKlueNer, readKlueNer } from '../../lib/data/klue-ner.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { klueScores } from '../../lib/metrics/klue.js';
-import { type ZeroDivision, parseZeroDivision } from '../../lib/metrics/prf.js';
 import { formatFixed } from '../../lib/metrics/report-text.js';
 import { classificationReport, formatClassificationReport } from '../../lib/metrics/seqeval.js';
 import { type ChunkMode, SCHEMES, type Scheme, isScheme } from '../../lib/ner/scheme.js';
+import { parseDigits, parseOptions, parseZeroDivisionOption, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab eval ner --gold <KLUE tsv> --pred <file> [options]
 
@@ -35,29 +34,6 @@ interface PredFile {
   ids?: (string | undefined)[];
   /** Sentence ids and syllables when the prediction is a KLUE TSV (checked against gold). */
   sentences?: KlueSentence[];
-}
-
-function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        gold: { type: 'string' },
-        pred: { type: 'string' },
-        mode: { type: 'string' },
-        scheme: { type: 'string' },
-        digits: { type: 'string' },
-        'zero-division': { type: 'string' },
-        klue: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
 }
 
 function readText(file: string): string {
@@ -136,12 +112,18 @@ function checkSameSentences(gold: KlueSentence[], pred: PredFile): void {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const options = parseOptions(argv);
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (!options.gold || !options.pred) throw new UsageError(`--gold and --pred are required\n\n${USAGE}`);
+  const options = parseOptions(argv, USAGE, {
+    gold: { type: 'string' },
+    pred: { type: 'string' },
+    mode: { type: 'string' },
+    scheme: { type: 'string' },
+    digits: { type: 'string' },
+    'zero-division': { type: 'string' },
+    klue: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  });
+  if (!options) return 0;
+  if (!options.gold || !options.pred) throw usageError('--gold and --pred are required', USAGE);
   const mode = (options.mode ?? 'default') as ChunkMode;
   if (mode !== 'default' && mode !== 'strict') throw new UsageError(`--mode must be default or strict, not "${options.mode}"`);
   let scheme: Scheme | undefined;
@@ -150,17 +132,8 @@ export async function run(argv: string[]): Promise<number> {
     if (mode !== 'strict') throw new UsageError('--scheme only applies with --mode strict (the default mode has no scheme)');
     scheme = options.scheme;
   }
-  let digits = 2;
-  if (options.digits !== undefined) {
-    if (!/^\d+$/.test(options.digits) || Number(options.digits) > 20) throw new UsageError(`--digits must be an integer from 0 to 20, not "${options.digits}"`);
-    digits = Number(options.digits);
-  }
-  let zeroDivision: ZeroDivision = 'warn';
-  if (options['zero-division'] !== undefined) {
-    const parsed = parseZeroDivision(options['zero-division']);
-    if (parsed === undefined) throw new UsageError(`--zero-division must be 0, 1 or warn, not "${options['zero-division']}"`);
-    zeroDivision = parsed;
-  }
+  const digits = parseDigits(options.digits, 2);
+  const zeroDivision = parseZeroDivisionOption(options['zero-division'], 'warn');
 
   const goldSentences = readKlueNer(options.gold);
   const pred = readPred(options.pred);

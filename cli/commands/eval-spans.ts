@@ -2,12 +2,11 @@
  * `hanlab eval spans`: exact-match span NER (study 000) — TP / FP / FN, precision, recall and F1 per
  * label and micro, and base vs fine-tuned with Delta. A thin shell over lib/metrics/spans.ts.
  */
-import { parseArgs } from 'node:util';
 import { readKbmc } from '../../lib/data/kbmc.js';
 import { readTable } from '../../lib/data/tabular.js';
-import { InputError, UsageError } from '../../lib/errors.js';
+import { InputError } from '../../lib/errors.js';
 import { checkSpans, compareSpanScores, formatSpanComparison, formatSpanEvaluation, scoreSpans, type SpanDocument, type SpanEvaluation } from '../../lib/metrics/spans.js';
-import { parseDigits, parseList, parseZeroDivisionOption, rowLocation } from './eval-cls.js';
+import { parseDigits, parseList, parseOptions, parseRecordsOrPair, parseZeroDivisionOption, rowLocation } from '../options.js';
 
 const USAGE = `Usage: hanlab eval spans --records FILE [options]
        hanlab eval spans --base FILE --tuned FILE [options]
@@ -30,29 +29,6 @@ Scores predicted entity spans against gold ones by exact match of (label, start,
   --zero-division V  0 or 1 for 0/0 precision or recall (default 0)
   --json             print the result as JSON
   -h, --help         show this help`;
-
-function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        records: { type: 'string' },
-        base: { type: 'string' },
-        tuned: { type: 'string' },
-        kbmc: { type: 'string' },
-        labels: { type: 'string' },
-        digits: { type: 'string' },
-        'zero-division': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-}
 
 interface GoldDocument {
   id?: string;
@@ -98,21 +74,24 @@ function evaluationJson(evaluation: SpanEvaluation) {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const options = parseOptions(argv);
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const comparing = options.base !== undefined || options.tuned !== undefined;
-  if (comparing && options.records !== undefined) throw new UsageError('give either --records, or --base and --tuned');
-  if (comparing && (options.base === undefined || options.tuned === undefined)) throw new UsageError('--base and --tuned go together');
-  if (!comparing && options.records === undefined) throw new UsageError(`--records (or --base and --tuned) is required\n\n${USAGE}`);
+  const options = parseOptions(argv, USAGE, {
+    records: { type: 'string' },
+    base: { type: 'string' },
+    tuned: { type: 'string' },
+    kbmc: { type: 'string' },
+    labels: { type: 'string' },
+    digits: { type: 'string' },
+    'zero-division': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (!options) return 0;
+  const input = parseRecordsOrPair(options, USAGE);
   const digits = parseDigits(options.digits, 4);
   const zeroDivision = parseZeroDivisionOption(options['zero-division'], 0);
   const labels = options.labels ? parseList(options.labels, '--labels') : undefined;
   const gold = options.kbmc ? await readGoldKbmc(options.kbmc) : undefined;
-  if (!comparing) {
-    const evaluation = scoreSpans(await readSpanDocuments(options.records!, gold), { labels, zeroDivision });
+  if ('records' in input) {
+    const evaluation = scoreSpans(await readSpanDocuments(input.records, gold), { labels, zeroDivision });
     if (options.json) {
       console.log(JSON.stringify(evaluationJson(evaluation)));
       return 0;
@@ -120,15 +99,15 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(formatSpanEvaluation(evaluation, digits) + '\n');
     return 0;
   }
-  const baseDocuments = await readSpanDocuments(options.base!, gold);
-  const tunedDocuments = await readSpanDocuments(options.tuned!, gold);
+  const baseDocuments = await readSpanDocuments(input.base, gold);
+  const tunedDocuments = await readSpanDocuments(input.tuned, gold);
   if (baseDocuments.length !== tunedDocuments.length) {
-    throw new InputError(`has ${tunedDocuments.length} documents but ${options.base} has ${baseDocuments.length}; both must score the same documents`, { file: options.tuned });
+    throw new InputError(`has ${tunedDocuments.length} documents but ${input.base} has ${baseDocuments.length}; both must score the same documents`, { file: input.tuned });
   }
   baseDocuments.forEach((document, i) => {
     const key = (spans: SpanDocument['gold']) => JSON.stringify(spans.map((s) => [s.label, s.start, s.end]).sort());
     if (key(document.gold) !== key(tunedDocuments[i].gold)) {
-      throw new InputError(`gold spans differ from ${options.base} on the same line; both must score the same gold`, { file: options.tuned, line: tunedDocuments[i].line ?? undefined, field: 'gold' });
+      throw new InputError(`gold spans differ from ${input.base} on the same line; both must score the same gold`, { file: input.tuned, line: tunedDocuments[i].line ?? undefined, field: 'gold' });
     }
   });
   const base = scoreSpans(baseDocuments, { labels, zeroDivision });

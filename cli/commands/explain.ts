@@ -2,9 +2,9 @@
  * `hanlab explain`: one sentence's way from the model answer to the tags (`--id`), or the worst
  * sentences first. A thin shell over `explainSentence` / `diagnose` in lib/ner.
  */
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../lib/errors.js';
 import { formatExplanation, formatWorstSentences } from '../../lib/ner/diagnosis-format.js';
+import { parseNumberOption, parseOptions } from '../options.js';
 import { COMMON_OPTIONS, COMMON_OPTIONS_HELP, loadDiagnosis } from './align.js';
 
 const USAGE = `Usage: hanlab explain --gold <KLUE tsv> --answers <answers.jsonl> [--id <id>] [options]
@@ -20,18 +20,9 @@ ${COMMON_OPTIONS_HELP}
   -h, --help             show this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { ...COMMON_OPTIONS, id: { type: 'string' }, limit: { type: 'string' } } }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const limit = values.limit === undefined ? 5 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number, not "${values.limit}"`);
+  const values = parseOptions(argv, USAGE, { ...COMMON_OPTIONS, id: { type: 'string' }, limit: { type: 'string' } });
+  if (!values) return 0;
+  const limit = parseNumberOption(values.limit, '--limit', 5, (n) => Number.isInteger(n) && n >= 1, 'a positive whole number');
   const { sentences, diagnosis } = loadDiagnosis(values, USAGE);
 
   if (values.id !== undefined) {

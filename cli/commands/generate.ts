@@ -4,13 +4,12 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatMcqaPrompt, loadKorMedMcqa, MCQA_SUBSETS, type McqaSubset } from '../../lib/data/kormedmcqa.js';
 import { readTable } from '../../lib/data/tabular.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { generate, type Prompt } from '../../lib/llm/generate.js';
 import type { ChatMessage } from '../../lib/llm/openai-client.js';
-import { rowLocation } from './eval-cls.js';
+import { parseNumberOption, parseOptions, rowLocation, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab generate --data FILE --base-url URL --model NAME --out FILE [options]
 
@@ -42,35 +41,6 @@ and no prompt is asked twice.
   --api-key-env NAME   environment variable holding the API key (default OPENAI_API_KEY; unset = none)
   --limit N            only the first N prompts (a smoke test)
   -h, --help           show this help`;
-
-function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        data: { type: 'string' },
-        'base-url': { type: 'string' },
-        model: { type: 'string' },
-        out: { type: 'string' },
-        cache: { type: 'string' },
-        subset: { type: 'string' },
-        system: { type: 'string' },
-        temperature: { type: 'string' },
-        'max-tokens': { type: 'string' },
-        concurrency: { type: 'string' },
-        timeout: { type: 'string' },
-        retries: { type: 'string' },
-        'api-key-env': { type: 'string', default: 'OPENAI_API_KEY' },
-        limit: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-}
 
 /** One prompt and what goes beside its answer in the output line. */
 interface PromptItem {
@@ -129,31 +99,36 @@ async function readMcqaPrompts(file: string, subset: McqaSubset | undefined): Pr
   });
 }
 
-function number(text: string | undefined, option: string, fallback: number, check: (n: number) => boolean, rule: string): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || !check(value)) throw new UsageError(`${option} must be ${rule}, not "${text}"`);
-  return value;
-}
-
 export async function run(argv: string[]): Promise<number> {
-  const options = parseOptions(argv);
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const options = parseOptions(argv, USAGE, {
+    data: { type: 'string' },
+    'base-url': { type: 'string' },
+    model: { type: 'string' },
+    out: { type: 'string' },
+    cache: { type: 'string' },
+    subset: { type: 'string' },
+    system: { type: 'string' },
+    temperature: { type: 'string' },
+    'max-tokens': { type: 'string' },
+    concurrency: { type: 'string' },
+    timeout: { type: 'string' },
+    retries: { type: 'string' },
+    'api-key-env': { type: 'string', default: 'OPENAI_API_KEY' },
+    limit: { type: 'string' },
+  });
+  if (!options) return 0;
   for (const required of ['data', 'base-url', 'model', 'out'] as const) {
-    if (!options[required]) throw new UsageError(`--${required} is required\n\n${USAGE}`);
+    if (!options[required]) throw usageError(`--${required} is required`, USAGE);
   }
   const subset = options.subset as McqaSubset | undefined;
   if (subset !== undefined && !(MCQA_SUBSETS as readonly string[]).includes(subset)) throw new UsageError(`--subset must be one of ${MCQA_SUBSETS.join(', ')}`);
   const isInt = (n: number) => Number.isInteger(n);
-  const temperature = number(options.temperature, '--temperature', 0, (n) => n >= 0, 'a number >= 0');
-  const maxTokens = number(options['max-tokens'], '--max-tokens', 512, (n) => isInt(n) && n >= 1, 'a positive integer');
-  const concurrency = number(options.concurrency, '--concurrency', 4, (n) => isInt(n) && n >= 1, 'a positive integer');
-  const timeoutS = number(options.timeout, '--timeout', 120, (n) => n > 0, 'a positive number of seconds');
-  const retries = number(options.retries, '--retries', 4, (n) => isInt(n) && n >= 0, 'an integer >= 0');
-  const limit = number(options.limit, '--limit', Infinity, (n) => isInt(n) && n >= 1, 'a positive integer');
+  const temperature = parseNumberOption(options.temperature, '--temperature', 0, (n) => n >= 0, 'a number >= 0');
+  const maxTokens = parseNumberOption(options['max-tokens'], '--max-tokens', 512, (n) => isInt(n) && n >= 1, 'a positive integer');
+  const concurrency = parseNumberOption(options.concurrency, '--concurrency', 4, (n) => isInt(n) && n >= 1, 'a positive integer');
+  const timeoutS = parseNumberOption(options.timeout, '--timeout', 120, (n) => n > 0, 'a positive number of seconds');
+  const retries = parseNumberOption(options.retries, '--retries', 4, (n) => isInt(n) && n >= 0, 'an integer >= 0');
+  const limit = parseNumberOption(options.limit, '--limit', Infinity, (n) => isInt(n) && n >= 1, 'a positive integer');
 
   const data = options.data!;
   const isChat = ['.jsonl', '.ndjson', '.json'].includes(extname(data).toLowerCase());

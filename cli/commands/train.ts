@@ -55,6 +55,7 @@ Options:
   --max-steps N          stop after N updates (smoke runs)
   --micro-batch N        first micro-batch size to try (default: batch_size)
   --patience N           early stopping patience in epochs (default 3; 0 = off)
+  --workers N            extra worker threads computing gradients (default 0; 1 uses a second core)
   --progress MODE        bar | lines | none (default: bar in a terminal, lines otherwise)
   -h, --help             this help
 
@@ -89,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
       'max-steps': { type: 'string' },
       'micro-batch': { type: 'string' },
       patience: { type: 'string' },
+      workers: { type: 'string' },
       progress: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -127,6 +129,7 @@ export async function run(argv: string[]): Promise<number> {
     resume: values.resume,
     maxSteps: positiveInt(values['max-steps'], '--max-steps'),
     patience: positiveInt(values.patience, '--patience'),
+    workers: positiveInt(values.workers, '--workers'),
     progress,
   };
   mkdirSync(config.outputDir, { recursive: true });
