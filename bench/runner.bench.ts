@@ -5,10 +5,11 @@
  * overhead (target: under 0.5 s). Where Jupyter is installed, `jupyter nbconvert --to notebook
  * --execute` runs the same notebook with the same kernel (the runner should beat it).
  *
- * Each measurement is repeated (HANLAB_BENCH_REPS, default 3) in interleaved rounds and the median is
- * reported, because the machine is shared. Ends with one JSON line.
+ * The machine is shared, so each measurement is repeated (HANLAB_BENCH_REPS, default 3) in rounds
+ * whose order rotates, medians are reported, and the overheads are medians of the per-round paired
+ * differences (a busy moment slows both sides of a pair). Ends with one JSON line.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -56,11 +57,20 @@ async function runner(): Promise<number> {
   return performance.now() - started;
 }
 
-function cli(): number {
+/** Runs a command to completion without blocking this process; resolves to its wall time. */
+function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const started = performance.now();
-  const result = spawnSync(process.execPath, ['bin/hanlab.mjs', 'run', NOTEBOOK, '--quiet', '--out', path.join(work, 'cli.ipynb')], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`hanlab run failed: ${result.stderr}`);
-  return performance.now() - started;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${command} ${args.join(' ')} failed (${code}): ${stderr}`))));
+  });
+}
+
+function cli(): Promise<number> {
+  return timed(process.execPath, ['bin/hanlab.mjs', 'run', NOTEBOOK, '--quiet', '--out', path.join(work, 'cli.ipynb')]);
 }
 
 function findJupyter(): string | undefined {
@@ -74,36 +84,35 @@ const jupyter = findJupyter();
 const prefix = path.join(work, 'prefix');
 if (jupyter) installKernelSpecs({ prefix });
 
-function nbconvert(): number {
-  const started = performance.now();
-  const result = spawnSync(
+function nbconvert(): Promise<number> {
+  return timed(
     jupyter!,
     ['nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.kernel_name=hanlab', '--output', path.join(work, 'nbconvert.ipynb'), NOTEBOOK],
-    { encoding: 'utf8', env: { ...process.env, JUPYTER_PATH: path.join(prefix, 'share', 'jupyter'), JUPYTER_RUNTIME_DIR: path.join(work, 'runtime') } },
+    { ...process.env, JUPYTER_PATH: path.join(prefix, 'share', 'jupyter'), JUPYTER_RUNTIME_DIR: path.join(work, 'runtime') },
   );
-  if (result.status !== 0) throw new Error(`nbconvert failed: ${result.stderr}`);
-  return performance.now() - started;
 }
 
-const times: Record<string, number[]> = { bareStart: [], kernelWork: [], runNotebook: [], cli: [], nbconvert: [] };
+const measures: Record<string, () => Promise<number>> = { bareStart, kernelWork, runNotebook: runner, cli };
+if (jupyter) measures.nbconvert = nbconvert;
+const times: Record<string, number[]> = Object.fromEntries(Object.keys(measures).map((name) => [name, []]));
 try {
   // Warm the file cache (tslab, TypeScript, zeromq) so the first round is not an outlier.
   await bareStart();
-  for (let round = 1; round <= reps; round++) {
-    times.bareStart.push(await bareStart());
-    times.kernelWork.push(await kernelWork());
-    times.runNotebook.push(await runner());
-    times.cli.push(cli());
-    if (jupyter) times.nbconvert.push(nbconvert());
-    console.log(`round ${round}/${reps}: ` + Object.entries(times).filter(([, list]) => list.length).map(([name, list]) => `${name} ${(list.at(-1)! / 1000).toFixed(2)} s`).join(', '));
+  const names = Object.keys(measures);
+  for (let round = 0; round < reps; round++) {
+    const order = names.map((_, index) => names[(index + round) % names.length]);
+    for (const name of order) times[name].push(await measures[name]());
+    console.log(`round ${round + 1}/${reps}: ` + names.map((name) => `${name} ${(times[name][round] / 1000).toFixed(2)} s`).join(', '));
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
 
+/** Median over rounds of a - b, paired by round. */
+const pairedMedian = (a: number[], b: number[]) => Math.round(median(a.map((value, index) => value - b[index])));
 const m = Object.fromEntries(Object.entries(times).map(([name, list]) => [name, list.length ? Math.round(median(list)) : null])) as Record<string, number | null>;
-const runnerOverheadMs = m.runNotebook! - m.kernelWork!;
-const cliOverheadMs = m.cli! - m.kernelWork!;
+const runnerOverheadMs = pairedMedian(times.runNotebook, times.kernelWork);
+const cliOverheadMs = pairedMedian(times.cli, times.kernelWork);
 const figures = {
   notebook: NOTEBOOK,
   codeCells: cells.length,
@@ -114,6 +123,7 @@ const figures = {
   runnerOverheadUnder500ms: runnerOverheadMs < 500,
   cliVsNbconvert: m.nbconvert ? Number((m.cli! / m.nbconvert).toFixed(3)) : null,
   cliBeatsNbconvert: m.nbconvert ? m.cli! < m.nbconvert : null,
+  cliMinusNbconvertMs: jupyter ? pairedMedian(times.cli, times.nbconvert) : null,
   nbconvert: jupyter ? 'measured' : 'not installed',
 };
 console.log(`bare kernel start-up ${(m.bareStart! / 1000).toFixed(2)} s; kernel's own work (start + 10 cells + stop) ${(m.kernelWork! / 1000).toFixed(2)} s`);

@@ -7,30 +7,21 @@
  * pure-rand's xoroshiro128+ seeded with KLUE_PARTITION_SEED (j = uniformInt(rng, 0, i) for i from
  * n-1 down to 1), give the first 4,000 to train, the next 500 to validation and the last 500 to
  * test, then list each split's ids in file order. `--check` verifies the stored file instead.
- *
- * The shuffle lives here (not in lib/) because pure-rand only ships subpath exports, which the
- * notebooks' TypeScript (moduleResolution Node10) cannot resolve; lib/ only reads the stored ids.
+ * The shuffle is lib/random.ts's `shuffleInPlace`; lib/data/klue-partition.ts only reads the stored ids.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { uniformInt } from 'pure-rand/distribution/uniformInt';
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { readKlueNer } from '../lib/data/klue-ner.js';
 import type { KluePartition } from '../lib/data/klue-partition.js';
+import { createRng, shuffleInPlace } from '../lib/random.js';
 
 export const KLUE_PARTITION_SEED = 20240917;
 export const KLUE_PARTITION_SOURCE = 'data/klue-ner/klue-ner-v1.1_dev.tsv';
 export const KLUE_PARTITION_SIZES = { train: 4000, validation: 500, test: 500 } as const;
 
-/** Fisher–Yates with pure-rand (reproducible on every platform). */
+/** A shuffled copy of `items`: Fisher–Yates with a fresh xoroshiro128+ seeded with `seed`. */
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const out = items.slice();
-  const rng = xoroshiro128plus(seed);
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = uniformInt(rng, 0, i);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
+  return shuffleInPlace(items.slice(), createRng(seed));
 }
 
 /** Builds the partition from the ids in file order. */

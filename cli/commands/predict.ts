@@ -24,7 +24,8 @@ Runs a model saved by \`hanlab train\` (FILE = <output_dir>/model.hanlab).
 Taggers: --input is KLUE NER TSV (gold tags are scored: seqeval micro F1 and KLUE figures) or plain
 text, one sentence per line. Output: KLUE NER TSV with the predicted tags.
 Classifiers: --input is a table (csv/tsv/json/jsonl/parquet) with a text column (and optionally a
-label column, then accuracy and macro F1 are printed). Output: TSV row, predicted label, one
+label column, then accuracy and macro F1 are printed; rows with an empty text or label are listed
+on stderr and left out). Output: TSV row, predicted label, one
 probability column per label.
 
 Options:
@@ -144,7 +145,12 @@ async function predictClassifier(model: TextClassifier, input: string | undefine
     const table = await readTable(input as string);
     const hasLabel = table.columns.some((c) => c.toLowerCase() === 'label' || c.toLowerCase() === 'labels');
     if (hasLabel) {
-      const data = await loadTextClassification(input as string, { labelOrder: model.labels });
+      // Rows without usable text or label are listed, not silently dropped (NSMC's test file has empty reviews).
+      const data = await loadTextClassification(input as string, { labelOrder: model.labels, onInvalid: 'collect' });
+      if (data.problems.length > 0) {
+        const shown = data.problems.slice(0, 5).map((p) => `${p.file}:${p.line ?? `row ${p.row}`} (${p.kind})`);
+        console.error(`skipped ${data.problems.length} unusable rows: ${shown.join(', ')}${data.problems.length > 5 ? ', …' : ''}`);
+      }
       texts = data.texts;
       gold = data.labels;
       rows = data.rowNumbers;

@@ -19,12 +19,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
-// @ts-ignore -- pure-rand 8 has only sub-path exports, which tslab's TypeScript (Node10 resolution) cannot
-// type; Node resolves them at run time under both ESM and CommonJS, and tsc (NodeNext) checks the types.
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-// @ts-ignore -- see above
-import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { InputError, UsageError } from '../errors.js';
+import { createRng, shuffleInPlace } from '../random.js';
 import { decodeText, type TextEncodingName } from './encoding.js';
 
 export type TableFormat = 'csv' | 'tsv' | 'json' | 'jsonl' | 'parquet';
@@ -543,22 +539,6 @@ export interface TrainValidationSplit {
   seed: number;
 }
 
-interface RandomGenerator {
-  next(): number;
-}
-
-/** Fisher–Yates with pure-rand's xoroshiro128+ (the same seed gives the same order on every platform). */
-function seededShuffle<T>(items: T[], rng: RandomGenerator): T[] {
-  const out = items.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = (uniformInt as (rng: RandomGenerator, from: number, to: number) => number)(rng, 0, i);
-    const tmp = out[i];
-    out[i] = out[j];
-    out[j] = tmp;
-  }
-  return out;
-}
-
 /**
  * How many examples of each class go to validation: the total is round(n × ratio) (kept between 1 and
  * n − 1), shared by largest remainder so every class gets floor or ceil of its own n_c × ratio.
@@ -614,10 +594,10 @@ export function splitTrainValidation(data: LabeledTexts, options: SplitOptions):
     byClass[label].push(index);
   });
   const quotas = stratifiedQuotas(byClass.map((c) => c.length), ratio);
-  const rng = (xoroshiro128plus as (seed: number) => RandomGenerator)(seed | 0);
+  const rng = createRng(seed);
   const validationIndices: number[] = [];
   byClass.forEach((indices, id) => {
-    validationIndices.push(...seededShuffle(indices, rng).slice(0, quotas[id]));
+    validationIndices.push(...shuffleInPlace(indices.slice(), rng).slice(0, quotas[id]));
   });
   validationIndices.sort((a, b) => a - b);
   const inValidation = new Set(validationIndices);

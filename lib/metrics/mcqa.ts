@@ -12,12 +12,8 @@
  * - `macro`: the unweighted mean of the subset accuracies. Every subset weighs the same.
  * An unextractable answer is wrong and stays in every denominator; its count is reported beside.
  */
-// @ts-ignore -- pure-rand 8 has only sub-path exports, which tslab's TypeScript (Node10 resolution) cannot
-// type; Node resolves them at run time under both ESM and CommonJS, and tsc (NodeNext) checks the types.
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-// @ts-ignore -- see above
-import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { InputError, UsageError } from '../errors.js';
+import { createRng, uniformInt } from '../random.js';
 
 export const MCQA_LETTERS: readonly string[] = ['A', 'B', 'C', 'D', 'E'];
 
@@ -340,7 +336,7 @@ export function compareMcqa(base: McqaScore, tuned: McqaScore, options: CompareM
   const N = pairs.length;
 
   // One resampling loop fills every statistic, so all CIs come from the same draws.
-  const rng = xoroshiro128plus(seed);
+  const rng = createRng(seed);
   const outcomes = diffs.map((d) => Int8Array.from(d));
   const subsetDraws = subsets.map(() => new Float64Array(resamples));
   const microDraws = new Float64Array(resamples);

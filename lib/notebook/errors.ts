@@ -67,6 +67,9 @@ export class KernelDiedError extends HanlabError {
 /** The kernel did not answer in time while starting. */
 export class KernelStartError extends HanlabError {}
 
+/** A ZeroMQ channel to the kernel failed mid-run (no answer can come any more). */
+export class KernelConnectionError extends HanlabError {}
+
 /** A kernel name that has no kernelspec, or a kernelspec that cannot be used. */
 export class KernelSpecError extends HanlabError {}
 

@@ -14,7 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as zmq from 'zeromq';
-import { KernelDiedError, KernelStartError, formatSeconds, type CellLocation } from './errors.js';
+import { KernelConnectionError, KernelDiedError, KernelStartError, formatSeconds, type CellLocation } from './errors.js';
 import { kernelCommand, readKernelSpec, type KernelSpec } from './kernelspec.js';
 import type { Output, MimeBundle } from './nbformat.js';
 import type { StreamChunk } from './cell-errors.js';
@@ -449,8 +449,12 @@ export class KernelClient {
         if (pending.reply && pending.idle) pending.resolve();
       }
     } catch (error) {
-      // Closing the socket ends the loop (EAGAIN/ETERM style errors); anything else is a bug worth seeing.
-      if (!this.closed) throw error;
+      // Closing the socket ends the loop. Any other socket failure: no more answers will come, so the
+      // requests waiting for them fail now (with the reason) instead of hanging.
+      if (this.closed) return;
+      const reason = error instanceof Error ? error.message : String(error);
+      this.outputTail += `\n[hanlab] ${channel} socket failed: ${reason}`;
+      for (const pending of this.pending.values()) pending.reject(new KernelConnectionError(`the ${channel} channel to the kernel failed: ${reason}`));
     }
   }
 

@@ -14,7 +14,7 @@ import { createProgress, formatDuration, type ProgressMode, type ProgressReporte
 import { SeededRandom, type RandomState } from './rng.js';
 import { describeModel, type TrainableModel } from './saved-model.js';
 import { learningRateAt } from './schedule.js';
-import { InputError } from '../errors.js';
+import { InputError, UsageError } from '../errors.js';
 import { currentDevice, type BackendChoice } from '../backend/index.js';
 import { GradientWorkers } from './parallel.js';
 
@@ -257,6 +257,8 @@ class Trainer {
     const workerCount = this.options.workers ?? 0;
     if (workerCount > 0) {
       const backend = (currentDevice()?.backend ?? tf.getBackend()) as BackendChoice;
+      // Each worker would open its own CUDA context on the one GPU: workers are for CPU backends.
+      if (backend === 'tensorflow-gpu') throw new UsageError('gradient worker threads are for CPU backends; train on the GPU without workers');
       this.workers = await GradientWorkers.start(workerCount, describeModel(this.model, this.options.seed), backend);
     }
     try {
@@ -272,7 +274,8 @@ class Trainer {
     const started = Date.now();
     if (this.options.resume && this.checkpointPath && existsSync(this.checkpointPath)) this.restore(this.checkpointPath);
     const vars = this.model.parameters.variables;
-    let stopped = false;
+    // A run that stopped early stays stopped when resumed from its last checkpoint.
+    let stopped = this.history.stoppedEarly;
     while (this.epoch < this.options.epochs && !stopped) {
       const plan = planEpoch(this.lengths, this.options, this.epoch);
       const efficiency = paddingEfficiency(this.lengths, plan);

@@ -9,6 +9,7 @@ import { readNotebook, sourceText, type CodeCell, type ErrorOutput } from '../..
 import { INJECTED_TAG, hasTag } from '../../lib/notebook/parameters.js';
 import { runNotebook, type CellEvent, type RunMetadata } from '../../lib/notebook/runner.js';
 import { RESULT_MIME, readResults } from '../../lib/notebook/results.js';
+import { nbformatErrors } from './jupyter.js';
 import { newMarker, waitForNoProcesses } from './processes.js';
 
 const FIXTURES = 'tests/fixtures/notebooks';
@@ -23,13 +24,20 @@ after(async () => {
 });
 
 const code = (cell: unknown) => cell as CodeCell;
+/** Saved notebooks must pass nbformat's schema (checked where Python's nbformat is installed). */
+function assertValidNbformat(file: string): void {
+  const errors = nbformatErrors(file);
+  assert.ok(errors === undefined || errors === '', `${file} is not valid nbformat 4: ${errors}`);
+}
 const runOf = (notebook: { metadata: { hanlab?: { run?: unknown } } }) => notebook.metadata.hanlab?.run as RunMetadata;
 
-describe('runNotebook', () => {
+// Concurrent: each test starts its own kernel and spends much of its time waiting on it.
+describe('runNotebook', { concurrency: 3 }, () => {
   test('a notebook that succeeds: outputs, results, execution counts, run metadata, authored metadata kept', async () => {
     const output = path.join(work, 'success.ipynb');
     const events: CellEvent[] = [];
     const result = await runNotebook(path.join(FIXTURES, 'success.ipynb'), { output, env, onCell: (event) => events.push(event) });
+    assertValidNbformat(output);
     assert.equal(result.ok, true);
     assert.equal(result.output, output);
     assert.equal(result.error, undefined);
@@ -78,6 +86,7 @@ describe('runNotebook', () => {
   test('a cell that throws: a proper error output, later cells not run, the partial notebook saved', async () => {
     const output = path.join(work, 'error.ipynb');
     const result = await runNotebook(path.join(FIXTURES, 'error.ipynb'), { output, env });
+    assertValidNbformat(output);
     assert.equal(result.ok, false);
     assert.deepEqual(result.failedCell, { index: 1, ename: 'DataError', evalue: 'klue-ner.tsv:12: 태그 "B-XX"를 알 수 없음' });
     assert.ok(result.error instanceof CellError);
@@ -116,12 +125,13 @@ describe('runNotebook', () => {
   test('a cell over the time limit: CellTimeoutError naming the cell and limit, kernel stopped', async () => {
     const output = path.join(work, 'timeout.ipynb');
     const started = Date.now();
-    const result = await runNotebook(path.join(FIXTURES, 'timeout.ipynb'), { output, cellTimeoutMs: 1000, allowErrors: true, env });
+    const result = await runNotebook(path.join(FIXTURES, 'timeout.ipynb'), { output, cellTimeoutMs: 3000, allowErrors: true, env });
+    assertValidNbformat(output);
     assert.ok(Date.now() - started < 60_000, 'the two-minute cell was not waited for');
     assert.equal(result.ok, false);
     assert.ok(result.error instanceof CellTimeoutError);
-    assert.equal(result.error.timeoutMs, 1000);
-    assert.match(result.error.message, /^cell 2 \("console\.log\('sleeping'\);"\) did not finish within 1 s/);
+    assert.equal(result.error.timeoutMs, 3000);
+    assert.match(result.error.message, /^cell 2 \("console\.log\('sleeping'\);"\) did not finish within 3 s/);
     const saved = readNotebook(output);
     const cell = code(saved.cells[1]);
     assert.deepEqual(cell.outputs[0], { output_type: 'stream', name: 'stdout', text: 'sleeping\n' });
@@ -132,6 +142,7 @@ describe('runNotebook', () => {
   test('a kernel killed mid-run: KernelDiedError naming the cell and the signal', async () => {
     const output = path.join(work, 'dies.ipynb');
     const result = await runNotebook(path.join(FIXTURES, 'kernel-dies.ipynb'), { output, env });
+    assertValidNbformat(output);
     assert.equal(result.ok, false);
     assert.ok(result.error instanceof KernelDiedError);
     assert.equal(result.error.signal, 'SIGKILL');

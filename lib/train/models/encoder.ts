@@ -23,6 +23,11 @@ export interface EncoderConfig {
   dilations: number[];
   /** Dropout rate on embeddings and between layers. */
   dropout: number;
+  /**
+   * Hashed syllable-bigram embeddings added to the syllable embeddings: the number of hash buckets
+   * (0 or absent = off). Each position's bigram is (previous syllable id, syllable id).
+   */
+  bigramBuckets?: number;
 }
 
 export interface ForwardContext {
@@ -33,6 +38,7 @@ export interface ForwardContext {
 
 export function encoderSpecs(config: EncoderConfig, vocabSize: number): ParameterSpec[] {
   const specs: ParameterSpec[] = [{ name: 'embedding', shape: [vocabSize, config.embeddingDim], init: 'normal', std: 0.1 }];
+  if (config.bigramBuckets) specs.push({ name: 'bigram-embedding', shape: [config.bigramBuckets, config.embeddingDim], init: 'normal', std: 0.1 });
   if (config.encoder === 'conv') {
     let channels = config.embeddingDim;
     config.dilations.forEach((_, layer) => {
@@ -57,7 +63,9 @@ export function encoderOutputDim(config: EncoderConfig): number {
 /** `ids [B, T]` int32, `mask [B, T, 1]` float (1 = real) → `[B, T, encoderOutputDim]`. */
 export function encode(config: EncoderConfig, params: ParameterSet, ids: tf.Tensor2D, mask: tf.Tensor3D, context: ForwardContext): tf.Tensor3D {
   // Zero the padding's embeddings: a convolution would otherwise read them at sentence edges.
-  let x = tf.mul(embeddingLookup(params.get<tf.Rank.R2>('embedding'), ids), mask) as tf.Tensor3D;
+  let embedded = embeddingLookup(params.get<tf.Rank.R2>('embedding'), ids);
+  if (config.bigramBuckets) embedded = tf.add(embedded, embeddingLookup(params.get<tf.Rank.R2>('bigram-embedding'), bigramIds(ids, config.bigramBuckets)));
+  let x = tf.mul(embedded, mask) as tf.Tensor3D;
   x = dropout(x, config.dropout, context);
   if (config.encoder === 'conv') {
     config.dilations.forEach((dilation, layer) => {
@@ -76,6 +84,16 @@ export function encode(config: EncoderConfig, params: ParameterSet, ids: tf.Tens
   const forward = lstm(x, mask, weights('forward'), false);
   const backward = lstm(x, mask, weights('backward'), true);
   return dropout(tf.concat([forward, backward], 2), config.dropout, context);
+}
+
+/** Hash bucket of (previous id, id) per position; the first position's previous id is padding (0). */
+export function bigramIds(ids: tf.Tensor2D, buckets: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [batch, time] = ids.shape;
+    const previous = tf.concat([tf.zeros([batch, 1], 'int32'), tf.slice(ids, [0, 0], [batch, time - 1])], 1);
+    // previous · 7919 + id stays far inside int32 for any vocabulary under 200,000 syllables.
+    return tf.mod(tf.add(tf.mul(previous, tf.scalar(7919, 'int32')), ids), tf.scalar(buckets, 'int32')) as tf.Tensor2D;
+  });
 }
 
 /** `[B, T, 1]` float mask from sentence lengths. */
