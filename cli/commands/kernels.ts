@@ -2,10 +2,9 @@
  * `hanlab kernels install|list`: put the hanlab kernelspecs where Jupyter finds them, and show what
  * each would run on. A thin shell over lib/notebook/kernelspec and lib/backend/probe.
  */
-import { parseArgs } from 'node:util';
 import { expectedBackend, probeBackends, type BackendProbe } from '../../lib/backend/probe.js';
-import { UsageError } from '../../lib/errors.js';
 import { KERNEL_NAMES, findInstalledKernelSpecs, installKernelSpecs, readKernelSpec } from '../../lib/notebook/kernelspec.js';
+import { parseCommandLine, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab kernels install [--user | --prefix DIR]
        hanlab kernels list [--prefix DIR] [--json]
@@ -19,36 +18,20 @@ list      shows each kernel, where it is installed, and the TensorFlow.js backen
             --json         one JSON object
   -h, --help  show this help`;
 
-function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        user: { type: 'boolean', default: false },
-        prefix: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-}
-
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(argv);
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandLine(argv, USAGE, {
+    user: { type: 'boolean', default: false },
+    prefix: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const [action, ...rest] = positionals;
-  if (rest.length) throw new UsageError(`unexpected arguments: ${rest.join(' ')}\n\n${USAGE}`);
+  if (rest.length) throw usageError(`unexpected arguments: ${rest.join(' ')}`, USAGE);
   const root = process.cwd();
   switch (action) {
     case 'install': {
-      if (values.user && values.prefix !== undefined) throw new UsageError('give --user or --prefix, not both');
+      if (values.user && values.prefix !== undefined) throw usageError('give --user or --prefix, not both', USAGE);
       const installed = installKernelSpecs(values.prefix !== undefined ? { prefix: values.prefix } : { user: true }, root);
       for (const kernel of installed) console.log(`installed ${kernel.name} -> ${kernel.dir}`);
       if (values.prefix !== undefined) console.log(`Jupyter finds them with JUPYTER_PATH=${values.prefix}/share/jupyter`);
@@ -76,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`${action === undefined ? 'missing' : `unknown`} action${action ? ` "${action}"` : ''}: use install or list\n\n${USAGE}`);
+      throw usageError(`${action === undefined ? 'missing action' : `unknown action "${action}"`}: use install or list`, USAGE);
   }
 }
 

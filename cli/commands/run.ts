@@ -3,14 +3,13 @@
  * Jupyter protocol. A thin shell over lib/notebook/runner.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { UsageError } from '../../lib/errors.js';
 import { KernelDiedError, KernelStartError, formatSeconds } from '../../lib/notebook/errors.js';
 import { killAllKernels } from '../../lib/notebook/kernel-client.js';
 import { KERNEL_NAMES, isKernelName } from '../../lib/notebook/kernelspec.js';
 import { readNotebook } from '../../lib/notebook/nbformat.js';
 import { parseParameterArgs } from '../../lib/notebook/parameters.js';
 import { runNotebook } from '../../lib/notebook/runner.js';
+import { parseCommandLine, parseNumberOption, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab run <notebook.ipynb> [options]
 
@@ -30,42 +29,24 @@ import ./lib/...), and writes the executed notebook with outputs, errors and run
 Exit status: 0 when every cell ran, 1 when a cell failed, timed out or the kernel died
 (the partial notebook is still written), 2 for bad usage.`;
 
-function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        parameter: { type: 'string', short: 'p', multiple: true, default: [] },
-        out: { type: 'string', short: 'o' },
-        kernel: { type: 'string', short: 'k', default: 'hanlab' },
-        timeout: { type: 'string', short: 't' },
-        'allow-errors': { type: 'boolean', default: false },
-        quiet: { type: 'boolean', short: 'q', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-}
-
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(argv);
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new UsageError(`give exactly one notebook (got ${positionals.length})\n\n${USAGE}`);
+  const parsed = parseCommandLine(argv, USAGE, {
+    parameter: { type: 'string', short: 'p', multiple: true, default: [] },
+    out: { type: 'string', short: 'o' },
+    kernel: { type: 'string', short: 'k', default: 'hanlab' },
+    timeout: { type: 'string', short: 't' },
+    'allow-errors': { type: 'boolean', default: false },
+    quiet: { type: 'boolean', short: 'q', default: false },
+  });
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw usageError(`give exactly one notebook (got ${positionals.length})`, USAGE);
   const input = positionals[0];
-  if (!isKernelName(values.kernel)) throw new UsageError(`--kernel must be one of ${KERNEL_NAMES.join(', ')}, got "${values.kernel}"`);
-  let cellTimeoutMs: number | undefined;
-  if (values.timeout !== undefined) {
-    const seconds = Number(values.timeout);
-    if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got "${values.timeout}"`);
-    cellTimeoutMs = Math.round(seconds * 1000);
-  }
+  if (!isKernelName(values.kernel)) throw usageError(`--kernel must be one of ${KERNEL_NAMES.join(', ')}, got "${values.kernel}"`, USAGE);
+  const cellTimeoutMs =
+    values.timeout === undefined
+      ? undefined
+      : Math.round(parseNumberOption(values.timeout, '--timeout', 0, (seconds) => seconds > 0, 'a positive number of seconds') * 1000);
   const output = values.out ?? path.join('out', 'notebooks', path.basename(input));
   const parameters = await parseParameterArgs(values.parameter, readNotebook(input));
 

@@ -56,6 +56,7 @@ Options:
   --micro-batch N        first micro-batch size to try (default: batch_size)
   --patience N           early stopping patience in epochs (default 3; 0 = off)
   --workers N            extra worker threads computing gradients (default 0; 1 uses a second core)
+  --bigrams N            add hashed syllable-bigram embeddings with N buckets (default 0 = off)
   --progress MODE        bar | lines | none (default: bar in a terminal, lines otherwise)
   -h, --help             this help
 
@@ -91,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
       'micro-batch': { type: 'string' },
       patience: { type: 'string' },
       workers: { type: 'string' },
+      bigrams: { type: 'string' },
       progress: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -133,17 +135,24 @@ export async function run(argv: string[]): Promise<number> {
     progress,
   };
   mkdirSync(config.outputDir, { recursive: true });
+  const bigramBuckets = positiveInt(values.bigrams, '--bigrams') ?? 0;
   const modelConfig = modelConfigFor(kind);
   if (modelConfig.kind === 'tagger') {
-    await trainTaggerFromConfig(config, kind, training, values['klue-partition'] ? (values['partition-file'] ?? KLUE_PARTITION_FILE) : undefined);
+    await trainTaggerFromConfig(config, kind, training, values['klue-partition'] ? (values['partition-file'] ?? KLUE_PARTITION_FILE) : undefined, bigramBuckets);
   } else {
     if (values['klue-partition']) throw new UsageError('--klue-partition applies to taggers only');
-    await trainClassifierFromConfig(config, kind, training);
+    await trainClassifierFromConfig(config, kind, training, bigramBuckets);
   }
   return 0;
 }
 
-async function trainTaggerFromConfig(config: TrainingConfig, kind: ModelKind, training: TrainOptions, partitionOption: string | undefined): Promise<void> {
+async function trainTaggerFromConfig(
+  config: TrainingConfig,
+  kind: ModelKind,
+  training: TrainOptions,
+  partitionOption: string | undefined,
+  bigramBuckets: number,
+): Promise<void> {
   const sentences = readKlueNer(config.trainFile);
   let train: KlueSentence[];
   let validation: KlueSentence[];
@@ -168,7 +177,7 @@ async function trainTaggerFromConfig(config: TrainingConfig, kind: ModelKind, tr
   const modelConfig = modelConfigFor(kind);
   const { kind: _kind, ...architecture } = modelConfig;
   // Taggers predict every syllable: max_seq_length only bounds training sentences.
-  const result = await trainTagger({ train, validation, tags, model: architecture, training, source: config.trainFile });
+  const result = await trainTagger({ train, validation, tags, model: { ...architecture, bigramBuckets }, training, source: config.trainFile });
   const metrics: Record<string, unknown> = { kind, validation: result.validation, seconds: result.seconds };
   if (test) {
     const predicted = predictTagStrings(result.model, test.map((s) => s.tokens));
@@ -182,7 +191,7 @@ async function trainTaggerFromConfig(config: TrainingConfig, kind: ModelKind, tr
   finish(config, result.model, result.history, metrics, training.seed, result.seconds);
 }
 
-async function trainClassifierFromConfig(config: TrainingConfig, kind: ModelKind, training: TrainOptions): Promise<void> {
+async function trainClassifierFromConfig(config: TrainingConfig, kind: ModelKind, training: TrainOptions, bigramBuckets: number): Promise<void> {
   const data = await loadTrainValidation(config.trainFile, {
     validFile: config.validFile,
     splitRatio: config.splitRatio,
@@ -191,7 +200,7 @@ async function trainClassifierFromConfig(config: TrainingConfig, kind: ModelKind
   });
   console.log(`${kind}: ${data.train.texts.length} training / ${data.validation.texts.length} validation texts, labels ${data.labelNames.join(', ')}`);
   const { kind: _kind, ...architecture } = modelConfigFor(kind);
-  const result = await trainClassifier({ train: data.train, validation: data.validation, model: architecture, training });
+  const result = await trainClassifier({ train: data.train, validation: data.validation, model: { ...architecture, bigramBuckets }, training });
   finish(config, result.model, result.history, { kind, validation: result.validation, seconds: result.seconds }, training.seed, result.seconds);
 }
 

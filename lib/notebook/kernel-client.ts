@@ -428,7 +428,7 @@ export class KernelClient {
     const state: Pending = { msgId, idle: false, outputs, streams, onMessage, resolve, reject, channel };
     this.pending.set(msgId, state);
     if (this.exitInfo) reject(this.diedError());
-    return { done, state, get reply() { return state.reply; } };
+    return { done, state };
   }
 
   private async receiveLoop(socket: zmq.Dealer | zmq.Subscriber, channel: 'shell' | 'control' | 'iopub'): Promise<void> {

@@ -155,7 +155,7 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
         } else {
           let outcome = await kernel.execute(code, { timeoutMs: options.cellTimeoutMs, cell: location, outputs, streams });
           // An abort means the request came inside tslab's post-error window: wait and ask again.
-          for (let retry = 0; outcome.status === 'abort' && retry < 3; retry++) {
+          for (let retry = 0; outcome.status === 'abort' && retry < 10; retry++) {
             await delay(AFTER_ERROR_MS);
             outputs.length = 0;
             streams.length = 0;
@@ -169,7 +169,10 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
           } else {
             record.status = 'error';
             const sent = outputs.find((output): output is ErrorOutput => output.output_type === 'error');
-            if (sent) {
+            if (outcome.status === 'abort') {
+              errorOutput = { output_type: 'error', ename: 'CellAbortedError', evalue: 'the kernel refused to run this cell ("abort") ten times in a row', traceback: [] };
+              cell.outputs = [...outputs, errorOutput];
+            } else if (sent) {
               errorOutput = sent;
               cell.outputs = outputs.slice();
             } else if (typeof outcome.reply.ename === 'string') {

@@ -2,11 +2,23 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { KernelDiedError, KernelSpecError } from '../../lib/notebook/errors.js';
-import { ExecuteTimeout, KernelClient, liveKernelCount } from '../../lib/notebook/kernel-client.js';
+import { ExecuteTimeout, KernelClient, liveKernelCount, type ExecuteOutcome } from '../../lib/notebook/kernel-client.js';
 import { isListening, newMarker, processesWithMarker, waitForNoProcesses } from './processes.js';
 
 const marker = newMarker();
 let kernel: KernelClient;
+
+/**
+ * tslab answers "abort" to requests arriving within 200 ms of a failed (or interrupted) cell; how soon
+ * that window opens depends on the machine's load, so retry past it, as the runner does.
+ */
+async function afterAbortWindow(execute: () => Promise<ExecuteOutcome>): Promise<ExecuteOutcome> {
+  for (let attempt = 0; ; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const outcome = await execute();
+    if (outcome.status !== 'abort' || attempt === 10) return outcome;
+  }
+}
 
 // One kernel for the whole file: starting tslab takes seconds.
 before(async () => {
@@ -44,12 +56,9 @@ describe('KernelClient with a real tslab kernel', () => {
   test('a failing cell answers status error with the error text on stderr (tslab has no error message)', async () => {
     const outcome = await kernel.execute("throw new Error('nope')");
     assert.equal(outcome.status, 'error');
+    assert.equal(outcome.reply.ename, undefined, 'tslab sends no ename: the runner builds the error output');
     assert.match(String(outcome.streams.at(-1)?.text), /Error: nope/);
-    // tslab aborts requests for 200 ms after an error.
-    const aborted = await kernel.execute('1');
-    assert.equal(aborted.status, 'abort');
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    assert.equal((await kernel.execute('1')).status, 'ok');
+    assert.equal((await afterAbortWindow(() => kernel.execute('1'))).status, 'ok');
   });
 
   test('the heartbeat echoes', async () => {
@@ -64,8 +73,8 @@ describe('KernelClient with a real tslab kernel', () => {
     );
     assert.deepEqual(outputs, [{ output_type: 'stream', name: 'stdout', text: 'waiting\n' }]);
     kernel.interrupt();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal((await kernel.execute("console.log('still alive')")).status, 'ok');
+    const alive = await afterAbortWindow(() => kernel.execute("console.log('still alive')"));
+    assert.deepEqual([alive.status, alive.outputs], ['ok', [{ output_type: 'stream', name: 'stdout', text: 'still alive\n' }]]);
   });
 
   test('shutdown stops the process, closes every port and removes the connection file', async () => {
@@ -73,7 +82,7 @@ describe('KernelClient with a real tslab kernel', () => {
     const ports = [second.connection.shell_port, second.connection.iopub_port, second.connection.stdin_port, second.connection.control_port, second.connection.hb_port];
     assert.ok(await isListening(ports[0]));
     assert.ok(processesWithMarker(marker).includes(second.pid!));
-    await second.shutdown();
+    await second.shutdown({ graceMs: 20_000 });
     assert.deepEqual(second.exited, { code: 0, signal: null }, 'shutdown_request ends tslab by itself');
     for (const port of ports) assert.equal(await isListening(port), false, `port ${port} still open`);
     assert.equal(existsSync(second.connectionFile), false);

@@ -5,6 +5,7 @@ import { embeddingLookup } from '../../lib/train/ops/embedding-lookup.js';
 import { matMul } from '../../lib/train/ops/mat-mul.js';
 import { dilatedConv1d } from '../../lib/train/ops/dilated-conv1d.js';
 import { lstm } from '../../lib/train/ops/lstm.js';
+import { bigramIds } from '../../lib/train/models/encoder.js';
 import { maxAbsDifference, setupBackend } from './helpers.js';
 
 before(setupBackend);
@@ -101,5 +102,14 @@ test('lstm: padding does not change real positions, and reverse reads right to l
     const reversed = tf.reverse(x, 1) as tf.Tensor3D;
     const viaForward = tf.reverse(lstm(reversed, mask, weights, false), 1).dataSync();
     assert.ok(maxAbsDifference(lstm(x, mask, weights, true).dataSync(), viaForward) < 1e-5);
+  });
+});
+
+test('bigram hash ids: (previous id, id) per position, padding before the first', () => {
+  tf.tidy(() => {
+    const ids = tf.tensor2d([[5, 6, 7], [8, 0, 0]], [2, 3], 'int32');
+    const expected = [5, (5 * 7919 + 6) % 100, (6 * 7919 + 7) % 100, 8, (8 * 7919) % 100, 0];
+    assert.deepEqual([...bigramIds(ids, 100).dataSync()], expected);
+    assert.deepEqual([...bigramIds(tf.tensor2d([[9]], [1, 1], 'int32'), 4).dataSync()], [1]);
   });
 });

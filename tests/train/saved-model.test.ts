@@ -35,10 +35,11 @@ test('a saved tagger predicts exactly what the original does, vocabulary and tag
   rmSync(dir, { recursive: true });
 });
 
-test('a saved classifier gives the same probabilities', () => {
+test('a saved classifier (with hashed bigram embeddings) gives the same probabilities', () => {
   const dir = tempDir();
   const rows = nsmcRows(10);
-  const model = new TextClassifier({ ...DEFAULT_CLASSIFIER_CONFIG, embeddingDim: 8, hiddenDim: 8 }, Vocabulary.build(rows.texts.map(syllables)), rows.labelNames, 5);
+  const model = new TextClassifier({ ...DEFAULT_CLASSIFIER_CONFIG, embeddingDim: 8, hiddenDim: 8, bigramBuckets: 31 }, Vocabulary.build(rows.texts.map(syllables)), rows.labelNames, 5);
+  assert.ok(model.parameters.has('bigram-embedding'));
   const file = path.join(dir, 'nsmc.hanlab');
   saveModel(model, file, 5);
   const { model: loaded } = loadModel(file);

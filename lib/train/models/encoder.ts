@@ -90,7 +90,8 @@ export function encode(config: EncoderConfig, params: ParameterSet, ids: tf.Tens
 export function bigramIds(ids: tf.Tensor2D, buckets: number): tf.Tensor2D {
   return tf.tidy(() => {
     const [batch, time] = ids.shape;
-    const previous = tf.concat([tf.zeros([batch, 1], 'int32'), tf.slice(ids, [0, 0], [batch, time - 1])], 1);
+    const start = tf.zeros([batch, 1], 'int32');
+    const previous = time === 1 ? start : tf.concat([start, tf.slice(ids, [0, 0], [batch, time - 1])], 1);
     // previous · 7919 + id stays far inside int32 for any vocabulary under 200,000 syllables.
     return tf.mod(tf.add(tf.mul(previous, tf.scalar(7919, 'int32')), ids), tf.scalar(buckets, 'int32')) as tf.Tensor2D;
   });
