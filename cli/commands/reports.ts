@@ -6,9 +6,11 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../lib/errors.js';
+import { checkReports, formatCheck } from '../../lib/report/check.js';
 import { regenerateReports } from '../../lib/report/pipeline.js';
 
 const USAGE = `Usage: hanlab reports [--force] [--kernel NAME] [options]
+       hanlab reports --check [--notebooks DIR] [--out DIR]
 
 Runs every notebook in notebooks/ and renders all reports into reports/ (Markdown, self-contained
 HTML, the executed notebook) plus reports/index.md and reports/index.html. Notebooks whose content,
@@ -16,6 +18,11 @@ parameters, kernel and declared input files (metadata.hanlab.report.inputs) did 
 from .cache/reports/ instead of being run again.
 
   --force            run every notebook again, ignoring the cache
+  --check            run every notebook again into a temporary folder (no cache, nothing written
+                     into --out) and compare with the committed reports in --out: Markdown and HTML
+                     must be identical except the closing 실행 정보 (run metadata) section, and the
+                     set of .md/.html files must be the same. Prints per file "unchanged" or the
+                     first differing lines; exit 1 on any difference or failed notebook.
   --kernel NAME      kernel for every notebook: hanlab (CPU, default) or hanlab-gpu
   --timeout SECONDS  per-cell time limit
   --notebooks DIR    notebooks folder (default: notebooks)
@@ -23,7 +30,8 @@ from .cache/reports/ instead of being run again.
   --templates DIR    templates folder (default: templates)
   -h, --help         show this help
 
-Exit status: 0 when every notebook produced its report, 1 when any failed (the others are still written).`;
+Exit status: 0 when every notebook produced its report, 1 when any failed (the others are still written).
+With --check: 0 when nothing but run metadata changed, 1 otherwise.`;
 
 export async function run(argv: string[]): Promise<number> {
   let values;
@@ -33,6 +41,7 @@ export async function run(argv: string[]): Promise<number> {
       allowPositionals: false,
       options: {
         force: { type: 'boolean', default: false },
+        check: { type: 'boolean', default: false },
         kernel: { type: 'string' },
         timeout: { type: 'string' },
         notebooks: { type: 'string', default: 'notebooks' },
@@ -54,6 +63,18 @@ export async function run(argv: string[]): Promise<number> {
     if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${values.timeout}"`);
     cellTimeoutMs = seconds * 1000;
   }
+  if (values.check) {
+    const checked = await checkReports({
+      notebooksDir: values.notebooks,
+      outDir: values.out,
+      kernel: values.kernel,
+      cellTimeoutMs,
+      templatesDir: values.templates,
+      log: (line) => console.error(line),
+    });
+    console.log(formatCheck(checked, process.cwd()));
+    return checked.ok ? 0 : 1;
+  }
   const result = await regenerateReports({
     notebooksDir: values.notebooks,
     outDir: values.out,
@@ -68,3 +89,4 @@ export async function run(argv: string[]): Promise<number> {
   for (const failure of result.failed) console.log(`  failed: ${failure.notebook}: ${failure.error}`);
   return result.failed.length > 0 ? 1 : 0;
 }
+

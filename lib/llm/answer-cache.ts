@@ -166,7 +166,8 @@ function parseCacheLine(line: string, file: string, lineNumber: number): CachedA
     temperature: record.temperature as number,
     maxTokens: record.maxTokens as number,
     answer: record.answer as string,
-    finishReason,
+    // Explicit type: tslab compiles lib/ without strictNullChecks, where the narrowed type is lost.
+    finishReason: finishReason as string | null,
     createdAt: record.createdAt as string,
   };
 }

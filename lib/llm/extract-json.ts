@@ -177,7 +177,9 @@ function result(
   return { status, value, candidate, candidateStart, candidateEnd, fenced, truncated, steps };
 }
 
-function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+// A plain record rather than a discriminated union: tslab compiles lib/ without strictNullChecks,
+// where `if (!parsed.ok)` does not narrow a union and `.error` would not type-check.
+function tryParse(text: string): { ok: boolean; value?: unknown; error?: string } {
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {

@@ -66,7 +66,8 @@ export function parseAnswers<S extends GoldSentence>(content: string, sentences:
       throw new InputError(`sentence ${sentences[index].id} (index ${index}) already answered on line ${seenOn[index]}`, { ...where, field: 'id' });
     }
     seenOn[index] = i + 1;
-    answers[index] = answer;
+    // The cast is for tslab, which compiles lib/ without strictNullChecks and keeps `unknown` here.
+    answers[index] = answer as string | null;
   }
   const missing: string[] = [];
   let answered = 0;

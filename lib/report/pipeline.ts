@@ -98,6 +98,11 @@ export interface RegenerateResult {
   indexHtmlPath: string;
 }
 
+/** Progress-line durations: "12.3초". Only in console lines, never in a report. */
+function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}초`;
+}
+
 function describeFailure(result: RunResult): string {
   if (result.error) return result.error.message;
   if (result.failedCell) return `cell ${result.failedCell.index + 1} failed: ${result.failedCell.ename}: ${result.failedCell.evalue}`;
@@ -127,11 +132,13 @@ export async function regenerateReports(options: RegenerateOptions = {}): Promis
 
   const outcomes: NotebookOutcome[] = [];
   const names = new Map<string, string>();
-  for (const file of files) {
+  for (const [position, file] of files.entries()) {
     const notebookPath = path.join(notebooksDir, file);
     const relative = path.relative(root, notebookPath);
     const outcome: NotebookOutcome = { notebook: relative };
     outcomes.push(outcome);
+    // "[2/6] notebooks/x.ipynb: …" so a long run shows how far it is.
+    const say = (text: string) => log(`[${position + 1}/${files.length}] ${relative}: ${text}`);
     try {
       const settings = reportSettings(readNotebook(notebookPath), relative);
       outcome.name = settings.name;
@@ -143,30 +150,41 @@ export async function regenerateReports(options: RegenerateOptions = {}): Promis
       let executed = options.force ? undefined : cache.get(settings.name, key);
       outcome.source = executed ? 'hit' : 'run';
       if (!executed) {
-        log(`${relative}: 실행 중…`);
-        const result = await runner(notebookPath, { parameters: settings.parameters, kernel: options.kernel, cwd: root, cellTimeoutMs: options.cellTimeoutMs });
-        if (!result.ok) {
-          outcome.error = describeFailure(result);
-          log(`${relative}: 실패 (${outcome.error})`);
+        say('실행 중…');
+        const started = Date.now();
+        let result: RunResult;
+        try {
+          result = await runner(notebookPath, { parameters: settings.parameters, kernel: options.kernel, cwd: root, cellTimeoutMs: options.cellTimeoutMs });
+        } catch (error) {
+          // Whatever stopped this run (a kernel that cannot start, a broken socket) stops only this
+          // notebook: the others still run and the command still exits non-zero.
+          outcome.error = error instanceof HanlabError ? error.message : `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`;
+          say(`실패 (${outcome.error})`);
           continue;
         }
+        if (!result.ok) {
+          outcome.error = describeFailure(result);
+          say(`실패, ${formatSeconds(Date.now() - started)} (${outcome.error})`);
+          continue;
+        }
+        say(`실행 완료, ${formatSeconds(Date.now() - started)}`);
         executed = structuredClone(result.notebook);
         const hanlab = (executed.metadata.hanlab ??= {});
         hanlab.report = { ...(hanlab.report ?? {}), inputHashes };
         cache.put(settings.name, key, inputHashes, executed);
       } else {
-        log(`${relative}: 캐시 사용 (입력이 바뀌지 않음)`);
+        say('캐시 사용 (입력이 바뀌지 않음)');
       }
       outcome.executedPath = path.join(outDir, `${settings.name}.ipynb`);
       writeNotebook(outcome.executedPath, executed);
       // Render what was stored (nbformat sorts keys on write), so a fresh run and a later
       // `hanlab report` of the saved notebook give the same bytes.
       outcome.report = writeDocuments(readNotebook(outcome.executedPath), outDir, { ...renderOptions, file: relative });
-      log(`${relative}: ${path.relative(root, outcome.report.markdownPath)}, ${path.relative(root, outcome.report.htmlPath)}`);
+      say(`${path.relative(root, outcome.report.markdownPath)}, ${path.relative(root, outcome.report.htmlPath)}`);
     } catch (error) {
       if (!(error instanceof HanlabError)) throw error;
       outcome.error = error.message;
-      log(`${relative}: 실패 (${error.message})`);
+      say(`실패 (${error.message})`);
     }
   }
 
