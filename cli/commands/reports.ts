@@ -18,11 +18,11 @@ parameters, kernel and declared input files (metadata.hanlab.report.inputs) did 
 from .cache/reports/ instead of being run again.
 
   --force            run every notebook again, ignoring the cache
-  --check            run every notebook again into a temporary folder (no cache, nothing written
-                     into --out) and compare with the committed reports in --out: Markdown and HTML
-                     must be identical except the closing 실행 정보 (run metadata) section, and the
-                     set of .md/.html files must be the same. Prints per file "unchanged" or the
-                     first differing lines; exit 1 on any difference or failed notebook.
+  --check            compare instead of write: run every notebook again (implies --force) into
+                     a temporary folder, never touching --out or the cache, and compare with the
+                     committed reports in --out. Markdown and HTML must be identical except the
+                     closing 실행 정보 (run metadata) section, and the set of .md/.html files must
+                     be the same. Prints per file "unchanged" or its first differing lines.
   --kernel NAME      kernel for every notebook: hanlab (CPU, default) or hanlab-gpu
   --timeout SECONDS  per-cell time limit
   --notebooks DIR    notebooks folder (default: notebooks)
@@ -31,7 +31,7 @@ from .cache/reports/ instead of being run again.
   -h, --help         show this help
 
 Exit status: 0 when every notebook produced its report, 1 when any failed (the others are still written).
-With --check: 0 when nothing but run metadata changed, 1 otherwise.`;
+With --check: 0 when every notebook ran and nothing but run metadata changed, 1 otherwise.`;
 
 export async function run(argv: string[]): Promise<number> {
   let values;

@@ -66,10 +66,33 @@ function firstDifferentColumn(a: string, b: string): number {
 }
 
 /**
- * A one-hunk unified diff of the first differing lines, or '' when equal. Written by hand: no diff
- * library is installed, and trimming the common head and tail is all a "which lines changed" check
- * needs (the hunk spans every changed line; only its first lines are printed). HTML lines can be
- * megabytes long (the inlined plotly bundle), so printed lines are clipped around the change.
+ * How far past the first differing line to look for the point where both texts agree again. Enough
+ * for a changed table or paragraph; a longer change is printed as "the rest differs".
+ */
+const RESYNC_WINDOW = 400;
+
+/**
+ * The first changed run of lines after the common head: the smallest `removed + added` such that
+ * `a[head + removed] === b[head + added]` (the next line both texts share), searched diagonal by
+ * diagonal like Myers' diff, but only for the first hunk.
+ */
+function firstHunk(a: string[], b: string[], head: number): { removed: number; added: number } {
+  const restA = a.length - head;
+  const restB = b.length - head;
+  for (let k = 1; k <= Math.min(RESYNC_WINDOW, restA + restB); k++) {
+    for (let removed = Math.max(0, k - restB); removed <= Math.min(k, restA); removed++) {
+      const added = k - removed;
+      if (head + removed < a.length && head + added < b.length && a[head + removed] === b[head + added]) return { removed, added };
+    }
+  }
+  return { removed: restA, added: restB };
+}
+
+/**
+ * A unified diff of the first differing lines, or '' when equal. Written by hand: no diff library is
+ * installed, and a check that prints only the first change needs no full diff (only the first hunk is
+ * searched; a note says when more follows). HTML lines can be megabytes long (the inlined plotly
+ * bundle), so printed lines are clipped around the change.
  */
 export function firstDifference(oldText: string, newText: string, oldLabel: string, newLabel: string, options: DiffOptions = {}): string {
   if (oldText === newText) return '';
@@ -80,10 +103,9 @@ export function firstDifference(oldText: string, newText: string, oldLabel: stri
   const b = newText.split('\n');
   let head = 0;
   while (head < a.length && head < b.length && a[head] === b[head]) head++;
-  let tail = 0;
-  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
-  const removed = a.slice(head, a.length - tail);
-  const added = b.slice(head, b.length - tail);
+  const hunk = firstHunk(a, b, head);
+  const removed = a.slice(head, head + hunk.removed);
+  const added = b.slice(head, head + hunk.added);
   const before = a.slice(Math.max(0, head - context), head);
   const column = firstDifferentColumn(removed[0] ?? '', added[0] ?? '');
   const show = (prefix: string, lines: string[]) => {
@@ -93,6 +115,7 @@ export function firstDifference(oldText: string, newText: string, oldLabel: stri
   };
   const from = head - before.length;
   const range = (start: number, count: number) => `${count === 0 ? start : start + 1},${count}`;
+  const moreFollows = a.slice(head + hunk.removed).join('\n') !== b.slice(head + hunk.added).join('\n');
   return [
     `--- ${oldLabel}`,
     `+++ ${newLabel}`,
@@ -100,6 +123,7 @@ export function firstDifference(oldText: string, newText: string, oldLabel: stri
     ...before.map((line) => ' ' + clipAround(line, column, maxWidth)),
     ...show('-', removed),
     ...show('+', added),
+    ...(moreFollows ? ['… (뒤에도 다른 줄이 있습니다)'] : []),
   ].join('\n');
 }
 

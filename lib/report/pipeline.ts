@@ -103,6 +103,12 @@ function formatSeconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}초`;
 }
 
+/** Progress lines stay one line each; the full error (a kernel traceback) is in `failed`. */
+function firstLine(text: string): string {
+  const [first, ...rest] = text.split('\n');
+  return rest.length ? `${first} …` : first;
+}
+
 function describeFailure(result: RunResult): string {
   if (result.error) return result.error.message;
   if (result.failedCell) return `cell ${result.failedCell.index + 1} failed: ${result.failedCell.ename}: ${result.failedCell.evalue}`;
@@ -159,12 +165,12 @@ export async function regenerateReports(options: RegenerateOptions = {}): Promis
           // Whatever stopped this run (a kernel that cannot start, a broken socket) stops only this
           // notebook: the others still run and the command still exits non-zero.
           outcome.error = error instanceof HanlabError ? error.message : `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`;
-          say(`실패 (${outcome.error})`);
+          say(`실패 (${firstLine(outcome.error)})`);
           continue;
         }
         if (!result.ok) {
           outcome.error = describeFailure(result);
-          say(`실패, ${formatSeconds(Date.now() - started)} (${outcome.error})`);
+          say(`실패, ${formatSeconds(Date.now() - started)} (${firstLine(outcome.error)})`);
           continue;
         }
         say(`실행 완료, ${formatSeconds(Date.now() - started)}`);
@@ -184,7 +190,7 @@ export async function regenerateReports(options: RegenerateOptions = {}): Promis
     } catch (error) {
       if (!(error instanceof HanlabError)) throw error;
       outcome.error = error.message;
-      say(`실패 (${error.message})`);
+      say(`실패 (${firstLine(error.message)})`);
     }
   }
 
