@@ -9,6 +9,7 @@
  */
 import { InputError } from '../errors.js';
 import { averageScores, perLabelScores, type LabelCounts, type ZeroDivision } from './prf.js';
+import { compareCodePoints } from './classification.js';
 
 export interface Span {
   label: string;
@@ -124,16 +125,6 @@ function withCounts(counts: { tp: number; fp: number; fn: number }, scores: { pr
   return { ...counts, precision: scores.precision, recall: scores.recall, f1: scores.f1, support: counts.tp + counts.fn, predicted: counts.tp + counts.fp };
 }
 
-function compareCodePoints(a: string, b: string): number {
-  // Code-point order, as Python's sorted() (UTF-16 order differs only outside the BMP).
-  const x = [...a];
-  const y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
-    if (d !== 0) return d;
-  }
-  return x.length - y.length;
-}
 
 /**
  * Checks one document's spans: label a non-empty string, integer offsets with 0 ≤ start < end, inside

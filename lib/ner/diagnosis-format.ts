@@ -19,6 +19,7 @@ import {
   type SpanDiffKind,
 } from './diagnose.js';
 import { ENTITY_STATUSES } from './align.js';
+import { columnWidths, formatTextRow, padEndToWidth } from '../text-columns.js';
 
 export const PARSE_OUTCOME_LABELS: Readonly<Record<ParseOutcome, string>> = {
   strict: '바로 파싱됨',
@@ -260,38 +261,14 @@ function percent(share: number): string {
 }
 
 function countRow(code: string, label: string, count: number, total: number, indent = 0): string {
-  return `  ${' '.repeat(indent)}${padEnd(`${label} (${code})`, 50 - indent)} ${String(count).padStart(7)}  ${total > 0 ? percent(count / total).padStart(6) : ''}`;
+  return `  ${' '.repeat(indent)}${padEndToWidth(`${label} (${code})`, 50 - indent)} ${String(count).padStart(7)}  ${total > 0 ? percent(count / total).padStart(6) : ''}`;
 }
 
 function countRows<K extends string>(keys: readonly K[], counts: Record<K, number>, total: number, labels: Readonly<Record<K, string>>): string[] {
   return keys.map((key) => countRow(key, labels[key], counts[key], total));
 }
 
-/** Terminal columns: Hangul, CJK and full-width forms take two. */
-function displayWidth(text: string): number {
-  let width = 0;
-  for (const ch of text) {
-    const code = ch.codePointAt(0)!;
-    const wide =
-      (code >= 0x1100 && code <= 0x115f) ||
-      (code >= 0x2e80 && code <= 0xa4cf) ||
-      (code >= 0xac00 && code <= 0xd7a3) ||
-      (code >= 0xf900 && code <= 0xfaff) ||
-      (code >= 0xfe30 && code <= 0xfe4f) ||
-      (code >= 0xff00 && code <= 0xff60) ||
-      (code >= 0xffe0 && code <= 0xffe6);
-    width += wide ? 2 : 1;
-  }
-  return width;
-}
-
-function padEnd(text: string, width: number): string {
-  const pad = width - displayWidth(text);
-  return pad > 0 ? text + ' '.repeat(pad) : text;
-}
-
 function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, c) => Math.max(displayWidth(h), ...rows.map((row) => displayWidth(row[c] ?? ''))));
-  const render = (row: string[]) => '  ' + row.map((cell, c) => (c === row.length - 1 ? cell : padEnd(cell, widths[c]))).join('  ').trimEnd();
-  return [render(header), ...rows.map(render)];
+  const widths = columnWidths([header, ...rows]);
+  return [header, ...rows].map((row) => '  ' + formatTextRow(row, widths));
 }

@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PLOTLY_MIME, RESULT_MIME, type ResultBundle } from './mime.js';
+import { columnWidths, formatTextRow } from '../text-columns.js';
 
 export { PLOTLY_MIME, RESULT_MIME };
 
@@ -100,8 +101,8 @@ export function showTable(rowsOrFrame: readonly Record<string, unknown>[] | Data
   ].join('');
 
   const textRows = [columns, ...shown.map((row) => row.map(cell))];
-  const widths = columns.map((_, index) => Math.max(...textRows.map((row) => displayWidth(row[index] ?? ''))));
-  const line = (row: string[]) => row.map((text, index) => text + ' '.repeat(widths[index] - displayWidth(text))).join('  ').trimEnd();
+  const widths = columnWidths(textRows).slice(0, columns.length);
+  const line = (row: string[]) => formatTextRow(row, widths);
   const text = [options.caption ?? '', line(columns), widths.map((width) => '-'.repeat(width)).join('  '), ...textRows.slice(1).map(line), note]
     .filter((part) => part !== '')
     .join('\n');
@@ -167,24 +168,6 @@ function formatCell(value: unknown, digits: number): string {
   if (typeof value === 'string') return value;
   if (value instanceof Date) return value.toISOString();
   return JSON.stringify(value) ?? String(value);
-}
-
-/** Terminal width of text: Hangul and other wide characters take two columns, so Korean tables line up. */
-function displayWidth(text: string): number {
-  let width = 0;
-  for (const char of text) {
-    const code = char.codePointAt(0) ?? 0;
-    const wide =
-      (code >= 0x1100 && code <= 0x115f) ||
-      (code >= 0x2e80 && code <= 0xa4cf) ||
-      (code >= 0xac00 && code <= 0xd7a3) ||
-      (code >= 0xf900 && code <= 0xfaff) ||
-      (code >= 0xfe30 && code <= 0xfe4f) ||
-      (code >= 0xff00 && code <= 0xff60) ||
-      (code >= 0xffe0 && code <= 0xffe6);
-    width += wide ? 2 : 1;
-  }
-  return width;
 }
 
 function preview(value: unknown): string {
