@@ -80,8 +80,11 @@ describe('readTrainingConfig', () => {
     assert.ok(existsSync(config.trainFile));
     assert.equal(config.validFile, null);
     assert.equal(config.numLabels, 2);
-    assert.equal(config.splitRatio, 0.2);
+    assert.equal(config.splitRatio, 0.1);
     assert.equal(config.seed, 42);
+    // The settings of issue 7's NSMC floor run (8 epochs, lr 2e-3, 10% validation).
+    assert.equal(config.epochs, 8);
+    assert.equal(config.learningRate, 2e-3);
     assert.equal(config.outputDir, path.resolve('out/nsmc/model'));
   });
 
