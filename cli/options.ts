@@ -4,9 +4,9 @@
  * usage), and the option values several commands share (--digits, --zero-division, lists, counts,
  * --records vs --base/--tuned) checked with the same messages.
  *
- * Used by eval ner / cls / json / mcqa / spans, generate, align and explain. kernels, run, report,
- * reports, train and predict still parse by hand and should move onto `parseCommandLine` /
- * `parseOptions` and these value parsers too (kernels and run take positionals: `parseCommandLine`).
+ * Used by eval ner / cls / json / mcqa / spans, generate, align, explain, kernels, run, train and predict.
+ * report and reports still parse by hand (they catch parse errors themselves) and could move onto
+ * `parseCommandLine` / `parseOptions` and these value parsers too.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { TableRow } from '../lib/data/tabular.js';

@@ -4,7 +4,7 @@
  * input carries gold tags or labels, the figures are printed too.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseOptions } from '../options.js';
 import { initBackend } from '../../lib/backend/index.js';
 import { parseKlueNer } from '../../lib/data/klue-ner.js';
 import { readTextFile } from '../../lib/data/encoding.js';
@@ -38,23 +38,15 @@ Options:
   -h, --help          this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: 'string' },
-      input: { type: 'string' },
-      text: { type: 'string' },
-      output: { type: 'string' },
-      sample: { type: 'string' },
-      seed: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
+  const values = parseOptions(argv, HELP, {
+    model: { type: 'string' },
+    input: { type: 'string' },
+    text: { type: 'string' },
+    output: { type: 'string' },
+    sample: { type: 'string' },
+    seed: { type: 'string' },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  if (!values) return 0;
   if (!values.model) throw new UsageError('--model is required (see hanlab predict --help)');
   if ((values.input === undefined) === (values.text === undefined)) throw new UsageError('give exactly one of --input and --text');
   const sample = values.sample !== undefined ? Number(values.sample) : undefined;

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseOptions } from '../options.js';
 import { initBackend } from '../../lib/backend/index.js';
 import { readTrainingConfig, type TrainingConfig } from '../../lib/data/config-ini.js';
 import { readKlueNer, type KlueSentence } from '../../lib/data/klue-ner.js';
@@ -79,30 +79,21 @@ function positiveInt(value: string | undefined, option: string): number | undefi
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string' },
-      model: { type: 'string' },
-      'klue-partition': { type: 'boolean', default: false },
-      'partition-file': { type: 'string' },
-      resume: { type: 'boolean', default: false },
-      epochs: { type: 'string' },
-      'max-steps': { type: 'string' },
-      'micro-batch': { type: 'string' },
-      patience: { type: 'string' },
-      workers: { type: 'string' },
-      bigrams: { type: 'string' },
-      progress: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: false,
-    strict: true,
+  const values = parseOptions(argv, HELP, {
+    config: { type: 'string' },
+    model: { type: 'string' },
+    'klue-partition': { type: 'boolean', default: false },
+    'partition-file': { type: 'string' },
+    resume: { type: 'boolean', default: false },
+    epochs: { type: 'string' },
+    'max-steps': { type: 'string' },
+    'micro-batch': { type: 'string' },
+    patience: { type: 'string' },
+    workers: { type: 'string' },
+    bigrams: { type: 'string' },
+    progress: { type: 'string' },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  if (!values) return 0;
   if (!values.config) throw new UsageError('--config is required (see hanlab train --help)');
   const config = readTrainingConfig(values.config);
   const kindName = values.model ?? config.modelName;

@@ -96,3 +96,10 @@ test('hanlab train (classifier) on NSMC rows, predict with a seeded sample', asy
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('unknown or incomplete options are usage errors that name the option, not crashes', async () => {
+  await assert.rejects(train(['--config', 'x.ini', '--epoch', '3']), (e: unknown) => e instanceof UsageError && /--epoch/.test(e.message) && /Usage: hanlab train/.test(e.message));
+  await assert.rejects(predict(['--model']), (e: unknown) => e instanceof UsageError && /--model/.test(e.message) && /Usage: hanlab predict/.test(e.message));
+  assert.equal(await train(['--help']), 0);
+  assert.equal(await predict(['-h']), 0);
+});
