@@ -36,6 +36,11 @@ export type JsonExtractionStatus = 'strict' | 'fenced' | 'repaired' | 'no_json' 
 /** Statuses that carry a parsed value. */
 export const PARSED_STATUSES: readonly JsonExtractionStatus[] = ['strict', 'fenced', 'repaired'];
 
+/** Did the extraction yield a parsed value (strict, fenced or repaired)? */
+export function isParsed(status: JsonExtractionStatus): boolean {
+  return PARSED_STATUSES.includes(status);
+}
+
 /** One thing the extractor tried, in order. */
 export interface JsonExtractionStep {
   /** `fence`, `region`, `parse` or `repair`. */

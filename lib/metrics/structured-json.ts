@@ -15,7 +15,7 @@
  * - An error-case table (sample number, query excerpt, predicted, gold).
  */
 import { InputError, UsageError } from '../errors.js';
-import { extractJson, type JsonExtractionStatus } from '../llm/extract-json.js';
+import { extractJson, isParsed, type JsonExtractionStatus } from '../llm/extract-json.js';
 import { compareCodePoints, formatConfusionMatrix, scoreClassification, type ClassificationResult } from './classification.js';
 
 export interface StructuredRecord {
@@ -213,7 +213,7 @@ export function scoreStructuredJson(records: readonly StructuredRecord[], option
         validity.unrecoverable.empty++;
         break;
     }
-    const parsed = extraction.status === 'strict' || extraction.status === 'fenced' || extraction.status === 'repaired';
+    const parsed = isParsed(extraction.status);
     if (parsed && !isObject(extraction.value)) validity.notAnObject++;
     values.push(parsed ? extraction.value : NOT_PARSED);
   });

@@ -18,7 +18,7 @@
  * - B- on a span's first token, I- on the rest, inner space tokens included (as KLUE gold does).
  *   Claimed spans never overlap, so the tags are always valid IOB2.
  */
-import { extractJson, type JsonExtraction, type JsonExtractionStatus } from '../llm/extract-json.js';
+import { extractJson, isParsed, type JsonExtraction, type JsonExtractionStatus } from '../llm/extract-json.js';
 import { buildMatchIndex, findClosest, forEachOccurrence, normalizeForMatch, removeWhitespace, type ClosestMatch, type MatchIndex, type TokenRange } from './normalize.js';
 
 /** How one listed entity ended up. The first three mean it was placed. */
@@ -28,7 +28,7 @@ export const ENTITY_STATUSES: readonly EntityStatus[] = ['exact', 'whitespace', 
 export const PLACED_STATUSES: readonly EntityStatus[] = ['exact', 'whitespace', 'normalized'];
 
 export function isPlaced(status: EntityStatus): boolean {
-  return status === 'exact' || status === 'whitespace' || status === 'normalized';
+  return PLACED_STATUSES.includes(status);
 }
 
 /**
@@ -270,7 +270,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Fills `listings` from the parsed value and returns its shape. */
 function collectListings(extraction: JsonExtraction, steps: AlignParseReport['steps'], listings: Listing[]): AnswerShape {
-  if (extraction.status !== 'strict' && extraction.status !== 'fenced' && extraction.status !== 'repaired') return 'none';
+  if (!isParsed(extraction.status)) return 'none';
   let value = extraction.value;
   let wrapped = false;
   if (isRecord(value)) {
