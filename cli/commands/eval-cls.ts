@@ -2,7 +2,7 @@
  * `hanlab eval cls`: scikit-learn's classification report and confusion matrix for gold / predicted
  * label pairs. A thin shell over lib/metrics/classification.ts.
  */
-import { readTable, type TableRow } from '../../lib/data/tabular.js';
+import { readTable, rowValue, type TableRow } from '../../lib/data/tabular.js';
 import { InputError } from '../../lib/errors.js';
 import {
   classificationReportJson,
@@ -42,7 +42,7 @@ function readLabels(file: string, rows: TableRow[], goldField: string, predField
   let firstNumber: TableRow | undefined;
   let firstString: TableRow | undefined;
   const read = (row: TableRow, field: string): string => {
-    const value = Object.hasOwn(row.values, field) ? row.values[field] : undefined;
+    const value = rowValue(row, field);
     if (typeof value === 'number' && Number.isFinite(value)) {
       numbers++;
       firstNumber ??= row;

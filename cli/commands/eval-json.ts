@@ -3,7 +3,7 @@
  * accuracy with both denominators, confusion matrices, per-class precision / recall and the error
  * cases. A thin shell over lib/metrics/structured-json.ts.
  */
-import { readTable } from '../../lib/data/tabular.js';
+import { readTable, rowValue } from '../../lib/data/tabular.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { formatStructuredJsonReport, scoreStructuredJson, type FieldSpec, type ListFieldSpec, type StructuredRecord } from '../../lib/metrics/structured-json.js';
 import { parseIntegerOption, parseList, parseOptions, rowLocation, usageError } from '../options.js';
@@ -56,7 +56,7 @@ async function readRecords(file: string, goldField: string): Promise<StructuredR
   const table = await readTable(file);
   if (table.rows.length === 0) throw new InputError('has no records', { file });
   return table.rows.map((row) => {
-    const get = (field: string) => (Object.hasOwn(row.values, field) ? row.values[field] : undefined);
+    const get = (field: string) => rowValue(row, field);
     const answer = get('answer');
     if (typeof answer !== 'string') throw new InputError('expected the raw model answer as a string', rowLocation(file, row, 'answer'));
     let gold = get(goldField);

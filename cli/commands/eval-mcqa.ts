@@ -4,7 +4,7 @@
  * over lib/metrics/mcqa.ts.
  */
 import { parseMcqaAnswer } from '../../lib/data/kormedmcqa.js';
-import { readTable } from '../../lib/data/tabular.js';
+import { readTable, rowValue } from '../../lib/data/tabular.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import {
   compareMcqa,
@@ -50,7 +50,7 @@ export async function readMcqaRecords(file: string): Promise<McqaRecord[]> {
   const table = await readTable(file);
   if (table.rows.length === 0) throw new InputError('has no records', { file });
   return table.rows.map((row) => {
-    const get = (field: string) => (Object.hasOwn(row.values, field) ? row.values[field] : undefined);
+    const get = (field: string) => rowValue(row, field);
     const gold = parseMcqaAnswer(get('gold'));
     if (gold === null) throw new InputError(`gold must be a letter A-E or 1-5, got ${JSON.stringify(get('gold') ?? null)}`, rowLocation(file, row, 'gold'));
     const answer = get('answer');

@@ -3,7 +3,7 @@
  * label and micro, and base vs fine-tuned with Delta. A thin shell over lib/metrics/spans.ts.
  */
 import { readKbmc } from '../../lib/data/kbmc.js';
-import { readTable } from '../../lib/data/tabular.js';
+import { readTable, rowValue } from '../../lib/data/tabular.js';
 import { InputError } from '../../lib/errors.js';
 import { checkSpans, compareSpanScores, formatSpanComparison, formatSpanEvaluation, scoreSpans, type SpanDocument, type SpanEvaluation } from '../../lib/metrics/spans.js';
 import { parseDigits, parseList, parseOptions, parseRecordsOrPair, parseZeroDivisionOption, rowLocation } from '../options.js';
@@ -42,7 +42,7 @@ export async function readSpanDocuments(file: string, gold?: readonly GoldDocume
     throw new InputError(`has ${table.rows.length} records but the gold file has ${gold.length} sentences; they must pair line by line`, { file });
   }
   return table.rows.map((row, index) => {
-    const get = (field: string) => (Object.hasOwn(row.values, field) ? row.values[field] : undefined);
+    const get = (field: string) => rowValue(row, field);
     const where = (field: string) => {
       const at = rowLocation(file, row, field);
       return { file: at.file, line: at.line, field };

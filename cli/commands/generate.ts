@@ -5,7 +5,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { formatMcqaPrompt, loadKorMedMcqa, MCQA_SUBSETS, type McqaSubset } from '../../lib/data/kormedmcqa.js';
-import { readTable } from '../../lib/data/tabular.js';
+import { readTable, rowValue } from '../../lib/data/tabular.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { generate, type Prompt } from '../../lib/llm/generate.js';
 import type { ChatMessage } from '../../lib/llm/openai-client.js';
@@ -54,7 +54,7 @@ async function readChatPrompts(file: string): Promise<PromptItem[]> {
   const table = await readTable(file, { format: 'jsonl' });
   if (table.rows.length === 0) throw new InputError('has no records', { file });
   return table.rows.map((row) => {
-    const get = (field: string) => (Object.hasOwn(row.values, field) ? row.values[field] : undefined);
+    const get = (field: string) => rowValue(row, field);
     const id = get('id');
     const fields: Record<string, unknown> = { id: id === undefined || id === null ? String(row.row) : String(id) };
     const prompt = get('prompt');

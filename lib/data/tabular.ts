@@ -35,6 +35,11 @@ export interface TableRow {
   row: number;
 }
 
+/** A field of a row, or undefined when the record has no such key (never an inherited property). */
+export function rowValue(row: Pick<TableRow, 'values'>, field: string): unknown {
+  return Object.hasOwn(row.values, field) ? row.values[field] : undefined;
+}
+
 export interface Table {
   file: string;
   format: TableFormat;
