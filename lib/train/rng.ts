@@ -2,8 +2,10 @@
  * A seeded random generator whose whole state is four 32-bit words, so a checkpoint can store it and a
  * resumed run draws exactly the same numbers (shuffles, dropout seeds, initial weights).
  *
- * Hand-written (xoshiro128**, public-domain algorithm by Blackman & Vigna) because pure-rand 8 ships
- * only sub-path exports, which tslab's TypeScript (moduleResolution Node10) cannot resolve.
+ * Hand-written (xoshiro128**, public-domain algorithm by Blackman & Vigna). It predates lib/random.ts,
+ * which now wraps pure-rand for the rest of lib/; moving the trainer onto it would change every
+ * initial weight, shuffle and dropout mask (so every trained figure) and the RNG state stored in
+ * existing checkpoints, so it stays until a change that re-measures the trained models.
  */
 export type RandomState = [number, number, number, number];
 
