@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { embeddingLookup } from '../../lib/train/ops/embedding-lookup.js';
 import { matMul } from '../../lib/train/ops/mat-mul.js';
 import { dilatedConv1d } from '../../lib/train/ops/dilated-conv1d.js';
-import { lstm } from '../../lib/train/ops/lstm.js';
+import { bidirectionalLstm } from '../../lib/train/ops/lstm.js';
+import { referenceLstm } from './reference-lstm.js';
 import { bigramIds } from '../../lib/train/models/encoder.js';
 import { maxAbsDifference, setupBackend } from './helpers.js';
 
@@ -79,29 +80,63 @@ test('dilatedConv1d equals the direct definition for dilations 1, 2 and 4, and h
   });
 });
 
-test('lstm: padding does not change real positions, and reverse reads right to left', () => {
+/** Both directions by the step-by-step reference, concatenated like the fused op's output. */
+function referenceBidirectional(x: tf.Tensor3D, lengths: number[], f: Parameters<typeof referenceLstm>[2], b: Parameters<typeof referenceLstm>[2]): tf.Tensor3D {
+  const [batch, time] = x.shape;
+  const mask = tf.tensor3d(lengths.flatMap((length) => Array.from({ length: time }, (_, t) => (t < length ? 1 : 0))), [batch, time, 1]);
+  return tf.concat([referenceLstm(x, mask, f, false), referenceLstm(x, mask, b, true)], 2);
+}
+
+test('bidirectionalLstm: values and every gradient equal the step-by-step autodiff reference', () => {
+  tf.tidy(() => {
+    const [D, H] = [5, 6];
+    const weights = (seed: number) => ({
+      input: tf.randomNormal([D, 4 * H], 0, 0.5, 'float32', seed) as tf.Tensor2D,
+      recurrent: tf.randomNormal([H, 4 * H], 0, 0.5, 'float32', seed + 1) as tf.Tensor2D,
+      bias: tf.randomNormal([4 * H], 0, 0.5, 'float32', seed + 2) as tf.Tensor1D,
+    });
+    const f = weights(20);
+    const b = weights(30);
+    // Unsorted lengths, one full row, one of length 1 and one empty: the packing must undo its order.
+    const lengths = [3, 7, 1, 5, 0];
+    const x = tf.randomNormal([lengths.length, 7, D], 0, 1, 'float32', 12) as tf.Tensor3D;
+    const upstream = tf.randomNormal([lengths.length, 7, 2 * H], 0, 1, 'float32', 13);
+    const ours = bidirectionalLstm(x, lengths, f, b);
+    const reference = referenceBidirectional(x, lengths, f, b);
+    assert.ok(maxAbsDifference(ours.dataSync(), reference.dataSync()) < 1e-5);
+    const inputs = [x, f.input, f.recurrent, f.bias, b.input, b.recurrent, b.bias];
+    type Args = [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+    const lossOf = (layer: (...args: Args) => tf.Tensor) => (...args: tf.Tensor[]) => tf.sum(tf.mul(layer(...(args as Args)), upstream)) as tf.Scalar;
+    const oursGrads = tf.grads(lossOf((xx, fi, fr, fb, bi, br, bb) => bidirectionalLstm(xx, lengths, { input: fi, recurrent: fr, bias: fb }, { input: bi, recurrent: br, bias: bb })))(inputs);
+    const referenceGrads = tf.grads(lossOf((xx, fi, fr, fb, bi, br, bb) => referenceBidirectional(xx, lengths, { input: fi, recurrent: fr, bias: fb }, { input: bi, recurrent: br, bias: bb })))(inputs);
+    const names = ['x', 'forward.input', 'forward.recurrent', 'forward.bias', 'backward.input', 'backward.recurrent', 'backward.bias'];
+    oursGrads.forEach((grad, i) => {
+      assert.deepEqual(grad.shape, inputs[i].shape, names[i]);
+      const difference = maxAbsDifference(grad.dataSync(), referenceGrads[i].dataSync());
+      assert.ok(difference < 1e-4, `d${names[i]}: max difference ${difference}`);
+    });
+    assert.ok(tf.sum(tf.abs(oursGrads[2])).dataSync()[0] > 0, 'the recurrent weights get a gradient');
+  });
+});
+
+test('bidirectionalLstm: padding changes nothing at real positions and is zero; reverse reads right to left', () => {
   tf.tidy(() => {
     const [D, H] = [3, 4];
-    const weights = {
-      input: tf.randomNormal([D, 4 * H], 0, 0.5, 'float32', 8) as tf.Tensor2D,
-      recurrent: tf.randomNormal([H, 4 * H], 0, 0.5, 'float32', 9) as tf.Tensor2D,
+    const w = (seed: number) => ({
+      input: tf.randomNormal([D, 4 * H], 0, 0.5, 'float32', seed) as tf.Tensor2D,
+      recurrent: tf.randomNormal([H, 4 * H], 0, 0.5, 'float32', seed + 1) as tf.Tensor2D,
       bias: tf.zeros([4 * H]) as tf.Tensor1D,
-    };
+    });
+    const [f, b] = [w(8), w(18)];
     const x = tf.randomNormal([1, 4, D], 0, 1, 'float32', 10) as tf.Tensor3D;
     const padded = tf.concat([x, tf.randomNormal([1, 3, D], 0, 1, 'float32', 11)], 1) as tf.Tensor3D;
-    const mask = tf.ones([1, 4, 1]) as tf.Tensor3D;
-    const paddedMask = tf.concat([mask, tf.zeros([1, 3, 1])], 1) as tf.Tensor3D;
-    for (const reverse of [false, true]) {
-      const plain = lstm(x, mask, weights, reverse).dataSync();
-      const out = lstm(padded, paddedMask, weights, reverse);
-      const realPart = tf.slice(out, [0, 0, 0], [1, 4, H]).dataSync();
-      assert.ok(maxAbsDifference(plain, realPart) < 1e-5, `reverse=${reverse}`);
-      assert.equal(tf.sum(tf.abs(tf.slice(out, [0, 4, 0], [1, 3, H]))).dataSync()[0], 0);
-    }
-    // Reverse direction = forward direction over the reversed sentence, read back reversed.
-    const reversed = tf.reverse(x, 1) as tf.Tensor3D;
-    const viaForward = tf.reverse(lstm(reversed, mask, weights, false), 1).dataSync();
-    assert.ok(maxAbsDifference(lstm(x, mask, weights, true).dataSync(), viaForward) < 1e-5);
+    const plain = bidirectionalLstm(x, [4], f, b);
+    const out = bidirectionalLstm(padded, [4], f, b);
+    assert.ok(maxAbsDifference(plain.dataSync(), tf.slice(out, [0, 0, 0], [1, 4, 2 * H]).dataSync()) < 1e-6);
+    assert.equal(tf.sum(tf.abs(tf.slice(out, [0, 4, 0], [1, 3, 2 * H]))).dataSync()[0], 0);
+    // The backward half equals a forward pass over the reversed sentence with the backward weights, reversed back.
+    const viaForward = tf.reverse(tf.slice(bidirectionalLstm(tf.reverse(x, 1) as tf.Tensor3D, [4], b, f), [0, 0, 0], [1, 4, H]), 1);
+    assert.ok(maxAbsDifference(tf.slice(plain, [0, 0, H], [1, 4, H]).dataSync(), viaForward.dataSync()) < 1e-6);
   });
 });
 

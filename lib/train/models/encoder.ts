@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { embeddingLookup } from '../ops/embedding-lookup.js';
 import { dilatedConv1d } from '../ops/dilated-conv1d.js';
-import { lstm } from '../ops/lstm.js';
+import { bidirectionalLstm } from '../ops/lstm.js';
 import type { ParameterSet, ParameterSpec } from '../parameters.js';
 import type { SeededRandom } from '../rng.js';
 
@@ -60,8 +60,18 @@ export function encoderOutputDim(config: EncoderConfig): number {
   return config.encoder === 'conv' ? config.hiddenDim : 2 * config.hiddenDim;
 }
 
-/** `ids [B, T]` int32, `mask [B, T, 1]` float (1 = real) → `[B, T, encoderOutputDim]`. */
-export function encode(config: EncoderConfig, params: ParameterSet, ids: tf.Tensor2D, mask: tf.Tensor3D, context: ForwardContext): tf.Tensor3D {
+/**
+ * `ids [B, T]` int32, `mask [B, T, 1]` float (1 = real), `lengths` the real tokens per row (the
+ * same as the mask) → `[B, T, encoderOutputDim]`.
+ */
+export function encode(
+  config: EncoderConfig,
+  params: ParameterSet,
+  ids: tf.Tensor2D,
+  mask: tf.Tensor3D,
+  lengths: readonly number[],
+  context: ForwardContext,
+): tf.Tensor3D {
   // Zero the padding's embeddings: a convolution would otherwise read them at sentence edges.
   let embedded = embeddingLookup(params.get<tf.Rank.R2>('embedding'), ids);
   if (config.bigramBuckets) embedded = tf.add(embedded, embeddingLookup(params.get<tf.Rank.R2>('bigram-embedding'), bigramIds(ids, config.bigramBuckets)));
@@ -81,9 +91,7 @@ export function encode(config: EncoderConfig, params: ParameterSet, ids: tf.Tens
     recurrent: params.get<tf.Rank.R2>(`lstm.${direction}.recurrent`),
     bias: params.get<tf.Rank.R1>(`lstm.${direction}.bias`),
   });
-  const forward = lstm(x, mask, weights('forward'), false);
-  const backward = lstm(x, mask, weights('backward'), true);
-  return dropout(tf.concat([forward, backward], 2), config.dropout, context);
+  return dropout(bidirectionalLstm(x, lengths, weights('forward'), weights('backward')), config.dropout, context);
 }
 
 /** Hash bucket of (previous id, id) per position; the first position's previous id is padding (0). */

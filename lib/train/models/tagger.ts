@@ -61,7 +61,7 @@ export class SequenceTagger {
     return tf.tidy(() => {
       const ids = tf.tensor2d(batch.ids, [batch.size, batch.time], 'int32');
       const mask = lengthMask(batch.lengths, batch.time);
-      const hidden = encode(this.config, this.parameters, ids, mask, context);
+      const hidden = encode(this.config, this.parameters, ids, mask, batch.lengths, context);
       return dense(hidden, this.parameters.get('output.kernel'), this.parameters.get('output.bias')) as tf.Tensor3D;
     });
   }
