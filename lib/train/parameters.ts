@@ -82,7 +82,9 @@ export function assignFlat(variables: readonly tf.Variable[], values: Float32Arr
   if (values.length !== total) throw new Error(`expected ${total} values, got ${values.length}`);
   let at = 0;
   for (const variable of variables) {
-    const slice = values.subarray(at, at + variable.size);
+    // A copy: the cpu backend keeps the array it is given, and callers reuse theirs (the trainer
+    // updates its flat weights in place).
+    const slice = values.slice(at, at + variable.size);
     tf.tidy(() => variable.assign(tf.tensor(slice, variable.shape)));
     at += variable.size;
   }

@@ -50,7 +50,10 @@ test('a training process killed mid-epoch resumes from its checkpoint with the s
     const reached = await killAfter(killedDir, 4);
     assert.ok(reached >= 4 && reached < 12, `killed after ${reached} updates`);
     assert.ok(existsSync(path.join(killedDir, 'checkpoint.hanlab')));
-    assert.ok(readdirSync(killedDir).every((name) => name === 'checkpoint.hanlab' || name.includes('.tmp-')), 'only the checkpoint (and maybe a torn temp file)');
+    assert.ok(
+      readdirSync(killedDir).every((name) => name === 'checkpoint.hanlab' || name === 'checkpoint.hanlab.prev' || name.includes('.tmp-')),
+      'only the checkpoint, the previous one (and maybe a torn temp file)',
+    );
     const resumed = runToEnd(killedDir);
     assert.ok(resumed.events.includes('resume'));
     assert.deepEqual(resumed.losses, uninterrupted.losses);

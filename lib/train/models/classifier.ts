@@ -3,6 +3,7 @@
  * dropout → softmax over the labels.
  */
 import * as tf from '@tensorflow/tfjs';
+import { assertFinite } from '../errors.js';
 import { dense } from '../ops/mat-mul.js';
 import { ParameterSet } from '../parameters.js';
 import { SeededRandom } from '../rng.js';
@@ -80,6 +81,7 @@ export class TextClassifier {
     const probabilities = tf.tidy(() => tf.softmax(this.logits(batch, { training: false })));
     const values = probabilities.dataSync();
     probabilities.dispose();
+    assertFinite(values, 'class probabilities');
     const size = this.labels.length;
     return Array.from({ length: batch.size }, (_, row) => Array.from(values.subarray(row * size, (row + 1) * size)));
   }

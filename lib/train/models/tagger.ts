@@ -3,6 +3,7 @@
  * (default) or independent softmax per syllable.
  */
 import * as tf from '@tensorflow/tfjs';
+import { assertFinite } from '../errors.js';
 import { dense } from '../ops/mat-mul.js';
 import { ParameterSet, type ParameterSpec } from '../parameters.js';
 import { SeededRandom } from '../rng.js';
@@ -102,6 +103,7 @@ export class SequenceTagger {
     const scores = this.emissions(batch, { training: false });
     const values = scores.dataSync() as Float32Array;
     scores.dispose();
+    assertFinite(values, 'tag scores');
     const shape: [number, number, number] = [batch.size, batch.time, this.tags.length];
     if (this.config.head === 'crf') {
       return viterbiDecode(
