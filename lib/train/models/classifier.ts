@@ -50,9 +50,8 @@ export class TextClassifier {
   /** Class scores `[B, labels]`. */
   logits(batch: Batch, context: ForwardContext): tf.Tensor2D {
     return tf.tidy(() => {
-      const ids = tf.tensor2d(batch.ids, [batch.size, batch.time], 'int32');
       const mask = lengthMask(batch.lengths, batch.time);
-      const hidden = encode(this.config, this.parameters, ids, mask, batch.lengths, context);
+      const hidden = encode(this.config, this.parameters, batch, context);
       // Max over real syllables only: padding is pushed far below any activation.
       const maxPooled = tf.max(tf.add(hidden, tf.mul(tf.sub(mask, 1), 1e4)), 1);
       const lengths = tf.tensor2d(batch.lengths.map((length) => Math.max(1, Math.min(length, batch.time))), [batch.size, 1]);

@@ -60,9 +60,8 @@ export class SequenceTagger {
   /** Per-syllable tag scores `[B, T, K]`. */
   emissions(batch: Batch, context: ForwardContext): tf.Tensor3D {
     return tf.tidy(() => {
-      const ids = tf.tensor2d(batch.ids, [batch.size, batch.time], 'int32');
       const mask = lengthMask(batch.lengths, batch.time);
-      const hidden = encode(this.config, this.parameters, ids, mask, batch.lengths, context);
+      const hidden = encode(this.config, this.parameters, batch, context);
       return dense(hidden, this.parameters.get('output.kernel'), this.parameters.get('output.bias')) as tf.Tensor3D;
     });
   }
