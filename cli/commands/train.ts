@@ -55,7 +55,8 @@ Options:
   --max-steps N          stop after N updates (smoke runs)
   --micro-batch N        first micro-batch size to try (default: batch_size)
   --patience N           early stopping patience in epochs (default 3; 0 = off)
-  --workers N            extra worker threads computing gradients (default 0; 1 uses a second core)
+  --workers N|auto       extra worker threads computing gradients (default auto: 1 on a CPU
+                         backend with two or more cores; 0 = one core). The result is the same.
   --bigrams N            add hashed syllable-bigram embeddings with N buckets (default 0 = off)
   --progress MODE        bar | lines | none (default: bar in a terminal, lines otherwise)
   -h, --help             this help
@@ -122,7 +123,7 @@ export async function run(argv: string[]): Promise<number> {
     resume: values.resume,
     maxSteps: positiveInt(values['max-steps'], '--max-steps'),
     patience: positiveInt(values.patience, '--patience'),
-    workers: positiveInt(values.workers, '--workers'),
+    workers: values.workers === 'auto' ? 'auto' : positiveInt(values.workers, '--workers'),
     progress,
   };
   mkdirSync(config.outputDir, { recursive: true });

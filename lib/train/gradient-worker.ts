@@ -50,7 +50,7 @@ async function start(): Promise<void> {
   port.on('message', (request: GradientRequest) => {
     try {
       if (request.weightsVersion !== loadedVersion) {
-        model.parameters.write(weights.slice());
+        model.parameters.write(weights);
         loadedVersion = request.weightsVersion;
       }
       gradients.fill(0);

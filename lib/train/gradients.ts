@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from './batching.js';
+import { readValues, withScratch } from './ops/scratch.js';
 import { SeededRandom } from './rng.js';
 import type { TrainableModel } from './saved-model.js';
 
@@ -16,23 +17,26 @@ export function accumulateGradients(model: TrainableModel, parts: readonly Batch
   const variables = model.parameters.variables;
   let loss = 0;
   parts.forEach((batch, index) => {
-    const rng = new SeededRandom(seeds[index]);
-    const { value, grads } = tf.variableGrads(() => tf.div(model.lossSum(batch, { training: true, rng }), units) as tf.Scalar, variables);
-    try {
-      loss += value.dataSync()[0] * units;
-      let at = 0;
-      for (const variable of variables) {
-        // A parameter the loss does not reach (none today) gets no entry: its gradient is zero.
-        const grad = grads[variable.name];
-        if (grad) {
-          const values = grad.dataSync() as Float32Array;
-          for (let i = 0; i < values.length; i++) into[at + i] += values[i];
+    // The fused ops' typed arrays live in reused scratch memory until this part's gradient is read.
+    loss += withScratch(() => {
+      const rng = new SeededRandom(seeds[index]);
+      const { value, grads } = tf.variableGrads(() => tf.div(model.lossSum(batch, { training: true, rng }), units) as tf.Scalar, variables);
+      try {
+        let at = 0;
+        for (const variable of variables) {
+          // A parameter the loss does not reach (none today) gets no entry: its gradient is zero.
+          const grad = grads[variable.name];
+          if (grad) {
+            const values = readValues(grad);
+            for (let i = 0; i < values.length; i++) into[at + i] += values[i];
+          }
+          at += variable.size;
         }
-        at += variable.size;
+        return value.dataSync()[0] * units;
+      } finally {
+        tf.dispose([value, ...Object.values(grads)]);
       }
-    } finally {
-      tf.dispose([value, ...Object.values(grads)]);
-    }
+    });
   });
   return loss;
 }

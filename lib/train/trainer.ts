@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { makeBatch, paddingEfficiency, planBatches, splitIndices, type Batch, type EncodedExample } from './batching.js';
 import { NonFiniteOutputError, OutOfMemoryError, TrainingDivergedError } from './errors.js';
@@ -31,7 +32,11 @@ export interface TrainOptions {
   epochs: number;
   /** Target (effective) batch: examples per optimizer update (more than the data: the data size, with a notice). */
   batchSize: number;
-  /** First micro-batch size tried (default: the whole batch). Halved on allocation failure. */
+  /**
+   * First micro-batch size tried (default: half the batch, so that two threads can share every update
+   * whether or not they do: the split, and so the result, never depends on the thread count). Halved
+   * on allocation failure.
+   */
   microBatchSize?: number;
   learningRate: number;
   /** Share of all updates spent warming up (default 0.1). */
@@ -64,10 +69,12 @@ export interface TrainOptions {
    */
   simulatedMemoryLimit?: { maxPaddedTokens: number };
   /**
-   * Extra worker threads computing micro-batch gradients in parallel (default 0). The wasm backend
-   * is single-threaded in Node; 1 worker puts a second core to work.
+   * Extra worker threads computing micro-batch gradients in parallel. The wasm backend is
+   * single-threaded in Node; 1 worker puts a second core to work. Default 'auto': one worker on a
+   * CPU backend with at least two cores, for runs long enough to repay its start-up; none on
+   * TensorFlow's native backends (they thread themselves). The result is the same either way.
    */
-  workers?: number;
+  workers?: number | 'auto';
   /** Where log lines go (micro-batch changes, resume, early stop). Default: the progress reporter. */
   log?: (line: string) => void;
 }
@@ -207,6 +214,20 @@ function allFinite(values: Float32Array): boolean {
   return true;
 }
 
+/** Updates below which a worker thread's start-up (about a second) costs more than it saves. */
+const MIN_UPDATES_FOR_WORKER = 8;
+
+/** How many gradient worker threads `workers` means on this machine and backend. */
+export function resolveWorkers(workers: number | 'auto', updates: number): number {
+  if (workers !== 'auto') {
+    if (!Number.isSafeInteger(workers) || workers < 0) throw new UsageError(`workers must be a non-negative integer or 'auto', got ${workers}`);
+    return workers;
+  }
+  const backend = currentDevice()?.backend ?? tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu') return 0;
+  return os.availableParallelism() >= 2 && updates >= MIN_UPDATES_FOR_WORKER ? 1 : 0;
+}
+
 /** Lets queued output (a notebook's progress lines) and signals through between updates. */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -247,6 +268,7 @@ class Trainer {
   /** The update of the last checkpoint written or resumed from (for the divergence message). */
   private lastCheckpointStep: number | null = null;
   private workers: GradientWorkers | null = null;
+  private readonly workerCount: number;
 
   constructor(
     private readonly model: TrainableModel,
@@ -270,8 +292,9 @@ class Trainer {
     this.stepsPerEpoch = Math.ceil(train.length / this.batchSize);
     const planned = this.stepsPerEpoch * options.epochs;
     this.totalSteps = options.maxSteps !== undefined ? Math.min(planned, options.maxSteps) : planned;
-    this.microBatchSize = Math.max(1, Math.min(options.microBatchSize ?? this.batchSize, this.batchSize));
-    const shared = (options.workers ?? 0) > 0 && tf.getBackend() !== 'tensorflow';
+    this.microBatchSize = Math.max(1, Math.min(options.microBatchSize ?? Math.ceil(this.batchSize / 2), this.batchSize));
+    this.workerCount = resolveWorkers(options.workers ?? 'auto', this.totalSteps);
+    const shared = this.workerCount > 0;
     const count = model.parameters.count;
     this.weights = shared ? new Float32Array(new SharedArrayBuffer(4 * count)) : new Float32Array(count);
     this.gradients = new Float32Array(count);
@@ -297,7 +320,7 @@ class Trainer {
   }
 
   async run(): Promise<TrainResult> {
-    const workerCount = this.options.workers ?? 0;
+    const workerCount = this.workerCount;
     const checkpoint = this.checkpointPath;
     if (checkpoint) {
       // Before any work: a checkpoint directory that cannot be written fails now, not after an epoch.
@@ -386,9 +409,7 @@ class Trainer {
     const stepStart = performance.now();
     const rngBefore = this.rng.getState();
     for (;;) {
-      // With workers, at least one micro-batch per thread.
-      const threads = 1 + (this.workers?.size ?? 0);
-      const microSize = Math.min(this.microBatchSize, Math.ceil(indices.length / threads));
+      const microSize = this.microBatchSize;
       const parts = splitIndices(indices, microSize).map((part) => makeBatch(this.train, part, this.options.maxLength));
       const units = parts.reduce((sum, batch) => sum + this.model.lossUnits(batch), 0);
       // One dropout seed per micro-batch, drawn in order: the same masks whichever thread computes it.

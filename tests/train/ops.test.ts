@@ -142,6 +142,12 @@ test('convBlock: values and gradients equal the autodiff composition (conv, ReLU
         }
       }
     }
+    // The first layer widens (C → 2C, no residual): nothing may read past a row's channels.
+    const wide = tf.randomNormal([width * C, 2 * C], 0, 0.5, 'float32', 36) as tf.Tensor2D;
+    const wideBias = tf.zeros([2 * C]) as tf.Tensor1D;
+    const fusedWide = convBlock(x, { size: B, time: T, lengths }, wide, wideBias, { width, dilation: 1, residual: false });
+    const referenceWide = tf.mul(tf.relu(dilatedConv1d(x, wide, wideBias, width, 1)), mask);
+    assert.ok(maxAbsDifference(fusedWide.dataSync(), referenceWide.dataSync()) < 1e-5, 'widening layer');
   });
 });
 

@@ -97,7 +97,7 @@ export function encode(config: EncoderConfig, params: ParameterSet, batch: Encod
     recurrent: params.get<tf.Rank.R2>(`lstm.${direction}.recurrent`),
     bias: params.get<tf.Rank.R1>(`lstm.${direction}.bias`),
   });
-  return dropout(bidirectionalLstm(x, batch.lengths, weights('forward'), weights('backward')), config.dropout, context);
+  return bidirectionalLstm(x, batch.lengths, weights('forward'), weights('backward'), dropoutDraw(config.dropout, context));
 }
 
 /**

@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { dropoutScales } from './dropout.js';
+import { floats, readValues, tensorOf } from './scratch.js';
 import type { SequenceShape } from './embedding-lookup.js';
 
 export interface ConvBlockOptions {
@@ -68,63 +69,66 @@ export function convBlock(x: tf.Tensor3D, shape: SequenceShape, kernel: tf.Tenso
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, weights, offsets, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
     save([weights]);
-    const inputValues = input.dataSync() as Float32Array;
-    const biasValues = offsets.dataSync() as Float32Array;
-    const windows = new Float32Array(rows * windowWidth);
+    const inputValues = readValues(input);
+    const biasValues = readValues(offsets);
+    const windows = floats(rows * windowWidth);
     forEachTap((r, tap, source) => windows.set(inputValues.subarray(source * channels, (source + 1) * channels), r * windowWidth + tap * channels));
-    const product = tf.tidy(() => tf.matMul(tf.tensor2d(windows, [rows, windowWidth]), weights));
-    const preActivation = product.dataSync() as Float32Array;
+    const product = tf.tidy(() => tf.matMul(tensorOf<tf.Rank.R2>(windows, [rows, windowWidth]), weights));
+    const preActivation = readValues(product);
     product.dispose();
-    const active = new Uint8Array(rows * outChannels);
-    const out = new Float32Array(size * time * outChannels);
+    // No dropout multiplies by ones: one loop body, without a branch per element.
+    const scale = scales ?? floats(rows * outChannels).fill(1);
+    const out = floats(size * time * outChannels);
     for (let r = 0; r < rows; r++) {
       const at = positions[r] * outChannels;
-      for (let o = 0; o < outChannels; o++) {
-        const i = r * outChannels + o;
-        const z = preActivation[i] + biasValues[o];
-        let y = 0;
-        if (z > 0) {
-          y = z;
-          active[i] = 1;
+      const from = positions[r] * channels;
+      const row = r * outChannels;
+      if (residual) {
+        for (let o = 0; o < outChannels; o++) {
+          const z = preActivation[row + o] + biasValues[o];
+          out[at + o] = ((z > 0 ? z : 0) + inputValues[from + o]) * scale[row + o];
         }
-        if (residual) y += inputValues[positions[r] * channels + o];
-        out[at + o] = scales ? y * scales[i] : y;
+      } else {
+        for (let o = 0; o < outChannels; o++) {
+          const z = preActivation[row + o] + biasValues[o];
+          out[at + o] = (z > 0 ? z : 0) * scale[row + o];
+        }
       }
     }
     return {
-      value: tf.tensor3d(out, [size, time, outChannels]),
+      value: tensorOf<tf.Rank.R3>(out, [size, time, outChannels]),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [savedWeights] = saved as tf.Tensor2D[];
-        const upstream = dy.dataSync() as Float32Array;
-        const dInput = new Float32Array(size * time * channels);
-        const dPre = new Float32Array(rows * outChannels);
-        const dBias = new Float32Array(outChannels);
+        const upstream = readValues(dy);
+        const dInput = floats(size * time * channels);
+        const dPre = floats(rows * outChannels);
+        const dBias = floats(outChannels);
         for (let r = 0; r < rows; r++) {
           const at = positions[r] * outChannels;
+          const to = positions[r] * channels;
+          const row = r * outChannels;
           for (let o = 0; o < outChannels; o++) {
-            const i = r * outChannels + o;
-            const g = scales ? upstream[at + o] * scales[i] : upstream[at + o];
-            if (residual) dInput[positions[r] * channels + o] += g;
-            if (active[i]) {
-              dPre[i] = g;
-              dBias[o] += g;
-            }
+            const g = upstream[at + o] * scale[row + o];
+            if (residual) dInput[to + o] += g;
+            const d = preActivation[row + o] + biasValues[o] > 0 ? g : 0;
+            dPre[row + o] = d;
+            dBias[o] += d;
           }
         }
-        const dPreTensor = tf.tensor2d(dPre, [rows, outChannels]);
-        const windowsTensor = tf.tensor2d(windows, [rows, windowWidth]);
+        const dPreTensor = tensorOf<tf.Rank.R2>(dPre, [rows, outChannels]);
+        const windowsTensor = tensorOf<tf.Rank.R2>(windows, [rows, windowWidth]);
         const windowsT = tf.transpose(windowsTensor);
         const dWeights = tf.matMul(windowsT, dPreTensor);
         const weightsT = tf.transpose(savedWeights);
         const dWindows = tf.matMul(dPreTensor, weightsT);
-        const dWindowValues = dWindows.dataSync() as Float32Array;
+        const dWindowValues = readValues(dWindows);
         tf.dispose([dPreTensor, windowsTensor, windowsT, weightsT, dWindows]);
         forEachTap((r, tap, source) => {
           const from = r * windowWidth + tap * channels;
           const to = source * channels;
           for (let c = 0; c < channels; c++) dInput[to + c] += dWindowValues[from + c];
         });
-        return [tf.tensor3d(dInput, [size, time, channels]), dWeights, tf.tensor1d(dBias)];
+        return [tensorOf<tf.Rank.R3>(dInput, [size, time, channels]), dWeights, tensorOf<tf.Rank.R1>(dBias, [outChannels])];
       },
     };
   });

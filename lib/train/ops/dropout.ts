@@ -8,11 +8,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../rng.js';
+import { floats, readValues, tensorOf } from './scratch.js';
 
 /** Per element: 0 (dropped) or 1 / (1 − rate) (kept), `count` elements drawn from `seed`. */
 export function dropoutScales(count: number, rate: number, seed: number): Float32Array {
   if (!(rate >= 0 && rate < 1)) throw new Error(`dropout rate must be in [0, 1), got ${rate}`);
-  const scales = new Float32Array(count);
+  const scales = floats(count);
   const keep = 1 / (1 - rate);
   const threshold = Math.round(rate * 65536);
   const rng = new SeededRandom(seed);
@@ -30,16 +31,16 @@ export function seededDropout<T extends tf.Tensor>(x: T, rate: number, seed: num
   const scales = dropoutScales(x.size, rate, seed);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const input = args[0] as tf.Tensor;
-    const values = input.dataSync() as Float32Array;
-    const out = new Float32Array(values.length);
+    const values = readValues(input);
+    const out = floats(values.length);
     for (let i = 0; i < out.length; i++) out[i] = values[i] * scales[i];
     return {
-      value: tf.tensor(out, input.shape),
+      value: tensorOf(out, input.shape),
       gradFunc: (dy: tf.Tensor) => {
-        const upstream = dy.dataSync() as Float32Array;
-        const grad = new Float32Array(upstream.length);
+        const upstream = readValues(dy);
+        const grad = floats(upstream.length);
         for (let i = 0; i < grad.length; i++) grad[i] = upstream[i] * scales[i];
-        return [tf.tensor(grad, input.shape)];
+        return [tensorOf(grad, input.shape)];
       },
     };
   });

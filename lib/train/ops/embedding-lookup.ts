@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { dropoutScales } from './dropout.js';
+import { floats, readValues, tensorOf } from './scratch.js';
 
 export interface EmbeddingInput {
   /** `[vocabulary, dim]`. */
@@ -38,9 +39,9 @@ export function embedTokens(inputs: readonly EmbeddingInput[], shape: SequenceSh
   const scales = dropout && dropout.rate > 0 ? dropoutScales(size * time * dim, dropout.rate, dropout.seed) : null;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const tables = args.slice(0, inputs.length) as tf.Tensor2D[];
-    const out = new Float32Array(size * time * dim);
+    const out = floats(size * time * dim);
     tables.forEach((table, k) => {
-      const values = table.dataSync() as Float32Array;
+      const values = readValues(table);
       const { ids } = inputs[k];
       const rows = table.shape[0];
       for (let b = 0; b < size; b++) {
@@ -55,11 +56,11 @@ export function embedTokens(inputs: readonly EmbeddingInput[], shape: SequenceSh
     });
     if (scales) for (let i = 0; i < out.length; i++) out[i] *= scales[i];
     return {
-      value: tf.tensor3d(out, [size, time, dim]),
+      value: tensorOf<tf.Rank.R3>(out, [size, time, dim]),
       gradFunc: (dy: tf.Tensor) => {
-        const upstream = dy.dataSync() as Float32Array;
+        const upstream = readValues(dy);
         return tables.map((table, k) => {
-          const grad = new Float32Array(table.size);
+          const grad = floats(table.size);
           const { ids } = inputs[k];
           for (let b = 0; b < size; b++) {
             for (let t = 0; t < Math.min(lengths[b], time); t++) {
@@ -69,7 +70,7 @@ export function embedTokens(inputs: readonly EmbeddingInput[], shape: SequenceSh
               else for (let d = 0; d < dim; d++) grad[to + d] += upstream[from + d];
             }
           }
-          return tf.tensor2d(grad, table.shape);
+          return tensorOf<tf.Rank.R2>(grad, table.shape);
         });
       },
     };
