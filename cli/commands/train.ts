@@ -2,7 +2,7 @@
  * `hanlab train --config config.ini`: trains a syllable tagger (KLUE NER) or a sentence classifier
  * (NSMC etc.) with the study-004 config keys, checkpointing as it goes, and saves the best model.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseOptions } from '../options.js';
 import { initBackend } from '../../lib/backend/index.js';
@@ -26,6 +26,7 @@ import {
   type TrainHistory,
   type TrainOptions,
 } from '../../lib/train/index.js';
+import { prepareOutputDirectory } from '../../lib/train/output-directory.js';
 import { SeededRandom } from '../../lib/train/rng.js';
 import { formatDuration } from '../../lib/train/progress.js';
 
@@ -107,6 +108,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const progress = (values.progress ?? 'auto') as ProgressMode;
   if (!['auto', 'bar', 'lines', 'none'].includes(progress)) throw new UsageError(`--progress must be bar, lines or none, got '${progress}'`);
+  // Where the run will write, checked before any work: a file in the way is one clear line, not a
+  // stack trace after an epoch of training.
+  prepareOutputDirectory(config.outputDir, 'output_dir', { file: config.file, field: '[Path] output_dir' });
+  if (config.checkpointDir) prepareOutputDirectory(config.checkpointDir, 'checkpoint_dir', { file: config.file, field: '[Path] checkpoint_dir' });
   const device = await initBackend();
   console.log(`backend: ${device.backend} (tfjs ${device.tfjsVersion})${device.fallbackReason ? ` — ${device.fallbackReason}` : ''}`);
   if (config.learningRate < 1e-4) {
@@ -125,8 +130,9 @@ export async function run(argv: string[]): Promise<number> {
     patience: positiveInt(values.patience, '--patience'),
     workers: values.workers === 'auto' ? 'auto' : positiveInt(values.workers, '--workers'),
     progress,
+    // Notices (a clamped batch size, micro-batch changes, resume, early stop) whatever the progress mode.
+    log: (line) => console.log(line),
   };
-  mkdirSync(config.outputDir, { recursive: true });
   const bigramBuckets = positiveInt(values.bigrams, '--bigrams') ?? 0;
   const modelConfig = modelConfigFor(kind);
   if (modelConfig.kind === 'tagger') {

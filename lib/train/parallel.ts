@@ -50,7 +50,9 @@ class GradientWorker {
     // The worker is TypeScript: a small CommonJS bootstrap registers tsx's require hook in the worker
     // thread (an `--import tsx` execArgv does not reach worker threads), then loads the worker module.
     const bootstrap = `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(file)});`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: setup });
+    // Not --input-type=module from a parent run with `-e`: the bootstrap is CommonJS.
+    const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+    const worker = new Worker(bootstrap, { eval: true, workerData: setup, execArgv });
     const handle = new GradientWorker(worker, new Float32Array(setup.gradients));
     return new Promise((resolve, reject) => {
       handle.pending.set(-1, {

@@ -154,6 +154,22 @@ export class AllocationError extends Error {
 }
 
 /**
+ * Padded positions (examples × length) at most in one micro-batch. A bigger one is no faster (the
+ * matrix products saturate long before), and it keeps the wasm heap, which cannot grow past 4 GB, far
+ * from its limit (a batch of 5,000 long texts in one piece grew it to 4.4 GB and killed the backend).
+ * It depends on the batch only, so the split, and the result, are the same on every machine.
+ */
+export const MAX_MICRO_BATCH_POSITIONS = 16384;
+
+/**
+ * The WebAssembly backend aborted (its heap could not grow: "Aborted()"); every later op fails the
+ * same way, so retrying with smaller micro-batches cannot help.
+ */
+export function isBackendAbort(error: unknown): boolean {
+  return error instanceof Error && /(^|: )Aborted\(/.test(error.message);
+}
+
+/**
  * Does this error mean "out of memory"? (tfjs, wasm and the GPU word it differently: a wasm heap that
  * cannot grow past 4 GB surfaces as "memory access out of bounds" from a null allocation.)
  */
@@ -381,7 +397,7 @@ class Trainer {
       if (!epochDone) {
         // maxSteps reached mid-epoch: checkpoint where we are (a later run may continue), no validation.
         this.epochSeconds = (Date.now() - epochStart) / 1000;
-        this.saveCheckpoint();
+        if (this.lastCheckpointStep !== this.optimizer.step) this.saveCheckpoint();
         stopped = true;
         break;
       }
@@ -409,7 +425,8 @@ class Trainer {
     const stepStart = performance.now();
     const rngBefore = this.rng.getState();
     for (;;) {
-      const microSize = this.microBatchSize;
+      const longest = Math.max(...indices.map((index) => this.lengths[index]));
+      const microSize = Math.max(1, Math.min(this.microBatchSize, Math.floor(MAX_MICRO_BATCH_POSITIONS / longest)));
       const parts = splitIndices(indices, microSize).map((part) => makeBatch(this.train, part, this.options.maxLength));
       const units = parts.reduce((sum, batch) => sum + this.model.lossUnits(batch), 0);
       // One dropout seed per micro-batch, drawn in order: the same masks whichever thread computes it.
@@ -419,8 +436,15 @@ class Trainer {
         for (const batch of parts) this.checkSimulatedMemory(batch);
         lossSum = await this.computeGradients(parts, seeds, units);
       } catch (error) {
+        if (isBackendAbort(error)) {
+          throw new OutOfMemoryError(
+            `TensorFlow.js's WebAssembly memory (at most 4 GB) ran out on micro-batches of ${microSize} × ${longest} tokens and the backend cannot go on in this process: ` +
+              `rerun with a smaller batch_size or max_seq_length${this.lastCheckpointStep !== null ? ` (--resume continues from the checkpoint of update ${this.lastCheckpointStep})` : ''}`,
+            { cause: error },
+          );
+        }
         if (!isAllocationFailure(error)) throw error;
-        const from = Math.min(this.microBatchSize, microSize);
+        const from = microSize;
         if (from === 1) {
           const longest = Math.max(...parts.map((batch) => batch.time));
           throw new OutOfMemoryError(

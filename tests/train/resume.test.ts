@@ -56,6 +56,8 @@ test('a training process killed mid-epoch resumes from its checkpoint with the s
     );
     const resumed = runToEnd(killedDir);
     assert.ok(resumed.events.includes('resume'));
+    // A checkpoint torn by the kill does not stay behind: the resumed run removed it.
+    assert.deepEqual(readdirSync(killedDir).filter((name) => name.includes('.tmp-')), []);
     assert.deepEqual(resumed.losses, uninterrupted.losses);
     assert.deepEqual(resumed.epochLosses, uninterrupted.epochLosses);
   } finally {
