@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { dropoutScales } from './dropout.js';
-import { floats, readValues, tensorOf } from './scratch.js';
+import { floats, peekValues, readValues, tensorOf } from './scratch.js';
 
 export interface EmbeddingInput {
   /** `[vocabulary, dim]`. */
@@ -41,7 +41,8 @@ export function embedTokens(inputs: readonly EmbeddingInput[], shape: SequenceSh
     const tables = args.slice(0, inputs.length) as tf.Tensor2D[];
     const out = floats(size * time * dim);
     tables.forEach((table, k) => {
-      const values = readValues(table);
+      // Only the rows in use are read (a hashed-bigram table can be large): no copy of the whole table.
+      const values = peekValues(table);
       const { ids } = inputs[k];
       const rows = table.shape[0];
       for (let b = 0; b < size; b++) {

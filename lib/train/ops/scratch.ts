@@ -99,6 +99,16 @@ export function readValues(tensor: tf.Tensor): Float32Array {
 }
 
 /**
+ * A float32 tensor's values without a copy where the backend allows it (a view of the wasm heap).
+ * Read it at once: the next tfjs op may grow the heap and detach the view.
+ */
+export function peekValues(tensor: tf.Tensor): Float32Array {
+  if (tensor.dtype !== 'float32') throw new Error(`peekValues: expected a float32 tensor, got ${tensor.dtype}`);
+  if (tf.getBackend() !== 'wasm') return tensor.dataSync() as Float32Array;
+  return (tf.backend() as unknown as WasmHeapReader).typedArrayFromHeap(tensor as unknown as { shape: number[]; dtype: tf.DataType; dataId: object });
+}
+
+/**
  * A tensor holding `values`. The wasm (and TensorFlow) backends copy them into their own memory; the
  * others may keep the array itself, so those get a copy: scratch arrays are reused.
  */
