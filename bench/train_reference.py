@@ -3,10 +3,10 @@
 Usage: /usr/bin/python3 bench/train_reference.py BATCHES.json
 BATCHES.json (written by the bench): {"vocab_size", "tags", "models": [{name, encoder, embedding_dim,
 hidden_dim, conv_width, dilations, dropout}], "batches": [{"size", "time", "ids", "lengths", "tags"}],
-"threads"}. Then it serves: each stdin line {"model", "warmup", "steps"} trains that model (kept between
-requests) on `warmup` untimed then `steps` timed updates over the first batches, and answers one JSON
-line {"model", "tokens", "seconds", "threads"}. The bench alternates these rounds with its own, so both
-sides are measured under the same machine load.
+"threads"}. Then it serves: each stdin line {"model", "warmup", "steps", "threads"} trains that model
+(kept between requests) with that many threads on `warmup` untimed then `steps` timed updates over the
+first batches, and answers one JSON line {"model", "tokens", "seconds", "cpu_seconds", "threads"}. The
+bench alternates these rounds with its own, so both sides are measured under the same machine load.
 
 The models mirror lib/train: embeddings (padding zeroed), then either dilated 'same' convolutions
 (ReLU, residual from the second layer, padding zeroed after each layer) or a BiLSTM over packed
@@ -138,18 +138,21 @@ def main():
         if not line.strip():
             continue
         request = json.loads(line)
+        torch.set_num_threads(request.get('threads', spec.get('threads', 2)))
         step = trainer(request['model'])
         warmup, steps = request['warmup'], request['steps']
         for i in range(warmup):
             step(batches[i % len(batches)])
         tokens = 0
         started = time.perf_counter()
+        cpu_started = time.process_time()
         for i in range(steps):
             batch = batches[(warmup + i) % len(batches)]
             step(batch)
             tokens += batch[4]
         seconds = time.perf_counter() - started
-        print(json.dumps({'model': request['model'], 'tokens': tokens, 'seconds': seconds, 'threads': torch.get_num_threads()}), flush=True)
+        cpu_seconds = time.process_time() - cpu_started
+        print(json.dumps({'model': request['model'], 'tokens': tokens, 'seconds': seconds, 'cpu_seconds': cpu_seconds, 'threads': torch.get_num_threads()}), flush=True)
 
 
 if __name__ == '__main__':
