@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from './batching.js';
-import { readValues, withScratch } from './ops/scratch.js';
+import { peekValues, withScratch } from './ops/scratch.js';
 import { SeededRandom } from './rng.js';
 import type { TrainableModel } from './saved-model.js';
 
@@ -27,7 +27,8 @@ export function accumulateGradients(model: TrainableModel, parts: readonly Batch
           // A parameter the loss does not reach (none today) gets no entry: its gradient is zero.
           const grad = grads[variable.name];
           if (grad) {
-            const values = readValues(grad);
+            // Added straight from the backend's memory: no tfjs call in between, so the view stays valid.
+            const values = peekValues(grad);
             for (let i = 0; i < values.length; i++) into[at + i] += values[i];
           }
           at += variable.size;

@@ -48,9 +48,9 @@ export class AdamW {
 
   /**
    * One update of `weights` (flat, parameter order) in place with `gradients` × `gradientScale` (the
-   * clipping factor) at learning rate `lr`.
+   * clipping factor) at learning rate `lr`. Returns false when an updated weight is NaN or ∞.
    */
-  apply(weights: Float32Array, gradients: Float32Array, lr: number, gradientScale = 1): void {
+  apply(weights: Float32Array, gradients: Float32Array, lr: number, gradientScale = 1): boolean {
     if (weights.length !== this.firstMoments.length || gradients.length !== weights.length) {
       throw new Error(`AdamW: expected ${this.firstMoments.length} weights and gradients, got ${weights.length} and ${gradients.length}`);
     }
@@ -60,6 +60,9 @@ export class AdamW {
     const correction2 = 1 - beta2 ** this.step;
     const m = this.firstMoments;
     const v = this.secondMoments;
+    // A NaN or ∞ among the stored (float32) weights makes this sum NaN or ∞: the finiteness check
+    // costs no pass of its own.
+    let check = 0;
     for (const { from, to, decay } of this.decayRanges) {
       for (let i = from; i < to; i++) {
         const g = gradients[i] * gradientScale;
@@ -69,8 +72,10 @@ export class AdamW {
         v[i] = vi;
         const w = weights[i];
         weights[i] = w - lr * (mi / correction1 / (Math.sqrt(vi / correction2) + epsilon) + decay * w);
+        check += weights[i];
       }
     }
+    return Number.isFinite(check);
   }
 
   /** Moments, first then second, flattened in parameter order. */

@@ -225,11 +225,6 @@ export function planEpoch(lengths: readonly number[], options: Pick<TrainOptions
   });
 }
 
-function allFinite(values: Float32Array): boolean {
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
-  return true;
-}
-
 /** Updates below which a worker thread's start-up (about a second) costs more than it saves. */
 const MIN_UPDATES_FOR_WORKER = 8;
 
@@ -432,9 +427,10 @@ class Trainer {
       // One dropout seed per micro-batch, drawn in order: the same masks whichever thread computes it.
       const seeds = parts.map(() => this.rng.nextUint32());
       let lossSum: number;
+      let gradNorm: number;
       try {
         for (const batch of parts) this.checkSimulatedMemory(batch);
-        lossSum = await this.computeGradients(parts, seeds, units);
+        ({ loss: lossSum, norm: gradNorm } = await this.computeGradients(parts, seeds, units));
       } catch (error) {
         if (isBackendAbort(error)) {
           throw new OutOfMemoryError(
@@ -461,7 +457,6 @@ class Trainer {
         this.rng.setState(rngBefore);
         continue;
       }
-      const gradNorm = globalNorm(this.gradients);
       if (!Number.isFinite(lossSum) || !Number.isFinite(gradNorm)) {
         throw this.diverged(Number.isFinite(lossSum) ? `the gradient norm is ${gradNorm}` : `the loss is ${lossSum}`);
       }
@@ -476,8 +471,7 @@ class Trainer {
         },
         this.optimizer.step,
       );
-      this.optimizer.apply(this.weights, this.gradients, learningRate, scale);
-      if (!allFinite(this.weights)) {
+      if (!this.optimizer.apply(this.weights, this.gradients, learningRate, scale)) {
         // The model's tensors still hold the last good weights: keep them for the caller.
         this.weights.set(this.model.parameters.read());
         throw this.diverged('an update made the weights NaN or ∞');
@@ -508,11 +502,11 @@ class Trainer {
   }
 
   /**
-   * Sums the gradient of the micro-batches `parts` into `this.gradients` and returns their summed
-   * loss. With workers, part i goes to thread i mod threads (0 = this one); each thread sums its
-   * parts, then the threads' sums are added in thread order.
+   * Sums the gradient of the micro-batches `parts` into `this.gradients`; returns their summed loss
+   * and the gradient's global norm. With workers, part i goes to thread i mod threads (0 = this
+   * one); each thread sums its parts, then the threads' sums are added in thread order.
    */
-  private async computeGradients(parts: Batch[], seeds: number[], units: number): Promise<number> {
+  private async computeGradients(parts: Batch[], seeds: number[], units: number): Promise<{ loss: number; norm: number }> {
     const workers = this.workers;
     const threads = 1 + (workers?.size ?? 0);
     const share = (thread: number) => parts.map((_, i) => i).filter((i) => i % threads === thread);
@@ -534,19 +528,28 @@ class Trainer {
       throw error;
     }
     let failure: unknown = null;
+    const gradients = this.gradients;
+    let squares = -1;
     for (let w = 0; w < remote.length; w++) {
       const pending = remote[w];
       if (!pending || !workers) continue;
       try {
         loss += await pending;
         const slot = workers.gradients(w);
-        for (let i = 0; i < slot.length; i++) this.gradients[i] += slot[i];
+        // The main thread waits here while the worker idles: the norm comes in the same pass.
+        squares = 0;
+        for (let i = 0; i < slot.length; i++) {
+          gradients[i] += slot[i];
+          // The stored (float32) value, as globalNorm reads it: one thread or two, the same norm.
+          const g = gradients[i];
+          squares += g * g;
+        }
       } catch (error) {
         failure ??= error;
       }
     }
     if (failure) throw isAllocationFailure(failure) ? new AllocationError((failure as Error).message) : failure;
-    return loss;
+    return { loss, norm: squares >= 0 && remote.filter(Boolean).length === 1 ? Math.sqrt(squares) : globalNorm(gradients) };
   }
 
   /** The error that stops a diverged run: where, why, what to try, and which checkpoint is kept. */
