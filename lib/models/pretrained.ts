@@ -168,6 +168,13 @@ export class PretrainedEncoder {
     return out;
   }
 
+  /** A trainable parameter's values (our layout) in the checkpoint's layout (e.g. for comparing gradients). */
+  toCheckpointLayout(name: string, values: Float32Array): CheckpointTensor {
+    const spec = this.trainableSpecs.get(name);
+    if (!spec) throw new Error(`no trainable parameter named ${name}`);
+    return { shape: [...spec.shape], values: toCheckpoint(spec, values) };
+  }
+
   /** PEFT's adapter_model.safetensors content: LoRA matrices and the head (`modules_to_save`). */
   adapterWeights(): Map<string, CheckpointTensor> {
     const out = new Map<string, CheckpointTensor>();
