@@ -28,6 +28,7 @@ import {
 } from '../../lib/train/index.js';
 import { SeededRandom } from '../../lib/train/rng.js';
 import { formatDuration } from '../../lib/train/progress.js';
+import { encoderFolderFor, encoderHint, trainEncoderFromConfig } from './train-encoder.js';
 
 const HELP = `Usage: hanlab train --config config.ini [options]
 
@@ -36,7 +37,12 @@ checkpoint_dir; [Hyperparameters] num_labels, max_seq_length, batch_size, learni
 split_ratio). batch_size is the effective batch: when memory runs out the micro-batch is halved and
 gradients are accumulated. Writes <output_dir>/model.hanlab, history.json and metrics.json.
 
-The model kind decides the task. model_name (or --model) is one of:
+The model kind decides the task. model_name (or --model) is a local Hugging Face model folder (BERT,
+RoBERTa, ELECTRA, DeBERTa-v2/v3: config.json, model.safetensors, tokenizer.json or vocab.txt) to
+fine-tune, fully or with LoRA when the config has a [LoRA] section (r, alpha, dropout, target_modules);
+the task follows the data (KLUE NER TSV: syllable NER, else a table: text classification), or --task.
+Encoders write <output_dir>/merged/ (HF layout) and, with LoRA, <output_dir>/adapter/ (PEFT layout).
+Or one of the models trained from scratch:
   conv-crf, bilstm-crf, conv-softmax, bilstm-softmax   syllable taggers; train_file is KLUE NER TSV,
                                                        num_labels = number of tag values (13 for KLUE)
   conv-classifier (alias syllable-conv),
@@ -58,6 +64,7 @@ Options:
   --workers N            extra worker threads computing gradients (default 0; 1 uses a second core)
   --bigrams N            add hashed syllable-bigram embeddings with N buckets (default 0 = off)
   --progress MODE        bar | lines | none (default: bar in a terminal, lines otherwise)
+  --task TASK            encoders: sequence or token classification (default: from the data)
   -h, --help             this help
 
 Backend: HANLAB_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu (default: the fastest available).`;
@@ -92,23 +99,28 @@ export async function run(argv: string[]): Promise<number> {
     workers: { type: 'string' },
     bigrams: { type: 'string' },
     progress: { type: 'string' },
+    task: { type: 'string' },
   });
   if (!values) return 0;
   if (!values.config) throw new UsageError('--config is required (see hanlab train --help)');
   const config = readTrainingConfig(values.config);
   const kindName = values.model ?? config.modelName;
   const kind = resolveModelKind(kindName);
-  if (!kind) {
+  const encoderDir = kind ? null : encoderFolderFor(config, values.model);
+  if (!kind && !encoderDir) {
     throw new UsageError(
       `model "${kindName}" (${values.model ? '--model' : `model_name in ${config.file}`}) is not a model hanlab can train; ` +
-        `use one of ${MODEL_KINDS.join(', ')}`,
+        `use one of ${MODEL_KINDS.join(', ')}${encoderHint(config, values.model)}`,
     );
   }
+  if (kind && config.lora) throw new UsageError(`[LoRA] in ${config.file} applies to pretrained encoders (a model folder in model_name), not to ${kind}`);
+  const task = values.task === undefined ? undefined : ({ sequence: 'sequence-classification', token: 'token-classification' } as const)[values.task as 'sequence' | 'token'];
+  if (values.task !== undefined && !task) throw new UsageError(`--task must be sequence or token, got '${values.task}'`);
   const progress = (values.progress ?? 'auto') as ProgressMode;
   if (!['auto', 'bar', 'lines', 'none'].includes(progress)) throw new UsageError(`--progress must be bar, lines or none, got '${progress}'`);
   const device = await initBackend();
   console.log(`backend: ${device.backend} (tfjs ${device.tfjsVersion})${device.fallbackReason ? ` — ${device.fallbackReason}` : ''}`);
-  if (config.learningRate < 1e-4) {
+  if (kind && config.learningRate < 1e-4) {
     console.log(`note: learning_rate ${config.learningRate} suits fine-tuning a pre-trained model; models trained from scratch here usually want 1e-3 to 3e-3`);
   }
   const training: TrainOptions = {
@@ -125,6 +137,11 @@ export async function run(argv: string[]): Promise<number> {
     workers: positiveInt(values.workers, '--workers'),
     progress,
   };
+  if (!kind) {
+    const partitionFile = values['klue-partition'] ? (values['partition-file'] ?? KLUE_PARTITION_FILE) : undefined;
+    await trainEncoderFromConfig(config, encoderDir as string, training, { task, partitionFile });
+    return 0;
+  }
   mkdirSync(config.outputDir, { recursive: true });
   const bigramBuckets = positiveInt(values.bigrams, '--bigrams') ?? 0;
   const modelConfig = modelConfigFor(kind);
@@ -214,7 +231,7 @@ function finish(
 }
 
 /** Seeded split of sentences into train / validation (for taggers without a validation file). */
-function splitSentences<T>(sentences: readonly T[], ratio: number, seed: number): { train: T[]; validation: T[] } {
+export function splitSentences<T>(sentences: readonly T[], ratio: number, seed: number): { train: T[]; validation: T[] } {
   const order = new SeededRandom(seed).shuffle(sentences.map((_, i) => i));
   const count = Math.min(sentences.length - 1, Math.max(1, Math.round(sentences.length * ratio)));
   const inValidation = new Set(order.slice(0, count));

@@ -60,7 +60,7 @@ async function prepare(): Promise<void> {
 }
 
 function meanCrossEntropy(logits: tf.Tensor2D, labels: number[]): tf.Scalar {
-  const kept = labels.map((l) => (l >= 0 ? 1 : 0));
+  const kept = labels.map((l): number => (l >= 0 ? 1 : 0));
   const safe = labels.map((l) => Math.max(l, 0));
   const picked = tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(safe, 'int32'), logits.shape[1])), 1);
   const mask = tf.tensor1d(kept, 'float32');
