@@ -57,6 +57,7 @@ Options:
                          the test figures (seqeval, KLUE) at the end
   --partition-file FILE  the partition (default ${KLUE_PARTITION_FILE})
   --resume               continue from <checkpoint_dir>/checkpoint.hanlab if it exists
+  --checkpoint-every N   also checkpoint every N updates (default: at epoch ends)
   --epochs N             override epochs
   --max-steps N          stop after N updates (smoke runs)
   --micro-batch N        first micro-batch size to try (default: batch_size)
@@ -92,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
     'klue-partition': { type: 'boolean', default: false },
     'partition-file': { type: 'string' },
     resume: { type: 'boolean', default: false },
+    'checkpoint-every': { type: 'string' },
     epochs: { type: 'string' },
     'max-steps': { type: 'string' },
     'micro-batch': { type: 'string' },
@@ -132,6 +134,7 @@ export async function run(argv: string[]): Promise<number> {
     maxLength: config.maxSeqLength,
     checkpointDir: config.checkpointDir,
     resume: values.resume,
+    checkpointEverySteps: positiveInt(values['checkpoint-every'], '--checkpoint-every'),
     maxSteps: positiveInt(values['max-steps'], '--max-steps'),
     patience: positiveInt(values.patience, '--patience'),
     workers: positiveInt(values.workers, '--workers'),

@@ -696,7 +696,7 @@ def cmd_forward(args):
         out['logits'] = logits.tolist()
         labels = torch.tensor(inputs['labels'], dtype=torch.long)
         loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), labels.view(-1), ignore_index=-100)
-        out['loss'] = loss.item()
+        out['loss'] = loss.item() if math.isfinite(loss.item()) else None
         if args.grads:
             loss.backward()
             out['grads'] = {n: p.grad.flatten().tolist() for n, p in model.named_parameters() if p.grad is not None}
