@@ -39,7 +39,7 @@ export interface TinyCheckpointOptions {
   shards?: number;
   extras?: boolean;
   /** Override sizes (the bench uses a bigger BERT). */
-  sizes?: Partial<{ hidden: number; layers: number; heads: number; intermediate: number; maxPositions: number; vocabPadding: number }>;
+  sizes?: Partial<{ hidden: number; layers: number; heads: number; intermediate: number; maxPositions: number; vocabPadding: number; vocabSize: number }>;
 }
 
 /** The Korean vocabulary: frequent syllables, their `##` forms and frequent two-syllable word starts. */
@@ -190,7 +190,7 @@ export function makeTinyCheckpoint(options: TinyCheckpointOptions): void {
     tokens = vocab.length;
   }
   // Real models often pad the embedding table past the tokenizer's vocabulary.
-  const config = configFor(arch, tokens + (options.sizes?.vocabPadding ?? 3), options);
+  const config = configFor(arch, Math.max(tokens, options.sizes?.vocabSize ?? 0) + (options.sizes?.vocabSize ? 0 : (options.sizes?.vocabPadding ?? 3)), options);
   if (options.head) {
     const count = Number(options.head.split(':')[1]);
     config.id2label = Object.fromEntries(Array.from({ length: count }, (_, i) => [String(i), `LABEL_${i}`]));

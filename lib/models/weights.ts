@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { dense } from '../train/ops/mat-mul.js';
 import { embeddingLookup } from '../train/ops/embedding-lookup.js';
 import { dropout, type ForwardContext } from '../train/models/encoder.js';
-import { layerNorm } from './ops.js';
+import { layerNorm, linear } from './ops.js';
 
 export type WeightRole = 'linear' | 'bias' | 'embedding' | 'norm-weight' | 'norm-bias';
 
@@ -69,6 +69,23 @@ export function layerNormSpecs(name: string, size: number): WeightSpec[] {
   ];
 }
 
+/** `x · kernel + bias` over the last axis with a gradient for `x` only (`kernel` and `bias` are constants). */
+export function frozenDense(x: tf.Tensor, kernel: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor {
+  const inner = kernel.shape[0];
+  const lead = x.shape.slice(0, -1);
+  const product = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input] = args as [tf.Tensor2D];
+    return {
+      value: tf.matMul(input, kernel) as tf.Tensor,
+      // An explicit transpose keeps the product on the wasm backend's fast matMul path.
+      gradFunc: (dy: tf.Tensor) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(kernel))],
+    };
+  });
+  let y = product(tf.reshape(x, [-1, inner]));
+  if (bias) y = tf.add(y, bias);
+  return tf.reshape(y, [...lead, kernel.shape[1]]);
+}
+
 /** A low-rank update wrapped around one dense layer (PEFT's LoRA `Linear`). */
 export interface LoraLayer {
   /** `[in, r]` (PEFT's `lora_A.weight` transposed). */
@@ -93,7 +110,10 @@ export class LayerContext {
 
   /** Dense layer `name` (`name.weight`, `name.bias` when present) over the last axis, plus its LoRA update. */
   linear(x: tf.Tensor, name: string, bias = true): tf.Tensor {
-    let y = dense(x, this.weight<tf.Tensor2D>(`${name}.weight`), bias ? this.weight<tf.Tensor1D>(`${name}.bias`) : undefined);
+    const kernel = this.weight<tf.Tensor2D>(`${name}.weight`);
+    const shift = bias ? this.weight<tf.Tensor1D>(`${name}.bias`) : undefined;
+    // A frozen weight (LoRA's base) needs no gradient: skip its product in the backward pass.
+    let y = kernel instanceof tf.Variable ? linear(x, kernel, shift) : frozenDense(x, kernel, shift);
     const adapter = this.lora.get(name);
     if (adapter) {
       const input = dropout(x, adapter.dropout, this.forward);

@@ -703,6 +703,50 @@ def cmd_forward(args):
     json.dump(out, open(args.out, 'w'))
 
 
+def cmd_train_bench(args):
+    """Times training steps (forward, backward, AdamW) of the model in --model on the batches in --inputs."""
+    import time
+    spec = json.load(open(args.inputs))
+    torch.set_num_threads(spec['threads'])
+    c = json.load(open(os.path.join(args.model, 'config.json')))
+    c['num_labels'] = spec['num_labels']
+    model = EncoderForTask(c, 'seq')
+    weights = load_folder_weights(args.model)
+    with torch.no_grad():
+        for name, p in model.state_dict().items():
+            if name in weights:
+                p.copy_(weights[name])
+    model.train()
+    no_decay = [p for n, p in model.named_parameters() if n.endswith('bias') or 'LayerNorm' in n]
+    decay = [p for n, p in model.named_parameters() if not (n.endswith('bias') or 'LayerNorm' in n)]
+    optimizer = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': no_decay, 'weight_decay': 0.0}], lr=spec['learning_rate'])
+    batches = []
+    for b in spec['batches']:
+        ids = torch.tensor(b['input_ids'], dtype=torch.long)
+        mask = torch.tensor(b['attention_mask'], dtype=torch.long)
+        batches.append((ids, mask, torch.zeros_like(ids), torch.tensor(b['labels'], dtype=torch.long), int(mask.sum())))
+
+    def step(batch):
+        ids, mask, types, labels, _ = batch
+        optimizer.zero_grad()
+        _, logits = model(ids, mask, types)
+        loss = F.cross_entropy(logits, labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+
+    for i in range(spec['warmup']):
+        step(batches[i % len(batches)])
+    tokens = 0
+    started = time.perf_counter()
+    for i in range(spec['steps']):
+        batch = batches[(spec['warmup'] + i) % len(batches)]
+        step(batch)
+        tokens += batch[4]
+    seconds = time.perf_counter() - started
+    print(json.dumps({'tokens_per_s': tokens / seconds, 'seconds': seconds, 'steps': spec['steps'], 'threads': torch.get_num_threads(), 'torch': torch.__version__}))
+
+
 def cmd_buckets(args):
     rel = build_relative_position(args.size, args.size, args.buckets, args.max_position)[0]
     print(json.dumps(rel.tolist()))
@@ -726,13 +770,17 @@ def main():
     forward.add_argument('--num-labels', type=int)
     forward.add_argument('--adapter')
     forward.add_argument('--grads', action='store_true')
+    bench = sub.add_parser('train-bench')
+    bench.add_argument('--model', required=True)
+    bench.add_argument('--inputs', required=True)
     buckets = sub.add_parser('buckets')
     buckets.add_argument('--size', type=int, required=True)
     buckets.add_argument('--buckets', type=int, required=True)
     buckets.add_argument('--max-position', type=int, required=True)
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    {'make': cmd_make, 'forward': cmd_forward, 'buckets': cmd_buckets}[args.command](args)
+    if args.command != 'train-bench':
+        torch.set_num_threads(1)
+    {'make': cmd_make, 'forward': cmd_forward, 'buckets': cmd_buckets, 'train-bench': cmd_train_bench}[args.command](args)
 
 
 if __name__ == '__main__':
