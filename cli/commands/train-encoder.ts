@@ -10,19 +10,17 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import path from 'node:path';
 import { currentDevice } from '../../lib/backend/index.js';
 import type { TrainingConfig } from '../../lib/data/config-ini.js';
-import { readKlueNer, type KlueSentence } from '../../lib/data/klue-ner.js';
-import { loadKluePartition, splitKlueSentences } from '../../lib/data/klue-partition.js';
 import { loadTrainValidation } from '../../lib/data/tabular.js';
-import { InputError, UsageError } from '../../lib/errors.js';
+import { UsageError } from '../../lib/errors.js';
 import { klueScores } from '../../lib/metrics/klue.js';
 import { classificationReport, formatClassificationReport } from '../../lib/metrics/seqeval.js';
 import { downloadHint } from '../../lib/models/folder.js';
 import { checkLoraSettings, type LoraSettings } from '../../lib/models/lora.js';
-import { collectTags, type TrainOptions } from '../../lib/train/index.js';
+import type { TrainOptions } from '../../lib/train/index.js';
 import type { EncoderTaskKind } from '../../lib/train/encoder-model.js';
 import { fineTuneEncoder, predictEncoderTags, saveFineTunedEncoder, type FineTunedEncoder } from '../../lib/train/fine-tune.js';
 import { formatDuration } from '../../lib/train/progress.js';
-import { splitSentences } from './train.js';
+import { readKlueSplits } from './train.js';
 
 /** The model folder `model_name` (or `--model`) names, when it is one; else null. */
 export function encoderFolderFor(config: TrainingConfig, override?: string): string | null {
@@ -65,25 +63,7 @@ export async function trainEncoderFromConfig(config: TrainingConfig, modelDir: s
     console.log(`${data.train.texts.length} training / ${data.validation.texts.length} validation texts, labels ${data.labelNames.join(', ')}`);
     result = await fineTuneEncoder({ ...base, task, train: data.train, validation: data.validation, labels: data.labelNames });
   } else {
-    const sentences = readKlueNer(config.trainFile);
-    let train: KlueSentence[];
-    let validation: KlueSentence[];
-    let test: KlueSentence[] | null = null;
-    if (options.partitionFile !== undefined) {
-      ({ train, validation, test } = splitKlueSentences(sentences, loadKluePartition(options.partitionFile)));
-    } else if (config.validFile) {
-      train = sentences;
-      validation = readKlueNer(config.validFile);
-    } else {
-      ({ train, validation } = splitSentences(sentences, config.splitRatio ?? 0.2, config.seed));
-    }
-    const tags = collectTags([...train, ...validation]);
-    if (tags.length !== config.numLabels) {
-      throw new InputError(`num_labels is ${config.numLabels} but the data has ${tags.length} tag values (${tags.join(' ')}); for NER num_labels counts tag values`, {
-        file: config.file,
-        field: '[Hyperparameters] num_labels',
-      });
-    }
+    const { train, validation, test, tags } = readKlueSplits(config, options.partitionFile, 'NER');
     console.log(`${train.length} training / ${validation.length} validation sentences${test ? ` / ${test.length} test` : ''}`);
     result = await fineTuneEncoder({ ...base, task, train, validation, labels: tags });
     if (test) {

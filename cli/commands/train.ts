@@ -164,26 +164,7 @@ async function trainTaggerFromConfig(
   partitionOption: string | undefined,
   bigramBuckets: number,
 ): Promise<void> {
-  const sentences = readKlueNer(config.trainFile);
-  let train: KlueSentence[];
-  let validation: KlueSentence[];
-  let test: KlueSentence[] | null = null;
-  if (partitionOption !== undefined) {
-    const splits = splitKlueSentences(sentences, loadKluePartition(partitionOption));
-    ({ train, validation, test } = splits);
-  } else if (config.validFile) {
-    train = sentences;
-    validation = readKlueNer(config.validFile);
-  } else {
-    ({ train, validation } = splitSentences(sentences, config.splitRatio ?? 0.2, config.seed));
-  }
-  const tags = collectTags([...train, ...validation]);
-  if (tags.length !== config.numLabels) {
-    throw new InputError(
-      `num_labels is ${config.numLabels} but the data has ${tags.length} tag values (${tags.join(' ')}); for taggers num_labels counts tag values`,
-      { file: config.file, field: '[Hyperparameters] num_labels' },
-    );
-  }
+  const { train, validation, test, tags } = readKlueSplits(config, partitionOption, 'taggers');
   console.log(`${kind}: ${train.length} training / ${validation.length} validation sentences${test ? ` / ${test.length} test` : ''}`);
   const modelConfig = modelConfigFor(kind);
   const { kind: _kind, ...architecture } = modelConfig;
@@ -231,6 +212,38 @@ function finish(
   const best = history.bestEpoch !== null ? `best epoch ${history.bestEpoch} (validation ${history.bestScore?.toFixed(4)})` : 'no validation';
   console.log(`saved ${modelFile} · ${best} · ${history.totalSteps} updates · ${formatDuration(seconds)}`);
   model.dispose();
+}
+
+/**
+ * KLUE NER sentences of a config, split into train / validation (/ test with a partition file), and
+ * their tag values, checked against num_labels (`who` names the model family in the message).
+ */
+export function readKlueSplits(
+  config: TrainingConfig,
+  partitionOption: string | undefined,
+  who: string,
+): { train: KlueSentence[]; validation: KlueSentence[]; test: KlueSentence[] | null; tags: string[] } {
+  const sentences = readKlueNer(config.trainFile);
+  let train: KlueSentence[];
+  let validation: KlueSentence[];
+  let test: KlueSentence[] | null = null;
+  if (partitionOption !== undefined) {
+    const splits = splitKlueSentences(sentences, loadKluePartition(partitionOption));
+    ({ train, validation, test } = splits);
+  } else if (config.validFile) {
+    train = sentences;
+    validation = readKlueNer(config.validFile);
+  } else {
+    ({ train, validation } = splitSentences(sentences, config.splitRatio ?? 0.2, config.seed));
+  }
+  const tags = collectTags([...train, ...validation]);
+  if (tags.length !== config.numLabels) {
+    throw new InputError(
+      `num_labels is ${config.numLabels} but the data has ${tags.length} tag values (${tags.join(' ')}); for ${who} num_labels counts tag values`,
+      { file: config.file, field: '[Hyperparameters] num_labels' },
+    );
+  }
+  return { train, validation, test, tags };
 }
 
 /** Seeded split of sentences into train / validation (for taggers without a validation file). */
