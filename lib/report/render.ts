@@ -13,12 +13,14 @@ import type nunjucks from 'nunjucks';
 import { InputError } from '../errors.js';
 import type { Notebook } from '../notebook/nbformat.js';
 import { readResults } from '../notebook/results.js';
+import { renderSvg } from './chart-svg.js';
 import { chartFor, type Figure } from './charts.js';
 import { FILTERS, josa } from './filters.js';
 import { INTERPRETATION_TABLE, findFindings, interpretLevel, levelInput, type Finding, type LevelVerdict } from './findings.js';
-import { chartPlaceholder, renderPage } from './html.js';
+import { markdownToHtml, renderPage, type ChartImage } from './html.js';
 import { codeSpan, escapeMarkdown, fenceCode } from './markdown-escape.js';
 import { createMarkdownEnvironment, safe } from './markdown-env.js';
+import { boundResult, omittedText, type OmittedResult } from './result-bounds.js';
 import { classifyResult, type EnvironmentResult, type HeadlineFigure, type NamedResult } from './result-kinds.js';
 import * as views from './views.js';
 
@@ -54,6 +56,8 @@ export interface ReportModel {
   environment: views.InfoRow[];
   /** 재현 정보 rows from the run metadata (git commit, data hashes, parameters, kernel, device, times). */
   run: views.InfoRow[];
+  /** Korean notices for results left out because they passed a depth or size bound. */
+  omitted: string[];
 }
 
 const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N}._-]{0,99}$/u;
@@ -92,7 +96,8 @@ export function reportSettings(notebook: Notebook, file?: string): ReportSetting
 export function buildReportModel(notebook: Notebook, file?: string): ReportModel {
   const settings = reportSettings(notebook, file);
   const raw = readResults(notebook, file);
-  const results = Object.keys(raw).map((name) => classifyResult(name, raw[name], file));
+  // Bounded first: a result nested thousands of levels deep (or megabytes long) becomes a notice.
+  const results = Object.keys(raw).map((name) => boundResult(name, raw[name]) ?? classifyResult(name, raw[name], file));
   const byName = Object.create(null) as Record<string, NamedResult>;
   for (const result of results) byName[result.name] = result;
   const input = levelInput(results);
@@ -108,6 +113,7 @@ export function buildReportModel(notebook: Notebook, file?: string): ReportModel
     headline: views.headlineFigures(results),
     environment,
     run: views.runRows(hanlab.run, inputHashes),
+    omitted: results.filter((r) => r.kind === 'omitted').map((r) => omittedText(r.name, r.value as OmittedResult)),
   };
 }
 
@@ -124,16 +130,36 @@ function resolveTemplatesDir(options: RenderOptions): string {
   return path.resolve(options.templatesDir ?? path.join(options.cwd ?? process.cwd(), 'templates'));
 }
 
-/** Collects the charts one render asks for; templates get a placeholder line per chart. */
+/** A chart of a report: the SVG file written beside the Markdown report, and its text. */
+export interface ChartFile extends ChartImage {
+  /** File name, relative to the report (`<report>.<result>.svg`). */
+  file: string;
+  figure: Figure;
+}
+
+/** File-name part for a result name: ASCII letters, digits, `_` and `-` (others become `-`). */
+function chartSlug(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+}
+
+/**
+ * Collects the charts one render asks for. Each chart becomes an image line in the Markdown, linking
+ * the SVG file that the pipeline writes beside the report; the HTML page inlines the same SVG there.
+ */
 class ChartCollector {
-  readonly figures: Figure[] = [];
+  readonly charts: ChartFile[] = [];
+  constructor(private readonly reportName: string) {}
+
   add(result: NamedResult | undefined, title?: string): string {
     if (!result || typeof result !== 'object' || !('kind' in result)) return '';
     const figure = chartFor(result, title);
     if (!figure) return '';
-    this.figures.push(figure);
-    // Blank lines around it: the placeholder must be its own HTML block, never part of a table.
-    return `\n\n${chartPlaceholder(this.figures.length - 1)}\n\n`;
+    const stem = `${this.reportName}.${chartSlug(result.name) || `chart-${this.charts.length + 1}`}`;
+    let file = `${stem}.svg`;
+    for (let n = 2; this.charts.some((c) => c.file === file); n++) file = `${stem}-${n}.svg`;
+    this.charts.push({ file, title: figure.title, svg: renderSvg(figure.spec), figure });
+    // Blank lines around it: the image is a paragraph of its own, never part of a table.
+    return `\n\n![${escapeMarkdown(figure.title)}](${file})\n\n`;
   }
 }
 
@@ -155,6 +181,7 @@ function configure(env: nunjucks.Environment, charts: ChartCollector): void {
   env.addGlobal('views', views);
   env.addGlobal('levels', INTERPRETATION_TABLE);
   env.addGlobal('formatDuration', views.formatDuration);
+  env.addGlobal('omittedNotice', (result: NamedResult) => omittedText(result.name, result.value as OmittedResult));
 }
 
 /** Deterministic whitespace: no trailing spaces, at most one blank line in a row, one final newline. */
@@ -180,7 +207,8 @@ export interface RenderedReport {
   model: ReportModel;
   markdown: string;
   html: string;
-  charts: Figure[];
+  /** The chart SVGs the Markdown links (write them beside it); the HTML inlines them. */
+  charts: ChartFile[];
 }
 
 function renderMarkdownWithCharts(context: object, options: RenderOptions, template: string) {
@@ -192,11 +220,12 @@ function renderMarkdownWithCharts(context: object, options: RenderOptions, templ
       { file: options.file, field: 'metadata.hanlab.report.template' },
     );
   }
-  const charts = new ChartCollector();
+  const reportName = (context as { report?: { name?: string } }).report?.name ?? template;
+  const charts = new ChartCollector(reportName);
   const env = createMarkdownEnvironment(templatesDir);
   configure(env, charts);
   const markdown = tidyMarkdown(env.render(`${template}.njk`, context));
-  return { markdown, charts: charts.figures, templatesDir };
+  return { markdown, charts: charts.charts, templatesDir };
 }
 
 /** The Markdown report. Byte-identical for the same notebook and templates. */

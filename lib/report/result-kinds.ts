@@ -219,7 +219,8 @@ export const RESULT_KINDS: readonly ResultKind[] = [
 /** A result as the templates see it: its name, its kind (or 'value' for anything else), its data. */
 export interface NamedResult {
   name: string;
-  kind: ResultKind | 'value';
+  /** 'omitted': past a size or depth bound, shown as a notice (result-bounds.ts). */
+  kind: ResultKind | 'value' | 'omitted';
   value: unknown;
 }
 
