@@ -18,7 +18,7 @@ import { chartFor, type Figure } from './charts.js';
 import { FILTERS, josa } from './filters.js';
 import { INTERPRETATION_TABLE, findFindings, interpretLevel, levelInput, type Finding, type LevelVerdict } from './findings.js';
 import { markdownToHtml, renderPage, type ChartImage } from './html.js';
-import { codeSpan, escapeMarkdown, fenceCode } from './markdown-escape.js';
+import { codeSpan, escapeMarkdown, fenceCode, richMarkdown } from './markdown-escape.js';
 import { createMarkdownEnvironment, safe } from './markdown-env.js';
 import { boundResult, omittedText, type OmittedResult } from './result-bounds.js';
 import { classifyResult, type EnvironmentResult, type HeadlineFigure, type NamedResult } from './result-kinds.js';
@@ -104,8 +104,11 @@ export function buildReportModel(notebook: Notebook, file?: string): ReportModel
   const environment = results.filter((r) => r.kind === 'environment').flatMap((r) => views.environmentRows(r.value as EnvironmentResult));
   const hanlab = notebook.metadata.hanlab ?? {};
   const inputHashes = isRecord(hanlab.report) && isRecord(hanlab.report.inputHashes) ? (hanlab.report.inputHashes as Record<string, string>) : undefined;
+  // A notebook may title the report from its data (which model, which file): a `report-title` string.
+  const emittedTitle = byName['report-title']?.value;
+  const title = typeof emittedTitle === 'string' && emittedTitle.trim() !== '' ? emittedTitle.trim() : settings.title;
   return {
-    report: settings,
+    report: { ...settings, title },
     results,
     result: byName,
     findings: findFindings(results),
@@ -175,6 +178,7 @@ function configure(env: nunjucks.Environment, charts: ChartCollector): void {
     return safe(escapeMarkdown(text) + joined.slice(text.length));
   });
   env.addFilter('codespan', (text: unknown) => safe(codeSpan(text)));
+  env.addFilter('rich', (value: unknown) => safe(richMarkdown(value)));
   env.addFilter('clip', (text: unknown, max: number) => views.clip(String(text ?? ''), max));
   env.addGlobal('fence', (text: unknown, language?: string) => safe(fenceCode(text, language)));
   env.addGlobal('chart', (result: NamedResult | undefined, title?: string) => safe(charts.add(result, title)));

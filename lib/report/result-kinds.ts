@@ -189,12 +189,19 @@ export interface HeadlineResult {
   figures: HeadlineFigure[];
 }
 
+/**
+ * Text with inline code or bold, without writing Markdown: a string (plain text, escaped), a part
+ * `{ code }` (a code span) or `{ strong }` (bold), or an array of those, joined. Lets a notebook put an
+ * identifier in a cell (`[{ code: 'json_to_bio' }, ' 원본']`) that renders as code, never as backticks.
+ */
+export type RichText = string | { code: string } | { strong: string } | Array<string | { code: string } | { strong: string }>;
+
 /** `{ kind: 'table' }`: any other table (dataset sizes, model comparison); cells are escaped. */
 export interface TableResult {
   kind: 'table';
   title?: string;
   columns: string[];
-  rows: Array<Array<string | number | null>>;
+  rows: Array<Array<RichText | number | null>>;
 }
 
 export type KindedResult =

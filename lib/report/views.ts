@@ -391,9 +391,15 @@ export function valueView(value: unknown): ValueView {
   return { type: 'json', text: JSON.stringify(value, null, 2) };
 }
 
-/** Cells of a `table` result as text (numbers with thousands separators, scores to 4 digits). */
-export function tableCells(rows: Array<Array<string | number | null>>): string[][] {
-  return rows.map((row) => row.map((cell) => scalarText(cell) ?? JSON.stringify(cell)));
+/** Whether a value is a rich-text part or list of parts (`{ code }`, `{ strong }`, or an array of them and strings). */
+export function isRichText(value: unknown): boolean {
+  const part = (p: unknown) => typeof p === 'string' || (p !== null && typeof p === 'object' && !Array.isArray(p) && (typeof (p as { code?: unknown }).code === 'string' || typeof (p as { strong?: unknown }).strong === 'string') && Object.keys(p as object).length === 1);
+  return Array.isArray(value) ? value.length > 0 && value.every(part) : typeof value === 'object' && part(value);
+}
+
+/** Cells of a `table` result: numbers with thousands separators (scores to 4 digits), rich-text cells kept as parts. */
+export function tableCells(rows: Array<Array<unknown>>): unknown[][] {
+  return rows.map((row) => row.map((cell) => (isRichText(cell) ? cell : scalarText(cell) ?? JSON.stringify(cell))));
 }
 
 /** Which columns a loss table needs (a column appears when any epoch has the value). */
