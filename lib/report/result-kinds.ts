@@ -179,8 +179,10 @@ export interface HeadlineFigure {
   label: string;
   value: number;
   format?: 'percent' | 'score' | 'count';
-  /** When given, the figure prints as `value (base → value, ▴ x%)`. */
+  /** When given, the figure prints as `value (baseLabel base, ▴ x%)`. */
   base?: number;
+  /** What the base is (default 베이스라인), e.g. 무작위 초기화 for a model trained from scratch. */
+  baseLabel?: string;
 }
 
 /** `{ kind: 'headline' }`: the few figures that summarise the study. */
@@ -366,6 +368,7 @@ export function classifyResult(name: string, value: unknown, file?: string): Nam
         check.string(f.label, `figures[${i}].label`);
         check.number(f.value, `figures[${i}].value`);
         check.number(f.base, `figures[${i}].base`, true);
+        check.string(f.baseLabel, `figures[${i}].baseLabel`, true);
       });
       break;
     case 'table': {

@@ -418,6 +418,16 @@ export function notOfKind(results: NamedResult[], ...kinds: string[]): NamedResu
   return results.filter((r) => !kinds.includes(r.kind));
 }
 
+/** `[{ name: 'KoBERT' }, { name: 'KoELECTRA' }]` → `KoBERT, KoELECTRA`. */
+export function joinNames(items: Array<{ name: string }>): string {
+  return items.map((item) => item.name).join(', ');
+}
+
+/** The results whose names are not in `names` (what a study template placed by name itself). */
+export function exceptNames(results: NamedResult[], names: string[]): NamedResult[] {
+  return results.filter((r) => !names.includes(r.name));
+}
+
 /** Findings other than those of one rule (a study template may show that rule in its own section). */
 export function findingsExcept<F extends { rule: string }>(findings: F[], rule: string): F[] {
   return findings.filter((f) => f.rule !== rule);
