@@ -213,7 +213,7 @@ export function environmentRows(env: EnvironmentResult): InfoRow[] {
   if (env.durationMs !== undefined) rows.push({ label: '실행 시간', value: formatDuration(env.durationMs) });
   if (env.samples !== undefined) rows.push({ label: '샘플 수', value: env.samples.toLocaleString('en-US') });
   const speed = env.samplesPerSec ?? (env.samples !== undefined && env.durationMs ? env.samples / (env.durationMs / 1000) : undefined);
-  if (speed !== undefined) rows.push({ label: '처리 속도', value: `${speed.toFixed(1)} samples/sec` });
+  if (speed !== undefined) rows.push({ label: '처리 속도', value: `${speed.toFixed(1)} 샘플/초` });
   for (const [label, value] of Object.entries(env.extra ?? {})) rows.push({ label, value: display(value) });
   return rows;
 }
@@ -263,16 +263,20 @@ function cellsSummary(cells: unknown[]): string | undefined {
   return text;
 }
 
-/** The runner's device probe (`{ expectedBackend, backends: [{ backend, available, reason? }] }`) in one line. */
+/**
+ * The runner's device probe (`{ expectedBackend, backends: [{ backend, available, reason? }] }`) in one
+ * Korean line. The probe's reasons are English diagnostics (library names, npm aliases): the line names
+ * the unusable backends and points to where the reasons are kept, so no English log text enters the report.
+ */
 function deviceSummary(device: { expectedBackend?: unknown; backends: unknown[] }): string | undefined {
   const backends = device.backends as Array<{ backend?: unknown; available?: unknown; reason?: unknown }>;
   if (!backends.every((b) => b !== null && typeof b === 'object' && typeof b.backend === 'string' && typeof b.available === 'boolean')) return undefined;
   const usable = backends.filter((b) => b.available).map((b) => String(b.backend));
-  const unusable = backends.filter((b) => !b.available).map((b) => (typeof b.reason === 'string' ? `${String(b.backend)} (${b.reason})` : String(b.backend)));
+  const unusable = backends.filter((b) => !b.available).map((b) => String(b.backend));
   const parts: string[] = [];
   if (typeof device.expectedBackend === 'string') parts.push(`예상 백엔드 ${device.expectedBackend}`);
   parts.push(`사용 가능: ${usable.join(', ') || '없음'}`);
-  if (unusable.length) parts.push(`사용 불가: ${unusable.join('; ')}`);
+  if (unusable.length) parts.push(`사용 불가: ${unusable.join(', ')} (이유는 실행된 노트북의 metadata.hanlab.run.device에 있습니다)`);
   return parts.join(' · ');
 }
 
