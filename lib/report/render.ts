@@ -271,3 +271,28 @@ export function renderIndex(entries: IndexEntry[], options: RenderOptions = {}):
   const html = renderPage({ title: '보고서 목록', markdown: forHtml.markdown, charts: [], templatesDir: forHtml.templatesDir, cwd: options.cwd });
   return { markdown: md.markdown, html };
 }
+
+/**
+ * One result on its own, through the same macro the generic report uses (`_macros.njk` `result`): the
+ * Markdown, its charts (SVG), and the HTML with the charts inline. For showing a result where it was
+ * emitted (the notebook UI), so it looks as it will in the report.
+ */
+export function renderResult(result: NamedResult, options: RenderOptions = {}): { markdown: string; html: string; charts: ChartFile[] } {
+  const bounded = boundResult(result.name, result.value) ?? result;
+  const templatesDir = resolveTemplatesDir(options);
+  const charts = new ChartCollector('result');
+  const env = createMarkdownEnvironment(templatesDir);
+  configure(env, charts);
+  const markdown = tidyMarkdown(env.renderString('{% import "_macros.njk" as m %}{{ m.result(r) }}', { r: bounded }));
+  return { markdown, html: markdownToHtml(markdown, charts.charts), charts: charts.charts };
+}
+
+/** The Markdown of one result (see `renderResult`). */
+export function renderResultMarkdown(result: NamedResult, options: RenderOptions = {}): string {
+  return renderResult(result, options).markdown;
+}
+
+/** The HTML of one result, charts inline (see `renderResult`). */
+export function renderResultHtml(result: NamedResult, options: RenderOptions = {}): string {
+  return renderResult(result, options).html;
+}

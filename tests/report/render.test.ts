@@ -171,3 +171,15 @@ test('result names are untrusted: __proto__ and constructor render as ordinary r
 test('an index without reports says so', () => {
   assert.match(renderIndex([]).markdown, /아직 만든 보고서가 없습니다/);
 });
+
+test('one result renders on its own, as in the report, with its chart inline', async () => {
+  const { renderResult } = await import('../../lib/report/render.js');
+  const { classifyResult } = await import('../../lib/report/result-kinds.js');
+  const r = classifyResult('risk', { kind: 'confusion', title: '혼동 <b>', labels: ['높음', '낮음'], matrix: [[8, 2], [1, 9]] });
+  const { markdown, html, charts } = renderResult(r);
+  assert.match(markdown, /^### 혼동 \\<b>\n/);
+  assert.match(markdown, /\| \*\*예측: 높음\*\* \| 8 \| 1 \|/);
+  assert.deepEqual(charts.map((c) => c.file), ['result.risk.svg']);
+  assert.match(html, /<figure class="chart" role="img" aria-label="혼동 &lt;b&gt;"><svg /);
+  assert.match(renderResult(classifyResult('n', 3)).markdown, /- n: \*\*3\*\*/);
+});
