@@ -69,7 +69,7 @@ test('internal codes appear only beside their Korean names', () => {
     for (const line of markdownOf(name).split('\n')) {
       for (const [code, korean] of codes) if (code.test(line)) assert.ok(line.includes(korean), `${name}: ${code} without "${korean}": ${line}`);
       // A bare diagnoser code (not in a code span) is a code shown without its name.
-      assert.doesNotMatch(line.replace(/`[^`]*`/g, ''), /\b(wrong_boundary|not_placed|not_predicted|best-restored)\b/, `${name}: bare code: ${line}`);
+      assert.doesNotMatch(line.replace(/(`+).*?\1(?!`)/g, ''), /\b(wrong_boundary|not_placed|not_predicted|best-restored)\b/, `${name}: bare code: ${line}`);
     }
   }
 });
