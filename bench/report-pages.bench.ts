@@ -42,8 +42,11 @@ async function main(): Promise<void> {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1000, height: 800 },
   });
-  const firstPaint = async (file: string): Promise<number> => {
+  /** Median first contentful paint and load-event end (ms) over ROUNDS fresh pages. */
+  const firstPaint = async (file: string): Promise<number> => (await timings(file)).paint;
+  const timings = async (file: string): Promise<{ paint: number; load: number }> => {
     const times: number[] = [];
+    const loads: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const page = await context.newPage();
       await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
@@ -57,9 +60,10 @@ async function main(): Promise<void> {
           }),
       );
       times.push(fcp);
+      loads.push(await page.evaluate(() => performance.getEntriesByType('navigation')[0].loadEventEnd as number));
       await page.close();
     }
-    return median(times);
+    return { paint: median(times), load: median(loads) };
   };
   const figures: Record<string, unknown> = {};
   try {
@@ -70,15 +74,19 @@ async function main(): Promise<void> {
     for (const file of pages) {
       const full = path.join(DIR, file);
       const bytes = statSync(full).size;
-      const paint = await firstPaint(full);
+      const { paint, load } = await timings(full);
       // Baseline: the same page carrying the full plotly bundle, as the reports did before.
       const heavy = path.join(work, file);
       writeFileSync(heavy, readFileSync(full, 'utf8').replace('</body>', `<script>${plotly}</script>\n</body>`));
-      const heavyPaint = await firstPaint(heavy);
+      const { paint: heavyPaint, load: heavyLoad } = await timings(heavy);
       maxBytes = Math.max(maxBytes, bytes);
       maxPaint = Math.max(maxPaint, paint);
-      figures[file] = { bytes, firstPaintMs: Math.round(paint), withPlotlyBytes: statSync(heavy).size, withPlotlyFirstPaintMs: Math.round(heavyPaint), ratioToEmptyPage: Number((paint / floor).toFixed(2)) };
-      console.log(`${file}: ${(bytes / 1024).toFixed(0)} KiB, first paint ${paint.toFixed(0)} ms (with plotly.js-dist-min inlined: ${(statSync(heavy).size / 1024 / 1024).toFixed(1)} MiB, ${heavyPaint.toFixed(0)} ms; empty page ${floor.toFixed(0)} ms)`);
+      figures[file] = {
+        bytes, firstPaintMs: Math.round(paint), loadMs: Math.round(load),
+        withPlotlyBytes: statSync(heavy).size, withPlotlyFirstPaintMs: Math.round(heavyPaint), withPlotlyLoadMs: Math.round(heavyLoad),
+        ratioToEmptyPage: Number((paint / floor).toFixed(2)), loadRatioToPlotlyPage: Number((load / heavyLoad).toFixed(2)),
+      };
+      console.log(`${file}: ${(bytes / 1024).toFixed(0)} KiB, first paint ${paint.toFixed(0)} ms, load ${load.toFixed(0)} ms (with plotly.js-dist-min inlined: ${(statSync(heavy).size / 1024 / 1024).toFixed(1)} MiB, first paint ${heavyPaint.toFixed(0)} ms, load ${heavyLoad.toFixed(0)} ms; empty page ${floor.toFixed(0)} ms)`);
     }
     console.log(JSON.stringify({ bench: 'report-pages', loadavg: loadavg().map((x) => Number(x.toFixed(2))), rounds: ROUNDS, emptyPageFirstPaintMs: Math.round(floor), maxBytes, maxFirstPaintMs: Math.round(maxPaint), pages: figures }));
   } finally {
