@@ -2,7 +2,7 @@
  * `hanlab eval ner`: seqeval's classification report (and KLUE's official figures) for predicted
  * tags against KLUE-format gold. A thin shell over lib/metrics; every number comes from there.
  */
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../../lib/data/encoding.js';
 import { type KlueSentence, parseKlueNer, readKlueNer } from '../../lib/data/klue-ner.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { klueScores } from '../../lib/metrics/klue.js';
@@ -37,11 +37,7 @@ interface PredFile {
 }
 
 function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read the file (${(error as Error).message})`, { file }, { cause: error });
-  }
+  return readTextFile(file, { what: 'the file' }).text;
 }
 
 /** Parses `{"tags": [...]}` lines (an optional `"id"` is kept); every line is one sentence, in gold order. */

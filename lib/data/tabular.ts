@@ -87,7 +87,7 @@ export function detectTableFormat(file: string, bytes: Uint8Array, text?: string
   if (hasParquetMagic(bytes)) return 'parquet';
   const ext = path.extname(file).toLowerCase();
   if (ext === '.parquet') throw new InputError('has the .parquet extension but is not a Parquet file (no PAR1 magic)', { file });
-  const content = text ?? new TextDecoder().decode(bytes);
+  const content = text ?? decodeText(bytes, { file }).text;
   const first = firstNonBlank(content);
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   if (ext === '.json') return first === '[' ? 'json' : 'jsonl';
@@ -259,6 +259,33 @@ function parseJsonLines(file: string, text: string): { columns: string[]; rows: 
   return { columns, rows };
 }
 
+/**
+ * A Parquet string cell whose bytes are not UTF-8 (the format requires UTF-8; a CP949 writer breaks
+ * that). hyparquet's default decoder would put U+FFFD in their place silently; this marker lets the
+ * reader name the row and column instead.
+ */
+class NotUtf8Cell {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function stringFromBytes(bytes: Uint8Array | undefined): string | NotUtf8Cell | undefined {
+  if (bytes === undefined) return undefined;
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return new NotUtf8Cell(bytes);
+  }
+}
+
+/** A NotUtf8Cell in a cell or in a list cell, if any. */
+function notUtf8In(value: unknown): NotUtf8Cell | undefined {
+  if (value instanceof NotUtf8Cell) return value;
+  if (Array.isArray(value)) for (const item of value) if (item instanceof NotUtf8Cell) return item;
+  return undefined;
+}
+
 async function parseParquet(file: string, bytes: Uint8Array): Promise<{ columns: string[]; rows: TableRow[] }> {
   // hyparquet reads from an ArrayBuffer; copy out of Node's pooled Buffer memory.
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
@@ -267,14 +294,24 @@ async function parseParquet(file: string, bytes: Uint8Array): Promise<{ columns:
   try {
     const metadata = parquetMetadata(buffer);
     columns = parquetSchema(metadata).children.map((child) => child.element.name);
-    objects = await parquetReadObjects({ file: buffer, metadata });
+    objects = await parquetReadObjects({ file: buffer, metadata, parsers: { stringFromBytes } });
   } catch (error) {
     throw new InputError(`cannot read Parquet: ${(error as Error).message}`, { file }, { cause: error });
   }
   checkColumnNames(file, columns, undefined);
   const rows = objects.map((object, index): TableRow => {
     const values = nullProtoRecord();
-    for (const name of columns) values[name] = object[name];
+    for (const name of columns) {
+      const bad = notUtf8In(object[name]);
+      if (bad) {
+        const shown = [...bad.bytes.subarray(0, 12)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+        throw new InputError(`row ${index + 1}: the string is not UTF-8 (bytes ${shown}${bad.bytes.length > 12 ? ' …' : ''}); Parquet strings must be UTF-8`, {
+          file,
+          field: name,
+        });
+      }
+      values[name] = object[name];
+    }
     return { values, line: null, row: index + 1 };
   });
   return { columns, rows };
