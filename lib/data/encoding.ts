@@ -160,7 +160,13 @@ class Utf8Scanner implements Utf8Scan {
   private sequenceColumn = 0;
 
   push(chunk: Uint8Array): void {
-    for (let i = 0; i < chunk.length; i++, this.offset++) {
+    let i = 0;
+    if (this.offset === 0 && startsWith(chunk, UTF8_BOM)) {
+      // A byte-order mark is not text: it neither counts as a character nor moves the column.
+      i = UTF8_BOM.length;
+      this.offset = UTF8_BOM.length;
+    }
+    for (; i < chunk.length; i++, this.offset++) {
       const b = chunk[i];
       if (this.need > 0) {
         if (b >= this.low && b <= this.high) {

@@ -5,6 +5,7 @@
  */
 import { InputError } from '../errors.js';
 import { readTextFile } from './encoding.js';
+import { jsonSyntaxError } from './json-errors.js';
 
 export const KLUE_PARTITION_FILE = 'data/klue-ner/partition.json';
 export const KLUE_SPLITS = ['train', 'validation', 'test'] as const;
@@ -36,7 +37,7 @@ export function loadKluePartition(file: string = KLUE_PARTITION_FILE): KlueParti
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`cannot read the partition: not valid JSON (${(error as Error).message})`, { file }, { cause: error });
+    throw jsonSyntaxError(text, error, { file, what: 'cannot read the partition: not valid JSON' });
   }
   if (typeof parsed !== 'object' || parsed === null) throw new InputError('the partition must be a JSON object', { file });
   const record = parsed as Record<string, unknown>;

@@ -22,6 +22,7 @@ import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { InputError, UsageError } from '../errors.js';
 import { createRng, shuffleInPlace } from '../random.js';
 import { decodeText, type TextEncodingName } from './encoding.js';
+import { jsonSyntaxError } from './json-errors.js';
 
 export type TableFormat = 'csv' | 'tsv' | 'json' | 'jsonl' | 'parquet';
 export const TABLE_FORMATS: readonly TableFormat[] = ['csv', 'tsv', 'json', 'jsonl', 'parquet'];
@@ -223,7 +224,7 @@ function parseJsonArray(file: string, text: string): { columns: string[]; rows: 
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`not valid JSON: ${(error as Error).message}`, { file }, { cause: error });
+    throw jsonSyntaxError(text, error, { file });
   }
   if (!Array.isArray(data)) throw new InputError('JSON must be an array of records (or use JSON Lines)', { file });
   const lines = arrayElementLines(text);
@@ -251,7 +252,7 @@ function parseJsonLines(file: string, text: string): { columns: string[]; rows: 
     try {
       element = JSON.parse(content);
     } catch (error) {
-      throw new InputError(`not valid JSON: ${(error as Error).message}`, { file, line: i + 1 }, { cause: error });
+      throw jsonSyntaxError(lines[i], error, { file, firstLine: i + 1 });
     }
     if (!isPlainObject(element)) throw new InputError('a JSON Lines record must be a JSON object', { file, line: i + 1 });
     rows.push({ values: copyRecord(element, columns, seen), line: i + 1, row: rows.length + 1 });

@@ -8,6 +8,7 @@
 import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { readTextFile, type TextEncodingName } from '../data/encoding.js';
+import { jsonSyntaxError } from '../data/json-errors.js';
 import { InputError } from '../errors.js';
 
 /** Notebook text fields are a string or a list of lines (each keeping its "\n"). */
@@ -116,7 +117,7 @@ export function parseNotebook(text: string, file = '<notebook>'): Notebook {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`not valid JSON (${error instanceof Error ? error.message : String(error)})`, { file });
+    throw jsonSyntaxError(text, error, { file });
   }
   return checkNotebook(raw, file);
 }
