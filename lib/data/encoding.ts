@@ -17,7 +17,7 @@
  *      both 0xA1–0xFE) the file is reported as `euc-kr`, else as `cp949`; both decode the same.
  *   5. Otherwise → an error naming the line and column of the first bad byte (the first byte that is not
  *      CP949 when the file is CP949 apart from it, else the first bad UTF-8 byte).
- *   A NUL byte in a file without a byte-order mark is an error too (UTF-16 without a mark, or not text).
+ *   Whatever the encoding, a NUL character in the text is an error (UTF-16 without a mark, or not text).
  *
  * Why: CP949 Hangul bytes (leads 0x81–0xC8, trails 0x41–0xFE) rarely line up as UTF-8 (a lead
  * 0xC2–0xDF followed by a trail 0x80–0xBF), so CP949 text has several times more ill-formed than
@@ -137,8 +137,6 @@ export interface Utf8Scan {
   invalid: number;
   /** The first ill-formed sequence. */
   firstInvalid?: TextPosition & { bytes: number[]; next?: number };
-  /** The first NUL byte. */
-  firstNul?: TextPosition;
 }
 
 /** Incremental UTF-8 well-formedness scanner (Unicode's "maximal subpart" rule, table 3-7). */
@@ -146,7 +144,6 @@ class Utf8Scanner implements Utf8Scan {
   multibyte = 0;
   invalid = 0;
   firstInvalid?: BadBytes;
-  firstNul?: TextPosition;
   private offset = 0;
   private line = 1;
   /** Characters before the current byte on its line. */
@@ -187,7 +184,6 @@ class Utf8Scanner implements Utf8Scan {
           this.column = 0;
           continue;
         }
-        if (b === 0 && this.firstNul === undefined) this.firstNul = { offset: this.offset, line: this.line, column: this.column + 1 };
         this.column++;
         continue;
       }
@@ -228,8 +224,8 @@ export function scanUtf8(bytes: Uint8Array): Utf8Scan {
   const scanner = new Utf8Scanner();
   scanner.push(bytes);
   scanner.end();
-  const { multibyte, invalid, firstInvalid, firstNul } = scanner;
-  return { multibyte, invalid, firstInvalid, firstNul };
+  const { multibyte, invalid, firstInvalid } = scanner;
+  return { multibyte, invalid, firstInvalid };
 }
 
 let cp949Assigned: Uint8Array | undefined;
@@ -263,7 +259,6 @@ class Cp949Scanner {
   /** Pairs that are KS X 1001 Hangul: syllables (rows 0xB0–0xC8) or compatibility jamo (row 0xA4). */
   hangul = 0;
   firstBad?: BadBytes & { reason: string };
-  firstNul?: TextPosition;
   private readonly assigned = assignedPairs();
   private offset = 0;
   private line = 1;
@@ -293,7 +288,6 @@ class Cp949Scanner {
           this.column = 0;
           continue;
         }
-        if (b === 0 && this.firstNul === undefined) this.firstNul = { offset: this.offset, line: this.line, column: this.column + 1 };
         this.column++;
       } else if (b === 0x80 || b === 0xff) {
         this.fail(this.offset, [b], 'cannot start a CP949 character');
@@ -326,10 +320,7 @@ class EncodingEvidence {
     const { utf8, cp949 } = this;
     utf8.end();
     cp949.end();
-    if (utf8.invalid === 0) {
-      checkNoNul(utf8.firstNul, file);
-      return 'utf-8';
-    }
+    if (utf8.invalid === 0) return 'utf-8';
     const first = utf8.firstInvalid as BadBytes;
     if (utf8.multibyte >= utf8.invalid) {
       throw new TextEncodingError(
@@ -352,7 +343,6 @@ class EncodingEvidence {
         { file, position: first },
       );
     }
-    checkNoNul(cp949.firstNul, file);
     return cp949.extended ? 'cp949' : 'euc-kr';
   }
 }
@@ -366,22 +356,28 @@ function describeUtf8Bad({ bytes, next }: BadBytes): string {
   return `the ${length}-byte character ${hex(bytes)} is cut short (${after})`;
 }
 
-function checkNoNul(position: TextPosition | undefined, file: string | undefined): void {
-  if (position === undefined) return;
-  throw new TextEncodingError(
-    `NUL byte at column ${position.column}: not a text file, or UTF-16 without a byte-order mark (save it as UTF-8)`,
-    { file, position },
-  );
+/**
+ * A NUL character is an error in any encoding: no text format we read has one, and UTF-16 without a
+ * byte-order mark (or a binary file) looks like text full of them.
+ */
+function checkNoNul(text: string, file: string | undefined): void {
+  const at = text.indexOf('\0');
+  if (at < 0) return;
+  const before = text.slice(0, at);
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const line = before.length - before.replace(/\n/g, '').length + 1;
+  const column = [...before.slice(lineStart)].length + 1;
+  throw new TextEncodingError(`NUL character at column ${column}: not a text file, or UTF-16 without a byte-order mark (save it as UTF-8)`, {
+    file,
+    position: { line, column },
+  });
 }
 
 /** Detect the encoding of `bytes` by the rule at the top of this module (a TextEncodingError when none fits). */
 export function detectEncoding(bytes: Uint8Array, file?: string): TextEncodingName {
   const bom = bomEncoding(bytes);
   if (bom !== undefined) return bom;
-  if (isValidUtf8(bytes)) {
-    const nul = bytes.indexOf(0);
-    if (nul < 0) return 'utf-8';
-  }
+  if (isValidUtf8(bytes)) return 'utf-8';
   const evidence = new EncodingEvidence();
   evidence.push(bytes);
   return evidence.verdict(file);
@@ -469,7 +465,9 @@ export function decodeText(bytes: Uint8Array, options: DecodeOptions = {}): Deco
     checkEncoded(bytes, encoding, file);
   }
   const decoder = chunkDecoder(encoding);
-  return { text: decoder.write(bytes) + decoder.end(), encoding };
+  const text = decoder.write(bytes) + decoder.end();
+  checkNoNul(text, file);
+  return { text, encoding };
 }
 
 export interface ReadTextOptions extends Omit<DecodeOptions, 'file'> {
@@ -523,43 +521,50 @@ async function readHead(file: string, length: number, what?: string): Promise<Ui
   }
 }
 
-/** The first pass: the encoding of a file by the rule at the top of this module, or a TextEncodingError. */
-export async function detectFileEncoding(file: string, what?: string): Promise<TextEncodingName> {
-  const bom = bomEncoding(await readHead(file, 3, what));
-  if (bom !== undefined) {
-    await checkFileEncoded(file, bom);
-    return bom;
-  }
-  // Fast path: the platform's strict decoder; the byte scanners only when it fails or a NUL shows up.
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  let plainUtf8 = true;
-  try {
-    for await (const chunk of fileChunks(file)) {
-      decoder.decode(chunk, { stream: true });
-      if (chunk.indexOf(0) >= 0) throw new Error('NUL');
+/** True when the file decodes in `encoding` without an error and without a NUL character. */
+async function decodesCleanly(file: string, encoding: TextEncodingName, what?: string): Promise<boolean> {
+  if (encoding === 'euc-kr' || encoding === 'cp949') {
+    const scanner = new Cp949Scanner();
+    for await (const chunk of fileChunks(file, what)) {
+      if (chunk.indexOf(0) >= 0) return false;
+      scanner.push(chunk);
     }
-    decoder.decode();
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    plainUtf8 = false;
+    scanner.end();
+    return scanner.firstBad === undefined;
   }
-  if (plainUtf8) return 'utf-8';
-  const evidence = new EncodingEvidence();
-  for await (const chunk of fileChunks(file)) evidence.push(chunk);
-  return evidence.verdict(file);
-}
-
-async function checkFileEncoded(file: string, encoding: TextEncodingName): Promise<void> {
   const decoder = chunkDecoder(encoding);
   try {
-    for await (const chunk of fileChunks(file)) decoder.write(chunk);
-    decoder.end();
+    for await (const chunk of fileChunks(file, what)) if (decoder.write(chunk).includes('\0')) return false;
+    return !decoder.end().includes('\0');
   } catch (error) {
     if (error instanceof InputError) throw error;
-    // Rare (a damaged file that declares its encoding): read it whole to say where.
-    checkEncoded(await readFile(file), encoding, file);
-    throw new TextEncodingError(`not valid ${encoding.toUpperCase()}`, { file });
+    return false;
   }
+}
+
+/**
+ * The first pass over a file: its encoding (detected by the rule at the top of this module, or the one
+ * named), checked to the end. Any problem is thrown by reading the file whole with `readTextFile`,
+ * which names the line and column: only a broken file costs the memory of holding it.
+ */
+async function settleFileEncoding(file: string, named: TextEncodingName | undefined, what?: string): Promise<TextEncodingName> {
+  const declared = named ?? bomEncoding(await readHead(file, 3, what));
+  let settled: TextEncodingName | undefined;
+  if (declared !== undefined) settled = (await decodesCleanly(file, declared, what)) ? declared : undefined;
+  else if (await decodesCleanly(file, 'utf-8', what)) settled = 'utf-8';
+  else {
+    const evidence = new EncodingEvidence();
+    let nul = false;
+    for await (const chunk of fileChunks(file, what)) {
+      evidence.push(chunk);
+      nul ||= chunk.indexOf(0) >= 0;
+    }
+    const verdict = evidence.verdict(file);
+    settled = nul ? undefined : verdict;
+  }
+  if (settled !== undefined) return settled;
+  readTextFile(file, { encoding: named, what });
+  throw new TextEncodingError('changed while being read', { file });
 }
 
 export interface TextStream {
@@ -573,23 +578,11 @@ export interface TextStream {
  * chunk by chunk. Errors name the file and, for bad bytes, the line and column.
  */
 export async function openTextFile(file: string, options: ReadTextOptions = {}): Promise<TextStream> {
-  let encoding: TextEncodingName;
-  if (options.encoding === undefined) encoding = await detectFileEncoding(file, options.what);
-  else {
-    encoding = options.encoding;
-    if (encoding === 'utf-8' || encoding === 'utf-8-bom' || encoding === 'utf-16le' || encoding === 'utf-16be') await checkFileEncoded(file, encoding);
-    else {
-      const scanner = new Cp949Scanner();
-      for await (const chunk of fileChunks(file)) scanner.push(chunk);
-      scanner.end();
-      const bad = scanner.firstBad;
-      if (bad) throw new TextEncodingError(`not valid ${encoding.toUpperCase()} at column ${bad.column}: ${hex(bad.bytes)} ${bad.reason}`, { file, position: bad });
-    }
-  }
+  const encoding = await settleFileEncoding(file, options.encoding, options.what);
   async function* chunks(): AsyncGenerator<string> {
     const decoder = chunkDecoder(encoding);
     try {
-      for await (const chunk of fileChunks(file)) {
+      for await (const chunk of fileChunks(file, options.what)) {
         const text = decoder.write(chunk);
         if (text !== '') yield text;
       }

@@ -97,14 +97,16 @@ export function jsonErrorOffset(text: string): number {
   }
 }
 
-/** V8's reason without the quoted source and position, e.g. `Expected ',' or '}' after property value`. */
+/**
+ * V8's reason without the quoted source and position, on one line, e.g. `Expected ',' or '}' after
+ * property value` (the token itself may be a line end: `Unexpected token '\n'`).
+ */
 function reasonOf(message: string): string {
-  const positioned = /^(.*?) in JSON at position \d+/.exec(message);
-  if (positioned) return positioned[1];
+  const positioned = /^(.*?) in JSON at position \d+/s.exec(message);
   const token = /^(Unexpected token '.*?'), (?:\.\.\.)?"/s.exec(message);
-  if (token) return token[1];
-  const line = message.split('\n')[0];
-  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+  let reason = positioned ? positioned[1] : token ? token[1] : message.split('\n')[0];
+  reason = reason.replace(/[\u0000-\u001f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return reason.length > 120 ? `${reason.slice(0, 117)}...` : reason;
 }
 
 /**

@@ -7,6 +7,7 @@
  * detected by lib/data/encoding.ts; a broken byte is an error naming its line, never a silent U+FFFD.
  */
 import { readTextFile, type TextEncodingName } from '../data/encoding.js';
+import { jsonSyntaxError } from '../data/json-errors.js';
 import { InputError } from '../errors.js';
 import type { DiagnoseItem, GoldSentence } from './diagnose.js';
 
@@ -45,7 +46,8 @@ export function parseAnswers<S extends GoldSentence>(content: string, sentences:
     try {
       value = JSON.parse(line);
     } catch (error) {
-      throw new InputError(`not valid JSON (${(error as Error).message}); expected {"id": ..., "answer": "..."}`, where);
+      const located = jsonSyntaxError(line, error, { file: options.file, firstLine: i + 1 });
+      throw new InputError(`${located.detail}; expected {"id": ..., "answer": "..."}`, where);
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new InputError('expected an object {"id": <sentence id or index>, "answer": "<model text>"}', where);

@@ -112,8 +112,17 @@ describe('hanlab align / explain on CP949 and broken files', () => {
   });
 });
 
-test('hanlab eval ner: a 2-byte loss at line 89 of the gold is reported at line 89 (it said "line 1 … offset 19")', () => {
-  const torn = write('eval/gold.tsv', tear(readFileSync('tests/fixtures/klue-small.tsv', 'utf8'), 89, 2));
+test('hanlab eval ner: CP949 gold and predictions score as UTF-8 ones; a 2-byte loss at line 89 is reported at line 89 (it said "line 1 … offset 19")', () => {
+  const small = readFileSync('tests/fixtures/klue-small.tsv', 'utf8');
+  const cp949 = write('eval/gold.cp949.tsv', iconv.encode(small, 'cp949'));
+  const utf8 = hanlab('eval', 'ner', '--gold', 'tests/fixtures/klue-small.tsv', '--pred', 'tests/fixtures/klue-small.tsv', '--json');
+  for (const extra of [[], ['--encoding', 'cp949']]) {
+    const result = hanlab('eval', 'ner', '--gold', cp949, '--pred', cp949, '--json', ...extra);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, utf8.stdout);
+  }
+  assertOneLineError(hanlab('eval', 'ner', '--gold', cp949, '--pred', cp949, '--encoding', 'utf-8'), /gold\.cp949\.tsv:1: not valid UTF-8 at column \d+/);
+  const torn = write('eval/gold.tsv', tear(small, 89, 2));
   assertOneLineError(hanlab('eval', 'ner', '--gold', torn, '--pred', torn), /gold\.tsv:89: broken UTF-8 at column 1: the 3-byte character 0xED is cut short \(0x09 follows\)/);
 });
 

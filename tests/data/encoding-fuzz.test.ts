@@ -57,6 +57,7 @@ const damageArb: fc.Arbitrary<Damage> = fc.oneof(
 function applyDamage(text: string, encoding: SampleEncoding, damage: Damage): Uint8Array {
   const bytes = encodeSample(text, encoding);
   const chars = multibyteChars(text, encoding);
+  if (chars.length === 0 && (damage.kind === 'cut' || damage.kind === 'loss')) return bytes; // nothing to tear
   switch (damage.kind) {
     case 'none':
       return bytes;
@@ -176,7 +177,8 @@ const reviewsText = fc
   .tuple(fc.array(fc.nat({ max: reviews.length - 1 }), { minLength: 3, maxLength: 6 }), lineEnds)
   .map(([picks, crlf]) => ['id\tdocument\tlabel', ...picks.map((i) => reviews[i])].join(crlf ? '\r\n' : '\n') + (crlf ? '\r\n' : '\n'));
 
-const gold: KlueSentence[] = parseKlueNer(blocks.slice(0, 200).join('\n\n') + '\n');
+/** Gold sentences whose first 20 characters hold Hangul, so that every answer line has some. */
+const gold: KlueSentence[] = parseKlueNer(blocks.slice(0, 300).join('\n\n') + '\n').filter((s) => /[가-힣]/.test(s.text.slice(0, 20)));
 
 /** Answers as study 003's model gave them: the gold entities of real sentences as JSON, one line each. */
 const answersText = fc

@@ -262,9 +262,12 @@ describe('broken UTF-8 is refused where it breaks, never read as CP949', () => {
   test('a NUL byte is an error: UTF-16 without a byte-order mark is not read as text with NULs', () => {
     const utf16 = iconv.encode('id,text\n1,abc\n', 'utf-16le');
     const error = encodingError(() => decodeText(utf16, { file: 'u16.csv' }));
-    assert.match(error.message, /^u16\.csv:1: NUL byte at column 2: not a text file, or UTF-16 without a byte-order mark/);
+    assert.match(error.message, /^u16\.csv:1: NUL character at column 2: not a text file, or UTF-16 without a byte-order mark/);
     const cp949WithNul = Uint8Array.from([...iconv.encode('가나다라\n마바', 'cp949'), 0, 0x0a]);
-    assert.equal(encodingError(() => decodeText(cp949WithNul)).line, 2);
+    assert.deepEqual([encodingError(() => decodeText(cp949WithNul)).line, encodingError(() => decodeText(cp949WithNul)).column], [2, 3]);
+    // With a byte-order mark, or with the encoding named, too.
+    assert.equal(encodingError(() => decodeText(encodeText('a\n\0', 'utf-8-bom'))).line, 2);
+    assert.equal(encodingError(() => decodeText(new TextEncoder().encode('a\0'), { encoding: 'utf-8' })).column, 2);
   });
 
   test('a file whose byte-order mark says UTF-8 or UTF-16 must be valid in it', () => {
