@@ -139,15 +139,26 @@ export interface Utf8Scan {
   firstInvalid?: TextPosition & { bytes: number[]; next?: number };
 }
 
+/** Where a byte scanner is: byte offset, line, and characters before the current byte on its line. */
+abstract class ByteScanner {
+  protected offset = 0;
+  protected line = 1;
+  protected column = 0;
+
+  /** Moves past an ASCII byte. */
+  protected ascii(b: number): void {
+    if (b === 0x0a) {
+      this.line++;
+      this.column = 0;
+    } else this.column++;
+  }
+}
+
 /** Incremental UTF-8 well-formedness scanner (Unicode's "maximal subpart" rule, table 3-7). */
-class Utf8Scanner implements Utf8Scan {
+class Utf8Scanner extends ByteScanner implements Utf8Scan {
   multibyte = 0;
   invalid = 0;
   firstInvalid?: BadBytes;
-  private offset = 0;
-  private line = 1;
-  /** Characters before the current byte on its line. */
-  private column = 0;
   /** Continuation bytes still needed by the open sequence, and the range the next one must be in. */
   private need = 0;
   private low = 0x80;
@@ -179,12 +190,7 @@ class Utf8Scanner implements Utf8Scan {
         this.bad(b); // the open sequence is ill-formed; `b` starts afresh
       }
       if (b < 0x80) {
-        if (b === 0x0a) {
-          this.line++;
-          this.column = 0;
-          continue;
-        }
-        this.column++;
+        this.ascii(b);
         continue;
       }
       this.sequence = [b];
@@ -253,16 +259,13 @@ function assignedPairs(): Uint8Array {
 }
 
 /** Incremental CP949 scanner: stops at the first byte that is not part of an assigned character. */
-class Cp949Scanner {
+class Cp949Scanner extends ByteScanner {
   /** Some pair is outside KS X 1001 (the UHC extension): `cp949` rather than `euc-kr`. */
   extended = false;
   /** Pairs that are KS X 1001 Hangul: syllables (rows 0xB0–0xC8) or compatibility jamo (row 0xA4). */
   hangul = 0;
   firstBad?: BadBytes & { reason: string };
   private readonly assigned = assignedPairs();
-  private offset = 0;
-  private line = 1;
-  private column = 0;
   private lead = -1;
 
   push(chunk: Uint8Array): void {
@@ -282,14 +285,8 @@ class Cp949Scanner {
         this.fail(this.offset - 1, b >= 0x41 ? [lead, b] : [lead], reason);
         return;
       }
-      if (b < 0x80) {
-        if (b === 0x0a) {
-          this.line++;
-          this.column = 0;
-          continue;
-        }
-        this.column++;
-      } else if (b === 0x80 || b === 0xff) {
+      if (b < 0x80) this.ascii(b);
+      else if (b === 0x80 || b === 0xff) {
         this.fail(this.offset, [b], 'cannot start a CP949 character');
         return;
       } else this.lead = b;

@@ -13,11 +13,8 @@
  * Samples hold at least one KLUE sentence or three reviews: below that the rule in lib/data/encoding.ts
  * cannot tell every CP949 text from UTF-8 (measured and documented there).
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import { TextEncodingError } from '../../lib/data/encoding.js';
@@ -26,19 +23,9 @@ import { readTable } from '../../lib/data/tabular.js';
 import { InputError } from '../../lib/errors.js';
 import { readAnswers } from '../../lib/ner/answers.js';
 import { readNotebook } from '../../lib/notebook/nbformat.js';
-import { encodeSample, klueBlocks, multibyteChars, nsmcRows, SAMPLE_ENCODINGS, type SampleEncoding } from './korean-samples.js';
+import { encodeSample, klueBlocks, multibyteChars, nsmcRows, SAMPLE_ENCODINGS, type SampleEncoding, tempWriter } from './korean-samples.js';
 
-const work = mkdtempSync(path.join(tmpdir(), 'hanlab-fuzz-'));
-after(() => rmSync(work, { recursive: true, force: true }));
-let files = 0;
-
-function writeFile(name: string, bytes: Uint8Array | string): string {
-  const dir = path.join(work, String(++files));
-  mkdirSync(dir);
-  const file = path.join(dir, name);
-  writeFileSync(file, bytes);
-  return file;
-}
+const writeFile = tempWriter('hanlab-fuzz-');
 
 // ---------------------------------------------------------------------------------------------------
 // Damage

@@ -3,7 +3,10 @@
  * reviews taken from the shipped CP949 file (data/nsmc/ratings_test.cp949.txt), written out in the
  * encodings and line ends users have, and the byte positions that fall inside a multi-byte character.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after } from 'node:test';
 import iconv from 'iconv-lite';
 import { encodeText } from '../../lib/data/encoding.js';
 
@@ -68,4 +71,21 @@ export function multibyteChars(text: string, encoding: SampleEncoding): EncodedC
     offset += length;
   }
   return chars;
+}
+
+/**
+ * A temporary folder removed when the test file ends, and a writer that puts each file in a fresh
+ * subfolder under the name given (readers take meaning from names: `doctor-test.csv`, `config.ini`).
+ */
+export function tempWriter(prefix: string): (name: string, bytes: Uint8Array | string) => string {
+  const root = mkdtempSync(path.join(tmpdir(), prefix));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  let count = 0;
+  return (name, bytes) => {
+    const dir = path.join(root, String(++count));
+    mkdirSync(dir);
+    const file = path.join(dir, name);
+    writeFileSync(file, bytes);
+    return file;
+  };
 }

@@ -3,10 +3,9 @@
  * originals give, a byte-order mark is accepted, and a broken byte is an error at its real line and
  * column — never U+FFFD or mojibake passed on as data (issue 14, "silent wrong answers").
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import iconv from 'iconv-lite';
 import { parquetWriteBuffer } from 'hyparquet-writer';
@@ -19,23 +18,13 @@ import { readKorMedMcqaFile } from '../../lib/data/kormedmcqa.js';
 import { readTable } from '../../lib/data/tabular.js';
 import { readAnswers } from '../../lib/ner/answers.js';
 import { readNotebook } from '../../lib/notebook/nbformat.js';
+import { tempWriter } from './korean-samples.js';
 
-const work = mkdtempSync(path.join(tmpdir(), 'hanlab-readers-'));
-after(() => rmSync(work, { recursive: true, force: true }));
+const write = tempWriter('hanlab-readers-');
 
 const KLUE_SMALL = 'tests/fixtures/klue-small.tsv';
 const REPLAY = 'data/replay/study003-wrong-cases.jsonl';
 const NOTEBOOK = 'tests/fixtures/reports/sentiment.ipynb';
-
-let written = 0;
-/** Writes `bytes` to `name` in a new folder under the temp folder (names keep meaning) and returns its path. */
-function write(name: string, bytes: Uint8Array | string): string {
-  const dir = path.join(work, String(++written));
-  mkdirSync(dir);
-  const file = path.join(dir, name);
-  writeFileSync(file, bytes);
-  return file;
-}
 
 /** A UTF-8 file's text in `encoding` (CP949 via iconv-lite). */
 function reencode(file: string, encoding: TextEncodingName, crlf = false): Uint8Array {
@@ -119,7 +108,8 @@ describe('model answers JSONL (readAnswers)', () => {
     const { bytes, column } = tornAt(REPLAY, 7, 2);
     const file = write('answers-torn.jsonl', bytes);
     assert.throws(() => readAnswers(file, gold), at(file, 7, column));
-    assert.throws(() => readAnswers(path.join(work, 'none.jsonl'), gold), /none\.jsonl: cannot read the answers file \(ENOENT\)/);
+    const missing = path.join(path.dirname(write('other.jsonl', '')), 'none.jsonl');
+    assert.throws(() => readAnswers(missing, gold), /none\.jsonl: cannot read the answers file \(ENOENT\)/);
   });
 });
 
