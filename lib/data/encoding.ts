@@ -453,16 +453,25 @@ function chunkDecoder(encoding: TextEncodingName): ChunkDecoder {
 /** Decode `bytes` to text, detecting the encoding unless one is given; never lenient. */
 export function decodeText(bytes: Uint8Array, options: DecodeOptions = {}): DecodedText {
   const { file } = options;
+  const declared = options.encoding ?? bomEncoding(bytes);
   let encoding: TextEncodingName;
-  if (options.encoding === undefined) {
-    encoding = detectEncoding(bytes, file);
-    if (bomEncoding(bytes) !== undefined) checkEncoded(bytes, encoding, file);
-  } else {
-    encoding = options.encoding;
+  let text: string | undefined;
+  if (declared !== undefined) {
+    encoding = declared;
     checkEncoded(bytes, encoding, file);
+  } else {
+    // Rule 2, the common case, decoded once; rules 3–5 check what they accept.
+    try {
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+      encoding = 'utf-8';
+    } catch {
+      encoding = detectEncoding(bytes, file);
+    }
   }
-  const decoder = chunkDecoder(encoding);
-  const text = decoder.write(bytes) + decoder.end();
+  if (text === undefined) {
+    const decoder = chunkDecoder(encoding);
+    text = decoder.write(bytes) + decoder.end();
+  }
   checkNoNul(text, file);
   return { text, encoding };
 }
