@@ -10,7 +10,12 @@
  * - PyTorch CPU (Debian's python3-torch, 2 threads) running the reference of the same model from the
  *   same safetensors on the same batches (tests/models/reference/hf_reference.py train-bench).
  *
- * Last line: {"encoder": {"tokens_per_s", "pytorch_tokens_per_s", "ratio_vs_pytorch", "lora": {...}, ...}}
+ * Wall-clock tokens/s is what the goal is about. On a machine shared with other work PyTorch's two
+ * OpenMP threads lose far more to waiting for each other (spinning, which also burns CPU time) than our
+ * two independent threads do, which flatters that ratio; so the bench also runs PyTorch on one thread
+ * and reports tokens per CPU-second, ours (both threads) against it: the per-core ratio.
+ *
+ * Last line: {"encoder": {"tokens_per_s", "pytorch_tokens_per_s", "ratio_vs_pytorch", "ratio_vs_pytorch_per_core", "lora": {...}, ...}}
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +37,8 @@ const LORA = { r: 8, alpha: 16, dropout: 0.1, targetModules: ['query', 'value'] 
 
 interface ChildResult {
   tokens_per_s: number;
+  /** Real tokens per second of CPU time, all threads together (less sensitive to a loaded machine). */
+  tokens_per_cpu_s: number;
   max_rss_mib: number;
   trainable: number;
   all: number;
@@ -65,11 +72,19 @@ async function child(kind: 'full' | 'lora', modelDir: string): Promise<void> {
   await initBackend();
   const model = await EncoderModel.load(modelDir, { task: 'sequence-classification', labels: ['0', '1'], lora: kind === 'lora' ? LORA : null, seed: SEED });
   const examples = await examplesFor(model);
-  const result = await trainModel(model, examples, null, OPTIONS);
+  // CPU time of the process (main and worker threads) from the end of the warm-up steps to the last.
+  const cpuAt: number[] = [];
+  const cpuNow = () => {
+    const usage = process.cpuUsage();
+    return (usage.user + usage.system) / 1e6;
+  };
+  const progress = { update: () => void cpuAt.push(cpuNow()), epochEnd() {}, message() {} };
+  const result = await trainModel(model, examples, null, { ...OPTIONS, progress });
   const timed = result.history.steps.slice(WARMUP);
   const tokens = timed.reduce((n, s) => n + s.realTokens, 0);
   const seconds = timed.reduce((n, s) => n + s.realTokens / s.tokensPerSecond, 0);
-  const out: ChildResult = { tokens_per_s: tokens / seconds, max_rss_mib: process.resourceUsage().maxRSS / 1024, trainable: model.encoder.trainableCount, all: model.encoder.totalCount };
+  const cpuSeconds = (cpuAt.at(-1) as number) - cpuAt[WARMUP - 1];
+  const out: ChildResult = { tokens_per_s: tokens / seconds, tokens_per_cpu_s: tokens / cpuSeconds, max_rss_mib: process.resourceUsage().maxRSS / 1024, trainable: model.encoder.trainableCount, all: model.encoder.totalCount };
   model.dispose();
   console.log(JSON.stringify(out));
 }
@@ -92,7 +107,8 @@ async function main(): Promise<void> {
     console.log(`ours, full fine-tuning (2 threads): ${Math.round(full.tokens_per_s)} tokens/s, peak RSS ${Math.round(full.max_rss_mib)} MiB`);
     const lora = runChild('lora', modelDir);
     console.log(`ours, LoRA r 8 on query,value (2 threads): ${Math.round(lora.tokens_per_s)} tokens/s (×${(lora.tokens_per_s / full.tokens_per_s).toFixed(2)}), peak RSS ${Math.round(lora.max_rss_mib)} MiB, ${lora.trainable.toLocaleString('en-US')} of ${lora.all.toLocaleString('en-US')} parameters trained`);
-    let pytorch: { tokens_per_s: number; threads: number; torch: string } | null = null;
+    let pytorch: { tokens_per_s: number; tokens_per_cpu_s: number; threads: number; torch: string } | null = null;
+    let pytorchOneThread: { tokens_per_s: number; tokens_per_cpu_s: number } | null = null;
     let note: string | null = null;
     if (existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) {
       // The same batches as our run trained on: epoch 0 of the same plan.
@@ -105,18 +121,24 @@ async function main(): Promise<void> {
         return { input_ids: rows, attention_mask: rows.map((row, r) => row.map((_, t) => (t < inputs.lengths[r] ? 1 : 0))), labels: indices.map((i) => examples[i].label) };
       });
       model.dispose();
-      const spec = path.join(dir, 'batches.json');
-      writeFileSync(spec, JSON.stringify({ threads: 2, num_labels: 2, learning_rate: 5e-5, warmup: WARMUP, steps: STEPS, batches }));
-      const run = spawnSync(PYTHON, [REFERENCE_SCRIPT, 'train-bench', '--model', modelDir, '--inputs', spec], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-      if (run.status !== 0) throw new Error(`hf_reference.py train-bench failed:\n${run.stderr}`);
-      pytorch = JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
-      console.log(`PyTorch ${pytorch?.torch} CPU (${pytorch?.threads} threads): ${Math.round(pytorch?.tokens_per_s ?? 0)} tokens/s`);
+      const reference = (threads: number) => {
+        const spec = path.join(dir, `batches-${threads}.json`);
+        writeFileSync(spec, JSON.stringify({ threads, num_labels: 2, learning_rate: 5e-5, warmup: WARMUP, steps: STEPS, batches }));
+        const run = spawnSync(PYTHON, [REFERENCE_SCRIPT, 'train-bench', '--model', modelDir, '--inputs', spec], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+        if (run.status !== 0) throw new Error(`hf_reference.py train-bench failed:\n${run.stderr}`);
+        return JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
+      };
+      pytorch = reference(2);
+      pytorchOneThread = reference(1);
+      console.log(`PyTorch ${pytorch?.torch} CPU (${pytorch?.threads} threads): ${Math.round(pytorch?.tokens_per_s ?? 0)} tokens/s; one thread: ${Math.round(pytorchOneThread?.tokens_per_cpu_s ?? 0)} tokens per CPU-second`);
     } else {
       note = `${PYTHON} with torch not found (apt-get install python3-torch): no PyTorch ratio`;
       console.log(note);
     }
     const ratio = pytorch ? full.tokens_per_s / pytorch.tokens_per_s : null;
-    if (ratio !== null) console.log(`ratio vs PyTorch: ${ratio.toFixed(3)} (goal ≥ 0.4)`);
+    // Per core: our CPU time (both threads) against single-threaded PyTorch's, which no thread waits inflate.
+    const cpuRatio = pytorchOneThread ? full.tokens_per_cpu_s / pytorchOneThread.tokens_per_cpu_s : null;
+    if (ratio !== null) console.log(`ratio vs PyTorch: ${ratio.toFixed(3)} in wall time (2 threads each), ${cpuRatio?.toFixed(3)} per CPU-second against one PyTorch thread (goal ≥ 0.4)`);
     const figures = {
       encoder: {
         model: 'bert-4x256-ff1024-vocab32000',
@@ -129,12 +151,17 @@ async function main(): Promise<void> {
         pytorch_tokens_per_s: pytorch ? Math.round(pytorch.tokens_per_s) : null,
         pytorch_threads: pytorch?.threads ?? null,
         ratio_vs_pytorch: ratio !== null ? Number(ratio.toFixed(3)) : null,
+        tokens_per_cpu_s: Math.round(full.tokens_per_cpu_s),
+        pytorch_tokens_per_cpu_s: pytorch ? Math.round(pytorch.tokens_per_cpu_s) : null,
+        pytorch_one_thread_tokens_per_cpu_s: pytorchOneThread ? Math.round(pytorchOneThread.tokens_per_cpu_s) : null,
+        ratio_vs_pytorch_per_core: cpuRatio !== null ? Number(cpuRatio.toFixed(3)) : null,
         goal_ratio: 0.4,
         full_peak_rss_mib: Math.round(full.max_rss_mib),
         lora: {
           r: LORA.r,
           target_modules: LORA.targetModules,
           tokens_per_s: Math.round(lora.tokens_per_s),
+          tokens_per_cpu_s: Math.round(lora.tokens_per_cpu_s),
           speedup_vs_full: Number((lora.tokens_per_s / full.tokens_per_s).toFixed(3)),
           peak_rss_mib: Math.round(lora.max_rss_mib),
           trainable_params: lora.trainable,

@@ -739,12 +739,14 @@ def cmd_train_bench(args):
         step(batches[i % len(batches)])
     tokens = 0
     started = time.perf_counter()
+    cpu_started = time.process_time()
     for i in range(spec['steps']):
         batch = batches[(spec['warmup'] + i) % len(batches)]
         step(batch)
         tokens += batch[4]
     seconds = time.perf_counter() - started
-    print(json.dumps({'tokens_per_s': tokens / seconds, 'seconds': seconds, 'steps': spec['steps'], 'threads': torch.get_num_threads(), 'torch': torch.__version__}))
+    cpu_seconds = time.process_time() - cpu_started
+    print(json.dumps({'tokens_per_s': tokens / seconds, 'tokens_per_cpu_s': tokens / cpu_seconds, 'seconds': seconds, 'steps': spec['steps'], 'threads': torch.get_num_threads(), 'torch': torch.__version__}))
 
 
 def cmd_buckets(args):
