@@ -16,9 +16,9 @@ import { run as evalNer } from '../../cli/commands/eval-ner.js';
 import { UsageError } from '../../lib/errors.js';
 import { loadKluePartition } from '../../lib/data/klue-partition.js';
 import { klueSentences, nsmcRows } from '../train/helpers.js';
-import { cleanup, hasTorch, tempDir, tinyCheckpoint } from './helpers.js';
+import { cleanup, skipWithoutTorch, tempDir, tinyCheckpoint } from './helpers.js';
 
-const skip = hasTorch() ? false : 'python3-torch is missing (apt-get install python3-torch)';
+const skip = skipWithoutTorch();
 after(cleanup);
 
 /** Study 004's config.ini as published, with model_name and the data paths of this test. */

@@ -6,11 +6,11 @@ import { EncoderTokenizer, type EncodedText } from '../../lib/models/tokenizer.j
 import { alignSyllables, encodeSentencesForEncoder, projectToSyllables, tokenTags } from '../../lib/train/encoder-data.js';
 import { collectTags } from '../../lib/train/examples.js';
 import { klueSentences } from '../train/helpers.js';
-import { cleanup, hasTorch, tinyCheckpoint } from './helpers.js';
+import { cleanup, skipWithoutTorch, tinyCheckpoint } from './helpers.js';
 
 after(cleanup);
 
-const skipTorch = hasTorch() ? false : 'python3-torch is missing';
+const skipTorch = skipWithoutTorch();
 
 /** An encoding with `[CLS]`, the given spans, `[SEP]`. */
 function encoding(spans: [number, number][]): EncodedText {

@@ -14,9 +14,9 @@ import { PretrainedEncoder } from '../../lib/models/pretrained.js';
 import { relativePosition } from '../../lib/models/deberta-v2.js';
 import { parseEncoderConfig } from '../../lib/models/config.js';
 import { PYTHON, REFERENCE_SCRIPT, type TinyArchitecture } from '../../scripts/make-tiny-checkpoint.js';
-import { batchOf, cleanup, flat, hasTorch, maxAbsDifference, runReference, tinyCheckpoint, values, type ReferenceOutput } from './helpers.js';
+import { batchOf, cleanup, flat, skipWithoutTorch, maxAbsDifference, runReference, tinyCheckpoint, values, type ReferenceOutput } from './helpers.js';
 
-const skip = hasTorch() ? false : `${PYTHON} with torch is missing (apt-get install python3-torch)`;
+const skip = skipWithoutTorch();
 const ARCHS: TinyArchitecture[] = ['bert', 'roberta', 'electra', 'deberta-v2', 'deberta-v2-classic'];
 const BACKENDS = ['wasm', 'cpu'] as const;
 // Lengths from 5 to ~40 tokens: padding, DeBERTa's log buckets (beyond ±4) and clamping (beyond ±6).

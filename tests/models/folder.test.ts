@@ -14,9 +14,9 @@ import { openModelFolder } from '../../lib/models/folder.js';
 import { PretrainedEncoder, type EncoderSetup } from '../../lib/models/pretrained.js';
 import { SafetensorsArchive, writeSafetensors, type TensorToWrite } from '../../lib/models/safetensors.js';
 import { EncoderTokenizer } from '../../lib/models/tokenizer.js';
-import { batchOf, cleanup, hasTorch, maxAbsDifference, tempDir, tinyCheckpoint, values } from './helpers.js';
+import { batchOf, cleanup, skipWithoutTorch, maxAbsDifference, tempDir, tinyCheckpoint, values } from './helpers.js';
 
-const skip = hasTorch() ? false : 'python3-torch is missing (apt-get install python3-torch)';
+const skip = skipWithoutTorch();
 const SETUP: EncoderSetup = { task: 'sequence-classification', labels: ['0', '1'], lora: null, seed: 1 };
 const TEXTS = ['삼성전자 주가가 올랐다', '영화가 정말 재밌어요!! 최고 ㅋㅋ'];
 

@@ -13,6 +13,17 @@ export function hasTorch(): boolean {
   return existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 }
 
+/**
+ * The `skip` option of tests that need the PyTorch reference: a reason when torch is missing, unless
+ * HANLAB_REQUIRE_TORCH=1 (set by .ci/run), where a missing torch fails instead of skipping.
+ */
+export function skipWithoutTorch(): string | false {
+  if (hasTorch()) return false;
+  const reason = `${PYTHON} with torch is missing (apt-get install python3-torch)`;
+  if (process.env.HANLAB_REQUIRE_TORCH === '1') throw new Error(`HANLAB_REQUIRE_TORCH=1 but ${reason}`);
+  return reason;
+}
+
 const roots: string[] = [];
 
 /** A fresh temp dir removed by `cleanup()`. */

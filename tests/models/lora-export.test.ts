@@ -17,9 +17,9 @@ import type { EncoderModel } from '../../lib/train/encoder-model.js';
 import type { LoraSettings } from '../../lib/models/lora.js';
 import type { TinyArchitecture } from '../../scripts/make-tiny-checkpoint.js';
 import { klueSentences, nsmcRows } from '../train/helpers.js';
-import { cleanup, flat, hasTorch, maxAbsDifference, runReference, tempDir, tinyCheckpoint } from './helpers.js';
+import { cleanup, flat, skipWithoutTorch, maxAbsDifference, runReference, tempDir, tinyCheckpoint } from './helpers.js';
 
-const skip = hasTorch() ? false : 'python3-torch is missing (apt-get install python3-torch)';
+const skip = skipWithoutTorch();
 
 before(async () => {
   await initBackend();

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { InputError } from '../../lib/errors.js';
 import { SafetensorsArchive, writeSafetensors } from '../../lib/models/safetensors.js';
 import { PYTHON } from '../../scripts/make-tiny-checkpoint.js';
-import { cleanup, hasTorch, tempDir, tinyCheckpoint } from './helpers.js';
+import { cleanup, skipWithoutTorch, tempDir, tinyCheckpoint } from './helpers.js';
 
 after(cleanup);
 
@@ -19,7 +19,7 @@ function rawFile(file: string, header: Record<string, unknown>, data: Buffer): v
   writeFileSync(file, Buffer.concat([prefix, json, data]));
 }
 
-test('reads what torch wrote: float32 weights, an int64 buffer, sharded checkpoints via the index', { skip: hasTorch() ? false : 'python3-torch is missing' }, () => {
+test('reads what torch wrote: float32 weights, an int64 buffer, sharded checkpoints via the index', { skip: skipWithoutTorch() }, () => {
   const dir = tinyCheckpoint({ arch: 'bert', seed: 2, extras: true, shards: 3 });
   const archive = SafetensorsArchive.openIndex(path.join(dir, 'model.safetensors.index.json'));
   const index = JSON.parse(readFileSync(path.join(dir, 'model.safetensors.index.json'), 'utf8'));
