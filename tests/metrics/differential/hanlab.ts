@@ -183,7 +183,7 @@ export type Verdict = 'match' | 'both-error' | 'graceful' | 'difference';
 export function referenceErrorKind(error: string): string {
   if (/^TypeError: Found input variables without list of list/.test(error)) return 'input type';
   if (/inconsistent numbers of samples/.test(error)) return 'length';
-  if (/average has to be one of|Samplewise metrics|average=/.test(error)) return 'average';
+  if (/average has to be one of|Samplewise metrics|average=|beta should be >=0/.test(error)) return 'option';
   if (/^(KeyError|IndexError)|Invalid token is found|This scheme is not supported/.test(error)) return 'tag';
   if (/Mix of label input types|continuous|Classification metrics can't handle/.test(error)) return 'label';
   if (/At least one label specified must be in y_true/.test(error)) return 'labels not in gold';
@@ -195,7 +195,7 @@ export function hanlabErrorKind(error: unknown): string {
   const message = String((error as Error)?.message ?? error);
   if (name === 'TypeError') return 'input type';
   if (name === 'LengthMismatchError') return 'length';
-  if (name === 'MetricOptionError') return 'average';
+  if (name === 'MetricOptionError') return 'option';
   if (name === 'TagSchemeError') return 'tag';
   if (name === 'ClassLabelError') return 'label';
   if (/At least one label specified must be in the gold labels/.test(message)) return 'labels not in gold';
@@ -252,7 +252,10 @@ export function compare(c: DiffCase, call: OracleCall, reference: OracleOutcome,
   if (refFailed && ourFailed) {
     const theirs = referenceErrorKind(reference.error!);
     const ours = hanlabErrorKind(hanlab.error);
-    return theirs === ours ? { verdict: 'both-error', floats: 0, note: theirs } : { verdict: 'difference', floats: 0, note: `both raised, for different reasons: reference ${reference.error}; hanlab ${ours}` };
+    // No sentences: seqeval's type check fails before anything else; hanlab may fail later (a strict
+    // report cannot detect a scheme from no tags).
+    const noSentences = theirs === 'input type' && Array.isArray(c.gold) && c.gold.length === 0;
+    return theirs === ours || noSentences ? { verdict: 'both-error', floats: 0, note: theirs } : { verdict: 'difference', floats: 0, note: `both raised, for different reasons: reference ${reference.error}; hanlab ${ours}` };
   }
   if (refFailed) {
     const graceful = gracefulCase(c, call, reference);
