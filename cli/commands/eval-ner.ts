@@ -3,7 +3,7 @@
  * tags against KLUE-format gold. A thin shell over lib/metrics; every number comes from there.
  */
 import { readFileSync } from 'node:fs';
-import { type KlueSentence, parseKlueNer, readKlueNer } from '../../lib/data/klue-ner.js';
+import { type KlueSentence, readKlueNer } from '../../lib/data/klue-ner.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { OrderedRecord, stringifyMetricsJson } from '../../lib/metrics/json.js';
 import { klueScores } from '../../lib/metrics/klue.js';
@@ -16,7 +16,8 @@ const USAGE = `Usage: hanlab eval ner --gold <KLUE tsv> --pred <file> [options]
 
 Scores predicted NER tags against KLUE-format gold with seqeval 1.2.2's exact rules.
 
-  --gold FILE            gold tags, KLUE NER TSV (## header, syllable<TAB>tag lines)
+  --gold FILE            gold tags, KLUE NER TSV (## header, syllable<TAB>tag lines), or JSONL with
+                         {"id": "...", "tags": [...]} per line (any tag set, e.g. suffix tags)
   --pred FILE            predicted tags: JSONL with {"tags": [...]} per line in gold order
                          (an optional "id" is checked against gold), or a KLUE NER TSV
                          with the same sentences
@@ -33,6 +34,14 @@ Scores predicted NER tags against KLUE-format gold with seqeval 1.2.2's exact ru
   --allow-empty          score zero sentences (an empty report) instead of refusing
   -h, --help             show this help`;
 
+/** A gold sentence: from a KLUE TSV (with syllables) or from JSONL (tags only). */
+interface NerSentence {
+  id: string;
+  tags: string[];
+  tokens?: string[];
+  line?: number;
+}
+
 interface PredFile {
   file: string;
   tags: string[][];
@@ -40,6 +49,18 @@ interface PredFile {
   ids?: (string | undefined)[];
   /** Sentence ids and syllables when the prediction is a KLUE TSV (checked against gold). */
   sentences?: KlueSentence[];
+}
+
+/** Gold: a KLUE TSV, or JSONL tags (sentence ids default to the 0-based line index). */
+function readGold(file: string): NerSentence[] {
+  const content = readText(file);
+  // The KLUE reader reads the file itself (its encoding handling included).
+  if (isKlueTsv(content)) return readKlueNer(file);
+  return parsePredJsonl(content, file).map((record, index) => ({ id: record.id ?? String(index), tags: record.tags, line: index + 1 }));
+}
+
+function isKlueTsv(content: string): boolean {
+  return content.slice(0, 4096).replace(/^\uFEFF/, '').trimStart().startsWith('##');
 }
 
 function readText(file: string): string {
@@ -77,8 +98,8 @@ export function parsePredJsonl(content: string, file: string): { tags: string[];
 function readPred(file: string): PredFile {
   const content = readText(file);
   // A KLUE TSV starts with a `##` line; JSONL with `{`.
-  if (content.slice(0, 4096).replace(/^\uFEFF/, '').trimStart().startsWith('##')) {
-    const sentences = parseKlueNer(content, { file });
+  if (isKlueTsv(content)) {
+    const sentences = readKlueNer(file);
     return { file, tags: sentences.map((s) => s.tags), sentences };
   }
   const records = parsePredJsonl(content, file);
@@ -89,7 +110,7 @@ function readPred(file: string): PredFile {
  * The prediction must describe the gold sentences: a KLUE TSV has the same ids and syllables, a
  * JSONL line that carries an "id" has the gold id at that position.
  */
-function checkSameSentences(gold: KlueSentence[], pred: PredFile): void {
+function checkSameSentences(gold: NerSentence[], pred: PredFile): void {
   if (pred.ids) {
     pred.ids.forEach((id, i) => {
       if (id !== undefined && i < gold.length && id !== gold[i].id) {
@@ -102,11 +123,11 @@ function checkSameSentences(gold: KlueSentence[], pred: PredFile): void {
   for (let i = 0; i < n; i++) checkSentence(gold[i], pred.sentences[i], pred.file, i);
 }
 
-function checkSentence(g: KlueSentence, p: KlueSentence, file: string, i: number): void {
+function checkSentence(g: NerSentence, p: KlueSentence, file: string, i: number): void {
   if (g.id !== p.id) {
     throw new InputError(`sentence ${i}: gold id ${g.id} but the prediction has id ${p.id}`, { file, line: p.line, field: 'id' });
   }
-  if (g.tokens.length === p.tokens.length) {
+  if (g.tokens && g.tokens.length === p.tokens.length) {
     const j = g.tokens.findIndex((token, k) => token !== p.tokens[k]);
     if (j >= 0) {
       throw new InputError(
@@ -121,7 +142,7 @@ function checkSentence(g: KlueSentence, p: KlueSentence, file: string, i: number
  * `--subset ids`: the gold sentences the prediction names, in gold order, with their predicted tags.
  * Every prediction needs an id that gold has, once.
  */
-function selectSubset(gold: KlueSentence[], pred: PredFile): { gold: KlueSentence[]; tags: string[][] } {
+function selectSubset(gold: NerSentence[], pred: PredFile): { gold: NerSentence[]; tags: string[][] } {
   const index = new Map(gold.map((sentence, i) => [sentence.id, i]));
   const chosen = new Map<number, string[]>();
   const lineOf = new Map<number, number>();
@@ -169,7 +190,7 @@ export async function run(argv: string[]): Promise<number> {
   const digits = parseDigits(options.digits, 2);
   const zeroDivision = parseZeroDivisionOption(options['zero-division'], 'warn');
 
-  const allGold = readKlueNer(options.gold);
+  const allGold = readGold(options.gold);
   const pred = readPred(options.pred);
   let goldSentences = allGold;
   let predTags = pred.tags;
