@@ -11,7 +11,7 @@
  */
 import { HanlabError, UsageError } from '../errors.js';
 import { OrderedRecord, stringifyMetricsJson } from './json.js';
-import { averageScores, checkAverage, checkZeroDivision, perLabelScores, type LabelCounts, type LabelScores, type Scores, type ZeroDivision } from './prf.js';
+import { averageScores, checkAverage, checkZeroDivision, perLabelScores, precisionRecallFscore, type LabelCounts, type LabelScores, type Scores, type ZeroDivision } from './prf.js';
 import { formatReportText, pythonFloatRepr, type AccuracyTextRow, type ReportTextRow } from './report-text.js';
 
 export interface ClassificationOptions {
@@ -219,18 +219,9 @@ export function precisionRecallFscoreSupport(
   const average = checkAverage(options.average);
   // Counted once without warnings; the warnings are those of the one computation asked for.
   const { counts } = scoreClassification(gold, pred, { ...options, warnings: undefined });
-  const opts = { zeroDivision: options.zeroDivision ?? ('warn' as const), warnings: options.warnings };
-  if (average === null) {
-    const rows = perLabelScores(counts, opts);
-    return {
-      precision: rows.map((row) => row.precision),
-      recall: rows.map((row) => row.recall),
-      fScore: rows.map((row) => row.f1),
-      support: rows.map((row) => row.support),
-    };
-  }
-  const scores = averageScores(counts, average, opts);
-  return { precision: scores.precision, recall: scores.recall, fScore: scores.f1, support: null };
+  const result = precisionRecallFscore(counts, average, { zeroDivision: options.zeroDivision ?? 'warn', warnings: options.warnings });
+  const { precision, recall, fScore } = result;
+  return { precision, recall, fScore, support: average === null ? (result.support as number[]) : null };
 }
 
 // ---------------------------------------------------------------------------------------------------

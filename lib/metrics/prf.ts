@@ -238,3 +238,40 @@ export function averageScores(counts: readonly LabelCounts[], average: Average, 
   }
   return { precision: mean(precision), recall: mean(recall), f1: mean(f), support };
 }
+
+/** One value per label (`average: null`), in the order of `counts`. */
+export interface PerLabelPrfs {
+  labels: string[];
+  precision: number[];
+  recall: number[];
+  fScore: number[];
+  support: number[];
+}
+
+/** One averaged value each; support is the total gold count. */
+export interface AveragedPrfsValues {
+  precision: number;
+  recall: number;
+  fScore: number;
+  support: number;
+}
+
+/**
+ * `precision_recall_fscore_support` from counts, as seqeval and scikit-learn shape it: per-label arrays
+ * for `average: null`, else the averaged values (seqeval's and scikit-learn's wrappers differ only in
+ * what they return as the averaged support).
+ */
+export function precisionRecallFscore(counts: readonly LabelCounts[], average: Average | null, opts: PrfOptions = {}): PerLabelPrfs | AveragedPrfsValues {
+  if (checkAverage(average) === null) {
+    const rows = perLabelScores(counts, opts);
+    return {
+      labels: rows.map((row) => row.label),
+      precision: rows.map((row) => row.precision),
+      recall: rows.map((row) => row.recall),
+      fScore: rows.map((row) => row.f1),
+      support: rows.map((row) => row.support),
+    };
+  }
+  const scores = averageScores(counts, average as Average, opts);
+  return { precision: scores.precision, recall: scores.recall, fScore: scores.f1, support: scores.support };
+}

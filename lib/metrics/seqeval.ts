@@ -29,7 +29,9 @@ import { type ChunkMode, type Scheme, type TagFormat, TagTable, defaultChunks, d
 import { OrderedRecord } from './json.js';
 import {
   type Average,
+  type AveragedPrfsValues,
   type LabelCounts,
+  type PerLabelPrfs,
   type PrfOptions,
   type WarnMetric,
   type ZeroDivision,
@@ -37,6 +39,7 @@ import {
   checkAverage,
   checkZeroDivision,
   perLabelScores,
+  precisionRecallFscore,
 } from './prf.js';
 import { formatReportText } from './report-text.js';
 
@@ -97,21 +100,10 @@ export interface PrfsOptions extends ScoreOptions {
 }
 
 /** `precisionRecallFscoreSupport` with an average: one number each; support is the gold entity count. */
-export interface AveragedPrfs {
-  precision: number;
-  recall: number;
-  fScore: number;
-  support: number;
-}
+export type AveragedPrfs = AveragedPrfsValues;
 
 /** `precisionRecallFscoreSupport` with `average: null`: one value per entity type, in `labels` order. */
-export interface PerTypePrfs {
-  labels: string[];
-  precision: number[];
-  recall: number[];
-  fScore: number[];
-  support: number[];
-}
+export type PerTypePrfs = PerLabelPrfs;
 
 type Sequences = readonly (readonly string[])[];
 
@@ -364,19 +356,7 @@ export function precisionRecallFscoreSupport(gold: Sequences, pred: Sequences, o
 export function precisionRecallFscoreSupport(gold: Sequences, pred: Sequences, opts: PrfsOptions = {}): PerTypePrfs | AveragedPrfs {
   const average = checkAverage(opts.average === undefined ? null : opts.average);
   const prf: PrfOptions = { zeroDivision: checkZeroDivision(opts.zeroDivision ?? 'warn'), beta: opts.beta, warnFor: opts.warnFor, warnings: opts.warnings };
-  const counts = scoreCounts(gold, pred, opts, opts.warnings);
-  if (average === null) {
-    const rows = perLabelScores(counts, prf);
-    return {
-      labels: rows.map((row) => row.label),
-      precision: rows.map((row) => row.precision),
-      recall: rows.map((row) => row.recall),
-      fScore: rows.map((row) => row.f1),
-      support: rows.map((row) => row.support),
-    };
-  }
-  const scores = averageScores(counts, average, prf);
-  return { precision: scores.precision, recall: scores.recall, fScore: scores.f1, support: scores.support };
+  return precisionRecallFscore(scoreCounts(gold, pred, opts, opts.warnings), average, prf);
 }
 
 function score(gold: Sequences, pred: Sequences, opts: ScoreOptions, metric: WarnMetric): number | number[] {
