@@ -41,7 +41,7 @@ export function referenceStatus(): ReferenceStatus {
   const probe = spawnSync(PYTHON, ['-B', '-c', 'import numpy, scipy, sklearn, pytest; print(sklearn.__version__)'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     const why = probe.error ? probe.error.message : probe.stderr.trim().split('\n').pop();
-    return (status = { missing: `${PYTHON} cannot import numpy, scipy, sklearn and pytest (${why}); apt install python3-numpy python3-sklearn python3-pytest` });
+    return (status = { missing: `${PYTHON} cannot import numpy, scipy, sklearn and pytest (${why}); apt install python3-numpy python3-scipy python3-sklearn python3-pytest` });
   }
   return (status = { sklearnVersion: probe.stdout.trim() });
 }
