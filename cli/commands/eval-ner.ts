@@ -2,8 +2,8 @@
  * `hanlab eval ner`: seqeval's classification report (and KLUE's official figures) for predicted
  * tags against KLUE-format gold. A thin shell over lib/metrics; every number comes from there.
  */
-import { readFileSync } from 'node:fs';
-import { type KlueSentence, readKlueNer } from '../../lib/data/klue-ner.js';
+import { parseEncodingName, readTextFile, TEXT_ENCODINGS, type TextEncodingName } from '../../lib/data/encoding.js';
+import { type KlueSentence, parseKlueNer } from '../../lib/data/klue-ner.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { OrderedRecord, stringifyMetricsJson } from '../../lib/metrics/json.js';
 import { klueScores } from '../../lib/metrics/klue.js';
@@ -29,6 +29,8 @@ Scores predicted NER tags against KLUE-format gold with seqeval 1.2.2's exact ru
   --digits N             decimals in the text report (default: 2)
   --zero-division V      0, 1 or warn (default: warn = 0 with a warning)
   --klue                 also print KLUE's entity-level and character-level macro F1 (x100)
+  --encoding NAME        encoding of --gold and --pred: ${TEXT_ENCODINGS.join(', ')}
+                         (default: detected; UTF-8 or CP949, broken bytes are an error)
   --json                 print one JSON object: seqeval's output_dict with its key order, plus
                          "klue" with --klue; NaN is written NaN, as Python's json does
   --allow-empty          score zero sentences (an empty report) instead of refusing
@@ -52,10 +54,9 @@ interface PredFile {
 }
 
 /** Gold: a KLUE TSV, or JSONL tags (sentence ids default to the 0-based line index). */
-function readGold(file: string): NerSentence[] {
-  const content = readText(file);
-  // The KLUE reader reads the file itself (its encoding handling included).
-  if (isKlueTsv(content)) return readKlueNer(file);
+function readGold(file: string, encoding: TextEncodingName | undefined): NerSentence[] {
+  const content = readText(file, encoding);
+  if (isKlueTsv(content)) return parseKlueNer(content, { file });
   return parsePredJsonl(content, file).map((record, index) => ({ id: record.id ?? String(index), tags: record.tags, line: index + 1 }));
 }
 
@@ -63,12 +64,8 @@ function isKlueTsv(content: string): boolean {
   return content.slice(0, 4096).replace(/^\uFEFF/, '').trimStart().startsWith('##');
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read the file (${(error as Error).message})`, { file }, { cause: error });
-  }
+function readText(file: string, encoding: TextEncodingName | undefined): string {
+  return readTextFile(file, { encoding, what: 'the file' }).text;
 }
 
 /** Parses `{"tags": [...]}` lines (an optional `"id"` is kept); every line is one sentence, in gold order. */
@@ -95,11 +92,11 @@ export function parsePredJsonl(content: string, file: string): { tags: string[];
   });
 }
 
-function readPred(file: string): PredFile {
-  const content = readText(file);
+function readPred(file: string, encoding: TextEncodingName | undefined): PredFile {
+  const content = readText(file, encoding);
   // A KLUE TSV starts with a `##` line; JSONL with `{`.
   if (isKlueTsv(content)) {
-    const sentences = readKlueNer(file);
+    const sentences = parseKlueNer(content, { file });
     return { file, tags: sentences.map((s) => s.tags), sentences };
   }
   const records = parsePredJsonl(content, file);
@@ -174,6 +171,7 @@ export async function run(argv: string[]): Promise<number> {
     klue: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     'allow-empty': { type: 'boolean', default: false },
+    encoding: { type: 'string' },
   });
   if (!options) return 0;
   if (!options.gold || !options.pred) throw usageError('--gold and --pred are required', USAGE);
@@ -190,8 +188,9 @@ export async function run(argv: string[]): Promise<number> {
   const digits = parseDigits(options.digits, 2);
   const zeroDivision = parseZeroDivisionOption(options['zero-division'], 'warn');
 
-  const allGold = readGold(options.gold);
-  const pred = readPred(options.pred);
+  const encoding = options.encoding === undefined ? undefined : parseEncodingName(options.encoding);
+  const allGold = readGold(options.gold, encoding);
+  const pred = readPred(options.pred, encoding);
   let goldSentences = allGold;
   let predTags = pred.tags;
   if (options.subset === 'ids') {
