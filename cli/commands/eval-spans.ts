@@ -5,7 +5,7 @@
 import { readKbmc } from '../../lib/data/kbmc.js';
 import { readTable, rowValue } from '../../lib/data/tabular.js';
 import { InputError, UsageError } from '../../lib/errors.js';
-import { stringifyMetricsJson } from '../../lib/metrics/json.js';
+import { previewJson, stringifyMetricsJson } from '../../lib/metrics/json.js';
 import { checkSpans, compareSpanScores, formatSpanComparison, formatSpanEvaluation, scoreSpans, type SpanDocument, type SpanEvaluation } from '../../lib/metrics/spans.js';
 import { parseDigits, parseList, parseOptions, parseRecordsOrPair, parseZeroDivisionOption, rowLocation } from '../options.js';
 
@@ -86,6 +86,9 @@ export async function readSpanDocuments(file: string, goldSet?: GoldSet): Promis
       text = paired.text;
     }
     const id = get('id');
+    if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') {
+      throw new InputError(`expected a string or number, got ${previewJson(id)}`, where('id'));
+    }
     return {
       line: row.line,
       id: id === undefined || id === null ? paired?.id : String(id),
@@ -109,7 +112,7 @@ async function readGoldDocuments(file: string): Promise<GoldSet> {
     const at = rowLocation(file, row, field);
     const spans = checkSpans(get(field), { file: at.file, line: at.line, field }, text as string | undefined);
     const id = get('id');
-    if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') throw new InputError('expected a string or number', rowLocation(file, row, 'id'));
+    if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') throw new InputError(`expected a string or number, got ${previewJson(id)}`, rowLocation(file, row, 'id'));
     if (id !== undefined) {
       if (seen.has(String(id))) throw new InputError(`document ${String(id)} appears twice (first at line ${seen.get(String(id))})`, rowLocation(file, row, 'id'));
       seen.set(String(id), row.line ?? row.row);

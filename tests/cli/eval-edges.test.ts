@@ -54,10 +54,12 @@ describe('issue 14: JSON nested 100,000 levels deep is one clear line, exit 2', 
     runs.cls = hanlab('eval', 'cls', '--records', file('deep-cls.jsonl', `{"gold":"a","pred":"a"}\n{"gold":${deep},"pred":"a"}\n`));
     runs.mcqa = hanlab('eval', 'mcqa', '--records', file('deep-mcqa.jsonl', `{"gold":${deep},"answer":"A"}\n`));
     runs.json = hanlab('eval', 'json', '--records', file('deep-json.jsonl', `{"id":${deep},"answer":"{}","gold":{"risk_level":"a"}}\n`), '--field', 'risk_level');
+    runs.spans = hanlab('eval', 'spans', '--records', file('deep-spans.jsonl', `{"id":${deep},"gold":[],"pred":[]}\n`));
     runs.jsonAnswer = hanlab('eval', 'json', '--records', file('deep-json-answer.jsonl', `{"answer":${deep},"gold":{"risk_level":"a"}}\n`), '--field', 'risk_level');
   });
   test('eval cls', async () => assertClearError(await runs.cls, /deep-cls\.jsonl:2, field "gold": expected a label .*got \[\[\[\[.*…$/, 'eval cls'));
   test('eval mcqa', async () => assertClearError(await runs.mcqa, /deep-mcqa\.jsonl:1, field "gold": gold must be a letter A-E or 1-5, got \[\[\[.*…$/, 'eval mcqa'));
+  test('eval spans', async () => assertClearError(await runs.spans, /deep-spans\.jsonl:1, field "id": expected a string or number, got \[\[\[.*…$/, 'eval spans'));
   test('eval json', async () => {
     assertClearError(await runs.json, /deep-json\.jsonl:1, field "id": expected a string or number, got \[\[\[.*…$/, 'eval json id');
     assertClearError(await runs.jsonAnswer, /deep-json-answer\.jsonl:1, field "answer": expected the raw model answer as a string, got \[\[.*…$/, 'eval json answer');
