@@ -190,7 +190,11 @@ describe('notebooks 03 and 06 fine-tune a local checkpoint (model_dir)', { concu
       ).map(([label, word]) => ({ label, start: text.indexOf(word), end: text.indexOf(word) + word.length, text: word }));
       return { id: `s${i}`, text, entities };
     };
-    const train = file('000/train.jsonl', jsonl(Array.from({ length: 24 }, (_, i) => sentence(i))));
+    // The first training sentence also marks a label the gold file never uses: it is learnt and scored (support 0).
+    const first = sentence(0);
+    const symptom = { label: 'Symptom', start: first.text.indexOf('증상'), end: first.text.indexOf('증상') + 2, text: '증상' };
+    const trainRows = [{ ...first, entities: [...first.entities.slice(0, 2), symptom, first.entities[2]] }, ...Array.from({ length: 23 }, (_, i) => sentence(i + 1))];
+    const train = file('000/train.jsonl', jsonl(trainRows));
     const gold = file('000/gold.jsonl', jsonl(Array.from({ length: 9 }, (_, i) => sentence(100 + i))));
     const executed = path.join(work, '06.ipynb');
     const run = spawnSync(
@@ -206,14 +210,14 @@ describe('notebooks 03 and 06 fine-tune a local checkpoint (model_dir)', { concu
     assert.match(md, /^# tiny-klue-roberta \+ LoRA — 스팬 NER 베이스라인 vs 파인튜닝 \(study 000 방식\)/);
     assert.match(md, /이 실행은 로컬 Hugging Face 체크포인트 \*\*tiny-klue-roberta\*\*\(`[^`]*tiny-klue-roberta`, model_type `roberta`\)에 음절 BIO 토큰 분류 헤드를 새로 붙이고, LoRA\(r 16, α 32, dropout 0\.1, 대상 모듈 all-linear\)로 학습 문장 24개를 1 에폭 학습했습니다/);
     assert.match(md, /\| Test \| 9개 문장, 정답 개체 27개 \|/);
-    assert.match(md, /\| 학습 데이터 \| 24개 문장, 정답 개체 72개 \|/);
-    assert.match(md, /\| 과제 \| 음절 BIO 토큰 분류 \(태그 7개: O B-Body I-Body B-Disease I-Disease B-Treatment I-Treatment\) \|/);
+    assert.match(md, /\| 학습 데이터 \| 24개 문장, 정답 개체 73개 \|/);
+    assert.match(md, /\| 과제 \| 음절 BIO 토큰 분류 \(태그 9개: O B-Body I-Body B-Disease I-Disease B-Treatment I-Treatment B-Symptom I-Symptom\) \|/);
     assert.doesNotMatch(md, /데이터 안내 — 재구성 자료/, 'our own gold file is not the reconstruction');
 
-    // trainable%: LoRA on every dense layer of the encoder plus a new 7-tag head; the pooler is not used.
+    // trainable%: LoRA on every dense layer of the encoder plus a new 9-tag head; the pooler is not used.
     const shapes = checkpointShapes(modelDir);
     const hidden = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8')).hidden_size as number;
-    const head = hidden * 7 + 7;
+    const head = hidden * 9 + 9;
     const lora = loraCount(shapes, 16, (name) => /\.encoder\.layer\.\d+\./.test(name));
     const base = [...shapes].filter(([name]) => !/(^|\.)pooler\./.test(name)).reduce((n, [, s]) => n + sizeOf(s), 0);
     const trainable = lora + head;
@@ -238,6 +242,7 @@ describe('notebooks 03 and 06 fine-tune a local checkpoint (model_dir)', { concu
       assert.equal(count(rowNamed(scores, 'FN')[column]), 27 - tp, `${name} FN`);
     }
     // The loss is this run's: one epoch.
+    assert.equal(rowNamed(tableAfter(md, '#### 라벨별 결과'), 'Symptom')[1], '0');
     const loss = tableAfter(md, '### 3.2 Training Loss 추이');
     assert.equal(loss.length, 1);
     assert.match(md, /- 학습 데이터 24개로 1 에폭 학습, 테스트 9문장/);
