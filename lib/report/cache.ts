@@ -7,10 +7,12 @@
  * `<name>.ipynb` (the executed notebook) and `<name>.json` (its key and the input hashes).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../errors.js';
 import { readNotebook, writeNotebook, type Notebook } from '../notebook/nbformat.js';
+import { hashInputs } from '../notebook/provenance.js';
+
+export { hashInputs };
 
 /** Bumped when the key's recipe changes, so old entries stop matching. */
 const KEY_VERSION = 'hanlab-report-cache/1';
@@ -29,38 +31,6 @@ export function stableJson(value: unknown): string {
 
 function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(full));
-    else if (entry.isFile()) out.push(full);
-  }
-  return out;
-}
-
-/**
- * SHA-256 of each declared input (a folder hashes its files' relative paths and contents). Missing
- * inputs are an error naming the notebook and the field: a report must not claim inputs it lacks.
- */
-export function hashInputs(inputs: string[], root: string, notebookFile?: string): Record<string, string> {
-  const hashes: Record<string, string> = Object.create(null);
-  inputs.forEach((input, index) => {
-    const full = path.resolve(root, input);
-    if (!existsSync(full)) {
-      throw new InputError(`declared input "${input}" does not exist (looked for ${full})`, { file: notebookFile, field: `metadata.hanlab.report.inputs[${index}]` });
-    }
-    if (statSync(full).isDirectory()) {
-      const hash = createHash('sha256');
-      for (const file of listFiles(full)) hash.update(`${path.relative(full, file)}\0${sha256(readFileSync(file))}\n`);
-      hashes[input] = hash.digest('hex');
-    } else {
-      hashes[input] = sha256(readFileSync(full));
-    }
-  });
-  return hashes;
 }
 
 export interface CacheKeyInput {
