@@ -27,7 +27,7 @@ import ./lib/...), and writes the executed notebook with outputs, errors and run
       --server URL            run on a kernel of this Jupyter server, Kernel Gateway or
                               Enterprise Gateway (its kernels REST + WebSocket API) instead
                               of a local one; the notebook runs in the server's checkout
-      --token TOKEN           the server's token (default: $JUPYTER_TOKEN, or ?token= in URL)
+      --token TOKEN           the server's token (default: ?token= in the URL, else $JUPYTER_TOKEN)
       --connect-timeout S     bound on reaching the server and each request (default 10)
       --allow-errors          keep running after a failing cell (exit status is still 1)
   -q, --quiet                 no per-cell progress

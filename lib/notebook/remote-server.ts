@@ -25,8 +25,8 @@ export interface ServerAddress {
 }
 
 /**
- * Reads `--server` (and `--token`, else `$JUPYTER_TOKEN`, else a `?token=` in the URL as Jupyter prints
- * it). Credentials inside the URL (`user:pass@`) are refused: they would end up in logs.
+ * Reads `--server` and the token: `--token`, else a `?token=` in the URL as Jupyter prints it, else
+ * `$JUPYTER_TOKEN`. Credentials inside the URL (`user:pass@`) are refused: they would end up in logs.
  */
 export function parseServerAddress(server: string, token?: string): ServerAddress {
   let parsed: URL;
@@ -42,7 +42,8 @@ export function parseServerAddress(server: string, token?: string): ServerAddres
     throw new RemoteServerError('--server must not carry credentials in the URL; give the token with --token or $JUPYTER_TOKEN');
   }
   const fromUrl = parsed.searchParams.get('token') ?? undefined;
-  const chosen = token ?? process.env.JUPYTER_TOKEN ?? fromUrl ?? '';
+  // What was typed for this run wins over the ambient variable.
+  const chosen = token ?? fromUrl ?? (process.env.JUPYTER_TOKEN || undefined) ?? '';
   const pathname = parsed.pathname.replace(/\/(tree|lab|notebooks)(\/.*)?$/, '/').replace(/\/*$/, '/');
   const url = `${parsed.protocol}//${parsed.host}${pathname}`;
   const wsUrl = `${parsed.protocol === 'https:' ? 'wss:' : 'ws:'}//${parsed.host}${pathname}`;
