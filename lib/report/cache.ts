@@ -41,6 +41,11 @@ export interface CacheKeyInput {
   kernel?: string;
   /** Project root: inputs are relative to it. */
   root: string;
+  /**
+   * Inputs another notebook writes, keyed by that notebook's cache key instead of their bytes (used
+   * when the notebooks run on a server, where those files are; here they may be missing or stale).
+   */
+  produced?: Record<string, string>;
 }
 
 export interface CacheKey {
@@ -49,7 +54,8 @@ export interface CacheKey {
 }
 
 export function cacheKey(input: CacheKeyInput): CacheKey {
-  const inputHashes = hashInputs(input.inputs, input.root, input.notebookPath);
+  const produced = input.produced ?? {};
+  const inputHashes = hashInputs(input.inputs.filter((file) => !Object.hasOwn(produced, file)), input.root, input.notebookPath);
   const key = sha256(
     stableJson({
       version: KEY_VERSION,
@@ -57,6 +63,8 @@ export function cacheKey(input: CacheKeyInput): CacheKey {
       parameters: input.parameters ?? null,
       kernel: input.kernel ?? null,
       inputs: inputHashes,
+      // Absent unless used, so keys made before it existed still match.
+      ...(Object.keys(produced).length ? { produced } : {}),
     }),
   );
   return { key, inputHashes };
@@ -65,6 +73,8 @@ export function cacheKey(input: CacheKeyInput): CacheKey {
 interface CacheEntry {
   key: string;
   inputHashes: Record<string, string>;
+  /** How long the run took: `hanlab reports --jobs` starts the longest chains first. */
+  durationMs?: number;
 }
 
 /** Executed notebooks by report name and key. */
@@ -98,12 +108,23 @@ export class ReportCache {
     return readNotebook(this.notebookPath(name));
   }
 
-  put(name: string, key: string, inputHashes: Record<string, string>, notebook: Notebook): void {
+  /** How long the last stored run of `name` took, whatever its key (undefined when unknown). */
+  lastDurationMs(name: string): number | undefined {
+    try {
+      const entry = JSON.parse(readFileSync(this.entryPath(name), 'utf8')) as CacheEntry;
+      return typeof entry.durationMs === 'number' && entry.durationMs >= 0 ? entry.durationMs : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  put(name: string, key: string, inputHashes: Record<string, string>, notebook: Notebook, durationMs?: number): void {
     mkdirSync(this.dir, { recursive: true });
     writeNotebook(this.notebookPath(name), notebook);
     const entryFile = this.entryPath(name);
     const temp = `${entryFile}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify({ key, inputHashes }, null, 2) + '\n', 'utf8');
+    const entry: CacheEntry = { key, inputHashes, ...(durationMs !== undefined ? { durationMs } : {}) };
+    writeFileSync(temp, JSON.stringify(entry, null, 2) + '\n', 'utf8');
     renameSync(temp, entryFile);
   }
 }
