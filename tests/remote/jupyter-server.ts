@@ -127,7 +127,7 @@ export async function startJupyterServer(options: { notebookDir?: string } = {})
     port,
     marker,
     process: child,
-    kernels: () => api('api/kernels'),
+    kernels: () => api('api/kernels') as Promise<Array<{ id: string; name: string; execution_state?: string }>>,
     log: () => log,
     async crash() {
       for (const pid of [child.pid!, ...processesWithMarker(marker)]) {
