@@ -53,7 +53,10 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw usageError(`give exactly one notebook (got ${positionals.length})`, USAGE);
   const input = positionals[0];
-  if (!isKernelName(values.kernel)) throw usageError(`--kernel must be one of ${KERNEL_NAMES.join(', ')}, got "${values.kernel}"`, USAGE);
+  // A server may name its kernelspecs otherwise; it says itself whether it has the kernel.
+  if (!isKernelName(values.kernel) && (values.server === undefined || !/^[\w.-]+$/.test(values.kernel))) {
+    throw usageError(`--kernel must be one of ${KERNEL_NAMES.join(', ')}, got "${values.kernel}"`, USAGE);
+  }
   const cellTimeoutMs =
     values.timeout === undefined
       ? undefined
