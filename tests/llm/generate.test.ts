@@ -326,5 +326,5 @@ test('Retry-After parsing, backoff growth and response parsing', () => {
   assert.deepEqual([1, 2, 3, 4, 10].map((attempt) => backoffDelay(attempt, 100, 1000, () => 1)), [100, 200, 400, 800, 1000]);
   assert.deepEqual([1, 2, 3].map((attempt) => backoffDelay(attempt, 100, 1000, () => 0)), [50, 100, 200]);
   assert.deepEqual(parseChatCompletion('{"choices":[{"message":{"content":"정답: C"},"finish_reason":"length"}]}'), { content: '정답: C', finishReason: 'length' });
-  assert.throws(() => parseChatCompletion('{"choices":[]}'), (error: unknown) => error instanceof ChatCompletionError && !error.retryable);
+  assert.throws(() => parseChatCompletion('{"choices":[]}'), (error: unknown) => error instanceof ChatCompletionError && error.retryable && /no choices/.test(error.message));
 });
