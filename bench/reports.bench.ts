@@ -10,6 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { compareReportDirs } from '../lib/report/check.js';
 import { regenerateReports } from '../lib/report/pipeline.js';
 
 const reps = Math.max(1, Number(process.env.HANLAB_BENCH_REPS ?? 1));
@@ -51,6 +52,9 @@ try {
   }
   const median = (runs: Array<{ seconds: number }>) => [...runs.map((r) => r.seconds)].sort((a, b) => a - b)[Math.floor(runs.length / 2)];
   const ratios = one.map((run, i) => two[i].seconds / run.seconds);
+  // The point of the exercise: the same reports either way (apart from run metadata).
+  const differing = compareReportDirs(path.join(work, 'jobs1-0', 'reports'), path.join(work, 'jobs2-0', 'reports')).filter((file) => file.status !== 'unchanged');
+  for (const file of differing) console.log(`differs between --jobs 1 and --jobs 2: ${file.file} (${file.status})${file.diff ? `\n${file.diff}` : ''}`);
   const figures = {
     reps,
     cores: availableParallelism(),
@@ -58,6 +62,7 @@ try {
     jobs2_seconds: median(two),
     jobs2_vs_jobs1: Number([...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)].toFixed(3)),
     load_average: Number((one.concat(two).reduce((sum, run) => sum + run.load, 0) / (one.length + two.length)).toFixed(2)),
+    same_reports: differing.length === 0,
     jobs1_notebooks: one[0].notebooks,
     jobs2_notebooks: two[0].notebooks,
   };

@@ -3,6 +3,7 @@
  * content, parameters, kernel and input files did not change) and regenerates every report plus
  * reports/index.md and reports/index.html. A thin shell over lib/report/pipeline.ts.
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../lib/errors.js';
@@ -27,8 +28,9 @@ from .cache/reports/ instead of being run again.
                      closing 실행 정보 (run metadata) section, and the set of .md/.html files must
                      be the same. Prints per file "unchanged" or its first differing lines.
   --kernel NAME      kernel for every notebook: hanlab (CPU, default) or hanlab-gpu
-  -j, --jobs N       notebooks run at once, each in its own kernel (default 1); a notebook
-                     whose inputs another writes (metadata.hanlab.report.outputs) waits for it
+  -j, --jobs N       notebooks run at once, each in its own kernel (default 2 where there are two
+                     or more cores, else 1); a notebook whose inputs another notebook writes
+                     (metadata.hanlab.report.outputs) waits for it
   --server URL       run the kernels on this Jupyter server / Kernel Gateway / Enterprise Gateway
                      (see hanlab run --help); the notebooks run in the server's checkout
   --token TOKEN      the server's token (default: ?token= in the URL, else $JUPYTER_TOKEN)
@@ -76,7 +78,9 @@ export async function run(argv: string[]): Promise<number> {
     if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${values.timeout}"`);
     cellTimeoutMs = seconds * 1000;
   }
-  let jobs = 1;
+  // Two kernels at once shorten a cold run even on two cores (bench/reports.bench.ts: 0.62x); more
+  // barely help, since notebook 02 waits for 01.
+  let jobs = availableParallelism() >= 2 ? 2 : 1;
   if (values.jobs !== undefined) {
     jobs = Number(values.jobs);
     if (!/^\d+$/.test(values.jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive integer, not "${values.jobs}"`);

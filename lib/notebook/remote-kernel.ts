@@ -23,6 +23,7 @@ import type { Output } from './nbformat.js';
 import type { Message } from './protocol.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_KERNEL_START_TIMEOUT_MS,
   clientSettings,
   describeNetworkError,
   requireKernelSpec,
@@ -118,7 +119,8 @@ export class RemoteKernel implements KernelConnection {
 
   /** Starts kernel `name` on the server and waits until it answers kernel_info. */
   static async start(address: ServerAddress, name: string, options: RemoteKernelOptions & { env?: Record<string, string> } = {}): Promise<RemoteKernel> {
-    const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    // A gateway may first schedule a pod or a container (and pull its image): more than a local start.
+    const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_KERNEL_START_TIMEOUT_MS;
     // Enterprise Gateway passes KERNEL_* variables of the request to the kernel (KERNEL_USERNAME, …);
     // other servers ignore the field.
     const env = Object.fromEntries(Object.entries(options.env ?? {}).filter(([key]) => key.startsWith('KERNEL_')));
@@ -128,9 +130,9 @@ export class RemoteKernel implements KernelConnection {
     } catch (error) {
       throw serverFailure(error, address, `start a "${name}" kernel (POST /api/kernels)`, startTimeoutMs);
     }
-    const kernel = new RemoteKernel(address, model, options);
+    const kernel = new RemoteKernel(address, model, { ...options, startTimeoutMs });
     try {
-      await kernel.untilLost(kernel.connection.info, startTimeoutMs, `the "${name}" kernel on ${address.url} did not answer within ${formatSeconds(startTimeoutMs)} of starting`);
+      await kernel.waitForKernelInfo(startTimeoutMs, `the "${name}" kernel on ${address.url} did not answer within ${formatSeconds(startTimeoutMs)} of starting`);
     } catch (error) {
       await kernel.shutdown({ graceful: false });
       if (error instanceof RemoteKernelLostError) {
@@ -240,6 +242,28 @@ export class RemoteKernel implements KernelConnection {
     return JSON.parse(line.slice(HOST_MARKER.length)) as KernelHostManifest;
   }
 
+  /**
+   * Waits for the kernel's first kernel_info_reply. The client asks once, on connecting; tslab drops a
+   * request that comes while it is still binding its sockets, so the question is repeated every 2 s
+   * (as jupyter_client's wait_for_ready does) until one is answered.
+   */
+  private async waitForKernelInfo(timeoutMs: number, timeoutMessage: string): Promise<void> {
+    let answered = false;
+    const nudge = async () => {
+      while (!answered && !this.closed && this.lostReason === undefined) {
+        await new Promise((resolve) => setTimeout(resolve, 2_000).unref());
+        if (answered || this.closed || this.connection.connectionStatus !== 'connected') continue;
+        this.connection.requestKernelInfo().catch(() => undefined);
+      }
+    };
+    void nudge();
+    try {
+      await this.untilLost(this.connection.info, timeoutMs, timeoutMessage);
+    } finally {
+      answered = true;
+    }
+  }
+
   private lose(reason: string): void {
     if (this.lostReason !== undefined || this.closed) return;
     this.lostReason = reason;
@@ -283,7 +307,9 @@ export class RemoteKernel implements KernelConnection {
       this.reconnectTimer = undefined;
     } else if (status === 'connecting' && this.everConnected && !this.reconnectTimer) {
       const graceMs = this.graceMs();
-      this.reconnectTimer = setTimeout(() => this.lose(`the connection to the Jupyter server at ${this.address.url} was lost and did not come back within ${formatSeconds(graceMs)}`), graceMs);
+      // A little longer than the grace the kernel-model check gets (fetchPolicy), whose reason
+      // ("connection refused") says more; this one covers reconnects that hang instead of failing.
+      this.reconnectTimer = setTimeout(() => this.lose(`the connection to the Jupyter server at ${this.address.url} was lost and did not come back within ${formatSeconds(graceMs)}`), graceMs + 2_000);
     } else if (status === 'disconnected') {
       this.lose(`the connection to the Jupyter server at ${this.address.url} was closed`);
     }

@@ -2,7 +2,8 @@
  * A Jupyter server as hanlab reaches it: Jupyter Server / Notebook, Jupyter Kernel Gateway or Jupyter
  * Enterprise Gateway, through their kernels REST and WebSocket API with `@jupyterlab/services` (Jupyter's
  * own client). This module turns `--server URL [--token T]` into that client's settings, bounds every
- * HTTP request and WebSocket handshake by a connect timeout, and turns the failures a user can meet
+ * HTTP request by a connect timeout (the kernel start and the channels handshake by a start timeout),
+ * and turns the failures a user can meet
  * (wrong token, nothing listening, not a Jupyter server, no such kernel) into one clear line.
  *
  * The token never appears in a message, a log line or run metadata: `ServerAddress.url` is the URL
@@ -51,9 +52,9 @@ export function parseServerAddress(server: string, token?: string): ServerAddres
 }
 
 export interface ServerOptions {
-  /** Bound on each REST request and WebSocket handshake; default 10 s. */
+  /** Bound on each REST request (and on a lost connection coming back); default 10 s. */
   connectTimeoutMs?: number;
-  /** Bound on `POST /api/kernels` (a gateway may schedule a pod or a YARN container first); default 120 s. */
+  /** Bound on `POST /api/kernels` and the channels handshake (a gateway may schedule a pod or a YARN container first); default 120 s. */
   startTimeoutMs?: number;
 }
 
@@ -101,7 +102,7 @@ function filterClientConsole(): void {
 }
 
 /**
- * The WebSocket class the client uses: the `ws` package with the connect timeout, and without the
+ * The WebSocket class the client uses: the `ws` package with a handshake timeout, and without the
  * kernel subprotocol (`v1.kernel.websocket.jupyter.org`). Every server speaks the default JSON protocol
  * when none is asked for, while Notebook 6 and Kernel Gateway refuse the subprotocol offer, which
  * would cost a failed handshake and a reconnect on every kernel.
@@ -144,7 +145,10 @@ export function clientSettings(address: ServerAddress, options: ServerOptions = 
     fetch: boundedFetch as typeof fetch,
     Request,
     Headers,
-    WebSocket: webSocketClass(connectTimeoutMs) as unknown as typeof globalThis.WebSocket,
+    // The server completes the handshake only once the kernel answers (Notebook waits for its
+    // kernel_info): the kernel's start bounds it, not the connect timeout. An aborted handshake makes
+    // the server hold a stale connection for the same session, and the next one hears nothing.
+    WebSocket: webSocketClass(startTimeoutMs) as unknown as typeof globalThis.WebSocket,
   });
 }
 
