@@ -334,7 +334,8 @@ export class RemoteKernel implements KernelConnection {
         return await attempt(request.clone());
       } catch (error) {
         if (this.closed || Date.now() >= deadline) {
-          this.lose(`cannot reach the Jupyter server at ${this.address.url} any more: ${describeNetworkError(error, this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)}`);
+          // `attempt` has already put the network error in words.
+          this.lose(`cannot reach the Jupyter server at ${this.address.url} any more: ${error instanceof TypeError ? error.message : describeNetworkError(error, this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)}`);
           return Response.json({ id: this.id, name: this.name, execution_state: 'dead' });
         }
         await new Promise((resolve) => setTimeout(resolve, 500));

@@ -65,7 +65,9 @@ export const DEFAULT_KERNEL_START_TIMEOUT_MS = 120_000;
 export function describeNetworkError(error: unknown, timeoutMs: number): string {
   const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } } | undefined;
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return `no answer within ${formatSeconds(timeoutMs)}`;
-  const code = err?.cause?.code;
+  // undici: TypeError('fetch failed') caused by the socket error that has the code.
+  let code: string | undefined;
+  for (let cause: unknown = err; cause && !code; cause = (cause as { cause?: unknown }).cause) code = (cause as { code?: string }).code;
   const known: Record<string, string> = {
     ECONNREFUSED: 'connection refused (is the server running, and on this port?)',
     ENOTFOUND: 'unknown host',

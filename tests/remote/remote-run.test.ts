@@ -170,6 +170,12 @@ describe('hanlab run --server', { skip }, () => {
     assert.equal((readResults(readNotebook(path.join(work, 'params-b.ipynb'))).params as { epochs: number }).epochs, 11);
   });
 
+  test('a connect timeout shorter than the kernel\'s start does not cut the start short (the server answers the channels handshake only once the kernel is up)', async () => {
+    const result = await hanlab(['run', path.join(FIXTURES, 'ten-cells.ipynb'), '--server', server.url, '--token', server.token, '--connect-timeout', '0.5', '--out', path.join(work, 'short-connect.ipynb'), '-q']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual({ ...readResults(readNotebook(path.join(work, 'short-connect.ipynb'))) }, { total: 36 });
+  });
+
   test('a per-cell timeout fails the cell, keeps the partial notebook and removes the kernel from the server', async () => {
     const output = path.join(work, 'timeout-remote.ipynb');
     const result = await runNotebook(path.join(FIXTURES, 'timeout.ipynb'), { launcher: remoteLauncher(parseServerAddress(server.url, server.token)), cellTimeoutMs: 1500, output });
