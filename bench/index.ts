@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs every `bench/*.bench.ts` except the training and cold-reports benches
+ * `npm run bench`: runs every `bench/*.bench.ts` except the training and cold `reports --jobs` benches
  * in its own process, one after another (never in parallel: they would measure each other), and ends
  * with one JSON line holding every bench's own closing JSON figures.
  */
@@ -10,8 +10,8 @@ import path from 'node:path';
 const benchDir = path.resolve('bench');
 const only = process.argv.slice(2);
 const files = readdirSync(benchDir)
-  // The training and cold-reports benches take minutes: npm run bench:train, npm run bench:reports.
-  .filter((name) => name.endsWith('.bench.ts') && name !== 'train.bench.ts' && name !== 'reports.bench.ts')
+  // The training and the cold `reports --jobs` benches take minutes: npm run bench:train, npm run bench:jobs.
+  .filter((name) => name.endsWith('.bench.ts') && name !== 'train.bench.ts' && name !== 'jobs.bench.ts')
   .filter((name) => only.length === 0 || only.some((want) => name.includes(want)))
   .sort();
 

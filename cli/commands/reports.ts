@@ -78,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${values.timeout}"`);
     cellTimeoutMs = seconds * 1000;
   }
-  // Two kernels at once shorten a cold run even on two cores (bench/reports.bench.ts: 0.62x); more
+  // Two kernels at once shorten a cold run even on two cores (bench/jobs.bench.ts: 0.62x); more
   // barely help, since notebook 02 waits for 01.
   let jobs = availableParallelism() >= 2 ? 2 : 1;
   if (values.jobs !== undefined) {

@@ -3,7 +3,7 @@
  * notebook in `notebooks/` → run (or the freeze cache) → reports + `reports/index.md`/`.html`
  * (`regenerateReports`). The executed notebooks are kept as `reports/<name>.ipynb`, so CI can diff them.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HanlabError, InputError, UsageError } from '../errors.js';
 import type { StreamChunk } from '../notebook/cell-errors.js';
@@ -24,6 +24,8 @@ export interface WrittenReport {
   template: string;
   markdownPath: string;
   htmlPath: string;
+  /** The chart SVG files written beside the Markdown report. */
+  chartPaths: string[];
   headline: HeadlineFigure[];
   findings: Finding[];
 }
@@ -37,25 +39,45 @@ function writeText(file: string, text: string): void {
   renameSync(temp, file);
 }
 
-function writtenReport(model: RenderedReport['model'], markdownPath: string, htmlPath: string): WrittenReport {
+function writtenReport(rendered: RenderedReport, outDir: string): WrittenReport {
+  const { model, charts } = rendered;
   return {
     name: model.report.name,
     title: model.report.title,
     template: model.report.template,
-    markdownPath,
-    htmlPath,
+    markdownPath: path.join(outDir, `${model.report.name}.md`),
+    htmlPath: path.join(outDir, `${model.report.name}.html`),
+    chartPaths: charts.map((chart) => path.join(outDir, chart.file)),
     headline: model.headline,
     findings: model.findings,
   };
 }
 
+/** Writes the Markdown, the HTML and the charts the Markdown links (beside it); removes charts it no longer has. */
+function writeRendered(rendered: RenderedReport, outDir: string): WrittenReport {
+  const report = writtenReport(rendered, outDir);
+  writeText(report.markdownPath, rendered.markdown);
+  writeText(report.htmlPath, rendered.html);
+  for (const chart of rendered.charts) writeText(path.join(outDir, chart.file), chart.svg);
+  removeStaleCharts(outDir, rendered.model.report.name, new Set(rendered.charts.map((chart) => chart.file)));
+  return report;
+}
+
 function writeDocuments(notebook: Notebook, outDir: string, options: RenderOptions): WrittenReport {
-  const rendered = renderDocuments(notebook, options);
-  const markdownPath = path.join(outDir, `${rendered.model.report.name}.md`);
-  const htmlPath = path.join(outDir, `${rendered.model.report.name}.html`);
-  writeText(markdownPath, rendered.markdown);
-  writeText(htmlPath, rendered.html);
-  return writtenReport(rendered.model, markdownPath, htmlPath);
+  return writeRendered(renderDocuments(notebook, options), outDir);
+}
+
+/** Removes `<name>.*.svg` files in outDir that the report no longer links. */
+function removeStaleCharts(outDir: string, name: string, keep: Set<string>): void {
+  let files: string[];
+  try {
+    files = readdirSync(outDir);
+  } catch {
+    return;
+  }
+  for (const file of files) {
+    if (file.startsWith(`${name}.`) && file.endsWith('.svg') && !keep.has(file)) rmSync(path.join(outDir, file), { force: true });
+  }
 }
 
 /** True when `file` exists and differs from `text` at most in the closing run-metadata section. */
@@ -67,27 +89,29 @@ function sameApartFromRunMetadata(file: string, text: string, kind: DocumentKind
 }
 
 /**
- * `hanlab reports`' writer: the executed notebook, its Markdown and its HTML. When the new report
- * differs from the one on disk only in run metadata (times, dates, machine), all three old files are
- * kept: a re-run that changed nothing leaves git clean, and the kept executed notebook still renders
- * exactly the kept report. `changed` says which happened.
+ * `hanlab reports`' writer: the executed notebook, its Markdown, its HTML and its charts. When the new
+ * report differs from the one on disk only in run metadata (times, dates, machine) and its charts are
+ * the same, every old file is kept: a re-run that changed nothing leaves git clean, and the kept
+ * executed notebook still renders exactly the kept report. `changed` says which happened.
  */
 function writeReportFiles(executed: Notebook, outDir: string, options: RenderOptions): { report: WrittenReport; executedPath: string; changed: boolean } {
   // Render what is stored (nbformat sorts keys on write), so a fresh run and a later `hanlab report`
   // of the saved notebook give the same bytes.
   const text = serializeNotebook(executed);
   const rendered = renderDocuments(parseNotebook(text, options.file), options);
-  const name = rendered.model.report.name;
-  const executedPath = path.join(outDir, `${name}.ipynb`);
-  const markdownPath = path.join(outDir, `${name}.md`);
-  const htmlPath = path.join(outDir, `${name}.html`);
-  const report = writtenReport(rendered.model, markdownPath, htmlPath);
+  const report = writtenReport(rendered, outDir);
+  const executedPath = path.join(outDir, `${rendered.model.report.name}.ipynb`);
   const unchanged =
-    existsSync(executedPath) && sameApartFromRunMetadata(markdownPath, rendered.markdown, 'markdown') && sameApartFromRunMetadata(htmlPath, rendered.html, 'html');
+    existsSync(executedPath) &&
+    sameApartFromRunMetadata(report.markdownPath, rendered.markdown, 'markdown') &&
+    sameApartFromRunMetadata(report.htmlPath, rendered.html, 'html') &&
+    rendered.charts.every((chart) => {
+      const file = path.join(outDir, chart.file);
+      return existsSync(file) && readFileSync(file, 'utf8') === chart.svg;
+    });
   if (unchanged) return { report, executedPath, changed: false };
   writeText(executedPath, text);
-  writeText(markdownPath, rendered.markdown);
-  writeText(htmlPath, rendered.html);
+  writeRendered(rendered, outDir);
   return { report, executedPath, changed: true };
 }
 

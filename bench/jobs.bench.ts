@@ -5,7 +5,7 @@
  * and the load average, since the machine is shared. HANLAB_BENCH_REPS rounds (default 1; the order
  * of the two settings alternates between rounds). Ends with one JSON line.
  *
- * Not part of `npm run bench` (it takes minutes): `npm run bench:reports`.
+ * Not part of `npm run bench` (it takes minutes): `npm run bench:jobs`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
