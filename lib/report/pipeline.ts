@@ -329,9 +329,13 @@ export async function regenerateReports(options: RegenerateOptions = {}): Promis
         const started = Date.now();
         const result = await runWithProgress(job, say, started);
         if (!result) return false;
-        const run = result.notebook.metadata.hanlab?.run as { inputMismatch?: { missing: string[]; different: string[] } } | undefined;
-        if (run?.inputMismatch) {
-          const parts = [...run.inputMismatch.missing.map((input) => `${input} is missing there`), ...run.inputMismatch.different.map((input) => `${input} has other bytes there`)];
+        // Inputs another notebook wrote on the server are the server's own: only the shipped ones must agree.
+        const mismatch = (result.notebook.metadata.hanlab?.run as { inputMismatch?: { missing: string[]; different: string[] } } | undefined)?.inputMismatch;
+        const produced = producers.get(job)!;
+        const missing = (mismatch?.missing ?? []).filter((input) => !produced.has(input));
+        const different = (mismatch?.different ?? []).filter((input) => !produced.has(input));
+        if (missing.length || different.length) {
+          const parts = [...missing.map((input) => `${input} is missing there`), ...different.map((input) => `${input} has other bytes there`)];
           outcome.error = `the server's checkout differs from this one: ${parts.join(', ')}; sync it so the report matches its cache key`;
           say(`실패 (${outcome.error})`);
           return false;

@@ -266,3 +266,21 @@ test('a report the pipeline keeps renders the same from the kept executed notebo
   const again = renderReport(path.join(root, 'reports', 'other.ipynb'), path.join(root, 'again'), { templatesDir: TEMPLATES });
   assert.equal(readFileSync(again.markdownPath, 'utf8'), before);
 });
+
+test('on a server: a shipped input with other bytes there fails that notebook; inputs another notebook wrote there are the server\'s own', async (t) => {
+  const root = project(t, { ...THREE, '03-other.ipynb': { ...THREE['03-other.ipynb'], inputs: ['data/train.csv'] } });
+  const inner = fakeRunner(root, []);
+  const runner = async (input: string, options: RunOptions): Promise<RunResult> => {
+    const result = await inner(input, options);
+    const run = result.notebook.metadata.hanlab!.run as Record<string, unknown>;
+    if (input.endsWith('02-compare.ipynb')) run.inputMismatch = { missing: [], different: ['out/train/metrics.json'] };
+    if (input.endsWith('03-other.ipynb')) run.inputMismatch = { missing: [], different: ['data/train.csv'] };
+    return result;
+  };
+  const launcher = { location: 'http://gpu-host:8888/', kernelSpec: async () => ({ name: 'hanlab', display_name: 'hanlab', language: 'typescript' }), start: async () => { throw new Error('not used'); } };
+  const result = await regenerateReports({ cwd: root, templatesDir: TEMPLATES, runner, launcher, jobs: 2 });
+  assert.deepEqual(result.failed.map((f) => [f.notebook, f.error]), [
+    ['notebooks/03-other.ipynb', "the server's checkout differs from this one: data/train.csv has other bytes there; sync it so the report matches its cache key"],
+  ]);
+  assert.ok(existsSync(path.join(root, 'reports', 'compare.md')));
+});
