@@ -25,8 +25,8 @@ from .cache/reports/ instead of being run again.
   --check            compare instead of write: run every notebook again (implies --force) into
                      a temporary folder, never touching --out or the cache, and compare with the
                      committed reports in --out. Markdown and HTML must be identical except the
-                     closing 실행 정보 (run metadata) section, and the set of .md/.html files must
-                     be the same. Prints per file "unchanged" or its first differing lines.
+                     closing 실행 정보 (run metadata) section, and the set of .md/.html/.svg files
+                     must be the same. Prints per file "unchanged" or its first differing lines.
   --kernel NAME      kernel for every notebook: hanlab (CPU, default) or hanlab-gpu
   -j, --jobs N       notebooks run at once, each in its own kernel (default 2 where there are two
                      or more cores, else 1); a notebook whose inputs another notebook writes

@@ -22,7 +22,8 @@ import ./lib/...), and writes the executed notebook with outputs, errors and run
                               "parameters" as a typed const (numbers, true/false, JSON, text)
   -o, --out PATH              where to write the executed notebook
                               (default: out/notebooks/<notebook name>)
-  -k, --kernel NAME           ${KERNEL_NAMES.join(' | ')} (default: hanlab)
+  -k, --kernel NAME           ${KERNEL_NAMES.join(' | ')} (default: hanlab); with --server,
+                              any kernelspec the server has
   -t, --timeout SECONDS       per-cell time limit (default: none)
       --server URL            run on a kernel of this Jupyter server, Kernel Gateway or
                               Enterprise Gateway (its kernels REST + WebSocket API) instead
