@@ -9,7 +9,7 @@
  * The token never appears in a message, a log line or run metadata: `ServerAddress.url` is the URL
  * without it.
  */
-import { KernelSpecAPI, ServerConnection } from '@jupyterlab/services';
+import { KernelSpecAPI, ServerConnection, type KernelSpec } from '@jupyterlab/services';
 import WebSocket from 'ws';
 import { HanlabError } from '../errors.js';
 import { formatSeconds } from './errors.js';
@@ -199,7 +199,8 @@ export async function fetchKernelSpecs(address: ServerAddress, options: ServerOp
     throw serverFailure(error, address, 'list its kernels (GET /api/kernelspecs)', timeoutMs);
   }
   const specs = new Map<string, ServerKernelSpec>();
-  for (const [name, model] of Object.entries(models.kernelspecs)) {
+  // Typed by hand: tslab's compiler (tests/notebook/tslab-compat.test.ts) types Object.entries of it as unknown.
+  for (const [name, model] of Object.entries(models.kernelspecs) as Array<[string, KernelSpec.ISpecModel | undefined]>) {
     if (!model) continue;
     const proxy = (model.metadata as { process_proxy?: { class_name?: unknown } } | undefined)?.process_proxy?.class_name;
     specs.set(name, {
