@@ -8,6 +8,8 @@ import { killAllKernels } from '../../lib/notebook/kernel-client.js';
 import { KERNEL_NAMES, isKernelName } from '../../lib/notebook/kernelspec.js';
 import { readNotebook } from '../../lib/notebook/nbformat.js';
 import { parseParameterArgs } from '../../lib/notebook/parameters.js';
+import { remoteLauncher, shutdownRemoteKernels } from '../../lib/notebook/remote-kernel.js';
+import { parseServerAddress } from '../../lib/notebook/remote-server.js';
 import { runNotebook } from '../../lib/notebook/runner.js';
 import { parseCommandLine, parseNumberOption, usageError } from '../options.js';
 
@@ -20,14 +22,21 @@ import ./lib/...), and writes the executed notebook with outputs, errors and run
                               "parameters" as a typed const (numbers, true/false, JSON, text)
   -o, --out PATH              where to write the executed notebook
                               (default: out/notebooks/<notebook name>)
-  -k, --kernel NAME           ${KERNEL_NAMES.join(' | ')} (default: hanlab)
+  -k, --kernel NAME           ${KERNEL_NAMES.join(' | ')} (default: hanlab); with --server,
+                              any kernelspec the server has
   -t, --timeout SECONDS       per-cell time limit (default: none)
+      --server URL            run on a kernel of this Jupyter server, Kernel Gateway or
+                              Enterprise Gateway (its kernels REST + WebSocket API) instead
+                              of a local one; the notebook runs in the server's checkout
+      --token TOKEN           the server's token (default: ?token= in the URL, else $JUPYTER_TOKEN)
+      --connect-timeout S     bound on reaching the server and each request (default 10)
       --allow-errors          keep running after a failing cell (exit status is still 1)
   -q, --quiet                 no per-cell progress
   -h, --help                  show this help
 
 Exit status: 0 when every cell ran, 1 when a cell failed, timed out or the kernel died
-(the partial notebook is still written), 2 for bad usage.`;
+(the partial notebook is still written), 2 for bad usage or a server that cannot be used
+(unreachable, wrong token, no such kernel).`;
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommandLine(argv, USAGE, {
@@ -36,25 +45,37 @@ export async function run(argv: string[]): Promise<number> {
     kernel: { type: 'string', short: 'k', default: 'hanlab' },
     timeout: { type: 'string', short: 't' },
     'allow-errors': { type: 'boolean', default: false },
+    server: { type: 'string' },
+    token: { type: 'string' },
+    'connect-timeout': { type: 'string' },
     quiet: { type: 'boolean', short: 'q', default: false },
   });
   if (!parsed) return 0;
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw usageError(`give exactly one notebook (got ${positionals.length})`, USAGE);
   const input = positionals[0];
-  if (!isKernelName(values.kernel)) throw usageError(`--kernel must be one of ${KERNEL_NAMES.join(', ')}, got "${values.kernel}"`, USAGE);
+  // A server may name its kernelspecs otherwise; it says itself whether it has the kernel.
+  if (!isKernelName(values.kernel) && (values.server === undefined || !/^[\w.-]+$/.test(values.kernel))) {
+    throw usageError(`--kernel must be one of ${KERNEL_NAMES.join(', ')}, got "${values.kernel}"`, USAGE);
+  }
   const cellTimeoutMs =
     values.timeout === undefined
       ? undefined
       : Math.round(parseNumberOption(values.timeout, '--timeout', 0, (seconds) => seconds > 0, 'a positive number of seconds') * 1000);
   const output = values.out ?? path.join('out', 'notebooks', path.basename(input));
+  if (values.token !== undefined && values.server === undefined) throw usageError('--token needs --server', USAGE);
+  const connectTimeoutMs = Math.round(parseNumberOption(values['connect-timeout'], '--connect-timeout', 10, (seconds) => seconds > 0, 'a positive number of seconds') * 1000);
+  const launcher = values.server === undefined ? undefined : remoteLauncher(parseServerAddress(values.server, values.token), { connectTimeoutMs });
   const parameters = await parseParameterArgs(values.parameter, readNotebook(input));
 
   // Ctrl-C / kill: Node would exit without 'exit' handlers; stop the kernel first.
   const onSignal = (signal: NodeJS.Signals) => {
     killAllKernels();
-    console.error(`\nhanlab run: stopped by ${signal}; the kernel was killed`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    // A remote kernel is stopped by a request to its server: wait for it (bounded), then exit.
+    void shutdownRemoteKernels(connectTimeoutMs).finally(() => {
+      console.error(`\nhanlab run: stopped by ${signal}; the kernel was ${launcher ? 'shut down on the server' : 'killed'}`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -66,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
       output,
       cellTimeoutMs,
       allowErrors: values['allow-errors'],
+      launcher,
       onCell: (event) => {
         if (quiet || event.phase !== 'end') return;
         const line = `[${event.position}/${event.total}] cell ${event.index + 1}: ${event.status} (${formatSeconds(event.durationMs ?? 0)})`;
@@ -75,6 +97,11 @@ export async function run(argv: string[]): Promise<number> {
     });
     const unknown = (result.notebook.metadata.hanlab?.run as { unknownParameters?: string[] } | undefined)?.unknownParameters;
     if (unknown?.length) console.error(`hanlab run: warning: the "parameters" cell does not declare ${unknown.join(', ')} (injected anyway)`);
+    const mismatch = (result.notebook.metadata.hanlab?.run as { inputMismatch?: { missing: string[]; different: string[] } } | undefined)?.inputMismatch;
+    if (mismatch) {
+      const parts = [...mismatch.missing.map((input) => `${input} (missing there)`), ...mismatch.different.map((input) => `${input} (other bytes)`)];
+      console.error(`hanlab run: warning: the server's checkout differs from this one in declared inputs: ${parts.join(', ')}; the run metadata records the server's hashes`);
+    }
     console.error(`hanlab run: wrote ${result.output} (${formatSeconds(result.durationMs)})`);
     if (!result.ok) {
       console.error(`hanlab run: ${result.error?.message ?? `cell ${(result.failedCell?.index ?? 0) + 1} failed`}`);

@@ -7,8 +7,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { Batch } from './batching.js';
+import { EncoderModel } from './encoder-model.js';
 import { accumulateGradients } from './gradients.js';
-import { createModel, type ModelDescription, type TrainableModel } from './saved-model.js';
+import { createModel, type describeModel, type TrainableModel } from './saved-model.js';
 import { Vocabulary } from './vocabulary.js';
 
 export interface GradientRequest {
@@ -29,7 +30,7 @@ export interface GradientResponse {
 }
 
 export interface WorkerSetup {
-  description: ModelDescription;
+  description: ReturnType<typeof describeModel>;
   backend: BackendChoice;
   /** The current weights, flat in parameter order, written by the main thread. */
   weights: SharedArrayBuffer;
@@ -43,7 +44,10 @@ async function start(): Promise<void> {
   const setup = workerData as WorkerSetup;
   await initBackend({ prefer: setup.backend });
   const { description } = setup;
-  const model: TrainableModel = createModel(description.config, Vocabulary.fromJSON(description.vocabulary), description.classes, description.seed);
+  const model: TrainableModel =
+    description.format === 'hanlab-encoder'
+      ? await EncoderModel.fromDescription(description)
+      : createModel(description.config, Vocabulary.fromJSON(description.vocabulary), description.classes, description.seed);
   const weights = new Float32Array(setup.weights);
   const gradients = new Float32Array(setup.gradients);
   let loadedVersion = -1;

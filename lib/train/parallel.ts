@@ -18,7 +18,7 @@ import path from 'node:path';
 import type { BackendChoice } from '../backend/index.js';
 import type { Batch } from './batching.js';
 import type { GradientRequest, GradientResponse, WorkerSetup } from './gradient-worker.js';
-import type { ModelDescription } from './saved-model.js';
+import type { describeModel } from './saved-model.js';
 
 interface Pending {
   resolve: (loss: number) => void;
@@ -97,7 +97,7 @@ export class GradientWorkers {
    */
   static async start(
     count: number,
-    description: ModelDescription,
+    description: ReturnType<typeof describeModel>,
     backend: BackendChoice,
     weights: Float32Array,
     root: string = process.cwd(),

@@ -17,7 +17,7 @@ import { NonFiniteOutputError, OutOfMemoryError, TrainingDivergedError } from '.
 import { accumulateGradients, globalNorm } from './gradients.js';
 import { CorruptFileError, previousFile, readContainer, removeStaleTemporaries, writeContainer } from './model-file.js';
 import { AdamW } from './optimizer.js';
-import { prepareOutputDirectory } from './output-directory.js';
+import { checkOutputDirectory } from './output-directory.js';
 import { createProgress, formatDuration, type ProgressMode, type ProgressReporter } from './progress.js';
 import { SeededRandom, type RandomState } from './rng.js';
 import { describeModel, type TrainableModel } from './saved-model.js';
@@ -335,7 +335,7 @@ class Trainer {
     const checkpoint = this.checkpointPath;
     if (checkpoint) {
       // Before any work: a checkpoint directory that cannot be written fails now, not after an epoch.
-      prepareOutputDirectory(path.dirname(checkpoint), 'checkpoint directory');
+      checkOutputDirectory(path.dirname(checkpoint), 'checkpoint directory');
       for (const name of removeStaleTemporaries(checkpoint)) this.log(`removed ${name}, a checkpoint half-written by a process that was killed`);
     }
     if (this.options.resume && checkpoint) this.restore(checkpoint);

@@ -1,5 +1,5 @@
 /**
- * Token embeddings for a padded batch as one op: the rows of one or more tables at the tokens' ids,
+ * Embedding lookups. `embedTokens`: token embeddings for a padded batch as one op: the rows of one or more tables at the tokens' ids,
  * summed (syllables plus hashed bigrams), zero at padding, times a dropout mask; its gradient
  * scatter-adds into each table.
  *
@@ -77,4 +77,24 @@ export function embedTokens(inputs: readonly EmbeddingInput[], shape: SequenceSh
     };
   });
   return op(...inputs.map((input) => input.table)) as tf.Tensor3D;
+}
+
+/**
+ * Rows of `table [vocab, dim]` at `ids` (int32 tensor, any shape) → `[...ids.shape, dim]`, with a
+ * scatter-add gradient (for graphs of tfjs ops, e.g. the pretrained encoders). tf.gather's own gradient
+ * needs UnsortedSegmentSum, which the wasm backend lacks; ScatterNd sums duplicate indices, so it is
+ * exactly the gradient of a row gather.
+ */
+export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
+  const flatIds = ids.rank === 1 ? (ids as tf.Tensor1D) : (tf.reshape(ids, [-1]) as tf.Tensor1D);
+  const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [weights, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    save([flatIds]);
+    return {
+      value: tf.gather(weights, flatIds) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.scatterND(tf.expandDims(saved[0], 1), dy, weights.shape)],
+    };
+  });
+  const rows = lookup(table);
+  return ids.rank === 1 ? rows : tf.reshape(rows, [...ids.shape, table.shape[1]]);
 }
