@@ -109,11 +109,10 @@ export function peekValues(tensor: tf.Tensor): Float32Array {
 }
 
 /**
- * A tensor holding `values`. The wasm (and TensorFlow) backends copy them into their own memory; the
- * others may keep the array itself, so those get a copy: scratch arrays are reused.
+ * A tensor holding `values`. The wasm backend copies them into its heap; the others may keep the
+ * array itself (the cpu backend does), so they get a copy: scratch arrays are reused.
  */
 export function tensorOf<R extends tf.Rank>(values: Float32Array, shape: number[]): tf.Tensor<R> {
-  const backend = tf.getBackend();
-  const owned = backend === 'wasm' || backend === 'tensorflow' ? values : values.slice();
+  const owned = tf.getBackend() === 'wasm' ? values : values.slice();
   return tf.tensor(owned, shape) as unknown as tf.Tensor<R>;
 }
