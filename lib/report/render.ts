@@ -238,3 +238,16 @@ export function renderIndex(entries: IndexEntry[], options: RenderOptions = {}):
   const html = renderPage({ title: '보고서 목록', markdown: forHtml.markdown, charts: [], templatesDir: forHtml.templatesDir, cwd: options.cwd });
   return { markdown: md.markdown, html };
 }
+
+/**
+ * The Markdown of one `_macros.njk` macro call (e.g. `m.result(r)`), rendered exactly as the report
+ * templates render it, with the charts it asks for. For showing one emitted result in a notebook
+ * (lib/report/result-html.ts); `context` holds the call's variables.
+ */
+export function renderMacroMarkdown(call: string, context: Record<string, unknown>, options: RenderOptions = {}): { markdown: string; charts: Figure[] } {
+  const charts = new ChartCollector();
+  const env = createMarkdownEnvironment(resolveTemplatesDir(options));
+  configure(env, charts);
+  const markdown = tidyMarkdown(env.renderString(`{% import "_macros.njk" as m %}{{ ${call} }}`, context));
+  return { markdown, charts: charts.figures };
+}

@@ -1,0 +1,36 @@
+/**
+ * A plotly figure as HTML that draws offline in any front end that runs the scripts of trusted HTML
+ * output (Notebook 6, JupyterLab without the plotly extension, nbviewer): a box and a script calling
+ * Plotly.newPlot. The plotly.js bundle (the report's own, lib/report/html.ts) rides in the first
+ * figure of a kernel session only, so a notebook carries it once; later figures find window.Plotly.
+ *
+ * The bundle runs inside a function whose `define`, `module` and `exports` are undefined: its
+ * universal-module header then sets window.Plotly instead of registering with Notebook 6's require.js.
+ */
+import { randomUUID } from 'node:crypto';
+import { plotlyBundle, scriptSafeJson } from '../report/html.js';
+
+export interface PlotlyFigureSpec {
+  data: unknown[];
+  layout?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+/** `<script>` that defines window.Plotly (once per page, even if sent again after a kernel restart). */
+export function plotlyLoaderHtml(root: string): string {
+  return `<script type="text/javascript">if (!window.Plotly) { (function (define, module, exports) {\n${plotlyBundle(root)}\n}).call(window); }</script>`;
+}
+
+/** The figure's box and drawing script; says in the box what to do when plotly.js is not in the page. */
+export function plotlyFigureHtml(figure: PlotlyFigureSpec): string {
+  const id = `hanlab-plot-${randomUUID()}`;
+  const spec = scriptSafeJson({ data: figure.data, layout: figure.layout ?? {}, config: figure.config ?? {} });
+  return (
+    `<div id="${id}" class="hanlab-plot"></div>` +
+    '<script type="text/javascript">(function () {' +
+    `var box = document.getElementById(${JSON.stringify(id)}); var figure = ${spec};` +
+    "if (!window.Plotly) { box.textContent = 'plotly.js is not loaded in this page: it comes with the first chart of a kernel session; run that cell again.'; return; }" +
+    'window.Plotly.newPlot(box, figure.data, figure.layout, Object.assign({ displaylogo: false, responsive: true }, figure.config));' +
+    '})();</script>'
+  );
+}
