@@ -3,12 +3,12 @@
  * Jupyter protocol. A thin shell over lib/notebook/runner.
  */
 import path from 'node:path';
-import { KernelDiedError, KernelStartError, formatSeconds } from '../../lib/notebook/errors.js';
+import { RunStoppedError, formatSeconds } from '../../lib/notebook/errors.js';
 import { killAllKernels } from '../../lib/notebook/kernel-client.js';
 import { KERNEL_NAMES, isKernelName } from '../../lib/notebook/kernelspec.js';
 import { readNotebook } from '../../lib/notebook/nbformat.js';
 import { parseParameterArgs } from '../../lib/notebook/parameters.js';
-import { runNotebook } from '../../lib/notebook/runner.js';
+import { DEFAULT_CELL_TIMEOUT_MS, runNotebook } from '../../lib/notebook/runner.js';
 import { parseCommandLine, parseNumberOption, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab run <notebook.ipynb> [options]
@@ -21,13 +21,17 @@ import ./lib/...), and writes the executed notebook with outputs, errors and run
   -o, --out PATH              where to write the executed notebook
                               (default: out/notebooks/<notebook name>)
   -k, --kernel NAME           ${KERNEL_NAMES.join(' | ')} (default: hanlab)
-  -t, --timeout SECONDS       per-cell time limit (default: none)
+  -t, --timeout SECONDS       per-cell time limit (default: ${DEFAULT_CELL_TIMEOUT_MS / 60_000} minutes; 0: none)
       --allow-errors          keep running after a failing cell (exit status is still 1)
   -q, --quiet                 no per-cell progress
   -h, --help                  show this help
 
-Exit status: 0 when every cell ran, 1 when a cell failed, timed out or the kernel died
-(the partial notebook is still written), 2 for bad usage.`;
+The executed notebook is written in every case: when a cell fails, times out or the kernel dies,
+when the kernel cannot start (the error is in the first code cell), and on Ctrl-C or SIGTERM (the
+running cell says it was stopped; a second signal stops at once).
+
+Exit status: 0 when every cell ran, 1 when a cell failed, timed out, the kernel died or could not
+start, 130/143 when stopped by SIGINT/SIGTERM, 2 for bad usage.`;
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommandLine(argv, USAGE, {
@@ -45,19 +49,26 @@ export async function run(argv: string[]): Promise<number> {
   if (!isKernelName(values.kernel)) throw usageError(`--kernel must be one of ${KERNEL_NAMES.join(', ')}, got "${values.kernel}"`, USAGE);
   const cellTimeoutMs =
     values.timeout === undefined
-      ? undefined
-      : Math.round(parseNumberOption(values.timeout, '--timeout', 0, (seconds) => seconds > 0, 'a positive number of seconds') * 1000);
+      ? DEFAULT_CELL_TIMEOUT_MS
+      : Math.round(parseNumberOption(values.timeout, '--timeout', 0, (seconds) => seconds >= 0 && Number.isFinite(seconds), 'a number of seconds (0: no limit)') * 1000);
   const output = values.out ?? path.join('out', 'notebooks', path.basename(input));
   const parameters = await parseParameterArgs(values.parameter, readNotebook(input));
 
-  // Ctrl-C / kill: Node would exit without 'exit' handlers; stop the kernel first.
+  // Ctrl-C / SIGTERM: stop the run, which writes the partial notebook; a second signal stops at once.
+  const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    killAllKernels();
-    console.error(`\nhanlab run: stopped by ${signal}; the kernel was killed`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    if (stoppedBy) {
+      killAllKernels();
+      console.error(`\nhanlab run: ${signal} again: stopped without writing the notebook`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    stoppedBy = signal;
+    console.error(`\nhanlab run: ${signal}: stopping the kernel and writing the partial notebook (${signal} again to stop at once)`);
+    stop.abort(signal);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const quiet = values.quiet;
   try {
     const result = await runNotebook(input, {
@@ -66,6 +77,7 @@ export async function run(argv: string[]): Promise<number> {
       output,
       cellTimeoutMs,
       allowErrors: values['allow-errors'],
+      signal: stop.signal,
       onCell: (event) => {
         if (quiet || event.phase !== 'end') return;
         const line = `[${event.position}/${event.total}] cell ${event.index + 1}: ${event.status} (${formatSeconds(event.durationMs ?? 0)})`;
@@ -76,18 +88,16 @@ export async function run(argv: string[]): Promise<number> {
     const unknown = (result.notebook.metadata.hanlab?.run as { unknownParameters?: string[] } | undefined)?.unknownParameters;
     if (unknown?.length) console.error(`hanlab run: warning: the "parameters" cell does not declare ${unknown.join(', ')} (injected anyway)`);
     console.error(`hanlab run: wrote ${result.output} (${formatSeconds(result.durationMs)})`);
+    if (result.error instanceof RunStoppedError) {
+      console.error(`hanlab run: ${result.error.message}`);
+      return stoppedBy === 'SIGTERM' ? 143 : 130;
+    }
     if (!result.ok) {
+      // A kernel that could not start (the GPU kernel without CUDA says why) is a run failure, not bad usage.
       console.error(`hanlab run: ${result.error?.message ?? `cell ${(result.failedCell?.index ?? 0) + 1} failed`}`);
       return 1;
     }
     return 0;
-  } catch (error) {
-    // The kernel could not start (the GPU kernel without CUDA says why here): a run failure, not bad usage.
-    if (error instanceof KernelDiedError || error instanceof KernelStartError) {
-      console.error(`hanlab run: ${error.message}`);
-      return 1;
-    }
-    throw error;
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
