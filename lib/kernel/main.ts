@@ -55,7 +55,7 @@ export async function runKernelProcess(options: KernelProcessOptions): Promise<v
     kernel.flush();
     engine.close();
     await transport?.drain();
-    transport?.close();
+    await transport?.close();
     process.exit(code);
   };
   const kernel: Kernel = new Kernel({

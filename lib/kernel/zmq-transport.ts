@@ -53,15 +53,21 @@ class SendQueue {
   }
 }
 
-/** A heartbeat echo in its own thread (plain CommonJS: a worker has no TypeScript loader). */
+/**
+ * A heartbeat echo in its own thread (plain CommonJS: a worker has no TypeScript loader). A worker
+ * ended while its ZeroMQ socket is open aborts the whole process, so the socket is closed first: on a
+ * message (orderly shutdown), or synchronously at process exit (a notebook calling process.exit()),
+ * when the main thread waits on `closed` until the worker has closed it.
+ */
 const HEARTBEAT_WORKER = `
 const { workerData, parentPort } = require('node:worker_threads');
 const zmq = require(workerData.zeromq);
+const closed = new Int32Array(workerData.closed);
 const socket = new zmq.Reply({ linger: 0 });
-parentPort.on('message', () => { socket.close(); });
+const close = () => { if (!socket.closed) socket.close(); Atomics.store(closed, 0, 1); Atomics.notify(closed, 0); };
+parentPort.once('message', () => { close(); parentPort.close(); });
 (async () => {
   await socket.bind(workerData.address);
-  parentPort.postMessage('bound');
   for await (const frames of socket) await socket.send(frames);
 })().catch((error) => { if (!socket.closed) parentPort.postMessage(String(error && error.message || error)); });
 `;
@@ -125,22 +131,32 @@ export class ZmqTransport implements KernelTransport {
     clearTimeout(timer);
   }
 
-  close(): void {
+  /** Closes every socket, the heartbeat thread's included (waits for that thread to end, at most a second). */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const socket of Object.values(this.sockets)) socket.close();
-    this.heartbeat?.postMessage('close');
-    void this.heartbeat?.terminate();
+    const heartbeat = this.heartbeat;
+    if (!heartbeat) return;
+    const ended = new Promise<void>((resolve) => heartbeat.once('exit', () => resolve()));
+    heartbeat.postMessage('close');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    clearTimeout(timer);
   }
 
   private startHeartbeat(): void {
     const zeromq = createRequire(path.join(process.cwd(), 'package.json')).resolve('zeromq');
-    const worker = new Worker(HEARTBEAT_WORKER, { eval: true, workerData: { zeromq, address: channelAddress(this.connection, 'hb') } });
-    worker.on('message', (message) => {
-      if (message !== 'bound') this.log(`[hanlab kernel] heartbeat: ${String(message)}\n`);
-    });
+    const closed = new SharedArrayBuffer(4);
+    const worker = new Worker(HEARTBEAT_WORKER, { eval: true, workerData: { zeromq, address: channelAddress(this.connection, 'hb'), closed } });
+    worker.on('message', (message) => this.log(`[hanlab kernel] heartbeat: ${String(message)}\n`));
     worker.on('error', (error) => this.log(`[hanlab kernel] heartbeat thread failed: ${error.message}\n`));
     worker.unref();
+    process.once('exit', () => {
+      if (this.closed) return;
+      worker.postMessage('close');
+      Atomics.wait(new Int32Array(closed), 0, 0, 1000);
+    });
     this.heartbeat = worker;
   }
 
