@@ -7,7 +7,7 @@
  * The bundle runs inside a function whose `define`, `module` and `exports` are undefined: its
  * universal-module header then sets window.Plotly instead of registering with Notebook 6's require.js.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { plotlyBundle, scriptSafeJson } from '../report/html.js';
 
 export interface PlotlyFigureSpec {
@@ -21,15 +21,22 @@ export function plotlyLoaderHtml(root: string): string {
   return `<script type="text/javascript">if (!window.Plotly) { (function (define, module, exports) {\n${plotlyBundle(root)}\n}).call(window); }</script>`;
 }
 
-/** The figure's box and drawing script; says in the box what to do when plotly.js is not in the page. */
+/**
+ * The figure's box and drawing script; says in the box what to do when plotly.js is not in the page.
+ * Deterministic (the same figure gives the same HTML, so executed notebooks compare): the script finds
+ * its box as the first not yet drawn box of this figure's content hash, since notebook front ends run
+ * an output's scripts right after inserting its HTML (Notebook 6 evaluates them without
+ * document.currentScript, so a script cannot find its own place).
+ */
 export function plotlyFigureHtml(figure: PlotlyFigureSpec): string {
-  const id = `hanlab-plot-${randomUUID()}`;
   const spec = scriptSafeJson({ data: figure.data, layout: figure.layout ?? {}, config: figure.config ?? {} });
+  const key = createHash('sha256').update(spec).digest('hex').slice(0, 16);
   return (
-    `<div id="${id}" class="hanlab-plot"></div>` +
+    `<div class="hanlab-plot" data-figure="${key}"></div>` +
     '<script type="text/javascript">(function () {' +
-    `var box = document.getElementById(${JSON.stringify(id)}); var figure = ${spec};` +
-    "if (!window.Plotly) { box.textContent = 'plotly.js is not loaded in this page: it comes with the first chart of a kernel session; run that cell again.'; return; }" +
+    `var box = document.querySelector('div.hanlab-plot[data-figure="${key}"]:not([data-state])'); if (!box) return; var figure = ${spec};` +
+    "if (!window.Plotly) { box.setAttribute('data-state', 'no-plotly'); box.textContent = 'plotly.js is not loaded in this page: it comes with the first chart of a kernel session; run that cell again.'; return; }" +
+    "box.setAttribute('data-state', 'drawn');" +
     'window.Plotly.newPlot(box, figure.data, figure.layout, Object.assign({ displaylogo: false, responsive: true }, figure.config));' +
     '})();</script>'
   );

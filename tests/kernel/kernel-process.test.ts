@@ -85,7 +85,7 @@ describe('the hanlab kernel process', () => {
     const plot = data(second.outputs[0]);
     assert.deepEqual(Object.keys(plot).sort(), ['application/vnd.plotly.v1+json', 'text/html', 'text/plain']);
     assert.doesNotMatch(String(plot['text/html']), /plotly\.js v/, 'later figures do not carry the bundle again');
-    assert.match(String(plot['text/html']), /^<div id="hanlab-plot-[0-9a-f-]+" class="hanlab-plot"><\/div><script/);
+    assert.match(String(plot['text/html']), /^<div class="hanlab-plot" data-figure="[0-9a-f]{16}"><\/div><script/);
   });
 
   test('clearOutput() from a notebook clears the cell\'s output', async () => {
