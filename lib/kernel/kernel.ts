@@ -73,6 +73,7 @@ export class Kernel {
   private warming?: Promise<void>;
   private warmTimer?: NodeJS.Timeout;
   private shuttingDown = false;
+  private reportingUncaught = false;
 
   constructor(private readonly options: KernelOptions) {
     this.iopub = new IopubPublisher(options.session, (message) => options.transport.send('iopub', message));
@@ -123,9 +124,16 @@ export class Kernel {
    */
   uncaught(error: unknown, describe: (error: unknown) => CellFailure): void {
     if (this.options.engine.failRunningCell(error)) return;
-    const failure = describe(error);
-    this.log(`uncaught exception between cells: ${failure.traceback.join('\n')}`);
-    this.iopub.publish(this.lastParent, 'error', { ename: failure.ename, evalue: failure.evalue, traceback: failure.traceback });
+    // Reporting must not itself end up here again (a failing write reported by a failing write...).
+    if (this.reportingUncaught) return;
+    this.reportingUncaught = true;
+    try {
+      const failure = describe(error);
+      this.log(`uncaught exception between cells: ${failure.traceback.join('\n')}`);
+      this.iopub.publish(this.lastParent, 'error', { ename: failure.ename, evalue: failure.evalue, traceback: failure.traceback });
+    } finally {
+      this.reportingUncaught = false;
+    }
   }
 
   /** Flushes buffered stream text (before the host exits). */

@@ -36,6 +36,9 @@ export interface KernelProcessOptions {
 export async function runKernelProcess(options: KernelProcessOptions): Promise<void> {
   const stderrWrite = process.stderr.write.bind(process.stderr);
   const log = (text: string) => void stderrWrite(text);
+  // Our own stdout/stderr are pipes to whoever started us; once they are gone (SIGKILL), writing fails
+  // with EPIPE. That must not become an uncaught exception (whose report would write again, forever).
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const connection = readConnection(options.connectionFile);
   const session = new Session(connection.key, randomUUID(), 'kernel');
   const version = (JSON.parse(readFileSync(path.join(options.root, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
