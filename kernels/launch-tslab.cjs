@@ -48,7 +48,9 @@ async function start(kernelName, connectionFile, root) {
     main = path.join(dist, 'lib', 'kernel', 'main.js');
     backendModule = { path: path.join(dist, 'lib', 'backend', 'index.js'), loaderArgs: [] };
   } else {
-    require(require.resolve('tsx/esm/api', { paths: [root] })).register();
+    // tsx's ESM entry (its CommonJS one cannot register the loader); resolved from this checkout.
+    const { register } = await import('tsx/esm/api');
+    register();
     main = path.join(root, 'lib', 'kernel', 'main.ts');
     backendModule = { path: path.join(root, 'lib', 'backend', 'index.ts'), loaderArgs: ['--import', 'tsx'] };
   }
