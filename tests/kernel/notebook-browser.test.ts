@@ -1,0 +1,179 @@
+/**
+ * The notebook experience as a person gets it: Debian's Jupyter Notebook 6.4 server (random port and
+ * token, kernelspecs in a temporary JUPYTER_PATH) in headless Debian Chromium. Study notebook 02 runs
+ * cell by cell with the `hanlab` kernel, and its results appear as HTML tables and as plotly charts
+ * drawn offline (SVG); a notebook on the `hanlab-gpu` kernel shows, on this GPU-less machine, why it
+ * runs nothing, right under the cell. Screenshots go to .screenshots/ (git-ignored).
+ * Skips, saying why, only without chromium / jupyter-notebook and HANLAB_REQUIRE_BROWSER unset.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { gpuProblem } from '../../lib/backend/probe.js';
+import { installKernelSpecs } from '../../lib/notebook/kernelspec.js';
+import { isolatedJupyterEnv } from '../notebook/jupyter.js';
+import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
+
+// Callbacks run inside the page; the project compiles without the DOM lib, so they are typed here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+declare const document: any;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+declare const Jupyter: any;
+
+const CHROMIUM = '/usr/bin/chromium';
+const NOTEBOOK_SERVER = '/usr/bin/jupyter-notebook';
+const SCREENSHOTS = path.join(process.cwd(), '.screenshots');
+const missing = !existsSync(CHROMIUM) ? `${CHROMIUM} is missing` : spawnSync(NOTEBOOK_SERVER, ['--version']).status !== 0 ? 'jupyter-notebook is not installed' : undefined;
+const skip = missing && !process.env.HANLAB_REQUIRE_BROWSER ? `${missing} (apt install chromium jupyter-notebook; CI sets HANLAB_REQUIRE_BROWSER=1)` : false;
+
+const work = mkdtempSync(path.join(tmpdir(), 'hanlab-notebook-ui-'));
+const marker = newMarker();
+const token = randomBytes(16).toString('hex');
+let server: ChildProcess | undefined;
+let serverLog = '';
+let base = '';
+let context: BrowserContext | undefined;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+before(async () => {
+  if (skip) return;
+  assert.equal(missing, undefined, missing);
+  const prefix = path.join(work, 'prefix');
+  installKernelSpecs({ prefix });
+  const notebooks = path.join(work, 'notebooks');
+  mkdirSync(notebooks, { recursive: true });
+  copyFileSync('notebooks/02-klue-ner-llm.ipynb', path.join(notebooks, '02-klue-ner-llm.ipynb'));
+  // A small notebook on the GPU kernel: the device cell a training notebook starts with.
+  const device = JSON.parse(readFileSync('tests/fixtures/notebooks/device.ipynb', 'utf8'));
+  device.metadata.kernelspec = { name: 'hanlab-gpu', display_name: 'hanlab GPU (TypeScript, CUDA)', language: 'typescript' };
+  writeFileSync(path.join(notebooks, 'gpu.ipynb'), JSON.stringify(device));
+
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(NOTEBOOK_SERVER, ['--no-browser', '--allow-root', '--ip=127.0.0.1', `--port=${port}`, '--port-retries=0', `--NotebookApp.token=${token}`, `--notebook-dir=${notebooks}`], {
+    env: isolatedJupyterEnv(prefix, work, { HANLAB_TEST_MARKER: marker }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout!.on('data', (chunk) => (serverLog += chunk));
+  server.stderr!.on('data', (chunk) => (serverLog += chunk));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${base}/api/status?token=${token}`)).ok) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline || server.exitCode !== null) throw new Error(`jupyter-notebook did not start:\n${serverLog}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const profile = path.join(work, 'chromium-profile');
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1200, height: 900 },
+    locale: 'ko-KR',
+  });
+});
+
+after(async () => {
+  await context?.close();
+  if (server && server.exitCode === null) {
+    // The server shuts its kernels down on SIGTERM.
+    const exited = new Promise((resolve) => server!.once('exit', resolve));
+    server.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+    if (server.exitCode === null) server.kill('SIGKILL');
+  }
+  rmSync(work, { recursive: true, force: true });
+  assert.deepEqual(await waitForNoProcesses(marker, 15_000), [], 'the server and its kernels are gone');
+});
+
+/**
+ * Opens a notebook, waits for its kernel, runs every cell ("Run All"), and waits until every code cell
+ * has run, or, with `untilError`, until a cell failed (Run All then aborts the rest, as with ipykernel).
+ */
+async function runAll(page: Page, notebook: string, kernel: string, timeoutMs: number, untilError = false): Promise<void> {
+  const requests: string[] = [];
+  page.on('request', (request) => {
+    const url = request.url();
+    if (!url.startsWith(base) && !url.startsWith('data:') && !url.startsWith('blob:')) requests.push(url);
+  });
+  await page.route((url) => !url.href.startsWith(base), (route) => route.abort());
+  await page.goto(`${base}/notebooks/${notebook}?token=${token}`, { waitUntil: 'load' });
+  await page.waitForFunction((name) => typeof Jupyter !== 'undefined' && Jupyter.notebook?.kernel?.name === name && Jupyter.notebook.kernel.is_connected(), kernel, { timeout: 60_000 });
+  await page.evaluate(() => {
+    Jupyter.notebook.clear_all_output();
+    Jupyter.notebook.execute_all_cells();
+  });
+  await page.waitForFunction(
+    (stopAtError) =>
+      (stopAtError
+        ? document.querySelector('.output_error') !== null
+        : Jupyter.notebook.get_cells().every((cell: any) => cell.cell_type !== 'code' || typeof cell.input_prompt_number === 'number')) &&
+      document.querySelector('#kernel_indicator_icon')?.classList.contains('kernel_idle_icon'),
+    untilError,
+    { timeout: timeoutMs, polling: 500 },
+  );
+  assert.deepEqual(requests, [], `${notebook}: nothing was fetched from the network`);
+}
+
+describe('Jupyter Notebook 6 in Chromium', { skip }, () => {
+  test('study notebook 02 on the hanlab kernel: results as HTML tables and plotly charts drawn offline', { timeout: 420_000 }, async () => {
+    const page = await context!.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    await runAll(page, '02-klue-ner-llm.ipynb', 'hanlab', 360_000);
+    const state = await page.evaluate(() => ({
+      errors: [...document.querySelectorAll('.output_error')].map((node: any) => node.textContent.slice(0, 300)),
+      prompts: Jupyter.notebook.get_cells().filter((cell: any) => cell.cell_type === 'code').map((cell: any) => cell.input_prompt_number),
+      tables: document.querySelectorAll('.output_html .hanlab-result table').length,
+      headers: [...document.querySelectorAll('.output_html .hanlab-result h4')].map((node: any) => node.textContent),
+      charts: document.querySelectorAll('.output_html div.hanlab-plot[data-state="drawn"] svg.main-svg').length,
+      textOnly: [...document.querySelectorAll('.output_text pre')].filter((node: any) => node.textContent.includes('{"kind"')).length,
+    }));
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'notebook-02-in-jupyter.png') });
+    if (state.charts > 0) await page.locator('div.hanlab-plot[data-state="drawn"]').first().screenshot({ path: path.join(SCREENSHOTS, 'notebook-02-chart-in-jupyter.png') });
+    assert.deepEqual(state.errors, [], 'no cell failed');
+    assert.ok(state.prompts.every((count: unknown) => typeof count === 'number'), `every cell ran: ${JSON.stringify(state.prompts)}`);
+    assert.ok(state.tables >= 8, `the emitted tables show as HTML tables (found ${state.tables}; titles: ${state.headers.join(' | ')})`);
+    assert.ok(state.charts >= 1, 'the per-label F1 chart was drawn by plotly (an SVG in the page)');
+    assert.equal(state.textOnly, 0, 'no result shows as raw JSON text');
+    assert.deepEqual(problems, [], 'no script error in the page');
+    await page.close();
+  });
+
+  test('a notebook on hanlab-gpu without a GPU shows the refusal reason under the cell, and the kernel stays up', { skip: gpuProblem() === undefined && 'this machine has a usable GPU', timeout: 180_000 }, async () => {
+    const page = await context!.newPage();
+    await runAll(page, 'gpu.ipynb', 'hanlab-gpu', 120_000, true);
+    const state = await page.evaluate(() => ({
+      errors: [...document.querySelectorAll('.output_error')].map((node: any) => node.textContent),
+      connected: Jupyter.notebook.kernel.is_connected(),
+      status: document.querySelector('#notification_kernel')?.textContent ?? '',
+    }));
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'hanlab-gpu-refusal-in-jupyter.png'), fullPage: true });
+    assert.ok(state.errors.length >= 1, 'the refusal is shown under the cell');
+    assert.match(state.errors[0], /GpuUnavailableError: the hanlab-gpu kernel has no usable GPU, so it runs no cells: missing CUDA libraries: .*libcudart\.so\.11\.0/);
+    assert.match(state.errors[0], /HANLAB_ALLOW_CPU_FALLBACK=1/);
+    assert.equal(state.connected, true, 'the kernel is up, not restarting');
+    assert.doesNotMatch(serverLog, /restarting kernel|KernelRestarter: restarting/i, 'the server never restarted the kernel');
+    await page.close();
+  });
+});
