@@ -18,11 +18,25 @@ export interface ScannerModule {
     scan(): number;
     getTokenText(): string;
     getTokenValue(): string;
+    reScanTemplateToken(isTaggedTemplate: boolean): number;
   };
   ScriptTarget: { Latest: number };
   LanguageVariant: { Standard: number };
-  SyntaxKind: { EndOfFileToken: number; StringLiteral: number };
+  SyntaxKind: {
+    EndOfFileToken: number;
+    StringLiteral: number;
+    TemplateHead: number;
+    TemplateTail: number;
+    OpenBraceToken: number;
+    CloseBraceToken: number;
+  };
 }
+
+/**
+ * Only words and literals anchor the alignment: punctuation is everywhere (the emitter's own
+ * `Object.defineProperty(exports, ...)` header has plenty) and would pin lines to the wrong place.
+ */
+const ANCHOR = /^[\p{L}\p{N}_$"'`]/u;
 
 interface Token {
   text: string;
@@ -42,13 +56,24 @@ function tokenize(ts: ScannerModule, text: string): Token[] {
   const scanner = ts.createScanner(ts.ScriptTarget.Latest, true, ts.LanguageVariant.Standard, text);
   const tokens: Token[] = [];
   let line = 0;
+  // Open braces inside each template literal's `${ }`: the scanner cannot tell a `}` that resumes the
+  // template from one that closes a block, so we track them and ask it to rescan.
+  const templates: number[] = [];
   for (let kind = scanner.scan(); kind !== ts.SyntaxKind.EndOfFileToken; kind = scanner.scan()) {
+    if (kind === ts.SyntaxKind.TemplateHead) templates.push(0);
+    else if (kind === ts.SyntaxKind.OpenBraceToken && templates.length) templates[templates.length - 1]++;
+    else if (kind === ts.SyntaxKind.CloseBraceToken && templates.length) {
+      if (templates[templates.length - 1] === 0) {
+        kind = scanner.reScanTemplateToken(false);
+        if (kind === ts.SyntaxKind.TemplateTail) templates.pop();
+      } else templates[templates.length - 1]--;
+    }
     // getTokenPos (TypeScript 5.0) was renamed getTokenStart later; both exist on the scanners we load.
     const start = (scanner as unknown as { getTokenStart?: () => number }).getTokenStart?.() ?? (scanner as unknown as { getTokenPos: () => number }).getTokenPos();
     while (line + 1 < lineStarts.length && lineStarts[line + 1] <= start) line++;
     // The emitter may re-quote strings ('a' -> "a" in a require call): compare their values.
     const text = kind === ts.SyntaxKind.StringLiteral ? `"${scanner.getTokenValue()}` : scanner.getTokenText();
-    tokens.push({ text, line: line + 1, column: start - lineStarts[line] + 1 });
+    if (ANCHOR.test(text)) tokens.push({ text, line: line + 1, column: start - lineStarts[line] + 1 });
   }
   return tokens;
 }
