@@ -17,7 +17,8 @@ export const OVERRIDE_HINT =
   'to run this kernel on the CPU anyway, set HANLAB_ALLOW_CPU_FALLBACK=1 in its environment (the "env" of its kernel.json, or before starting Jupyter), ' +
   'or choose the "hanlab (TypeScript, CPU)" kernel.';
 
-export type GpuVerdict = { usable: true; description: string } | { usable: false; reason: string };
+// A string discriminant: lib/ also compiles under tslab's settings (no strictNullChecks), where a boolean one does not narrow.
+export type GpuVerdict = { kind: 'usable'; description: string } | { kind: 'refused'; reason: string };
 
 export class GpuGatedEngine implements Engine {
   private verdict?: GpuVerdict;
@@ -45,7 +46,7 @@ export class GpuGatedEngine implements Engine {
     const verdict = this.verdict;
     const gpu = !verdict
       ? 'hanlab-gpu: checking the GPU (TensorFlow.js on CUDA); the first cell waits for the check.'
-      : verdict.usable
+      : verdict.kind === 'usable'
         ? `hanlab-gpu: ${verdict.description}`
         : `hanlab-gpu REFUSES TO RUN CELLS: no usable GPU: ${verdict.reason}\n${OVERRIDE_HINT}`;
     return `${this.inner.banner()}\n${gpu}`;
@@ -57,7 +58,7 @@ export class GpuGatedEngine implements Engine {
 
   async execute(code: string, context: ExecuteContext): Promise<ExecuteOutcome> {
     const verdict = await this.pending;
-    if (!verdict.usable) return { status: 'error', failure: refusal(verdict.reason) };
+    if (verdict.kind === 'refused') return { status: 'error', failure: refusal(verdict.reason) };
     return this.inner.execute(code, context);
   }
 
@@ -103,17 +104,17 @@ export function fullGpuCheck(backendModule: string, loaderArgs: string[], root: 
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('error', (error) => resolve({ usable: false, reason: `could not run the GPU check: ${error.message}` }));
+    child.once('error', (error) => resolve({ kind: 'refused', reason: `could not run the GPU check: ${error.message}` }));
     child.once('close', (code) => {
       // TensorFlow's own log lines ("2024-01-01 ... I tensorflow/...") are not the reason.
       const why = stderr.split('\n').filter((line) => line.trim() && !/^\d{4}-\d\d-\d\d .*(W|I) tensorflow/.test(line)).join('\n');
-      if (code !== 0) return resolve({ usable: false, reason: why || `the GPU check exited with ${code}` });
+      if (code !== 0) return resolve({ kind: 'refused', reason: why || `the GPU check exited with ${code}` });
       try {
         const device = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { backend?: string; gpu?: { name?: string }; fallbackReason?: string };
-        if (device.backend === 'tensorflow-gpu') resolve({ usable: true, description: `GPU: ${device.gpu?.name ?? 'CUDA device'}` });
-        else resolve({ usable: false, reason: device.fallbackReason ?? `TensorFlow.js chose "${device.backend}", not the GPU` });
+        if (device.backend === 'tensorflow-gpu') resolve({ kind: 'usable', description: `GPU: ${device.gpu?.name ?? 'CUDA device'}` });
+        else resolve({ kind: 'refused', reason: device.fallbackReason ?? `TensorFlow.js chose "${device.backend}", not the GPU` });
       } catch {
-        resolve({ usable: false, reason: `the GPU check printed no device manifest: ${stdout.trim()}` });
+        resolve({ kind: 'refused', reason: `the GPU check printed no device manifest: ${stdout.trim()}` });
       }
     });
   });

@@ -47,7 +47,7 @@ export async function runKernelProcess(options: KernelProcessOptions): Promise<v
   let engine: Engine = tslab;
   if (options.kernelName === 'hanlab-gpu' && process.env.HANLAB_ALLOW_CPU_FALLBACK !== '1') {
     const problem = gpuProblem(options.root);
-    engine = new GpuGatedEngine(tslab, problem ? { usable: false, reason: problem } : fullGpuCheck(options.backendModule.path, options.backendModule.loaderArgs, options.root));
+    engine = new GpuGatedEngine(tslab, problem ? { kind: 'refused', reason: problem } : fullGpuCheck(options.backendModule.path, options.backendModule.loaderArgs, options.root));
   }
 
   let transport: ZmqTransport | undefined;
