@@ -4,6 +4,7 @@
  * way the kernel polls once a second and calls `onGone` when it was re-parented (its parent died, e.g.
  * by SIGKILL, without shutting it down) or when that parent process no longer exists.
  */
+import { processExists } from '../processes.js';
 
 export function watchParent(onGone: (why: string) => void, env: NodeJS.ProcessEnv = process.env, intervalMs = 1000): () => void {
   const declared = Number(env.JPY_PARENT_PID);
@@ -13,7 +14,7 @@ export function watchParent(onGone: (why: string) => void, env: NodeJS.ProcessEn
   const timer = setInterval(() => {
     let why: string | undefined;
     if (process.ppid !== startedUnder) why = `its parent process ${startedUnder} is gone (now under ${process.ppid})`;
-    else if (jupyterParent !== undefined && !alive(jupyterParent)) why = `the Jupyter process that started it (${jupyterParent}) is gone`;
+    else if (jupyterParent !== undefined && !processExists(jupyterParent)) why = `the Jupyter process that started it (${jupyterParent}) is gone`;
     if (why === undefined) return;
     clearInterval(timer);
     onGone(why);
@@ -22,12 +23,3 @@ export function watchParent(onGone: (why: string) => void, env: NodeJS.ProcessEn
   return () => clearInterval(timer);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, it is just not ours to signal.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -19,6 +19,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as zmq from 'zeromq';
+import { processExists } from '../processes.js';
 import { KernelConnectionError, KernelDiedError, KernelStartError, formatSeconds, type CellLocation } from './errors.js';
 import { ExecuteTimeout, type ExecuteOptions, type ExecuteOutcome, type NotebookKernel } from './kernel-connection.js';
 import { kernelCommand, readKernelSpec, type KernelSpec } from './kernelspec.js';
@@ -525,15 +526,6 @@ function sweepStaleConnectionDirs(): void {
     } catch {
       // Removed meanwhile, or not ours.
     }
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

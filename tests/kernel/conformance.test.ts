@@ -4,28 +4,20 @@
  * Skips (saying why) only where Debian's python3-jupyter-client or the reference copy is missing and
  * HANLAB_REQUIRE_JUPYTER is unset; CI sets it.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { installKernelSpecs } from '../../lib/notebook/kernelspec.js';
-import { findJupyterClientPython, isolatedJupyterEnv } from '../notebook/jupyter.js';
-import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
+import { findJupyterClientPython, isolatedJupyterEnv, skipUnlessRequired } from '../notebook/jupyter.js';
+import { testWorkspace } from '../notebook/processes.js';
 
 const REFERENCE = path.resolve(process.env.HANLAB_REFERENCE_DIR ?? path.join('..', 'shared', 'reference'), 'jupyter_kernel_test');
 const python = findJupyterClientPython();
-const required = process.env.HANLAB_REQUIRE_JUPYTER === '1';
 const missing = !python ? 'python3-jupyter-client is not installed (apt install python3-jupyter-client)' : !existsSync(path.join(REFERENCE, 'jupyter_kernel_test', '__init__.py')) ? `jupyter_kernel_test is not at ${REFERENCE}` : undefined;
-const skip = missing && !required ? `${missing}; CI sets HANLAB_REQUIRE_JUPYTER=1` : false;
-
-const work = mkdtempSync(path.join(tmpdir(), 'hanlab-conformance-'));
-const marker = newMarker();
-after(async () => {
-  rmSync(work, { recursive: true, force: true });
-  assert.deepEqual(await waitForNoProcesses(marker), [], 'the suite shut its kernel down');
-});
+const skip = skipUnlessRequired(missing);
+const { work, marker } = testWorkspace('conformance', 'the suite shut its kernel down');
 
 test('jupyter_kernel_test passes every check against the installed hanlab kernel', { skip, timeout: 300_000 }, async () => {
   assert.equal(missing, undefined, missing);

@@ -4,26 +4,19 @@
  * every cell has its execution_count. (Under stock tslab the cells after an error came back empty.)
  * Skips, saying why, only where nbconvert is missing and HANLAB_REQUIRE_JUPYTER is unset.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { installKernelSpecs } from '../../lib/notebook/kernelspec.js';
 import { readNotebook, sourceText, type CodeCell, type ErrorOutput } from '../../lib/notebook/nbformat.js';
 import { readResults } from '../../lib/notebook/results.js';
-import { findJupyter, isolatedJupyterEnv, nbformatErrors } from '../notebook/jupyter.js';
-import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
+import { findJupyter, isolatedJupyterEnv, nbformatErrors, skipUnlessRequired } from '../notebook/jupyter.js';
+import { testWorkspace } from '../notebook/processes.js';
 
 const jupyter = findJupyter();
-const skip = !jupyter && process.env.HANLAB_REQUIRE_JUPYTER !== '1' ? 'jupyter nbconvert is not installed (apt install jupyter-nbconvert; CI sets HANLAB_REQUIRE_JUPYTER=1)' : false;
-const work = mkdtempSync(path.join(tmpdir(), 'hanlab-nbconvert-'));
-const marker = newMarker();
-after(async () => {
-  rmSync(work, { recursive: true, force: true });
-  assert.deepEqual(await waitForNoProcesses(marker), [], 'nbconvert shut the kernel down');
-});
+const skip = skipUnlessRequired(jupyter ? undefined : 'jupyter nbconvert is not installed (apt install jupyter-nbconvert)');
+const { work, marker } = testWorkspace('nbconvert', 'nbconvert shut the kernel down');
 
 test('nbconvert --execute --allow-errors: two failing cells, every later cell runs with real errors and execution counts', { skip, timeout: 180_000 }, async () => {
   assert.ok(jupyter, 'HANLAB_REQUIRE_JUPYTER=1 but `jupyter nbconvert` was not found');

@@ -4,24 +4,18 @@
  * python3-jupyter-client, which sets JPY_PARENT_PID and starts the kernel in its own session); the
  * Python process is then killed with SIGKILL, so nobody shuts the kernel down.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { installKernelSpecs } from '../../lib/notebook/kernelspec.js';
-import { findJupyterClientPython, isolatedJupyterEnv } from '../notebook/jupyter.js';
-import { newMarker, processesWithMarker, waitForNoProcesses } from '../notebook/processes.js';
+import { findJupyterClientPython, isolatedJupyterEnv, skipUnlessRequired } from '../notebook/jupyter.js';
+import { processesWithMarker, testWorkspace, waitForNoProcesses } from '../notebook/processes.js';
 
 const python = findJupyterClientPython();
-const skip = !python && process.env.HANLAB_REQUIRE_JUPYTER !== '1' ? 'python3-jupyter-client is not installed (CI sets HANLAB_REQUIRE_JUPYTER=1)' : false;
-const work = mkdtempSync(path.join(tmpdir(), 'hanlab-parent-watch-'));
-const marker = newMarker();
-after(async () => {
-  rmSync(work, { recursive: true, force: true });
-  assert.deepEqual(await waitForNoProcesses(marker), []);
-});
+const skip = skipUnlessRequired(python ? undefined : 'python3-jupyter-client is not installed');
+const { work, marker } = testWorkspace('parent-watch', 'the kernel and its children are gone');
 
 // Starts the kernel the way Jupyter does, runs a cell that spawns a child, prints the pids, and waits.
 const CLIENT = `

@@ -48,3 +48,11 @@ export function isolatedJupyterEnv(prefix: string, work: string, extra: Record<s
     ...extra,
   };
 }
+
+/**
+ * `skip` for a test that needs a tool: the reason when it is missing, unless `requiredBy` is set (CI
+ * sets it, and the test must then fail on the missing tool instead).
+ */
+export function skipUnlessRequired(missing: string | undefined, requiredBy = 'HANLAB_REQUIRE_JUPYTER'): string | false {
+  return missing && process.env[requiredBy] !== '1' ? `${missing} (CI sets ${requiredBy}=1)` : false;
+}
