@@ -4,6 +4,7 @@
  * A thin shell over lib/ner; `hanlab explain` shares the loading code below.
  */
 import { writeFileSync } from 'node:fs';
+import { parseEncodingName, TEXT_ENCODINGS } from '../../lib/data/encoding.js';
 import { readKlueNer, type KlueSentence } from '../../lib/data/klue-ner.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { KLUE_NER_TAGS } from '../../lib/metrics/klue.js';
@@ -23,7 +24,9 @@ export const COMMON_OPTIONS_HELP = `  --gold FILE            gold sentences, KLU
   --answered-only        diagnose only the sentences that have an answer (a sample such as
                          study 003's 100 sentences); --out still writes every gold sentence
   --converter NAME       tags from ${CONVERTERS.join(' | ')} (default: align); the
-                         others are study 003's json_to_bio versions, for comparison`;
+                         others are study 003's json_to_bio versions, for comparison
+  --encoding NAME        encoding of --gold and --answers: ${TEXT_ENCODINGS.join(', ')}
+                         (default: detected; UTF-8 or CP949, broken bytes are an error)`;
 
 const USAGE = `Usage: hanlab align --gold <KLUE tsv> --answers <answers.jsonl> [options]
 
@@ -41,6 +44,7 @@ export const COMMON_OPTIONS = {
   aliases: { type: 'boolean', default: false },
   'all-occurrences': { type: 'boolean', default: false },
   converter: { type: 'string' },
+  encoding: { type: 'string' },
   'answered-only': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
 } as const;
@@ -55,7 +59,7 @@ export interface LoadedAnswers {
 
 /** Reads gold and answers and diagnoses them with the chosen converter. */
 export function loadDiagnosis(
-  values: { gold?: string; answers?: string; aliases?: boolean; 'all-occurrences'?: boolean; 'answered-only'?: boolean; converter?: string },
+  values: { gold?: string; answers?: string; aliases?: boolean; 'all-occurrences'?: boolean; 'answered-only'?: boolean; converter?: string; encoding?: string },
   usage: string,
 ): LoadedAnswers {
   if (!values.gold) throw usageError('--gold is required', usage);
@@ -63,8 +67,9 @@ export function loadDiagnosis(
   const converterName = (values.converter ?? 'align') as ConverterStepName;
   const converter = CONVERTER_STEPS.find((step) => step.name === converterName);
   if (!converter) throw new UsageError(`--converter must be one of ${CONVERTERS.join(', ')}, not "${values.converter}"`);
-  const sentences = readKlueNer(values.gold);
-  const answers = readAnswers(values.answers, sentences);
+  const encoding = values.encoding === undefined ? undefined : parseEncodingName(values.encoding);
+  const sentences = readKlueNer(values.gold, { encoding });
+  const answers = readAnswers(values.answers, sentences, { encoding });
   const labels = KLUE_NER_TAGS as readonly string[];
   const options: DiagnoseOptions = { aliases: values.aliases ?? false, allOccurrences: values['all-occurrences'] ?? false };
   if (converter.name !== 'align') {

@@ -2,7 +2,7 @@
  * `hanlab eval ner`: seqeval's classification report (and KLUE's official figures) for predicted
  * tags against KLUE-format gold. A thin shell over lib/metrics; every number comes from there.
  */
-import { readFileSync } from 'node:fs';
+import { parseEncodingName, readTextFile, TEXT_ENCODINGS, type TextEncodingName } from '../../lib/data/encoding.js';
 import { type KlueSentence, parseKlueNer, readKlueNer } from '../../lib/data/klue-ner.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { klueScores } from '../../lib/metrics/klue.js';
@@ -24,6 +24,8 @@ Scores predicted NER tags against KLUE-format gold with seqeval 1.2.2's exact ru
   --digits N             decimals in the text report (default: 2)
   --zero-division V      0, 1 or warn (default: warn = 0 with a warning)
   --klue                 also print KLUE's entity-level and character-level macro F1 (x100)
+  --encoding NAME        encoding of --gold and --pred: ${TEXT_ENCODINGS.join(', ')}
+                         (default: detected; UTF-8 or CP949, broken bytes are an error)
   --json                 print one JSON object (seqeval's output_dict, plus "klue" with --klue)
   -h, --help             show this help`;
 
@@ -36,12 +38,8 @@ interface PredFile {
   sentences?: KlueSentence[];
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read the file (${(error as Error).message})`, { file }, { cause: error });
-  }
+function readText(file: string, encoding: TextEncodingName | undefined): string {
+  return readTextFile(file, { encoding, what: 'the file' }).text;
 }
 
 /** Parses `{"tags": [...]}` lines (an optional `"id"` is kept); every line is one sentence, in gold order. */
@@ -68,8 +66,8 @@ export function parsePredJsonl(content: string, file: string): { tags: string[];
   });
 }
 
-function readPred(file: string): PredFile {
-  const content = readText(file);
+function readPred(file: string, encoding: TextEncodingName | undefined): PredFile {
+  const content = readText(file, encoding);
   // A KLUE TSV starts with a `##` line; JSONL with `{`.
   if (content.slice(0, 4096).replace(/^\uFEFF/, '').trimStart().startsWith('##')) {
     const sentences = parseKlueNer(content, { file });
@@ -121,6 +119,7 @@ export async function run(argv: string[]): Promise<number> {
     'zero-division': { type: 'string' },
     klue: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    encoding: { type: 'string' },
   });
   if (!options) return 0;
   if (!options.gold || !options.pred) throw usageError('--gold and --pred are required', USAGE);
@@ -135,8 +134,9 @@ export async function run(argv: string[]): Promise<number> {
   const digits = parseDigits(options.digits, 2);
   const zeroDivision = parseZeroDivisionOption(options['zero-division'], 'warn');
 
-  const goldSentences = readKlueNer(options.gold);
-  const pred = readPred(options.pred);
+  const encoding = options.encoding === undefined ? undefined : parseEncodingName(options.encoding);
+  const goldSentences = readKlueNer(options.gold, { encoding });
+  const pred = readPred(options.pred, encoding);
   checkSameSentences(goldSentences, pred);
   const gold = goldSentences.map((s) => s.tags);
   const sentenceIds = goldSentences.map((s) => s.id);

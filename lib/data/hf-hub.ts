@@ -16,11 +16,12 @@
  * its length and Parquet magic bytes check out: an interrupted download never looks like a cached file.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HanlabError, UsageError } from '../errors.js';
+import { readTextFile } from './encoding.js';
 import { readTable, type Table, type TableRow } from './tabular.js';
 
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
@@ -327,7 +328,7 @@ export async function downloadHubParquet(repo: string, selection: HubParquetSele
   let shards: ListedShard[] | null = null;
   if (!o.refresh && existsSync(listing)) {
     try {
-      shards = JSON.parse(readFileSync(listing, 'utf8')) as ListedShard[];
+      shards = JSON.parse(readTextFile(listing).text) as ListedShard[];
     } catch {
       shards = null; // a damaged listing is simply fetched again
     }

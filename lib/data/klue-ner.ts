@@ -9,12 +9,14 @@
  * (blank line between sentences)
  * ```
  * KLUE's files open with a few `##` comment lines (separator notes); `##` lines before a sentence's
- * header are comments. CRLF line ends and a UTF-8 BOM are accepted. Anything else that is off — a
+ * header are comments. CRLF line ends and a byte-order mark are accepted; the file's encoding (UTF-8 or
+ * CP949/EUC-KR) is detected by lib/data/encoding.ts, which refuses broken bytes with their line and
+ * column instead of decoding them leniently. Anything else that is off — a
  * syllable line without a tab, an unknown tag, a type outside the given label set, a header without
  * syllables — is an InputError naming the file, the line and the field; nothing is skipped silently.
  */
-import { createReadStream, readFileSync } from 'node:fs';
 import { InputError } from '../errors.js';
+import { openTextFile, readTextFile, type TextEncodingName } from './encoding.js';
 
 export interface KlueSentence {
   /** Sentence id from the `##` header, e.g. `klue-ner-v1_dev_00000-wikitree`. */
@@ -39,6 +41,8 @@ export interface KlueReadOptions {
    * `'O'`) are accepted too and reduced to their types. Without it any `B-`/`I-` type is accepted.
    */
   labels?: readonly string[];
+  /** Skip encoding detection (the file readers only). */
+  encoding?: TextEncodingName;
 }
 
 const TAG_PATTERN = /^(?:O|[BI]-(.+))$/;
@@ -167,28 +171,20 @@ export function parseKlueNer(content: string, opts: KlueReadOptions = {}): KlueS
 
 /** Reads a KLUE NER file synchronously. */
 export function readKlueNer(path: string, opts: KlueReadOptions = {}): KlueSentence[] {
-  let content: string;
-  try {
-    content = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read the file (${(error as Error).message})`, { file: path }, { cause: error });
-  }
-  return parseKlueNer(content, { file: path, ...opts });
+  const { text } = readTextFile(path, { encoding: opts.encoding, what: 'the file' });
+  return parseKlueNer(text, { file: path, ...opts });
 }
 
-/** Streams a KLUE NER file sentence by sentence (memory bounded by one sentence plus one chunk). */
+/**
+ * Streams a KLUE NER file sentence by sentence (memory bounded by one sentence plus one chunk). The
+ * encoding is settled in a first pass over the file, so a file the whole-file reader refuses yields nothing.
+ */
 export async function* streamKlueNer(path: string, opts: KlueReadOptions = {}): AsyncGenerator<KlueSentence> {
   const parser = new KlueNerParser({ file: path, ...opts });
+  const { chunks } = await openTextFile(path, { encoding: opts.encoding, what: 'the file' });
   let rest = '';
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  // Open errors (missing file, ...) become InputErrors like the whole-file reader's.
-  const opened = new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', (error) => reject(new InputError(`cannot read the file (${error.message})`, { file: path }, { cause: error })));
-  });
-  await opened;
-  for await (const chunk of stream) {
-    const text = rest + (chunk as string);
+  for await (const chunk of chunks) {
+    const text = rest + chunk;
     let start = 0;
     for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
       const sentence = parser.push(text.slice(start, end));

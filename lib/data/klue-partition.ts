@@ -3,8 +3,9 @@
  * experiment uses. The id lists live in `data/klue-ner/partition.json`; the rule that produced them
  * (a seeded shuffle, see `scripts/make-klue-partition.ts`) is recorded in the file itself.
  */
-import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.js';
+import { readTextFile } from './encoding.js';
+import { jsonSyntaxError } from './json-errors.js';
 
 export const KLUE_PARTITION_FILE = 'data/klue-ner/partition.json';
 export const KLUE_SPLITS = ['train', 'validation', 'test'] as const;
@@ -31,11 +32,12 @@ export interface KlueSplits<T> {
 
 /** Loads and checks a partition file (path relative to the working directory, the project root). */
 export function loadKluePartition(file: string = KLUE_PARTITION_FILE): KluePartition {
+  const { text } = readTextFile(file, { what: 'the partition' });
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`cannot read the partition: ${(error as Error).message}`, { file }, { cause: error });
+    throw jsonSyntaxError(text, error, { file, what: 'cannot read the partition: not valid JSON' });
   }
   if (typeof parsed !== 'object' || parsed === null) throw new InputError('the partition must be a JSON object', { file });
   const record = parsed as Record<string, unknown>;

@@ -22,6 +22,7 @@ import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { InputError, UsageError } from '../errors.js';
 import { createRng, shuffleInPlace } from '../random.js';
 import { decodeText, type TextEncodingName } from './encoding.js';
+import { jsonSyntaxError } from './json-errors.js';
 
 export type TableFormat = 'csv' | 'tsv' | 'json' | 'jsonl' | 'parquet';
 export const TABLE_FORMATS: readonly TableFormat[] = ['csv', 'tsv', 'json', 'jsonl', 'parquet'];
@@ -87,7 +88,7 @@ export function detectTableFormat(file: string, bytes: Uint8Array, text?: string
   if (hasParquetMagic(bytes)) return 'parquet';
   const ext = path.extname(file).toLowerCase();
   if (ext === '.parquet') throw new InputError('has the .parquet extension but is not a Parquet file (no PAR1 magic)', { file });
-  const content = text ?? new TextDecoder().decode(bytes);
+  const content = text ?? decodeText(bytes, { file }).text;
   const first = firstNonBlank(content);
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   if (ext === '.json') return first === '[' ? 'json' : 'jsonl';
@@ -223,7 +224,7 @@ function parseJsonArray(file: string, text: string): { columns: string[]; rows: 
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`not valid JSON: ${(error as Error).message}`, { file }, { cause: error });
+    throw jsonSyntaxError(text, error, { file });
   }
   if (!Array.isArray(data)) throw new InputError('JSON must be an array of records (or use JSON Lines)', { file });
   const lines = arrayElementLines(text);
@@ -251,12 +252,39 @@ function parseJsonLines(file: string, text: string): { columns: string[]; rows: 
     try {
       element = JSON.parse(content);
     } catch (error) {
-      throw new InputError(`not valid JSON: ${(error as Error).message}`, { file, line: i + 1 }, { cause: error });
+      throw jsonSyntaxError(lines[i], error, { file, firstLine: i + 1 });
     }
     if (!isPlainObject(element)) throw new InputError('a JSON Lines record must be a JSON object', { file, line: i + 1 });
     rows.push({ values: copyRecord(element, columns, seen), line: i + 1, row: rows.length + 1 });
   }
   return { columns, rows };
+}
+
+/**
+ * A Parquet string cell whose bytes are not UTF-8 (the format requires UTF-8; a CP949 writer breaks
+ * that). hyparquet's default decoder would put U+FFFD in their place silently; this marker lets the
+ * reader name the row and column instead.
+ */
+class NotUtf8Cell {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function stringFromBytes(bytes: Uint8Array | undefined): string | NotUtf8Cell | undefined {
+  if (bytes === undefined) return undefined;
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return new NotUtf8Cell(bytes);
+  }
+}
+
+/** A NotUtf8Cell in a cell or in a list cell, if any. */
+function notUtf8In(value: unknown): NotUtf8Cell | undefined {
+  if (value instanceof NotUtf8Cell) return value;
+  if (Array.isArray(value)) for (const item of value) if (item instanceof NotUtf8Cell) return item;
+  return undefined;
 }
 
 async function parseParquet(file: string, bytes: Uint8Array): Promise<{ columns: string[]; rows: TableRow[] }> {
@@ -267,14 +295,24 @@ async function parseParquet(file: string, bytes: Uint8Array): Promise<{ columns:
   try {
     const metadata = parquetMetadata(buffer);
     columns = parquetSchema(metadata).children.map((child) => child.element.name);
-    objects = await parquetReadObjects({ file: buffer, metadata });
+    objects = await parquetReadObjects({ file: buffer, metadata, parsers: { stringFromBytes } });
   } catch (error) {
     throw new InputError(`cannot read Parquet: ${(error as Error).message}`, { file }, { cause: error });
   }
   checkColumnNames(file, columns, undefined);
   const rows = objects.map((object, index): TableRow => {
     const values = nullProtoRecord();
-    for (const name of columns) values[name] = object[name];
+    for (const name of columns) {
+      const bad = notUtf8In(object[name]);
+      if (bad) {
+        const shown = [...bad.bytes.subarray(0, 12)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+        throw new InputError(`row ${index + 1}: the string is not UTF-8 (bytes ${shown}${bad.bytes.length > 12 ? ' …' : ''}); Parquet strings must be UTF-8`, {
+          file,
+          field: name,
+        });
+      }
+      values[name] = object[name];
+    }
     return { values, line: null, row: index + 1 };
   });
   return { columns, rows };

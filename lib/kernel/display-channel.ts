@@ -4,15 +4,15 @@
  * it too. On the way to the front end it:
  *
  * - adds `text/html` to hanlab's own mime types: an emitted result is drawn by the report's own code
- *   (lib/report/result-html.ts), so a table reads the same in Jupyter and in reports/, and a plotly
- *   figure gets HTML that draws offline (plotly-html.ts; the bundle rides in the session's first figure);
+ *   (lib/report/result-html.ts: its tables, and its charts as the same static SVG), so it reads the same
+ *   in Jupyter and in reports/; a plotly figure (`showPlot`) gets HTML that draws it offline
+ *   (plotly-html.ts; plotly.js rides in the session's first figure);
  * - refuses a second result of the same name from the same cell run, or from another cell, unless the
  *   later emit says `{ replace: true }`: a report keeps one value per name and must not pick silently.
  */
 import { HanlabError } from '../errors.js';
 import { KERNEL_DISPLAY_KEY, PLOTLY_MIME, RESULT_MIME, type DisplayContent, type KernelDisplayChannel, type ResultBundle } from '../notebook/mime.js';
 import { escapeHtml } from '../notebook/display.js';
-import type { Figure } from '../report/charts.js';
 import type { CurrentExecution } from './kernel.js';
 import { plotlyFigureHtml, plotlyLoaderHtml, type PlotlyFigureSpec } from './plotly-html.js';
 
@@ -97,8 +97,7 @@ export class DisplayChannel implements KernelDisplayChannel {
   private resultHtml(bundle: ResultBundle): string {
     try {
       if (!this.report) throw new Error('the report renderer is not loaded yet');
-      const rendered = this.report.resultHtml(bundle.name, bundle.value, { cwd: this.root });
-      return `<div class="hanlab-result">${this.report.fillChartBoxes(rendered, (figure: Figure) => this.figureHtml({ data: figure.data, layout: figure.layout }))}</div>`;
+      return `<div class="hanlab-result">${this.report.resultHtml(bundle.name, bundle.value, { cwd: this.root })}</div>`;
     } catch (error) {
       // The result is still emitted (the report reads the JSON); the notebook shows why it has no table.
       const message = error instanceof Error ? error.message : String(error);

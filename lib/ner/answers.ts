@@ -3,9 +3,11 @@
  * "answer": "<raw model text>"}` per line. Other fields (e.g. `source`) are allowed and ignored.
  * `"answer": null` means the model gave no answer; the sentence is then reported as missing.
  * Blank lines carry no data and are passed over; every other bad line is an `InputError` naming
- * the file, line and field.
+ * the file, line and field. The file's encoding (UTF-8, or CP949 as Korean Windows tools save it) is
+ * detected by lib/data/encoding.ts; a broken byte is an error naming its line, never a silent U+FFFD.
  */
-import { readFileSync } from 'node:fs';
+import { readTextFile, type TextEncodingName } from '../data/encoding.js';
+import { jsonSyntaxError } from '../data/json-errors.js';
 import { InputError } from '../errors.js';
 import type { DiagnoseItem, GoldSentence } from './diagnose.js';
 
@@ -21,6 +23,11 @@ export interface AnswerSet<S extends GoldSentence = GoldSentence> {
 export interface AnswerReadOptions {
   /** The file name, for error messages. */
   file?: string;
+}
+
+export interface AnswerFileOptions {
+  /** Skip encoding detection. */
+  encoding?: TextEncodingName;
 }
 
 /** Matches answer lines to `sentences` by id (string) or index (number). */
@@ -39,7 +46,8 @@ export function parseAnswers<S extends GoldSentence>(content: string, sentences:
     try {
       value = JSON.parse(line);
     } catch (error) {
-      throw new InputError(`not valid JSON (${(error as Error).message}); expected {"id": ..., "answer": "..."}`, where);
+      const located = jsonSyntaxError(line, error, { file: options.file, firstLine: i + 1 });
+      throw new InputError(`${located.detail}; expected {"id": ..., "answer": "..."}`, where);
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new InputError('expected an object {"id": <sentence id or index>, "answer": "<model text>"}', where);
@@ -81,12 +89,7 @@ export function parseAnswers<S extends GoldSentence>(content: string, sentences:
 }
 
 /** Reads an answers JSONL file; see `parseAnswers`. */
-export function readAnswers<S extends GoldSentence>(path: string, sentences: readonly S[]): AnswerSet<S> {
-  let content: string;
-  try {
-    content = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read the answers file (${(error as { code?: string }).code ?? String(error)})`, { file: path });
-  }
-  return parseAnswers(content, sentences, { file: path });
+export function readAnswers<S extends GoldSentence>(path: string, sentences: readonly S[], options: AnswerFileOptions = {}): AnswerSet<S> {
+  const { text } = readTextFile(path, { encoding: options.encoding, what: 'the answers file' });
+  return parseAnswers(text, sentences, { file: path });
 }

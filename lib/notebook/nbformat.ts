@@ -5,8 +5,10 @@
  * Reading checks the structure we rely on and names the file and the cell when it is wrong; it does not
  * drop or reorder anything it does not know (unknown metadata survives a read/write round trip).
  */
-import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { readTextFile, type TextEncodingName } from '../data/encoding.js';
+import { jsonSyntaxError } from '../data/json-errors.js';
 import { InputError } from '../errors.js';
 
 /** Notebook text fields are a string or a list of lines (each keeping its "\n"). */
@@ -115,18 +117,18 @@ export function parseNotebook(text: string, file = '<notebook>'): Notebook {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`not valid JSON (${error instanceof Error ? error.message : String(error)})`, { file });
+    throw jsonSyntaxError(text, error, { file });
   }
   return checkNotebook(raw, file);
 }
 
-export function readNotebook(file: string): Notebook {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read notebook (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { file });
-  }
+/**
+ * Reads an .ipynb file. Jupyter writes UTF-8, but a notebook saved by a Korean Windows editor may be
+ * CP949 or carry a byte-order mark: the encoding is detected as for every data file (lib/data/encoding.ts)
+ * and broken bytes are an error naming their line, never decoded leniently.
+ */
+export function readNotebook(file: string, options: { encoding?: TextEncodingName } = {}): Notebook {
+  const { text } = readTextFile(file, { encoding: options.encoding, what: 'notebook' });
   return parseNotebook(text, file);
 }
 

@@ -162,11 +162,11 @@ export type CheckOptions = Omit<RegenerateOptions, 'force' | 'cacheDir'> & DiffO
   onTempDir?: (dir: string) => void;
 };
 
-/** The compared report files of a folder: every `.md` and `.html` directly in it. */
+/** The compared report files of a folder: every `.md`, `.html` and chart `.svg` directly in it. */
 function reportFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && /\.(md|html)$/.test(entry.name))
+    .filter((entry) => entry.isFile() && /\.(md|html|svg)$/.test(entry.name))
     .map((entry) => entry.name)
     .sort();
 }

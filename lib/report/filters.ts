@@ -107,6 +107,17 @@ export function pointDelta(delta: unknown, digits = 2): string {
   return `${signedDelta(delta * 100, digits)}%p`;
 }
 
+const NATIVE_COUNTS = ['', '한', '두', '세', '네', '다섯', '여섯', '일곱', '여덟', '아홉', '열'];
+
+/**
+ * A count before a noun, as Korean says it: `4` → `네` ("네 부분집합 모두"), up to 열; larger counts
+ * (and anything that is not a whole number from 1) print as digits.
+ */
+export function nativeCount(n: unknown): string {
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n < NATIVE_COUNTS.length) return NATIVE_COUNTS[n];
+  return isFiniteNumber(n) ? thousands(n) : NOT_A_NUMBER;
+}
+
 /** Every filter by the name templates use. */
 export const FILTERS = {
   percent,
@@ -117,6 +128,7 @@ export const FILTERS = {
   delta: signedDelta,
   pointDelta,
   gain: gainArrow,
+  nativeCount,
 } as const;
 
 /**

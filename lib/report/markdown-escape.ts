@@ -98,3 +98,21 @@ export function codeSpan(text: unknown): string {
   const pad = body.startsWith('`') || body.endsWith('`') || (body.startsWith(' ') && body.endsWith(' ')) ? ' ' : '';
   return `${ticks}${pad}${body}${pad}${ticks}`;
 }
+
+/**
+ * Rich text (result-kinds.ts `RichText`) as Markdown: strings escaped, `{ code }` as a code span,
+ * `{ strong }` as bold; anything else is escaped as its JSON text.
+ */
+export function richMarkdown(value: unknown): string {
+  const part = (p: unknown): string => {
+    if (typeof p === 'string') return escapeMarkdown(p);
+    if (typeof p === 'number') return escapeMarkdown(String(p));
+    if (p !== null && typeof p === 'object' && !Array.isArray(p)) {
+      const { code, strong } = p as { code?: unknown; strong?: unknown };
+      if (typeof code === 'string') return codeSpan(code);
+      if (typeof strong === 'string' && strong.trim() !== '') return `**${escapeMarkdown(strong.trim())}**`;
+    }
+    return p === undefined || p === null ? '' : escapeMarkdown(JSON.stringify(p));
+  };
+  return Array.isArray(value) ? value.map(part).join('') : part(value);
+}

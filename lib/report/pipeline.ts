@@ -3,7 +3,7 @@
  * notebook in `notebooks/` → run (or the freeze cache) → reports + `reports/index.md`/`.html`
  * (`regenerateReports`). The executed notebooks are kept as `reports/<name>.ipynb`, so CI can diff them.
  */
-import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HanlabError, InputError } from '../errors.js';
 import { readNotebook, writeNotebook, type Notebook } from '../notebook/nbformat.js';
@@ -19,6 +19,8 @@ export interface WrittenReport {
   template: string;
   markdownPath: string;
   htmlPath: string;
+  /** The chart SVG files written beside the Markdown report. */
+  chartPaths: string[];
   headline: HeadlineFigure[];
   findings: Finding[];
 }
@@ -32,20 +34,37 @@ function writeText(file: string, text: string): void {
 }
 
 function writeDocuments(notebook: Notebook, outDir: string, options: RenderOptions): WrittenReport {
-  const { model, markdown, html } = renderDocuments(notebook, options);
+  const { model, markdown, html, charts } = renderDocuments(notebook, options);
   const markdownPath = path.join(outDir, `${model.report.name}.md`);
   const htmlPath = path.join(outDir, `${model.report.name}.html`);
   writeText(markdownPath, markdown);
   writeText(htmlPath, html);
+  // The charts the Markdown links, beside it; charts this report no longer has are removed.
+  for (const chart of charts) writeText(path.join(outDir, chart.file), chart.svg);
+  removeStaleCharts(outDir, model.report.name, new Set(charts.map((chart) => chart.file)));
   return {
     name: model.report.name,
     title: model.report.title,
     template: model.report.template,
     markdownPath,
     htmlPath,
+    chartPaths: charts.map((chart) => path.join(outDir, chart.file)),
     headline: model.headline,
     findings: model.findings,
   };
+}
+
+/** Removes `<name>.*.svg` files in outDir that the report no longer links. */
+function removeStaleCharts(outDir: string, name: string, keep: Set<string>): void {
+  let files: string[];
+  try {
+    files = readdirSync(outDir);
+  } catch {
+    return;
+  }
+  for (const file of files) {
+    if (file.startsWith(`${name}.`) && file.endsWith('.svg') && !keep.has(file)) rmSync(path.join(outDir, file), { force: true });
+  }
 }
 
 /** `hanlab report`: renders one executed notebook into `<outDir>/<name>.md` and `.html`. */

@@ -13,12 +13,14 @@ import type nunjucks from 'nunjucks';
 import { InputError } from '../errors.js';
 import type { Notebook } from '../notebook/nbformat.js';
 import { readResults } from '../notebook/results.js';
+import { renderSvg } from './chart-svg.js';
 import { chartFor, type Figure } from './charts.js';
 import { FILTERS, josa } from './filters.js';
 import { INTERPRETATION_TABLE, findFindings, interpretLevel, levelInput, type Finding, type LevelVerdict } from './findings.js';
-import { chartPlaceholder, renderPage } from './html.js';
-import { codeSpan, escapeMarkdown, fenceCode } from './markdown-escape.js';
+import { markdownToHtml, renderPage, type ChartImage } from './html.js';
+import { codeSpan, escapeMarkdown, fenceCode, richMarkdown } from './markdown-escape.js';
 import { createMarkdownEnvironment, safe } from './markdown-env.js';
+import { boundResult, omittedText, type OmittedResult } from './result-bounds.js';
 import { classifyResult, type EnvironmentResult, type HeadlineFigure, type NamedResult } from './result-kinds.js';
 import * as views from './views.js';
 
@@ -54,6 +56,8 @@ export interface ReportModel {
   environment: views.InfoRow[];
   /** 재현 정보 rows from the run metadata (git commit, data hashes, parameters, kernel, device, times). */
   run: views.InfoRow[];
+  /** Korean notices for results left out because they passed a depth or size bound. */
+  omitted: string[];
 }
 
 const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N}._-]{0,99}$/u;
@@ -92,15 +96,19 @@ export function reportSettings(notebook: Notebook, file?: string): ReportSetting
 export function buildReportModel(notebook: Notebook, file?: string): ReportModel {
   const settings = reportSettings(notebook, file);
   const raw = readResults(notebook, file);
-  const results = Object.keys(raw).map((name) => classifyResult(name, raw[name], file));
+  // Bounded first: a result nested thousands of levels deep (or megabytes long) becomes a notice.
+  const results = Object.keys(raw).map((name) => boundResult(name, raw[name]) ?? classifyResult(name, raw[name], file));
   const byName = Object.create(null) as Record<string, NamedResult>;
   for (const result of results) byName[result.name] = result;
   const input = levelInput(results);
   const environment = results.filter((r) => r.kind === 'environment').flatMap((r) => views.environmentRows(r.value as EnvironmentResult));
   const hanlab = notebook.metadata.hanlab ?? {};
   const inputHashes = isRecord(hanlab.report) && isRecord(hanlab.report.inputHashes) ? (hanlab.report.inputHashes as Record<string, string>) : undefined;
+  // A notebook may title the report from its data (which model, which file): a `report-title` string.
+  const emittedTitle = byName['report-title']?.value;
+  const title = typeof emittedTitle === 'string' && emittedTitle.trim() !== '' ? emittedTitle.trim() : settings.title;
   return {
-    report: settings,
+    report: { ...settings, title },
     results,
     result: byName,
     findings: findFindings(results),
@@ -108,6 +116,7 @@ export function buildReportModel(notebook: Notebook, file?: string): ReportModel
     headline: views.headlineFigures(results),
     environment,
     run: views.runRows(hanlab.run, inputHashes),
+    omitted: results.filter((r) => r.kind === 'omitted').map((r) => omittedText(r.name, r.value as OmittedResult)),
   };
 }
 
@@ -124,16 +133,36 @@ function resolveTemplatesDir(options: RenderOptions): string {
   return path.resolve(options.templatesDir ?? path.join(options.cwd ?? process.cwd(), 'templates'));
 }
 
-/** Collects the charts one render asks for; templates get a placeholder line per chart. */
+/** A chart of a report: the SVG file written beside the Markdown report, and its text. */
+export interface ChartFile extends ChartImage {
+  /** File name, relative to the report (`<report>.<result>.svg`). */
+  file: string;
+  figure: Figure;
+}
+
+/** File-name part for a result name: ASCII letters, digits, `_` and `-` (others become `-`). */
+function chartSlug(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+}
+
+/**
+ * Collects the charts one render asks for. Each chart becomes an image line in the Markdown, linking
+ * the SVG file that the pipeline writes beside the report; the HTML page inlines the same SVG there.
+ */
 class ChartCollector {
-  readonly figures: Figure[] = [];
+  readonly charts: ChartFile[] = [];
+  constructor(private readonly reportName: string) {}
+
   add(result: NamedResult | undefined, title?: string): string {
     if (!result || typeof result !== 'object' || !('kind' in result)) return '';
     const figure = chartFor(result, title);
     if (!figure) return '';
-    this.figures.push(figure);
-    // Blank lines around it: the placeholder must be its own HTML block, never part of a table.
-    return `\n\n${chartPlaceholder(this.figures.length - 1)}\n\n`;
+    const stem = `${this.reportName}.${chartSlug(result.name) || `chart-${this.charts.length + 1}`}`;
+    let file = `${stem}.svg`;
+    for (let n = 2; this.charts.some((c) => c.file === file); n++) file = `${stem}-${n}.svg`;
+    this.charts.push({ file, title: figure.title, svg: renderSvg(figure.spec), figure });
+    // Blank lines around it: the image is a paragraph of its own, never part of a table.
+    return `\n\n![${escapeMarkdown(figure.title)}](${file})\n\n`;
   }
 }
 
@@ -149,12 +178,14 @@ function configure(env: nunjucks.Environment, charts: ChartCollector): void {
     return safe(escapeMarkdown(text) + joined.slice(text.length));
   });
   env.addFilter('codespan', (text: unknown) => safe(codeSpan(text)));
+  env.addFilter('rich', (value: unknown) => safe(richMarkdown(value)));
   env.addFilter('clip', (text: unknown, max: number) => views.clip(String(text ?? ''), max));
   env.addGlobal('fence', (text: unknown, language?: string) => safe(fenceCode(text, language)));
   env.addGlobal('chart', (result: NamedResult | undefined, title?: string) => safe(charts.add(result, title)));
   env.addGlobal('views', views);
   env.addGlobal('levels', INTERPRETATION_TABLE);
   env.addGlobal('formatDuration', views.formatDuration);
+  env.addGlobal('omittedNotice', (result: NamedResult) => omittedText(result.name, result.value as OmittedResult));
 }
 
 /** Deterministic whitespace: no trailing spaces, at most one blank line in a row, one final newline. */
@@ -180,7 +211,8 @@ export interface RenderedReport {
   model: ReportModel;
   markdown: string;
   html: string;
-  charts: Figure[];
+  /** The chart SVGs the Markdown links (write them beside it); the HTML inlines them. */
+  charts: ChartFile[];
 }
 
 function renderMarkdownWithCharts(context: object, options: RenderOptions, template: string) {
@@ -192,11 +224,12 @@ function renderMarkdownWithCharts(context: object, options: RenderOptions, templ
       { file: options.file, field: 'metadata.hanlab.report.template' },
     );
   }
-  const charts = new ChartCollector();
+  const reportName = (context as { report?: { name?: string } }).report?.name ?? template;
+  const charts = new ChartCollector(reportName);
   const env = createMarkdownEnvironment(templatesDir);
   configure(env, charts);
   const markdown = tidyMarkdown(env.render(`${template}.njk`, context));
-  return { markdown, charts: charts.figures, templatesDir };
+  return { markdown, charts: charts.charts, templatesDir };
 }
 
 /** The Markdown report. Byte-identical for the same notebook and templates. */
@@ -240,14 +273,27 @@ export function renderIndex(entries: IndexEntry[], options: RenderOptions = {}):
 }
 
 /**
- * The Markdown of one `_macros.njk` macro call (e.g. `m.result(r)`), rendered exactly as the report
- * templates render it, with the charts it asks for. For showing one emitted result in a notebook
- * (lib/report/result-html.ts); `context` holds the call's variables.
+ * One result on its own, through the same macro the generic report uses (`_macros.njk` `result`): the
+ * Markdown, its charts (SVG), and the HTML with the charts inline. For showing a result where it was
+ * emitted (the notebook UI), so it looks as it will in the report.
  */
-export function renderMacroMarkdown(call: string, context: Record<string, unknown>, options: RenderOptions = {}): { markdown: string; charts: Figure[] } {
-  const charts = new ChartCollector();
-  const env = createMarkdownEnvironment(resolveTemplatesDir(options));
+export function renderResult(result: NamedResult, options: RenderOptions = {}, call = 'm.result(r)'): { markdown: string; html: string; charts: ChartFile[] } {
+  const bounded = boundResult(result.name, result.value) ?? result;
+  const templatesDir = resolveTemplatesDir(options);
+  const charts = new ChartCollector('result');
+  const env = createMarkdownEnvironment(templatesDir);
   configure(env, charts);
-  const markdown = tidyMarkdown(env.renderString(`{% import "_macros.njk" as m %}{{ ${call} }}`, context));
-  return { markdown, charts: charts.figures };
+  // `call`: another macro of _macros.njk for kinds the report shows outside m.result (headline figures).
+  const markdown = tidyMarkdown(env.renderString(`{% import "_macros.njk" as m %}{{ ${call} }}`, { r: bounded }));
+  return { markdown, html: markdownToHtml(markdown, charts.charts), charts: charts.charts };
+}
+
+/** The Markdown of one result (see `renderResult`). */
+export function renderResultMarkdown(result: NamedResult, options: RenderOptions = {}): string {
+  return renderResult(result, options).markdown;
+}
+
+/** The HTML of one result, charts inline (see `renderResult`). */
+export function renderResultHtml(result: NamedResult, options: RenderOptions = {}): string {
+  return renderResult(result, options).html;
 }

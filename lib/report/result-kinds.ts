@@ -179,8 +179,10 @@ export interface HeadlineFigure {
   label: string;
   value: number;
   format?: 'percent' | 'score' | 'count';
-  /** When given, the figure prints as `value (base → value, ▴ x%)`. */
+  /** When given, the figure prints as `value (baseLabel base, ▴ x%)`. */
   base?: number;
+  /** What the base is (default 베이스라인), e.g. 무작위 초기화 for a model trained from scratch. */
+  baseLabel?: string;
 }
 
 /** `{ kind: 'headline' }`: the few figures that summarise the study. */
@@ -189,12 +191,19 @@ export interface HeadlineResult {
   figures: HeadlineFigure[];
 }
 
+/**
+ * Text with inline code or bold, without writing Markdown: a string (plain text, escaped), a part
+ * `{ code }` (a code span) or `{ strong }` (bold), or an array of those, joined. Lets a notebook put an
+ * identifier in a cell (`[{ code: 'json_to_bio' }, ' 원본']`) that renders as code, never as backticks.
+ */
+export type RichText = string | { code: string } | { strong: string } | Array<string | { code: string } | { strong: string }>;
+
 /** `{ kind: 'table' }`: any other table (dataset sizes, model comparison); cells are escaped. */
 export interface TableResult {
   kind: 'table';
   title?: string;
   columns: string[];
-  rows: Array<Array<string | number | null>>;
+  rows: Array<Array<RichText | number | null>>;
 }
 
 export type KindedResult =
@@ -219,7 +228,8 @@ export const RESULT_KINDS: readonly ResultKind[] = [
 /** A result as the templates see it: its name, its kind (or 'value' for anything else), its data. */
 export interface NamedResult {
   name: string;
-  kind: ResultKind | 'value';
+  /** 'omitted': past a size or depth bound, shown as a notice (result-bounds.ts). */
+  kind: ResultKind | 'value' | 'omitted';
   value: unknown;
 }
 
@@ -358,6 +368,7 @@ export function classifyResult(name: string, value: unknown, file?: string): Nam
         check.string(f.label, `figures[${i}].label`);
         check.number(f.value, `figures[${i}].value`);
         check.number(f.base, `figures[${i}].base`, true);
+        check.string(f.baseLabel, `figures[${i}].baseLabel`, true);
       });
       break;
     case 'table': {

@@ -213,7 +213,7 @@ export function environmentRows(env: EnvironmentResult): InfoRow[] {
   if (env.durationMs !== undefined) rows.push({ label: '실행 시간', value: formatDuration(env.durationMs) });
   if (env.samples !== undefined) rows.push({ label: '샘플 수', value: env.samples.toLocaleString('en-US') });
   const speed = env.samplesPerSec ?? (env.samples !== undefined && env.durationMs ? env.samples / (env.durationMs / 1000) : undefined);
-  if (speed !== undefined) rows.push({ label: '처리 속도', value: `${speed.toFixed(1)} samples/sec` });
+  if (speed !== undefined) rows.push({ label: '처리 속도', value: `${speed.toFixed(1)} 샘플/초` });
   for (const [label, value] of Object.entries(env.extra ?? {})) rows.push({ label, value: display(value) });
   return rows;
 }
@@ -263,16 +263,20 @@ function cellsSummary(cells: unknown[]): string | undefined {
   return text;
 }
 
-/** The runner's device probe (`{ expectedBackend, backends: [{ backend, available, reason? }] }`) in one line. */
+/**
+ * The runner's device probe (`{ expectedBackend, backends: [{ backend, available, reason? }] }`) in one
+ * Korean line. The probe's reasons are English diagnostics (library names, npm aliases): the line names
+ * the unusable backends and points to where the reasons are kept, so no English log text enters the report.
+ */
 function deviceSummary(device: { expectedBackend?: unknown; backends: unknown[] }): string | undefined {
   const backends = device.backends as Array<{ backend?: unknown; available?: unknown; reason?: unknown }>;
   if (!backends.every((b) => b !== null && typeof b === 'object' && typeof b.backend === 'string' && typeof b.available === 'boolean')) return undefined;
   const usable = backends.filter((b) => b.available).map((b) => String(b.backend));
-  const unusable = backends.filter((b) => !b.available).map((b) => (typeof b.reason === 'string' ? `${String(b.backend)} (${b.reason})` : String(b.backend)));
+  const unusable = backends.filter((b) => !b.available).map((b) => String(b.backend));
   const parts: string[] = [];
   if (typeof device.expectedBackend === 'string') parts.push(`예상 백엔드 ${device.expectedBackend}`);
   parts.push(`사용 가능: ${usable.join(', ') || '없음'}`);
-  if (unusable.length) parts.push(`사용 불가: ${unusable.join('; ')}`);
+  if (unusable.length) parts.push(`사용 불가: ${unusable.join(', ')} (이유는 실행된 노트북의 metadata.hanlab.run.device에 있습니다)`);
   return parts.join(' · ');
 }
 
@@ -391,9 +395,15 @@ export function valueView(value: unknown): ValueView {
   return { type: 'json', text: JSON.stringify(value, null, 2) };
 }
 
-/** Cells of a `table` result as text (numbers with thousands separators, scores to 4 digits). */
-export function tableCells(rows: Array<Array<string | number | null>>): string[][] {
-  return rows.map((row) => row.map((cell) => scalarText(cell) ?? JSON.stringify(cell)));
+/** Whether a value is a rich-text part or list of parts (`{ code }`, `{ strong }`, or an array of them and strings). */
+export function isRichText(value: unknown): boolean {
+  const part = (p: unknown) => typeof p === 'string' || (p !== null && typeof p === 'object' && !Array.isArray(p) && (typeof (p as { code?: unknown }).code === 'string' || typeof (p as { strong?: unknown }).strong === 'string') && Object.keys(p as object).length === 1);
+  return Array.isArray(value) ? value.length > 0 && value.every(part) : typeof value === 'object' && part(value);
+}
+
+/** Cells of a `table` result: numbers with thousands separators (scores to 4 digits), rich-text cells kept as parts. */
+export function tableCells(rows: Array<Array<unknown>>): unknown[][] {
+  return rows.map((row) => row.map((cell) => (isRichText(cell) ? cell : scalarText(cell) ?? JSON.stringify(cell))));
 }
 
 /** Which columns a loss table needs (a column appears when any epoch has the value). */
@@ -410,6 +420,16 @@ export function ofKind(results: NamedResult[], ...kinds: string[]): NamedResult[
 /** The results of none of the given kinds (what a study template did not place itself). */
 export function notOfKind(results: NamedResult[], ...kinds: string[]): NamedResult[] {
   return results.filter((r) => !kinds.includes(r.kind));
+}
+
+/** `[{ name: 'KoBERT' }, { name: 'KoELECTRA' }]` → `KoBERT, KoELECTRA`. */
+export function joinNames(items: Array<{ name: string }>): string {
+  return items.map((item) => item.name).join(', ');
+}
+
+/** The results whose names are not in `names` (what a study template placed by name itself). */
+export function exceptNames(results: NamedResult[], names: string[]): NamedResult[] {
+  return results.filter((r) => !names.includes(r.name));
 }
 
 /** Findings other than those of one rule (a study template may show that rule in its own section). */

@@ -30,7 +30,7 @@ describe('DisplayChannel', () => {
     run(1, 1);
     const value = { kind: 'metrics', title: '평가 결과 요약', rows: [{ label: 'accuracy', value: 0.9 }] };
     emit('summary', value);
-    assert.equal(shown[0].content.data['text/html'], `<div class="hanlab-result">${resultHtml('summary', value).html}</div>`);
+    assert.equal(shown[0].content.data['text/html'], `<div class="hanlab-result">${resultHtml('summary', value)}</div>`);
     channel.display({ data: { 'text/html': '<b>x</b>' }, metadata: {}, transient: { display_id: 'd1' } }, true);
     assert.deepEqual(shown[1], { content: { data: { 'text/html': '<b>x</b>' }, metadata: {}, transient: { display_id: 'd1' } }, update: true });
     channel.clearOutput(true);

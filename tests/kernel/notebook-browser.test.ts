@@ -1,9 +1,10 @@
 /**
  * The notebook experience as a person gets it: Debian's Jupyter Notebook 6.4 server (random port and
  * token, kernelspecs in a temporary JUPYTER_PATH) in headless Debian Chromium. Study notebook 02 runs
- * cell by cell with the `hanlab` kernel, and its results appear as HTML tables and as plotly charts
- * drawn offline (SVG); a notebook on the `hanlab-gpu` kernel shows, on this GPU-less machine, why it
- * runs nothing, right under the cell. Screenshots go to .screenshots/ (git-ignored).
+ * cell by cell with the `hanlab` kernel, and its results appear as the report draws them: HTML tables
+ * and the report's chart SVGs. A notebook of plotly figures (`showPlot`) draws them offline with
+ * plotly.js (plotly's SVG in the page), and a notebook on the `hanlab-gpu` kernel shows, on this GPU-less
+ * machine, why it runs nothing, right under the cell. Screenshots go to .screenshots/ (git-ignored).
  * Skips, saying why, only without chromium / jupyter-notebook and HANLAB_REQUIRE_BROWSER unset.
  */
 import { after, before, describe, test } from 'node:test';
@@ -63,6 +64,11 @@ before(async () => {
   const device = JSON.parse(readFileSync('tests/fixtures/notebooks/device.ipynb', 'utf8'));
   device.metadata.kernelspec = { name: 'hanlab-gpu', display_name: 'hanlab GPU (TypeScript, CUDA)', language: 'typescript' };
   writeFileSync(path.join(notebooks, 'gpu.ipynb'), JSON.stringify(device));
+  // Plotly figures: the first carries plotly.js, the second reuses it.
+  const plots = JSON.parse(readFileSync('tests/fixtures/notebooks/ten-cells.ipynb', 'utf8'));
+  const plotCell = (title: string) => ({ cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source: `import { showPlot } from './lib/notebook/display.js';\nshowPlot({ data: [{ type: 'bar', x: ['PS', 'LC', 'OG'], y: [0.8, 0.6, 0.4] }], layout: { title: { text: '${title}' }, height: 300 } });` });
+  plots.cells = [plotCell('유형별 F1'), plotCell('다시 그린 F1')];
+  writeFileSync(path.join(notebooks, 'plots.ipynb'), JSON.stringify(plots));
 
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -135,7 +141,7 @@ async function runAll(page: Page, notebook: string, kernel: string, timeoutMs: n
 }
 
 describe('Jupyter Notebook 6 in Chromium', { skip }, () => {
-  test('study notebook 02 on the hanlab kernel: results as HTML tables and plotly charts drawn offline', { timeout: 420_000 }, async () => {
+  test('study notebook 02 on the hanlab kernel: results as the report draws them, HTML tables and chart SVGs', { timeout: 420_000 }, async () => {
     const page = await context!.newPage();
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));
@@ -145,18 +151,37 @@ describe('Jupyter Notebook 6 in Chromium', { skip }, () => {
       prompts: Jupyter.notebook.get_cells().filter((cell: any) => cell.cell_type === 'code').map((cell: any) => cell.input_prompt_number),
       tables: document.querySelectorAll('.output_html .hanlab-result table').length,
       headers: [...document.querySelectorAll('.output_html .hanlab-result h4')].map((node: any) => node.textContent),
-      charts: document.querySelectorAll('.output_html div.hanlab-plot[data-state="drawn"] svg.main-svg').length,
+      charts: document.querySelectorAll('.output_html .hanlab-result figure.chart svg').length,
       textOnly: [...document.querySelectorAll('.output_text pre')].filter((node: any) => node.textContent.includes('{"kind"')).length,
     }));
     mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SCREENSHOTS, 'notebook-02-in-jupyter.png') });
-    if (state.charts > 0) await page.locator('div.hanlab-plot[data-state="drawn"]').first().screenshot({ path: path.join(SCREENSHOTS, 'notebook-02-chart-in-jupyter.png') });
+    if (state.charts > 0) await page.locator('.output_html .hanlab-result figure.chart').first().screenshot({ path: path.join(SCREENSHOTS, 'notebook-02-chart-in-jupyter.png') });
     assert.deepEqual(state.errors, [], 'no cell failed');
     assert.ok(state.prompts.every((count: unknown) => typeof count === 'number'), `every cell ran: ${JSON.stringify(state.prompts)}`);
     assert.ok(state.tables >= 8, `the emitted tables show as HTML tables (found ${state.tables}; titles: ${state.headers.join(' | ')})`);
-    assert.ok(state.charts >= 1, 'the per-label F1 chart was drawn by plotly (an SVG in the page)');
+    assert.ok(state.charts >= 1, 'the per-label F1 charts show as the report\'s SVG');
     assert.equal(state.textOnly, 0, 'no result shows as raw JSON text');
     assert.deepEqual(problems, [], 'no script error in the page');
+    await page.close();
+  });
+
+  test('plotly figures draw offline in Notebook 6: plotly.js comes with the first figure, the second reuses it', { timeout: 180_000 }, async () => {
+    const page = await context!.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    await runAll(page, 'plots.ipynb', 'hanlab', 120_000);
+    await page.waitForFunction(() => document.querySelectorAll('div.hanlab-plot[data-state="drawn"] svg.main-svg').length >= 2, undefined, { timeout: 60_000 });
+    const state = await page.evaluate(() => ({
+      drawn: [...document.querySelectorAll('div.hanlab-plot')].map((box: any) => box.getAttribute('data-state')),
+      titles: [...document.querySelectorAll('div.hanlab-plot .gtitle')].map((node: any) => node.textContent),
+      bars: document.querySelectorAll('div.hanlab-plot g.point').length,
+    }));
+    await page.locator('div.hanlab-plot').first().screenshot({ path: path.join(SCREENSHOTS, 'plotly-in-jupyter.png') });
+    assert.deepEqual(state.drawn, ['drawn', 'drawn']);
+    assert.deepEqual(state.titles, ['유형별 F1', '다시 그린 F1']);
+    assert.equal(state.bars, 6);
+    assert.deepEqual(problems, []);
     await page.close();
   });
 

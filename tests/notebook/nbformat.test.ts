@@ -42,7 +42,7 @@ describe('nbformat', () => {
     for (const [raw, message] of cases) {
       assert.throws(() => parseNotebook(JSON.stringify(raw), 'bad.ipynb'), (error: unknown) => error instanceof InputError && message.test(error.message));
     }
-    assert.throws(() => parseNotebook('{', 'broken.ipynb'), /broken\.ipynb: not valid JSON/);
+    assert.throws(() => parseNotebook('{', 'broken.ipynb'), /broken\.ipynb:1: not valid JSON at the end/);
     const missing = path.join(work, 'missing.ipynb');
     assert.throws(() => readNotebook(missing), /missing\.ipynb: cannot read notebook \(ENOENT\)/);
   });

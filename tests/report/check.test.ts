@@ -62,7 +62,11 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-const REPORT_FILES = ['index.html', 'index.md', 'news-sentiment.html', 'news-sentiment.md', 'patent-risk.html', 'patent-risk.md'];
+const REPORT_FILES = [
+  'index.html', 'index.md',
+  'news-sentiment.before-after.svg', 'news-sentiment.confusion.svg', 'news-sentiment.html', 'news-sentiment.loss.svg', 'news-sentiment.md',
+  'patent-risk.html', 'patent-risk.match.svg', 'patent-risk.md', 'patent-risk.risk_level.svg',
+];
 
 test('unchanged notebooks: ok, every file "unchanged", every notebook re-run, nothing written into reports/ or the cache', async (t) => {
   const root = await project(t);
@@ -78,7 +82,7 @@ test('unchanged notebooks: ok, every file "unchanged", every notebook re-run, no
   assert.deepEqual(snapshot(path.join(root, 'reports')), reportsBefore);
   assert.deepEqual(snapshot(path.join(root, '.cache', 'reports')), cacheBefore);
   assert.match(formatCheck(result, root), /^reports\/index\.html +unchanged$/m);
-  assert.match(formatCheck(result, root), /reports --check: ok, 6 files unchanged/);
+  assert.match(formatCheck(result, root), /reports --check: ok, 11 files unchanged/);
 });
 
 test('a changed figure is a difference, shown with the line it changed', async (t) => {
@@ -105,7 +109,7 @@ test('a changed figure is a difference, shown with the line it changed', async (
   const text = formatCheck(result, root);
   assert.match(text, /^reports\/news-sentiment\.md +changed$/m);
   assert.match(text, /^    -- \*\*가장 많이 헷갈린 쌍.*41건/m);
-  assert.match(text, /FAILED, \d+ of 6 files differ, 0 of 2 notebooks failed/);
+  assert.match(text, /FAILED, \d+ of 11 files differ, 0 of 2 notebooks failed/);
 });
 
 test('a new run time, date, commit and throughput alone change nothing that is compared', async (t) => {

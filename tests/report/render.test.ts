@@ -4,7 +4,6 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../../lib/errors.js';
 import { readNotebook, type Notebook } from '../../lib/notebook/nbformat.js';
-import { plotlyBundle } from '../../lib/report/html.js';
 import { buildReportModel, renderDocuments, renderIndex, renderMarkdown, reportSettings } from '../../lib/report/render.js';
 
 const FIXTURES = path.join(process.cwd(), 'tests', 'fixtures', 'reports');
@@ -47,7 +46,9 @@ test('the sentiment template reads like study 004: before/after, verdict, confus
   assert.match(markdown, /\| \*\*예측: 긍정\*\* \| 412 \| 22 \| 41 \|/);
   assert.match(markdown, /- \*\*중립\*\*: 400개 중 330개 정답 \(82\.5%\) - 가장 어려운 클래스/);
   assert.match(markdown, /```ini\n\[Path\]\nmodel_name = monologg\/koelectra-base-v3-discriminator/);
-  assert.deepEqual(charts.map((c) => c.data[0].type), ['bar', 'heatmap', 'scatter']);
+  assert.deepEqual(charts.map((c) => c.file), ['news-sentiment.before-after.svg', 'news-sentiment.confusion.svg', 'news-sentiment.loss.svg']);
+  // Each chart is an image line linking its SVG file beside the report.
+  for (const chart of charts) assert.ok(markdown.includes(`](${chart.file})\n`), chart.file);
   // The verdict has its own section; 주요 발견 does not repeat it.
   assert.doesNotMatch(markdown.slice(0, markdown.indexOf('## 1.')), /기준표/);
 });
@@ -67,18 +68,17 @@ test('the generic template shows study 000 and 002 figures the way the studies w
   assert.match(patent, /\| 102 \| 폴리아미드계 겔화제-ATPA 52% \\\| 비교 대상 \| 높음 \| 애매 \|/);
 });
 
-test('HTML is one self-contained file: plotly inlined once, no CDN, no outside URL', () => {
-  const plotly = plotlyBundle();
+test('HTML is one self-contained file: charts as inline SVG, no script, no outside URL', () => {
   for (const name of fixtures) {
     const { html, charts } = render(name);
-    // Large strings go through assert.ok so a failure prints the message, not 5 MB of page.
-    assert.equal(html.split(plotly).length - 1, charts.length > 0 ? 1 : 0, `${name}: plotly inlined exactly once`);
-    const page = html.replace(plotly, '');
-    assert.ok(!/<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=/i.test(page), `${name}: no element loads anything by URL`);
-    assert.ok(!/https?:\/\/|cdn\.|cdnjs|jsdelivr|unpkg/i.test(page), `${name}: no outside URL or CDN outside plotly's own source`);
+    assert.ok(!/<script\b/i.test(html), `${name}: no script element`);
+    assert.ok(!/<(script|link|img|iframe|image|use)\b[^>]*\b(src|href)\s*=/i.test(html), `${name}: no element loads anything by URL`);
+    // The only URLs are the SVG namespace declarations Vega writes.
+    const urls = html.match(/https?:\/\/[^\s"')<]+/g) ?? [];
+    assert.deepEqual([...new Set(urls)].filter((u) => !/^http:\/\/www\.w3\.org\/(2000\/svg|1999\/xlink)$/.test(u)), [], `${name}: no outside URL`);
     // nunjucks writes the quotes as &#39;, which the browser reads back as quotes.
-    assert.ok(page.includes(`<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; script-src &#39;sha256-`), `${name}: CSP`);
-    assert.equal(page.match(/class="chart-plot"/g)?.length ?? 0, charts.length, `${name}: one box per chart`);
+    assert.ok(html.includes(`<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; script-src &#39;none&#39;`), `${name}: CSP`);
+    assert.equal(html.match(/<figure class="chart"[^>]*><svg /g)?.length ?? 0, charts.length, `${name}: one inline SVG per chart`);
   }
 });
 
@@ -94,22 +94,23 @@ test('INJECTION: model answers with <script>, <img onerror>, javascript: links s
   assert.doesNotMatch(prose, /(^|[^\\])\[[^\]]*\]\(javascript:/);
   assert.match(markdown, /`prompt=<img src=x onerror=alert\("param"\)>`/);
 
-  // HTML: the page body holds the payloads only as escaped text.
-  const body = html.slice(html.indexOf('<main'), html.indexOf('</main>'));
+  // HTML: the page body holds the payloads only as escaped text; charts are Vega's own SVG markup.
+  const main = html.slice(html.indexOf('<main'), html.indexOf('</main>'));
+  const figures = main.match(/<figure class="chart"[\s\S]*?<\/figure>/g) ?? [];
+  const body = main.replace(/<figure class="chart"[\s\S]*?<\/figure>/g, '');
   assert.ok(!/<(script|img|iframe|svg|a|object|embed)\b/i.test(body), 'no tag from the payloads');
-  assert.ok(!/<[a-z][^>]*\son[a-z]+\s*=/i.test(body), 'no element with an event handler');
-  assert.ok(!/href\s*=\s*["']?\s*javascript:/i.test(body), 'no javascript: link');
+  // Attribute values (quoted, escaped) are cut first: a label may quote "onload=" as text.
+  assert.ok(!/<[a-z][^>]*\son[a-z]+\s*=/i.test(main.replace(/"[^"]*"/g, '""')), 'no element with an event handler');
+  assert.ok(!/href\s*=\s*["']?\s*javascript:/i.test(main), 'no javascript: link');
   assert.match(body, /&lt;script&gt;window\.__pwned = &quot;script&quot;; alert\(1\)&lt;\/script&gt;/);
   assert.match(body, /&lt;img src=x onerror=&quot;window\.__pwned = &#39;img&#39;; alert\(2\)&quot;&gt;/);
   assert.match(body, /\[눌러 보세요\]\(javascript:window\.__pwned=&#39;link&#39;;alert\(3\)\)/);
   assert.ok(html.includes('<title>주입 방어 점검 &lt;script&gt;alert(&quot;title&quot;)&lt;/script&gt;</title>'), 'the title is escaped');
-  // Chart data rides as inert JSON: nothing in it can close its <script> element.
-  const opening = 'id="hanlab-charts">';
-  const start = html.indexOf(opening) + opening.length;
-  const data = html.slice(start, html.indexOf('</script>', start));
-  assert.ok(data.includes('\\u0026lt;script\\u0026gt;alert(8)'), 'the label is in the chart data, entity-escaped for plotly, then JSON-escaped');
-  assert.ok(!/[<>]/.test(data), 'no < or > in the chart data');
-  assert.equal(html.match(/<script\b/g)?.length, 3, 'only our three script elements');
+  // Chart labels are text inside the SVG: escaped, never an element.
+  assert.ok(figures.length > 0, 'the injection fixture has a chart');
+  assert.ok(figures.some((f) => f.includes('&lt;script&gt;alert(8)')), 'the label is in the chart as escaped text');
+  for (const figure of figures) assert.ok(!/<(script|foreignObject|a|image|iframe)\b/i.test(figure), 'no active element inside a chart');
+  assert.equal(html.match(/<script\b/g), null, 'no script element at all');
 });
 
 test('report settings: defaults, and errors that name the field', () => {
@@ -147,7 +148,7 @@ test('the index lists every report with its headline figures and links in each f
   assert.match(index.markdown, /\(kormedmcqa\.md\) \| Doctor 정확도 38\.4% \(▴ 15\.98%\), Pharm 정확도 43\.0% \(▴ 1\.32%\) \| – \|/);
   assert.match(index.html, /<a href="news-sentiment\.html">/);
   assert.equal(index.markdown.match(/^\| \[/gm)?.length, fixtures.length);
-  assert.ok(!index.html.includes('plotly.js v'), 'no charts, no plotly');
+  assert.ok(!index.html.includes('<svg'), 'no charts in the index');
 });
 
 test('result names are untrusted: __proto__ and constructor render as ordinary results', () => {
@@ -169,4 +170,16 @@ test('result names are untrusted: __proto__ and constructor render as ordinary r
 
 test('an index without reports says so', () => {
   assert.match(renderIndex([]).markdown, /아직 만든 보고서가 없습니다/);
+});
+
+test('one result renders on its own, as in the report, with its chart inline', async () => {
+  const { renderResult } = await import('../../lib/report/render.js');
+  const { classifyResult } = await import('../../lib/report/result-kinds.js');
+  const r = classifyResult('risk', { kind: 'confusion', title: '혼동 <b>', labels: ['높음', '낮음'], matrix: [[8, 2], [1, 9]] });
+  const { markdown, html, charts } = renderResult(r);
+  assert.match(markdown, /^### 혼동 \\<b>\n/);
+  assert.match(markdown, /\| \*\*예측: 높음\*\* \| 8 \| 1 \|/);
+  assert.deepEqual(charts.map((c) => c.file), ['result.risk.svg']);
+  assert.match(html, /<figure class="chart" role="img" aria-label="혼동 &lt;b&gt;"><svg /);
+  assert.match(renderResult(classifyResult('n', 3)).markdown, /- n: \*\*3\*\*/);
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Notebook } from '../../lib/notebook/nbformat.js';
 import { RESULT_MIME } from '../../lib/notebook/results.js';
 import { renderDocuments } from '../../lib/report/render.js';
-import { fillChartBoxes, resultHtml } from '../../lib/report/result-html.js';
+import { resultHtml } from '../../lib/report/result-html.js';
 
 const RESULTS: Record<string, unknown> = {
   risk: { kind: 'confusion', title: '위험도 혼동 행렬', labels: ['높음', '<b>낮음</b>'], matrix: [[29, 1], [0, 42]] },
@@ -33,33 +33,29 @@ function notebookOf(results: Record<string, unknown>): Notebook {
 }
 
 /** The tables of an HTML text. */
-const tables = (html: string) => html.match(/<table>[\s\S]*?<\/table>/g) ?? [];
+const tables = (html: string): string[] => html.match(/<table>[\s\S]*?<\/table>/g) ?? [];
 
 describe('resultHtml', () => {
-  test('every table is exactly the one in the HTML report of the same result', () => {
+  test('every table and chart is exactly the one in the HTML report of the same result', () => {
     const report = renderDocuments(notebookOf(RESULTS)).html;
     for (const [name, value] of Object.entries(RESULTS)) {
-      const shown = tables(resultHtml(name, value).html);
+      const shown = tables(resultHtml(name, value));
       assert.ok(shown.length > 0, name);
       for (const table of shown) assert.ok(report.includes(table), `${name}: ${table.slice(0, 200)}`);
     }
-    assert.ok(tables(resultHtml('risk', RESULTS.risk).html)[0]!.includes('정답: &lt;b&gt;낮음&lt;/b&gt;'), 'labels are escaped');
-  });
-
-  test('charts come back as figures with a box each; fillChartBoxes puts the drawing in the box', () => {
-    const rendered = resultHtml('risk', RESULTS.risk);
-    assert.equal(rendered.charts.length, 1);
-    assert.equal(rendered.charts[0].data[0].type, 'heatmap');
-    assert.match(rendered.html, /<div class="chart-plot" id="hanlab-chart-0"><\/div>/);
-    const filled = fillChartBoxes(rendered, (figure) => `<div class="drawn">${figure.title}</div>`);
-    assert.match(filled, /<figure class="chart"><div class="drawn">위험도 혼동 행렬<\/div><\/figure>/);
+    assert.ok(tables(resultHtml('risk', RESULTS.risk))[0]!.includes('정답: &lt;b&gt;낮음&lt;/b&gt;'), 'labels are escaped');
+    const charts = (html: string): string[] => html.match(/<figure class="chart"[\s\S]*?<\/figure>/g) ?? [];
+    const riskCharts = charts(resultHtml('risk', RESULTS.risk));
+    assert.equal(riskCharts.length, 1, 'the confusion matrix has its chart, as an inline SVG');
+    assert.match(riskCharts[0]!, /<svg[\s\S]*<\/svg>/);
+    assert.ok(charts(report).includes(riskCharts[0]!), 'the same SVG as in the report');
   });
 
   test('headline figures and the environment, which the report shows outside the result sections, are drawn too', () => {
     const headline = resultHtml('headline', { kind: 'headline', figures: [{ label: 'F1', value: 0.7463, format: 'score' }] });
-    assert.match(headline.html, /<li><strong>F1<\/strong>: 0\.7463<\/li>/);
+    assert.match(headline, /<li><strong>F1<\/strong>: 0\.7463<\/li>/);
     const environment = resultHtml('environment', { kind: 'environment', hardware: 'CPU × 2', backend: 'wasm' });
-    assert.match(environment.html, /<td>백엔드<\/td>\n<td><code>wasm<\/code><\/td>/);
+    assert.match(environment, /<td>백엔드<\/td>\n<td><code>wasm<\/code><\/td>/);
   });
 
   test('a malformed result is the report\'s own error', () => {

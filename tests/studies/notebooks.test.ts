@@ -78,7 +78,7 @@ test('study 000 template: the overfitting analysis follows the numbers', () => {
   };
   const md = renderMarkdown(withResults('06-span-ner-lora.ipynb', results), { file: '06' });
   assert.match(md, /\*\*과적합\*\*입니다/);
-  assert.match(md, /LoRA만으로는 한국어 성능이 나아지지 않았습니다/);
+  assert.match(md, /\*\*파인튜닝으로 성능이 나아지지 않았습니다\*\*/);
   assert.match(md, /\| \*\*F1\*\* \| \*\*0\.0833\*\* \| \*\*0\.0000\*\* \| \*\*-0\.0833\*\* \|/);
   assert.match(md, /모두 일치합니다/);
   assert.match(md, /재구성 \\\| \\<script>/, 'untrusted text is escaped');
@@ -94,6 +94,7 @@ test('study 001 template: rows = 예측, columns = 정답, honest recall lines, 
   const results = {
     'risk-confusion': { kind: 'confusion', labels: ['높음', '애매', '낮음'], rows: 'gold', matrix: [[29, 0, 0], [1, 42, 6], [0, 1, 64]] },
     'published-notes': ['공개 보고서의 match 정확도 611/643은 행렬 대각합 609와 맞지 않습니다.'],
+    'published-errors-match': { same: false, published: 8, computed: 1, shared: 1 },
     'published-check': { kind: 'table', columns: ['지표', '공개 보고서', '계산'], rows: [['match 정확도', '611/643', '609/643']] },
     'risk-error-pattern': { predicted: '낮음', gold: '애매', count: 6, errors: 8 },
     'risk-errors': { kind: 'errors', rows: [{ id: 68, input: 'UV | 차단 <b>', predicted: '낮음', gold: '애매' }] },
@@ -102,18 +103,24 @@ test('study 001 template: rows = 예측, columns = 정답, honest recall lines, 
   assert.match(md, /\| \*\*예측: 낮음\*\* \| 0 \| 6 \| 64 \|/);
   assert.match(md, /- \*\*높음\*\*: 29개 중 29개 정답 \(100\.0%\)/);
   assert.match(md, /- \*\*애매\*\*: 49개 중 42개 정답 \(85\.7%\) - 가장 어려운 클래스/);
-  assert.match(md, /공개 보고서와 다른 점/);
-  assert.match(md, /"애매" 케이스를 "낮음"으로 예측하는 경향 \(6건/);
+  assert.match(md, /공개 보고서 안에서 맞지 않는 수치/);
+  assert.match(md, /risk_level 오류 케이스: 이 평가 1건, 공개 보고서의 오류 표 8건이고, 번호 · 예측 · 정답이 같은 케이스는 1건입니다\./);
+  assert.match(md, /"애매"를 "낮음"으로 예측하는 경향이 있습니다 \(risk_level 오류 8건 중 6건\)/);
   assert.match(md, /UV \\\| 차단 \\<b>/);
 });
 
 test('study 002 template: per-subset table with ▴ gains and the CI conclusion', () => {
   const results = {
     accuracy: { kind: 'comparison', base: { doctor: 0.331 }, tuned: { doctor: 0.3839 }, labels: { doctor: 'Doctor (435)' }, format: 'percent', relative: true },
-    'ci-summary': { improved: ['Doctor'], worse: [], ciIncludesZero: ['Doctor'], microLow: -0.9, microHigh: 11.7, microPoints: 5.29, resamples: 10000, seed: 42, unextractableBase: 0, unextractableTuned: 0 },
+    'ci-summary': {
+      subsets: 1, improved: ['Doctor'], worse: [], ciIncludesZero: ['Doctor'], improvedLine: '한 부분집합 모두에서 파인튜닝 모델의 정확도가 베이스 모델보다 높습니다',
+      zeroLine: '한 부분집합 모두 차이의 95% 신뢰구간이 0을 포함합니다. 이 문항 수로는 부분집합별 향상이 우연과 구별되지 않습니다.',
+      microLow: -0.9, microHigh: 11.7, microPoints: 5.29, resamples: 10000, seed: 42, unextractableBase: 0, unextractableTuned: 0,
+    },
   };
   const md = renderMarkdown(withResults('05-kormedmcqa.ipynb', results), { file: '05' });
   assert.match(md, /Doctor \(435\)/);
   assert.match(md, /▴ 15\.98%/);
-  assert.match(md, /신뢰구간이 0을 포함하는 부분집합이 있습니다: Doctor/);
+  assert.match(md, /- 한 부분집합 모두 차이의 95% 신뢰구간이 0을 포함합니다\./);
+  assert.match(md, /전체\(문항 가중\) 차이의 95% 신뢰구간: -0\.90%p ~ \+11\.70%p/);
 });
