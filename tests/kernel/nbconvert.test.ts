@@ -18,15 +18,13 @@ const jupyter = findJupyter();
 const skip = skipUnlessRequired(jupyter ? undefined : 'jupyter nbconvert is not installed (apt install jupyter-nbconvert)');
 const { work, marker } = testWorkspace('nbconvert', 'nbconvert shut the kernel down');
 
-test('nbconvert --execute --allow-errors: two failing cells, every later cell runs with real errors and execution counts', { skip, timeout: 180_000 }, async () => {
-  assert.ok(jupyter, 'HANLAB_REQUIRE_JUPYTER=1 but `jupyter nbconvert` was not found');
+function nbconvert(notebook: string, output: string, extra: string[] = []): Promise<{ code: number | null; stderr: string }> {
   const prefix = path.join(work, 'prefix');
   installKernelSpecs({ prefix });
-  const output = path.join(work, 'two-errors.out.ipynb');
-  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const child = spawn(
       jupyter!,
-      ['nbconvert', '--to', 'notebook', '--execute', '--allow-errors', '--ExecutePreprocessor.kernel_name=hanlab', '--ExecutePreprocessor.timeout=120', '--output', output, 'tests/fixtures/notebooks/two-errors.ipynb'],
+      ['nbconvert', '--to', 'notebook', '--execute', ...extra, '--ExecutePreprocessor.kernel_name=hanlab', '--ExecutePreprocessor.timeout=120', '--output', output, notebook],
       { env: isolatedJupyterEnv(prefix, work, { HANLAB_TEST_MARKER: marker }), stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -34,6 +32,12 @@ test('nbconvert --execute --allow-errors: two failing cells, every later cell ru
     child.once('error', reject);
     child.once('close', (exitCode) => resolve({ code: exitCode, stderr }));
   });
+}
+
+test('nbconvert --execute --allow-errors: two failing cells, every later cell runs with real errors and execution counts', { skip, timeout: 180_000 }, async () => {
+  assert.ok(jupyter, 'HANLAB_REQUIRE_JUPYTER=1 but `jupyter nbconvert` was not found');
+  const output = path.join(work, 'two-errors.out.ipynb');
+  const { code, stderr } = await nbconvert('tests/fixtures/notebooks/two-errors.ipynb', output, ['--allow-errors']);
   assert.equal(code, 0, stderr);
   const errors = nbformatErrors(output);
   assert.ok(errors === undefined || errors === '', `not valid nbformat 4: ${errors}`);
@@ -50,4 +54,14 @@ test('nbconvert --execute --allow-errors: two failing cells, every later cell ru
   assert.deepEqual([compile.ename, compile.evalue], ['CompileError', "1:7 - Type 'number' is not assignable to type 'string'."]);
   assert.deepEqual(cells[4].outputs.map((output) => output.output_type), ['display_data', 'stream']);
   assert.deepEqual({ ...readResults(readNotebook(output)) }, { middle: 2, after: true });
+});
+
+test('nbconvert --execute: two cells printing 400 lines each in synchronous bursts both finish (stalled stock tslab)', { skip, timeout: 180_000 }, async () => {
+  const output = path.join(work, 'burst.out.ipynb');
+  const { code, stderr } = await nbconvert('tests/fixtures/notebooks/burst-output.ipynb', output);
+  assert.equal(code, 0, stderr);
+  const cells = readNotebook(output).cells as CodeCell[];
+  const lines = (cell: CodeCell) => cell.outputs.map((out) => sourceText((out as { text: string | string[] }).text)).join('').split('\n').filter(Boolean);
+  assert.deepEqual(cells.map((cell) => lines(cell).length), [400, 400]);
+  assert.equal(lines(cells[1]).at(-1), '두 번째 셀 399');
 });

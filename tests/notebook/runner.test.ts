@@ -56,7 +56,7 @@ describe('runNotebook', { concurrency: 3 }, () => {
     assert.deepEqual(emitted.data[RESULT_MIME], { name: 'scores', value: { precision: 0.75, recall: 0.5, f1: 0.6 } });
     assert.equal(emitted.data['text/plain'], 'F1 = 0.6');
     // The kernel adds the report's own HTML of the result: here the 항목 | 값 table.
-    assert.match(String(emitted.data['text/html']), /^<div class="hanlab-result"><h4>scores<\/h4>[\s\S]*<th>항목<\/th>[\s\S]*<td>precision<\/td>\n<td>0.75<\/td>/);
+    assert.match(String(emitted.data['text/html']), /^<div class="hanlab-result"><h3>scores<\/h3>[\s\S]*<th>항목<\/th>[\s\S]*<td>precision<\/td>\n<td>0.75<\/td>/);
     const table = cells[2].outputs[0] as { data: Record<string, string> };
     assert.match(table.data['text/html'], /<td>&#60;b&#62;OG&#60;\/b&#62;<\/td>/);
     assert.match(table.data['text/plain'], /^유형별 F1\n유형/);
