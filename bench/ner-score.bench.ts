@@ -75,14 +75,17 @@ function measurePython(gold: string[][], pred: string[][]): { seconds: number; p
     '    t0 = time.perf_counter(); classification_report(gold, pred, digits=4, zero_division=0); t.append(time.perf_counter() - t0)',
     'print(sorted(t)[1])',
   ].join('\n');
+  // The reference seqeval in ../shared/reference (HANLAB_REFERENCE_DIR), else an installed one.
+  const reference = path.join(path.resolve(process.env.HANLAB_REFERENCE_DIR ?? path.join('..', 'shared', 'reference')), 'seqeval');
+  const env = { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONPATH: [reference, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
   for (const python of ['/usr/bin/python3', 'python3']) {
-    const probe = spawnSync(python, ['-c', 'import seqeval, numpy'], { encoding: 'utf8' });
+    const probe = spawnSync(python, ['-c', 'import seqeval, numpy'], { encoding: 'utf8', env });
     if (probe.status !== 0) continue;
     const dir = mkdtempSync(path.join(tmpdir(), 'ner-bench-'));
     try {
       writeFileSync(path.join(dir, 'gold.json'), JSON.stringify(gold));
       writeFileSync(path.join(dir, 'pred.json'), JSON.stringify(pred));
-      const run = spawnSync(python, ['-c', script, path.join(dir, 'gold.json'), path.join(dir, 'pred.json')], { encoding: 'utf8' });
+      const run = spawnSync(python, ['-c', script, path.join(dir, 'gold.json'), path.join(dir, 'pred.json')], { encoding: 'utf8', env });
       if (run.status === 0) return { seconds: Number(run.stdout.trim()), python };
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@
  */
 import { readTable, rowValue } from '../../lib/data/tabular.js';
 import { InputError, UsageError } from '../../lib/errors.js';
+import { previewJson, stringifyMetricsJson } from '../../lib/metrics/json.js';
 import { formatStructuredJsonReport, scoreStructuredJson, type FieldSpec, type ListFieldSpec, type StructuredRecord } from '../../lib/metrics/structured-json.js';
 import { parseIntegerOption, parseList, parseOptions, rowLocation, usageError } from '../options.js';
 
@@ -58,7 +59,7 @@ async function readRecords(file: string, goldField: string): Promise<StructuredR
   return table.rows.map((row) => {
     const get = (field: string) => rowValue(row, field);
     const answer = get('answer');
-    if (typeof answer !== 'string') throw new InputError('expected the raw model answer as a string', rowLocation(file, row, 'answer'));
+    if (typeof answer !== 'string') throw new InputError(`expected the raw model answer as a string, got ${previewJson(answer ?? null)}`, rowLocation(file, row, 'answer'));
     let gold = get(goldField);
     if (typeof gold === 'string') {
       try {
@@ -69,6 +70,9 @@ async function readRecords(file: string, goldField: string): Promise<StructuredR
     }
     if (typeof gold !== 'object' || gold === null || Array.isArray(gold)) throw new InputError('expected the gold JSON object', rowLocation(file, row, goldField));
     const id = get('id');
+    if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') {
+      throw new InputError(`expected a string or number, got ${previewJson(id)}`, rowLocation(file, row, 'id'));
+    }
     const query = get('query');
     if (query !== undefined && typeof query !== 'string') throw new InputError('expected a string', rowLocation(file, row, 'query'));
     return {
@@ -103,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
   const records = await readRecords(options.records, options['gold-field']);
   const result = scoreStructuredJson(records, { fields, lists, excerptLength, file: options.records });
   if (options.json) {
-    console.log(JSON.stringify(result));
+    console.log(stringifyMetricsJson(result));
     return 0;
   }
   process.stdout.write(formatStructuredJsonReport(result, { maxErrors }));

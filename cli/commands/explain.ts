@@ -3,6 +3,7 @@
  * sentences first. A thin shell over `explainSentence` / `diagnose` in lib/ner.
  */
 import { UsageError } from '../../lib/errors.js';
+import { stringifyMetricsJson } from '../../lib/metrics/json.js';
 import { formatExplanation, formatWorstSentences } from '../../lib/ner/diagnosis-format.js';
 import { parseNumberOption, parseOptions } from '../options.js';
 import { COMMON_OPTIONS, COMMON_OPTIONS_HELP, loadDiagnosis } from './align.js';
@@ -32,11 +33,11 @@ export async function run(argv: string[]): Promise<number> {
     if (!explanation) {
       throw new UsageError(`--id ${values.id}: no ${values['answered-only'] ? 'answered ' : ''}sentence has this id, and it is not an index from 0 to ${sentences.length - 1}`);
     }
-    console.log(values.json ? JSON.stringify(explanation) : formatExplanation(explanation));
+    console.log(values.json ? stringifyMetricsJson(explanation) : formatExplanation(explanation));
     return 0;
   }
   if (values.json) {
-    console.log(JSON.stringify(diagnosis.worst.slice(0, limit).map((i) => diagnosis.explanations[i])));
+    console.log(stringifyMetricsJson(diagnosis.worst.slice(0, limit).map((i) => diagnosis.explanations[i])));
   } else {
     console.log(formatWorstSentences(diagnosis, limit));
   }

@@ -3,7 +3,10 @@
  * - entity-level macro F1: seqeval `f1_score([all gold tags], [all predicted tags], average='macro',
  *   mode='strict', scheme=IOB2)` — every sentence concatenated into ONE sequence;
  * - character-level macro F1: scikit-learn `f1_score(flat gold, flat pred, labels=<the 13 KLUE tag
- *   values, O included>, average='macro', zero_division=1)`.
+ *   values, O included, in KLUE-baseline's order>, average='macro', zero_division=1)`.
+ *
+ * With no entity in gold or prediction the entity figure is NaN, as in KLUE-baseline (seqeval's macro
+ * average of no type is `np.average([])`); `--json` writes it as `NaN` (see `./json.js`).
  */
 import { type LabelCounts, averageScores } from './prf.js';
 import { checkConsistentLength, f1Score } from './seqeval.js';
@@ -11,6 +14,15 @@ import { checkConsistentLength, f1Score } from './seqeval.js';
 /** KLUE NER's 13 tag values in KLUE's label order (O last). */
 export const KLUE_NER_TAGS = [
   'B-DT', 'I-DT', 'B-LC', 'I-LC', 'B-OG', 'I-OG', 'B-PS', 'I-PS', 'B-QT', 'I-QT', 'B-TI', 'I-TI', 'O',
+] as const;
+
+/**
+ * KLUE-baseline's label list (`KlueNERProcessor.get_labels` in klue_baseline/data/klue_ner.py), whose
+ * order is the order in which `klue_ner_char_macro_f1` sums the per-tag F1 values. Summing in another
+ * order changes the last bits (up to 4.3e-14 ×100 was seen), so the character figure uses this one.
+ */
+export const KLUE_BASELINE_LABELS = [
+  'B-PS', 'I-PS', 'B-LC', 'I-LC', 'B-OG', 'I-OG', 'B-DT', 'I-DT', 'B-TI', 'I-TI', 'B-QT', 'I-QT', 'O',
 ] as const;
 
 /** KLUE NER's 6 entity types: 날짜, 장소, 기관, 사람, 수량, 시간. */
@@ -55,8 +67,8 @@ export function klueCharMacroF1(
   opts: KlueOptions = {},
 ): number {
   checkConsistentLength(gold, pred, opts.sentenceIds);
-  const index = new Map<string, number>(KLUE_NER_TAGS.map((tag, i) => [tag, i]));
-  const counts: LabelCounts[] = KLUE_NER_TAGS.map((label) => ({ label, trueSum: 0, predSum: 0, tpSum: 0 }));
+  const index = new Map<string, number>(KLUE_BASELINE_LABELS.map((tag, i) => [tag, i]));
+  const counts: LabelCounts[] = KLUE_BASELINE_LABELS.map((label) => ({ label, trueSum: 0, predSum: 0, tpSum: 0 }));
   // Tags come in long runs (mostly 'O'): reuse the last lookup while the tag repeats.
   const lookup = (tag: string, last: { tag?: string; index?: number }): number | undefined => {
     if (tag !== last.tag) {

@@ -7,10 +7,41 @@
  * same order, and sums with NumPy's pairwise summation.
  */
 
+import { HanlabError } from '../errors.js';
+
 /** What to return when a denominator is 0: 0, 1, or 0 with a warning (`'warn'`). */
 export type ZeroDivision = 0 | 1 | 'warn';
 export type Average = 'micro' | 'macro' | 'weighted';
 export type WarnMetric = 'precision' | 'recall' | 'f-score';
+
+/**
+ * A metric option with a value the references do not accept (seqeval and scikit-learn raise
+ * `ValueError`): an unknown `average`, a `zeroDivision` other than 0, 1 or 'warn', a negative beta.
+ */
+export class MetricOptionError extends HanlabError {}
+
+const AVERAGES: readonly (Average | null)[] = [null, 'micro', 'macro', 'weighted'];
+
+/**
+ * seqeval's check: `average` is null (one score per label), 'micro', 'macro' or 'weighted'; anything
+ * else ('samples', 'binary', a typo) is an error rather than a silently different average.
+ */
+export function checkAverage(value: unknown): Average | null {
+  if ((AVERAGES as readonly unknown[]).includes(value)) return value as Average | null;
+  throw new MetricOptionError(`average must be null, 'micro', 'macro' or 'weighted', not ${describeOption(value)}`);
+}
+
+/** `zeroDivision` must be exactly 0, 1 or 'warn' (2, true or '0' are errors, as on the command line). */
+export function checkZeroDivision(value: unknown): ZeroDivision {
+  if (isZeroDivision(value)) return value;
+  throw new MetricOptionError(`zeroDivision must be 0, 1 or 'warn', not ${describeOption(value)}`);
+}
+
+function describeOption(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  return `a ${Array.isArray(value) ? 'array' : typeof value}`;
+}
 
 /** The sufficient statistics of one label. */
 export interface LabelCounts {
@@ -152,7 +183,8 @@ interface PrfArrays {
 
 function prfArrays(counts: readonly LabelCounts[], average: Average | null, opts: PrfOptions): PrfArrays {
   const beta = opts.beta ?? 1;
-  if (beta < 0) throw new RangeError('beta should be >=0 in the F-beta score');
+  if (!(beta >= 0)) throw new MetricOptionError(`beta should be >=0 in the F-beta score, not ${beta}`);
+  checkZeroDivision(opts.zeroDivision ?? 'warn');
   const arrays = computeArrays(counts, average);
   const precision = prfDivide(arrays.tp, arrays.pred, 'precision', 'predicted', average, opts);
   const recall = prfDivide(arrays.tp, arrays.true, 'recall', 'true', average, opts);
@@ -182,6 +214,7 @@ export function perLabelScores(counts: readonly LabelCounts[], opts: PrfOptions 
 
 /** One averaged row (`average='micro' | 'macro' | 'weighted'`); support is the total gold count. */
 export function averageScores(counts: readonly LabelCounts[], average: Average, opts: PrfOptions = {}): Scores {
+  if (checkAverage(average) === null) throw new MetricOptionError('averageScores needs an average; use perLabelScores for one row per label');
   const { precision, recall, f, arrays } = prfArrays(counts, average, opts);
   const support = arrays.true.reduce((a, b) => a + b, 0);
   if (average === 'weighted') {
@@ -204,4 +237,41 @@ export function averageScores(counts: readonly LabelCounts[], average: Average, 
     };
   }
   return { precision: mean(precision), recall: mean(recall), f1: mean(f), support };
+}
+
+/** One value per label (`average: null`), in the order of `counts`. */
+export interface PerLabelPrfs {
+  labels: string[];
+  precision: number[];
+  recall: number[];
+  fScore: number[];
+  support: number[];
+}
+
+/** One averaged value each; support is the total gold count. */
+export interface AveragedPrfsValues {
+  precision: number;
+  recall: number;
+  fScore: number;
+  support: number;
+}
+
+/**
+ * `precision_recall_fscore_support` from counts, as seqeval and scikit-learn shape it: per-label arrays
+ * for `average: null`, else the averaged values (seqeval's and scikit-learn's wrappers differ only in
+ * what they return as the averaged support).
+ */
+export function precisionRecallFscore(counts: readonly LabelCounts[], average: Average | null, opts: PrfOptions = {}): PerLabelPrfs | AveragedPrfsValues {
+  if (checkAverage(average) === null) {
+    const rows = perLabelScores(counts, opts);
+    return {
+      labels: rows.map((row) => row.label),
+      precision: rows.map((row) => row.precision),
+      recall: rows.map((row) => row.recall),
+      fScore: rows.map((row) => row.f1),
+      support: rows.map((row) => row.support),
+    };
+  }
+  const scores = averageScores(counts, average as Average, opts);
+  return { precision: scores.precision, recall: scores.recall, fScore: scores.f1, support: scores.support };
 }

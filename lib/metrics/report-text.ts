@@ -77,18 +77,48 @@ export function reportWidth(labels: readonly string[], digits: number): number {
   return Math.max(nameWidth, 'weighted avg'.length, digits);
 }
 
-function formatRow(row: ReportTextRow, width: number, digits: number): string {
-  const cells = [row.precision, row.recall, row.f1].map((v) => ' ' + padStartPython(formatFixed(v, digits), 9));
-  return padStartPython(row.name, width) + ' ' + cells.join('') + ' ' + padStartPython(String(row.support), 9);
+/**
+ * Python's `repr(float)` (= `str`): the shortest digits that round-trip, in fixed notation with at
+ * least one decimal (`2.0`, `0.0001`) when the decimal exponent is in [-4, 16), else scientific with a
+ * two-digit exponent (`1e+16`, `1.5e-05`).
+ */
+export function pythonFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (x === Infinity) return 'inf';
+  if (x === -Infinity) return '-inf';
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  // toExponential() without an argument gives the shortest round-trip digits, as Python's repr.
+  const [mantissa, exponentText] = Math.abs(x).toExponential().split('e');
+  const exponent = Number(exponentText);
+  const digits = mantissa.replace('.', '');
+  if (exponent < -4 || exponent >= 16) {
+    const fraction = digits.length > 1 ? '.' + digits.slice(1) : '';
+    const e = Math.abs(exponent);
+    return `${sign}${digits[0]}${fraction}e${exponent < 0 ? '-' : '+'}${e < 10 ? '0' : ''}${e}`;
+  }
+  if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
+  const whole = digits.slice(0, exponent + 1).padEnd(exponent + 1, '0');
+  const fraction = digits.slice(exponent + 1);
+  return `${sign}${whole}.${fraction || '0'}`;
 }
 
-function formatAccuracyRow(row: AccuracyTextRow, width: number, digits: number): string {
+/** The support column: an int, or (scikit-learn's float-count quirk) a float such as `2.0`. */
+function supportText(support: number, asFloat: boolean): string {
+  return asFloat ? pythonFloatRepr(support) : String(support);
+}
+
+function formatRow(row: ReportTextRow, width: number, digits: number, supportAsFloat: boolean): string {
+  const cells = [row.precision, row.recall, row.f1].map((v) => ' ' + padStartPython(formatFixed(v, digits), 9));
+  return padStartPython(row.name, width) + ' ' + cells.join('') + ' ' + padStartPython(supportText(row.support, supportAsFloat), 9);
+}
+
+function formatAccuracyRow(row: AccuracyTextRow, width: number, digits: number, supportAsFloat: boolean): string {
   // scikit-learn formats '' with '{:>9.{digits}}' twice: nine spaces each.
   const blank = ' ' + ' '.repeat(9);
   return (
     padStartPython(row.name, width) + ' ' + blank + blank +
     ' ' + padStartPython(formatFixed(row.accuracy, digits), 9) +
-    ' ' + padStartPython(String(row.support), 9)
+    ' ' + padStartPython(supportText(row.support, supportAsFloat), 9)
   );
 }
 
@@ -104,14 +134,16 @@ export function formatReportText(
   labelRows: readonly ReportTextRow[],
   averageRows: readonly (ReportTextRow | AccuracyTextRow)[],
   digits = 2,
+  options: { supportAsFloat?: boolean } = {},
 ): string {
+  const asFloat = options.supportAsFloat ?? false;
   const width = reportWidth(labelRows.map((row) => row.name), digits);
   const header = padStartPython('', width) + ' ' + REPORT_HEADERS.map((h) => ' ' + padStartPython(h, 9)).join('');
   const lines = [header, ''];
-  for (const row of labelRows) lines.push(formatRow(row, width, digits));
+  for (const row of labelRows) lines.push(formatRow(row, width, digits, asFloat));
   lines.push('');
   for (const row of averageRows) {
-    lines.push(isAccuracyRow(row) ? formatAccuracyRow(row, width, digits) : formatRow(row, width, digits));
+    lines.push(isAccuracyRow(row) ? formatAccuracyRow(row, width, digits, asFloat) : formatRow(row, width, digits, asFloat));
   }
   return lines.join('\n') + '\n';
 }

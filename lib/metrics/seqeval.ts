@@ -1,6 +1,7 @@
 /**
  * seqeval 1.2.2, exactly: `classification_report` (dict and text), `f1_score`, `precision_score`,
- * `recall_score`, default (conlleval) and strict modes.
+ * `recall_score`, `precision_recall_fscore_support`, `accuracy_score` and `performance_measure`, in
+ * default (conlleval) and strict modes, for prefix (`B-PER`) or suffix (`PER-B`) tags.
  *
  * Counting lives here, chunking in `../ner/scheme.js`, division in `./prf.js`, layout in
  * `./report-text.js`. Two seqeval behaviours are kept on purpose:
@@ -8,19 +9,37 @@
  * - `f1Score` / `precisionScore` / `recallScore` use strict mode only when `mode: 'strict'` AND a
  *   scheme are both given, and fall back to the default mode otherwise.
  *
+ * Where seqeval raises, hanlab raises too, with a message naming the problem: a flat `string[]` instead
+ * of `string[][]` is a `TypeError` (seqeval: "Found input variables without list of list."); an
+ * unknown `average` or `zeroDivision` is a `MetricOptionError` (seqeval: `ValueError`).
+ *
+ * Graceful cases (documented differences; seqeval crashes, hanlab answers):
+ * - a text report with no entity at all: seqeval fails in `max()` ("max() arg is an empty sequence")
+ *   while computing the name column's width; hanlab prints the average rows (macro is NaN, as
+ *   seqeval's own dict report says);
+ * - no sentences at all (`[]`): seqeval raises `TypeError` (its type check sees an empty set of types);
+ *   hanlab scores them like `[[]]` (no entities);
+ * - `accuracyScore` of no tokens: seqeval divides by zero; hanlab returns NaN.
+ *
  * Speed: tags are interned once per distinct string (see `TagTable`), entities come out sorted by
  * their end, and true positives are one merge — scoring is linear in time and memory.
  */
 import { HanlabError } from '../errors.js';
-import { type ChunkMode, type Scheme, TagTable, defaultChunks, detectScheme, strictChunks } from '../ner/scheme.js';
+import { type ChunkMode, type Scheme, type TagFormat, TagTable, defaultChunks, detectScheme, strictChunks } from '../ner/scheme.js';
+import { OrderedRecord } from './json.js';
 import {
   type Average,
+  type AveragedPrfsValues,
   type LabelCounts,
+  type PerLabelPrfs,
   type PrfOptions,
   type WarnMetric,
   type ZeroDivision,
   averageScores,
+  checkAverage,
+  checkZeroDivision,
   perLabelScores,
+  precisionRecallFscore,
 } from './prf.js';
 import { formatReportText } from './report-text.js';
 
@@ -32,7 +51,11 @@ export interface PrfRow {
   support: number;
 }
 
-/** seqeval's `output_dict`: one key per entity type (sorted), then `micro avg`, `macro avg`, `weighted avg`. */
+/**
+ * seqeval's `output_dict`: one key per entity type (sorted), then `micro avg`, `macro avg`,
+ * `weighted avg`. A JavaScript object lists integer-like keys (`"2"`, `"10"`) first whatever the
+ * insertion order, so for seqeval's key order use `reportEntries` / `reportRecord`.
+ */
 export type SeqevalDict = Record<string, PrfRow>;
 
 /** The result of `classificationReport`; the reporters (`formatClassificationReport`, JSON) read only this. */
@@ -54,7 +77,7 @@ export interface SeqevalReport {
   warnings: string[];
 }
 
-export interface SeqevalOptions {
+export interface SeqevalOptions extends TagFormat {
   mode?: ChunkMode;
   scheme?: Scheme;
   zeroDivision?: ZeroDivision;
@@ -63,9 +86,26 @@ export interface SeqevalOptions {
 }
 
 export interface ScoreOptions extends SeqevalOptions {
-  /** `micro` (seqeval's default), `macro` or `weighted`. */
-  average?: Average;
+  /** `micro` (seqeval's default), `macro`, `weighted`, or null for one score per entity type. */
+  average?: Average | null;
+  /** Receives seqeval's warnings ("seems not to be NE tag", undefined metrics), de-duplicated. */
+  warnings?: string[];
 }
+
+export interface PrfsOptions extends ScoreOptions {
+  /** F-beta's beta (default 1; `Infinity` gives recall). */
+  beta?: number;
+  /** Which metrics may warn about zero division (seqeval's `warn_for`); all three by default. */
+  warnFor?: readonly WarnMetric[];
+}
+
+/** `precisionRecallFscoreSupport` with an average: one number each; support is the gold entity count. */
+export type AveragedPrfs = AveragedPrfsValues;
+
+/** `precisionRecallFscoreSupport` with `average: null`: one value per entity type, in `labels` order. */
+export type PerTypePrfs = PerLabelPrfs;
+
+type Sequences = readonly (readonly string[])[];
 
 /** Gold and predicted tags do not line up (sentence count or a sentence's length). */
 export class LengthMismatchError extends HanlabError {
@@ -80,12 +120,39 @@ export class LengthMismatchError extends HanlabError {
   }
 }
 
+/**
+ * seqeval's type check: both sides are lists of sentences, each a list of tags. A flat `string[]`
+ * (possible from untyped JavaScript) would otherwise be scored character by character.
+ */
+export function checkSequences(gold: unknown, pred: unknown): void {
+  for (const [side, sequences] of [['gold', gold], ['predicted', pred]] as const) {
+    if (!Array.isArray(sequences)) {
+      throw new TypeError(`${side} tags must be an array of sentences (string[][]), not ${describeShape(sequences)}`);
+    }
+    for (let i = 0; i < sequences.length; i++) {
+      if (!Array.isArray(sequences[i])) {
+        throw new TypeError(
+          `${side} sentence ${i} is ${describeShape(sequences[i])}, not a list of tags: pass string[][] (one tag list per sentence), ` +
+            `e.g. [['B-PER', 'O']] rather than ['B-PER', 'O'] (seqeval: "Found input variables without list of list.")`,
+        );
+      }
+    }
+  }
+}
+
+function describeShape(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 20 ? value.slice(0, 20) + '…' : value)}`;
+  if (value === null || value === undefined) return String(value);
+  return `a ${typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value}`;
+}
+
 /** seqeval's `check_consistent_length`, with a message that says which sentence and both lengths. */
 export function checkConsistentLength(
   gold: readonly (readonly string[])[],
   pred: readonly (readonly string[])[],
   sentenceIds?: readonly string[],
 ): void {
+  checkSequences(gold, pred);
   const n = Math.min(gold.length, pred.length);
   for (let i = 0; i < n; i++) {
     if (gold[i].length !== pred[i].length) {
@@ -163,8 +230,9 @@ function entityLists(
   gold: readonly (readonly string[])[],
   pred: readonly (readonly string[])[],
   strictScheme: Scheme | null,
+  format: TagFormat,
 ): EntityLists {
-  const table = new TagTable();
+  const table = new TagTable(format);
   const goldList = collect(table, gold, strictScheme, 'gold');
   const predList = collect(table, pred, strictScheme, 'predicted');
   const warnings: string[] = [];
@@ -223,8 +291,8 @@ function toRow(scores: { precision: number; recall: number; f1: number; support:
 }
 
 /**
- * seqeval's `classification_report(gold, pred, mode=..., scheme=..., zero_division=...)` as a result
- * object. Strict mode without a scheme detects it from the gold tags (seqeval's `auto_detect`).
+ * seqeval's `classification_report(gold, pred, mode=..., scheme=..., zero_division=..., suffix=...)`
+ * as a result object. Strict mode without a scheme detects it from the gold tags (seqeval's `auto_detect`).
  */
 export function classificationReport(
   gold: readonly (readonly string[])[],
@@ -232,11 +300,12 @@ export function classificationReport(
   opts: SeqevalOptions = {},
 ): SeqevalReport {
   const mode = opts.mode ?? 'default';
-  const zeroDivision = opts.zeroDivision ?? 'warn';
+  const zeroDivision = checkZeroDivision(opts.zeroDivision ?? 'warn');
+  const format = { suffix: opts.suffix ?? false };
   checkConsistentLength(gold, pred, opts.sentenceIds);
   // seqeval's report detects the scheme from the gold tags when none is given.
-  const scheme = mode === 'strict' ? opts.scheme ?? detectScheme(gold) : null;
-  const sets = entityLists(gold, pred, scheme);
+  const scheme = mode === 'strict' ? opts.scheme ?? detectScheme(gold, format) : null;
+  const sets = entityLists(gold, pred, scheme, format);
   const counts = countsOf(sets);
   const warnings = [...sets.warnings];
   const prf: PrfOptions = { zeroDivision, warnings };
@@ -251,48 +320,74 @@ export function classificationReport(
   return { mode, scheme, zeroDivision, labels: counts.map((c) => c.label), counts, dict, micro, macro, weighted, warnings };
 }
 
+/** The report's rows in seqeval's `output_dict` order: entity types (sorted), then the three averages. */
+export function reportEntries(report: SeqevalReport): Array<[string, PrfRow]> {
+  const keys = [...report.labels, 'micro avg', 'macro avg', 'weighted avg'];
+  return keys.map((key) => [key, report.dict[key]]);
+}
+
+/** `output_dict` with seqeval's key order kept in JSON text (see `./json.js`). */
+export function reportRecord(report: SeqevalReport): OrderedRecord<PrfRow> {
+  return new OrderedRecord(reportEntries(report));
+}
+
 /** seqeval's text report (`StringReporter`), byte for byte; `digits` defaults to seqeval's 2. */
 export function formatClassificationReport(report: SeqevalReport, digits = 2): string {
-  const labelRows = report.labels.map((label) => {
-    const row = report.dict[label];
-    return { name: label, precision: row.precision, recall: row.recall, f1: row['f1-score'], support: row.support };
-  });
-  const averageRows = (['micro avg', 'macro avg', 'weighted avg'] as const).map((name) => {
-    const row = report.dict[name];
-    return { name, precision: row.precision, recall: row.recall, f1: row['f1-score'], support: row.support };
-  });
-  return formatReportText(labelRows, averageRows, digits);
+  const rows = reportEntries(report).map(([name, row]) => ({ name, precision: row.precision, recall: row.recall, f1: row['f1-score'], support: row.support }));
+  return formatReportText(rows.slice(0, report.labels.length), rows.slice(report.labels.length), digits);
 }
 
-function score(
-  gold: readonly (readonly string[])[],
-  pred: readonly (readonly string[])[],
-  opts: ScoreOptions,
-  metric: WarnMetric,
-): number {
+/** Which chunker the score functions use: strict only with mode 'strict' AND a scheme (seqeval 1.2.2). */
+function scoreCounts(gold: Sequences, pred: Sequences, opts: SeqevalOptions, warnings: string[] | undefined): LabelCounts[] {
   checkConsistentLength(gold, pred, opts.sentenceIds);
-  // seqeval 1.2.2: strict only when mode is strict AND a scheme is given.
   const strictScheme = opts.mode === 'strict' && opts.scheme ? opts.scheme : null;
-  const counts = countsOf(entityLists(gold, pred, strictScheme));
-  const scores = averageScores(counts, opts.average ?? 'micro', {
-    zeroDivision: opts.zeroDivision ?? 'warn',
-    warnFor: [metric],
-  });
-  return metric === 'precision' ? scores.precision : metric === 'recall' ? scores.recall : scores.f1;
+  const lists = entityLists(gold, pred, strictScheme, { suffix: opts.suffix ?? false });
+  if (warnings) for (const warning of lists.warnings) if (!warnings.includes(warning)) warnings.push(warning);
+  return countsOf(lists);
 }
 
-/** seqeval's `f1_score` (average `micro` by default). */
-export function f1Score(gold: readonly (readonly string[])[], pred: readonly (readonly string[])[], opts: ScoreOptions = {}): number {
+/**
+ * seqeval's `precision_recall_fscore_support`: with `average: null` (its default) one value per entity
+ * type (sorted), otherwise one averaged value each. Strict (seqeval's `metrics.v1` version) when
+ * `mode: 'strict'` and a scheme are given, else the default (conlleval) mode.
+ */
+export function precisionRecallFscoreSupport(gold: Sequences, pred: Sequences, opts: PrfsOptions & { average: Average }): AveragedPrfs;
+export function precisionRecallFscoreSupport(gold: Sequences, pred: Sequences, opts?: PrfsOptions): PerTypePrfs | AveragedPrfs;
+export function precisionRecallFscoreSupport(gold: Sequences, pred: Sequences, opts: PrfsOptions = {}): PerTypePrfs | AveragedPrfs {
+  const average = checkAverage(opts.average === undefined ? null : opts.average);
+  const prf: PrfOptions = { zeroDivision: checkZeroDivision(opts.zeroDivision ?? 'warn'), beta: opts.beta, warnFor: opts.warnFor, warnings: opts.warnings };
+  return precisionRecallFscore(scoreCounts(gold, pred, opts, opts.warnings), average, prf);
+}
+
+function score(gold: Sequences, pred: Sequences, opts: ScoreOptions, metric: WarnMetric): number | number[] {
+  // seqeval's score functions default to 'micro'; null gives one score per entity type.
+  const average = checkAverage(opts.average === undefined ? 'micro' : opts.average);
+  const result = precisionRecallFscoreSupport(gold, pred, { ...opts, average, warnFor: [metric] });
+  const pick = metric === 'precision' ? 'precision' : metric === 'recall' ? 'recall' : 'fScore';
+  return result[pick];
+}
+
+/** seqeval's `f1_score` (average `micro` by default; `average: null` gives one score per entity type). */
+export function f1Score(gold: Sequences, pred: Sequences, opts: ScoreOptions & { average: null }): number[];
+export function f1Score(gold: Sequences, pred: Sequences, opts?: ScoreOptions & { average?: Average }): number;
+export function f1Score(gold: Sequences, pred: Sequences, opts?: ScoreOptions): number | number[];
+export function f1Score(gold: Sequences, pred: Sequences, opts: ScoreOptions = {}): number | number[] {
   return score(gold, pred, opts, 'f-score');
 }
 
 /** seqeval's `precision_score`. */
-export function precisionScore(gold: readonly (readonly string[])[], pred: readonly (readonly string[])[], opts: ScoreOptions = {}): number {
+export function precisionScore(gold: Sequences, pred: Sequences, opts: ScoreOptions & { average: null }): number[];
+export function precisionScore(gold: Sequences, pred: Sequences, opts?: ScoreOptions & { average?: Average }): number;
+export function precisionScore(gold: Sequences, pred: Sequences, opts?: ScoreOptions): number | number[];
+export function precisionScore(gold: Sequences, pred: Sequences, opts: ScoreOptions = {}): number | number[] {
   return score(gold, pred, opts, 'precision');
 }
 
 /** seqeval's `recall_score`. */
-export function recallScore(gold: readonly (readonly string[])[], pred: readonly (readonly string[])[], opts: ScoreOptions = {}): number {
+export function recallScore(gold: Sequences, pred: Sequences, opts: ScoreOptions & { average: null }): number[];
+export function recallScore(gold: Sequences, pred: Sequences, opts?: ScoreOptions & { average?: Average }): number;
+export function recallScore(gold: Sequences, pred: Sequences, opts?: ScoreOptions): number | number[];
+export function recallScore(gold: Sequences, pred: Sequences, opts: ScoreOptions = {}): number | number[] {
   return score(gold, pred, opts, 'recall');
 }
 
@@ -303,6 +398,45 @@ export function entityCounts(
   opts: SeqevalOptions = {},
 ): LabelCounts[] {
   checkConsistentLength(gold, pred, opts.sentenceIds);
-  const scheme = opts.mode === 'strict' ? opts.scheme ?? detectScheme(gold) : null;
-  return countsOf(entityLists(gold, pred, scheme));
+  const format = { suffix: opts.suffix ?? false };
+  const scheme = opts.mode === 'strict' ? opts.scheme ?? detectScheme(gold, format) : null;
+  return countsOf(entityLists(gold, pred, scheme, format));
+}
+
+/** Tokens of both sides, flattened: sentences (string[][]) or one flat tag list, as seqeval accepts both here. */
+function flatTokens(gold: readonly unknown[], pred: readonly unknown[]): { gold: readonly unknown[]; pred: readonly unknown[] } {
+  if (!Array.isArray(gold) || !Array.isArray(pred)) throw new TypeError('gold and predicted tags must be arrays');
+  const nested = gold.some((s) => Array.isArray(s));
+  if (!nested) return { gold, pred };
+  checkSequences(gold, pred);
+  return { gold: (gold as string[][]).flat(), pred: (pred as string[][]).flat() };
+}
+
+/**
+ * seqeval's `accuracy_score`: the share of tokens whose predicted tag equals the gold one. NaN when
+ * there is no token (seqeval divides by zero there).
+ */
+export function accuracyScore(gold: Sequences | readonly string[], pred: Sequences | readonly string[]): number {
+  const flat = flatTokens(gold, pred);
+  let correct = 0;
+  // zip(): extra tokens on the longer side are ignored, as in seqeval.
+  const n = Math.min(flat.gold.length, flat.pred.length);
+  for (let i = 0; i < n; i++) if (flat.gold[i] === flat.pred[i]) correct++;
+  return flat.gold.length === 0 ? NaN : correct / flat.gold.length;
+}
+
+/** seqeval's `performance_measure`: token-level TP / FP / FN / TN, 'O' being the negative tag. */
+export function performanceMeasure(gold: Sequences | readonly string[], pred: Sequences | readonly string[]): { TP: number; FP: number; FN: number; TN: number } {
+  const flat = flatTokens(gold, pred);
+  const counts = { TP: 0, FP: 0, FN: 0, TN: 0 };
+  const n = Math.min(flat.gold.length, flat.pred.length);
+  for (let i = 0; i < n; i++) {
+    const g = flat.gold[i];
+    const p = flat.pred[i];
+    if (g === p && (g !== 'O' || p !== 'O')) counts.TP++;
+    if (g !== p && p !== 'O') counts.FP++;
+    if (g !== 'O' && p === 'O') counts.FN++;
+    if (g === 'O' && p === 'O') counts.TN++;
+  }
+  return counts;
 }

@@ -444,11 +444,14 @@ function emptyReport(labels: string[]): ClassificationResult {
     accuracy: 0,
     correct: 0,
     perLabel: labels.map((label) => ({ label, ...zero })),
+    counts: labels.map((label) => ({ label, trueSum: 0, predSum: 0, tpSum: 0 })),
     microIsAccuracy: false,
     micro: zero,
     macro: zero,
     weighted: zero,
     confusionMatrix: labels.map(() => labels.map(() => 0)),
+    confusionMatrixDefined: false,
+    supportIsFloat: false,
     zeroDivision: 0,
   };
 }

@@ -7,6 +7,9 @@
  * - **strict mode** (`seqeval.scheme.Tokens`, one class per tagging scheme): an entity counts only if
  *   it starts and ends the way its scheme says; `I-X` after `O` is no entity in IOB2.
  *
+ * Both modes read prefix tags (`B-PER`) or, with `suffix: true`, suffix tags (`PER-B`), as seqeval's
+ * `suffix=True` does.
+ *
  * Written by hand because no npm package reproduces seqeval's exact chunking (quirks included).
  * Entities here use an exclusive `end`; seqeval's default mode reports an inclusive end internally.
  */
@@ -23,6 +26,11 @@ export interface Entity {
 export type Scheme = 'IOB1' | 'IOB2' | 'IOE1' | 'IOE2' | 'IOBES' | 'BILOU';
 export const SCHEMES: readonly Scheme[] = ['IOB1', 'IOB2', 'IOE1', 'IOE2', 'IOBES', 'BILOU'];
 export type ChunkMode = 'default' | 'strict';
+
+/** How tags are written: `B-PER` (prefix, the default) or `PER-B` (`suffix: true`, seqeval's `suffix=True`). */
+export interface TagFormat {
+  suffix?: boolean;
+}
 
 export function isScheme(value: string): value is Scheme {
   return (SCHEMES as readonly string[]).includes(value);
@@ -51,27 +59,53 @@ function where(sentenceIndex: number | undefined, position: number | undefined):
 
 /** A tag split the way seqeval's default mode splits it: first character and the type after `-`. */
 export interface DefaultTag {
-  /** First character: 'B', 'I', 'O', 'E', 'S', '.', or anything else. */
+  /** First character (last with suffix tags): 'B', 'I', 'O', 'E', 'S', '.', or anything else. */
   prefix: string;
-  /** `chunk[1:].split('-', 1)[-1] or '_'`: 'PS' for 'B-PS', '_' for 'O'. */
+  /** `chunk[1:].split('-', 1)[-1] or '_'`: 'PS' for 'B-PS' (and for 'PS-B' with suffix), '_' for 'O'. */
   type: string;
   /** False when seqeval would warn "<tag> seems not to be NE tag." */
   looksLikeNeTag: boolean;
 }
 
-/** Splits one tag like seqeval's default mode (prefix form, `suffix=False`). */
-export function splitDefaultTag(tag: string, sentenceIndex?: number, position?: number): DefaultTag {
+/** The first (or, for suffix tags, the last) code point of a tag, and the rest. */
+function splitLetter(tag: string, suffix: boolean): { letter: string; rest: string } {
+  if (!suffix) {
+    // Python indexes code points; String.fromCodePoint keeps an astral character whole.
+    const letter = String.fromCodePoint(tag.codePointAt(0)!);
+    return { letter, rest: tag.slice(letter.length) };
+  }
+  const last = tag.codePointAt(tag.length - 1)!;
+  // A lone low surrogate at the end belongs to the astral character before it.
+  const width = last >= 0xdc00 && last <= 0xdfff && tag.length >= 2 ? 2 : 1;
+  return { letter: tag.slice(tag.length - width), rest: tag.slice(0, tag.length - width) };
+}
+
+/** Python's `str.strip('-')`, then `or '_'`: the entity type as seqeval's strict `Token` reads it. */
+function strictTypeOf(rest: string): string {
+  return rest.replace(/^-+|-+$/g, '') || '_';
+}
+
+/**
+ * Splits one tag like seqeval's default mode: prefix form `chunk[0]` and `chunk[1:].split('-', 1)[-1]`,
+ * or with `suffix` `chunk[-1]` and `chunk[:-1].rsplit('-', 1)[0]`.
+ */
+export function splitDefaultTag(tag: string, sentenceIndex?: number, position?: number, format: TagFormat = {}): DefaultTag {
   if (tag.length === 0) {
     throw new TagSchemeError(`empty tag${where(sentenceIndex, position)}: every token needs a tag such as "O" or "B-PS"`, tag, sentenceIndex, position);
   }
-  // Python indexes code points; String.fromCodePoint keeps an astral first character whole.
-  const prefix = String.fromCodePoint(tag.codePointAt(0)!);
-  const rest = tag.slice(prefix.length);
-  const dash = rest.indexOf('-');
-  const type = (dash < 0 ? rest : rest.slice(dash + 1)) || '_';
+  const suffix = format.suffix ?? false;
+  const { letter, rest } = splitLetter(tag, suffix);
+  let type: string;
+  if (suffix) {
+    const dash = rest.lastIndexOf('-');
+    type = (dash < 0 ? rest : rest.slice(0, dash)) || '_';
+  } else {
+    const dash = rest.indexOf('-');
+    type = (dash < 0 ? rest : rest.slice(dash + 1)) || '_';
+  }
   const looksLikeNeTag =
-    tag === 'O' || tag === 'B' || tag === 'I' || tag === 'E' || tag === 'S' || /^[BIES]-/.test(tag);
-  return { prefix, type, looksLikeNeTag };
+    tag === 'O' || tag === 'B' || tag === 'I' || tag === 'E' || tag === 'S' || (suffix ? /-[BIES]$/ : /^[BIES]-/).test(tag);
+  return { prefix: letter, type, looksLikeNeTag };
 }
 
 /**
@@ -84,16 +118,17 @@ export function splitDefaultTag(tag: string, sentenceIndex?: number, position?: 
 export function forEachDefaultChunk(
   sequences: readonly (readonly string[])[],
   onChunk: (type: string, start: number, end: number) => void,
+  format: TagFormat = {},
 ): void {
-  const table = new TagTable();
+  const table = new TagTable(format);
   const encoded = table.encode(sequences);
   defaultChunks(table, encoded, (typeId, start, end) => onChunk(table.typeName(typeId), start, end));
 }
 
 /** seqeval default-mode (conlleval) entities of one tag sequence. */
-export function defaultEntities(tags: readonly string[]): Entity[] {
+export function defaultEntities(tags: readonly string[], format: TagFormat = {}): Entity[] {
   const entities: Entity[] = [];
-  forEachDefaultChunk([tags], (type, start, end) => entities.push({ type, start, end }));
+  forEachDefaultChunk([tags], (type, start, end) => entities.push({ type, start, end }), format);
   return entities;
 }
 
@@ -177,29 +212,61 @@ function prefixNames(flags: number): string {
   return PREFIX_NAMES.filter(([flag]) => flags & flag).map(([, name]) => name).join('|');
 }
 
-/** Reads one tag like seqeval's `Token(token)` (prefix form): unknown first letters are an error. */
-export function splitStrictTag(tag: string, sentenceIndex?: number, position?: number): StrictTag {
+/** Reads one tag like seqeval's `Token(token, suffix)`: a first (last) letter that is no prefix is an error. */
+export function splitStrictTag(tag: string, sentenceIndex?: number, position?: number, format: TagFormat = {}): StrictTag {
   if (tag.length === 0) {
     throw new TagSchemeError(`empty tag${where(sentenceIndex, position)}: every token needs a tag such as "O" or "B-PS"`, tag, sentenceIndex, position);
   }
-  const first = String.fromCodePoint(tag.codePointAt(0)!);
-  const prefix = Object.hasOwn(PREFIX_FLAGS, first) ? PREFIX_FLAGS[first] : 0;
-  if (prefix === 0) {
-    throw new TagSchemeError(
-      `tag "${tag}"${where(sentenceIndex, position)} does not start with a scheme prefix (one of I, O, B, E, S, U, L)`,
-      tag,
-      sentenceIndex,
-      position,
-    );
-  }
-  // Python's str.strip('-') on tag[1:]; an empty remainder becomes '_'.
-  const type = tag.slice(first.length).replace(/^-+|-+$/g, '') || '_';
-  return { prefix, type };
+  const { letter, rest } = splitLetter(tag, format.suffix ?? false);
+  const prefix = Object.hasOwn(PREFIX_FLAGS, letter) ? PREFIX_FLAGS[letter] : 0;
+  if (prefix === 0) throw noPrefixError(tag, format, sentenceIndex, position);
+  return { prefix, type: strictTypeOf(rest) };
+}
+
+function noPrefixError(tag: string, format: TagFormat, sentenceIndex?: number, position?: number): TagSchemeError {
+  const side = format.suffix ? 'end with a scheme suffix' : 'start with a scheme prefix';
+  return new TagSchemeError(`tag "${tag}"${where(sentenceIndex, position)} does not ${side} (one of I, O, B, E, S, U, L)`, tag, sentenceIndex, position);
+}
+
+/** The prefix letter of a strict tag (`'B'` for `B-PER`, or for `PER-B` with suffix). */
+export function strictPrefixName(tag: StrictTag): string {
+  return prefixNames(tag.prefix);
+}
+
+/** seqeval's strict `Token` methods for one pair of neighbouring tags under `scheme`. */
+export interface TagTransition {
+  /** `token.is_valid()`: the tag's prefix is allowed in the scheme. */
+  valid: boolean;
+  /** `token.is_start(prev)`: an entity starts at the tag. */
+  start: boolean;
+  /** `token.is_inside(prev)`: the tag continues the previous tag's entity. */
+  inside: boolean;
+  /** `token.is_end(prev)`: the previous tag ends an entity. */
+  end: boolean;
+}
+
+/**
+ * How `scheme` reads the tag `current` after `previous` — the pattern tables behind strict mode, for
+ * explaining why an entity does or does not count.
+ */
+export function schemeTransition(scheme: Scheme, previous: string, current: string, format: TagFormat = {}): TagTransition {
+  const prev = splitStrictTag(previous, undefined, undefined, format);
+  const cur = splitStrictTag(current, undefined, undefined, format);
+  const rules = COMPILED[scheme];
+  const table = new TagTable(format);
+  const prevType = table.typeId(prev.type);
+  const curType = table.typeId(cur.type);
+  return {
+    valid: (cur.prefix & rules.allowed) !== 0,
+    start: match(rules.start, prev.prefix, prevType, cur.prefix, curType),
+    inside: match(rules.inside, prev.prefix, prevType, cur.prefix, curType),
+    end: match(rules.end, prev.prefix, prevType, cur.prefix, curType),
+  };
 }
 
 /** seqeval strict-mode entities of one tag sequence under `scheme`. */
-export function strictEntities(tags: readonly string[], scheme: Scheme, sentenceIndex?: number): Entity[] {
-  const table = new TagTable();
+export function strictEntities(tags: readonly string[], scheme: Scheme, sentenceIndex?: number, format: TagFormat = {}): Entity[] {
+  const table = new TagTable(format);
   const encoded = table.encode([tags]);
   const entities: Entity[] = [];
   strictChunks(table, encoded, scheme, (typeId, start, end) => entities.push({ type: table.typeName(typeId), start, end }), sentenceIndex ?? 0);
@@ -239,8 +306,11 @@ export class TagTable {
   readonly strictType: number[] = [];
   /** The id of 'O', which also stands for seqeval's sentence separator and sentinel. */
   readonly outside: number;
+  /** Tags are read as suffix tags (`PER-B`). */
+  readonly suffix: boolean;
 
-  constructor() {
+  constructor(format: TagFormat = {}) {
+    this.suffix = format.suffix ?? false;
     this.outside = this.intern('O', 0, 0);
   }
 
@@ -262,16 +332,20 @@ export class TagTable {
   intern(tag: string, sentenceIndex: number, position: number): number {
     let id = this.ids.get(tag);
     if (id !== undefined) return id;
-    const parts = splitDefaultTag(tag, sentenceIndex, position);
+    if (typeof tag !== 'string') {
+      throw new TypeError(`tag ${String(tag)} in sentence ${sentenceIndex} at position ${position} is a ${typeof tag}; tags are strings`);
+    }
+    const format = { suffix: this.suffix };
+    const parts = splitDefaultTag(tag, sentenceIndex, position, format);
     id = this.tags.length;
     this.ids.set(tag, id);
     this.tags.push(tag);
     this.defaultPrefix.push(parts.prefix.length === 1 ? parts.prefix.charCodeAt(0) : -2);
     this.defaultType.push(this.typeId(parts.type));
     this.looksLikeNeTag.push(parts.looksLikeNeTag);
-    const first = parts.prefix;
-    this.strictPrefix.push(Object.hasOwn(PREFIX_FLAGS, first) ? PREFIX_FLAGS[first] : 0);
-    this.strictType.push(this.typeId(tag.slice(first.length).replace(/^-+|-+$/g, '') || '_'));
+    const { letter, rest } = splitLetter(tag, this.suffix);
+    this.strictPrefix.push(Object.hasOwn(PREFIX_FLAGS, letter) ? PREFIX_FLAGS[letter] : 0);
+    this.strictType.push(this.typeId(strictTypeOf(rest)));
     return id;
   }
 
@@ -401,11 +475,9 @@ export function strictChunks(
       const type = typeOf[ids[i]];
       if ((prefix & rules.allowed) === 0) {
         const tag = table.tags[ids[i]];
-        const position = where(s + sentenceIndexBase, i - from);
+        if (prefix === 0) throw noPrefixError(tag, { suffix: table.suffix }, s + sentenceIndexBase, i - from);
         throw new TagSchemeError(
-          prefix === 0
-            ? `tag "${tag}"${position} does not start with a scheme prefix (one of I, O, B, E, S, U, L)`
-            : `tag "${tag}"${position} is not allowed in ${scheme} (allowed prefixes: ${prefixNames(rules.allowed)})`,
+          `tag "${tag}"${where(s + sentenceIndexBase, i - from)} is not allowed in ${scheme} (allowed prefixes: ${prefixNames(rules.allowed)})`,
           tag,
           s + sentenceIndexBase,
           i - from,
@@ -466,7 +538,7 @@ const DETECT: [Scheme, number[]][] = [
  * seqeval's `auto_detect`: the scheme whose allowed prefix sets contain exactly the prefixes used.
  * Like seqeval it fails when the set matches none (for example only `O`, or `I` and `O` without `B`).
  */
-export function detectScheme(sequences: readonly (readonly string[])[]): Scheme {
+export function detectScheme(sequences: readonly (readonly string[])[], format: TagFormat = {}): Scheme {
   const seen = new Set<string>();
   let used = 0;
   for (let s = 0; s < sequences.length; s++) {
@@ -474,7 +546,7 @@ export function detectScheme(sequences: readonly (readonly string[])[]): Scheme 
     for (let i = 0; i < tags.length; i++) {
       if (seen.has(tags[i])) continue;
       seen.add(tags[i]);
-      used |= splitStrictTag(tags[i], s, i).prefix;
+      used |= splitStrictTag(tags[i], s, i, format).prefix;
     }
   }
   for (const [scheme, sets] of DETECT) if (sets.includes(used)) return scheme;
@@ -488,7 +560,8 @@ export function detectScheme(sequences: readonly (readonly string[])[]): Scheme 
  * Entities of one tag sequence. `mode: 'default'` (the default) uses seqeval's lenient conlleval
  * chunking; `mode: 'strict'` uses `scheme`, or detects it from these tags like seqeval's report does.
  */
-export function getEntities(tags: readonly string[], opts: { mode?: ChunkMode; scheme?: Scheme } = {}): Entity[] {
-  if ((opts.mode ?? 'default') === 'default') return defaultEntities(tags);
-  return strictEntities(tags, opts.scheme ?? detectScheme([tags]));
+export function getEntities(tags: readonly string[], opts: { mode?: ChunkMode; scheme?: Scheme } & TagFormat = {}): Entity[] {
+  const format = { suffix: opts.suffix ?? false };
+  if ((opts.mode ?? 'default') === 'default') return defaultEntities(tags, format);
+  return strictEntities(tags, opts.scheme ?? detectScheme([tags], format), undefined, format);
 }

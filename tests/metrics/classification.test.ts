@@ -130,7 +130,14 @@ test('labels are data: __proto__ is a label like any other; report keys cannot b
   assert.equal(({} as Record<string, unknown>).support, undefined);
   assert.throws(() => scoreClassification(['accuracy'], ['accuracy']), UsageError);
   assert.throws(() => scoreClassification(['a'], ['a', 'b']), UsageError);
-  assert.throws(() => scoreClassification(['a'], ['a'], { labels: ['b'] }), /At least one label/);
+  // M7: labels given, none in gold — scikit-learn's report, precision_recall_fscore_support and
+  // accuracy_score answer; only confusion_matrix raises.
+  const unseen = scoreClassification(['2'], ['2'], { labels: ['x'], zeroDivision: 0 });
+  assert.equal(unseen.accuracy, 1);
+  assert.deepEqual(unseen.perLabel, [{ label: 'x', precision: 0, recall: 0, f1: 0, support: 0 }]);
+  assert.equal(unseen.microIsAccuracy, false);
+  assert.equal(unseen.confusionMatrixDefined, false);
+  assert.throws(() => confusionMatrix(['2'], ['2'], ['x']), /At least one label specified must be in the gold labels/);
 });
 
 test('the confusion table: rows = gold by default, study 001 orientation (rows = 예측) on request', () => {
