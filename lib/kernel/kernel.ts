@@ -35,7 +35,7 @@ export interface KernelOptions {
   onShutdown?: (restart: boolean) => void;
   /** Where the kernel's own diagnostics go (the real stderr, not a cell's). */
   log?: (text: string) => void;
-  /** Start warming the engine this long after start if no request came first (default 300 ms). */
+  /** Start warming the engine this long after announce() if no request came first (default 500 ms). */
   warmAfterMs?: number;
   /** Anything else to load while the engine warms (the display channel's renderers). */
   prepare?: () => Promise<void>;
@@ -77,18 +77,30 @@ export class Kernel {
 
   constructor(private readonly options: KernelOptions) {
     this.iopub = new IopubPublisher(options.session, (message) => options.transport.send('iopub', message));
-    this.warmTimer = setTimeout(() => this.warm(), options.warmAfterMs ?? 300);
-    this.warmTimer.unref();
   }
 
-  /** Announces the kernel on IOPub (`starting`, then `idle`), as ipykernel does after binding. */
+  /**
+   * Announces the kernel on IOPub (`starting`, then `idle`), as ipykernel does once its sockets are
+   * bound. The compiler loads (blocking for a second or more) when a request needs it, or once the
+   * clients have been quiet for `warmAfterMs`: a front end polling kernel_info until it sees the kernel
+   * idle (jupyter_client's wait_for_ready) must not wait on it.
+   */
   announce(): void {
     this.iopub.publish(undefined, 'status', { execution_state: 'starting' });
     this.iopub.publish(undefined, 'status', { execution_state: 'idle' });
+    this.warmWhenQuiet();
+  }
+
+  private warmWhenQuiet(): void {
+    if (this.warming) return;
+    if (this.warmTimer) clearTimeout(this.warmTimer);
+    this.warmTimer = setTimeout(() => void this.warm(), this.options.warmAfterMs ?? 500);
+    this.warmTimer.unref();
   }
 
   /** A message arrived from a client. */
   receive(channel: ChannelName, message: Message): void {
+    this.warmWhenQuiet();
     if (channel === 'control') {
       void this.handleControl(message);
       return;
@@ -169,7 +181,6 @@ export class Kernel {
         } catch (error) {
           this.log(`failed to handle ${message.header.msg_type}: ${error instanceof Error ? error.stack : String(error)}`);
         }
-        if (!this.warming) setImmediate(() => void this.warm());
       }
     } finally {
       this.pumping = false;
@@ -251,24 +262,20 @@ export class Kernel {
 
   private async handleControl(message: Message): Promise<void> {
     const type = message.header.msg_type;
-    try {
-      await this.busy(message, () => {
-        switch (type) {
-          case 'kernel_info_request':
-            return this.reply('control', message, 'kernel_info_reply', this.kernelInfo());
-          case 'interrupt_request':
-            this.options.engine.interrupt();
-            return this.reply('control', message, 'interrupt_reply', { status: 'ok' });
-          case 'shutdown_request':
-            return this.shutdown('control', message, (message.content as { restart?: unknown }).restart === true);
-          default:
-            this.log(`unknown message type on control: ${type}`);
-            return undefined;
-        }
-      });
-    } finally {
-      if (!this.warming) setImmediate(() => void this.warm());
-    }
+    await this.busy(message, () => {
+      switch (type) {
+        case 'kernel_info_request':
+          return this.reply('control', message, 'kernel_info_reply', this.kernelInfo());
+        case 'interrupt_request':
+          this.options.engine.interrupt();
+          return this.reply('control', message, 'interrupt_reply', { status: 'ok' });
+        case 'shutdown_request':
+          return this.shutdown('control', message, (message.content as { restart?: unknown }).restart === true);
+        default:
+          this.log(`unknown message type on control: ${type}`);
+          return undefined;
+      }
+    });
   }
 
   private kernelInfo(): Record<string, unknown> {
