@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs every `bench/*.bench.ts` except the training bench (`npm run bench:train`)
+ * `npm run bench`: runs every `bench/*.bench.ts` except the training benches (`npm run bench:train`)
  * in its own process, one after another (never in parallel: they would measure each other), and ends
  * with one JSON line holding every bench's own closing JSON figures.
  */
@@ -10,7 +10,7 @@ import path from 'node:path';
 const benchDir = path.resolve('bench');
 const only = process.argv.slice(2);
 const files = readdirSync(benchDir)
-  .filter((name) => name.endsWith('.bench.ts') && name !== 'train.bench.ts')
+  .filter((name) => name.endsWith('.bench.ts') && name !== 'train.bench.ts' && name !== 'encoder.bench.ts')
   .filter((name) => only.length === 0 || only.some((want) => name.includes(want)))
   .sort();
 

@@ -3,7 +3,7 @@
  * KLUE NER TSV (so `hanlab eval ner` can score it); classifiers write one TSV row per text. When the
  * input carries gold tags or labels, the figures are printed too.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { parseOptions } from '../options.js';
 import { initBackend } from '../../lib/backend/index.js';
 import { parseKlueNer } from '../../lib/data/klue-ner.js';
@@ -13,13 +13,13 @@ import { InputError, UsageError } from '../../lib/errors.js';
 import { klueScores } from '../../lib/metrics/klue.js';
 import { f1Score } from '../../lib/metrics/seqeval.js';
 import { classificationFigures, loadModel, predictProbabilities, predictTagStrings, syllables } from '../../lib/train/index.js';
-import type { TextClassifier } from '../../lib/train/models/classifier.js';
-import type { SequenceTagger } from '../../lib/train/models/tagger.js';
+import { encoderPredictor, type Predictor } from '../../lib/train/fine-tune.js';
 import { SeededRandom } from '../../lib/train/rng.js';
 
 const HELP = `Usage: hanlab predict --model FILE (--input FILE | --text TEXT) [options]
 
-Runs a model saved by \`hanlab train\` (FILE = <output_dir>/model.hanlab).
+Runs a model saved by \`hanlab train\` (FILE = <output_dir>/model.hanlab), or a fine-tuned encoder
+folder (<output_dir>/merged or <output_dir>/adapter, or any HF / PEFT folder with a classification head).
 
 Taggers: --input is KLUE NER TSV (gold tags are scored: seqeval micro F1 and KLUE figures) or plain
 text, one sentence per line. Output: KLUE NER TSV with the predicted tags.
@@ -54,14 +54,15 @@ export async function run(argv: string[]): Promise<number> {
   const seed = values.seed !== undefined ? Number(values.seed) : 42;
   if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got '${values.seed}'`);
   await initBackend();
-  const { model } = loadModel(values.model);
   const emit = (text: string) => (values.output ? writeFileSync(values.output, text) : process.stdout.write(text));
+  // A folder is a fine-tuned encoder (<output_dir>/merged or /adapter, or any HF / PEFT folder).
+  const { model, predictor } = isDirectory(values.model) ? await encoderPredictor(values.model) : syllablePredictor(values.model);
   try {
-    if (model.kind === 'tagger') {
+    if (predictor.kind === 'tagger') {
       if (sample !== undefined) throw new UsageError('--sample applies to classifiers only');
-      emit(predictTagger(model, values.input, values.text));
+      emit(await predictTagger(predictor, values.input, values.text));
     } else {
-      emit(await predictClassifier(model, values.input, values.text, sample, seed));
+      emit(await predictClassifier(predictor, values.input, values.text, sample, seed));
     }
   } finally {
     model.dispose();
@@ -69,7 +70,20 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-function predictTagger(model: SequenceTagger, input: string | undefined, text: string | undefined): string {
+function isDirectory(file: string): boolean {
+  return existsSync(file) && statSync(file).isDirectory();
+}
+
+function syllablePredictor(file: string): { model: { dispose(): void }; predictor: Predictor } {
+  const { model } = loadModel(file);
+  const predictor: Predictor =
+    model.kind === 'tagger'
+      ? { kind: 'tagger', tag: async (sentences) => predictTagStrings(model, sentences) }
+      : { kind: 'classifier', labels: model.labels, probabilities: async (texts) => predictProbabilities(model, texts) };
+  return { model, predictor };
+}
+
+async function predictTagger(tagger: Extract<Predictor, { kind: 'tagger' }>, input: string | undefined, text: string | undefined): Promise<string> {
   let ids: string[];
   let sentences: string[][];
   let gold: string[][] | null = null;
@@ -93,7 +107,7 @@ function predictTagger(model: SequenceTagger, input: string | undefined, text: s
       sentences = lines.map(syllables);
     }
   }
-  const predicted = predictTagStrings(model, sentences);
+  const predicted = await tagger.tag(sentences);
   if (gold) {
     const klue = klueScores(gold, predicted, { sentenceIds: ids });
     console.error(
@@ -126,7 +140,7 @@ export function formatKlueSentence(id: string, tokens: readonly string[], tags: 
   return `## ${id}\t${annotated}\n${lines.join('\n')}\n`;
 }
 
-async function predictClassifier(model: TextClassifier, input: string | undefined, text: string | undefined, sample: number | undefined, seed: number): Promise<string> {
+async function predictClassifier(model: Extract<Predictor, { kind: 'classifier' }>, input: string | undefined, text: string | undefined, sample: number | undefined, seed: number): Promise<string> {
   let texts: string[];
   let rows: number[];
   let gold: number[] | null = null;
@@ -167,7 +181,7 @@ async function predictClassifier(model: TextClassifier, input: string | undefine
       gold = chosen.map((i) => all[i]);
     }
   }
-  const probabilities = predictProbabilities(model, texts);
+  const probabilities = await model.probabilities(texts);
   const predicted = probabilities.map((p) => p.indexOf(Math.max(...p)));
   if (gold) {
     const figures = classificationFigures(gold, predicted, model.labels.length);

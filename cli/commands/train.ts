@@ -28,6 +28,7 @@ import {
 } from '../../lib/train/index.js';
 import { SeededRandom } from '../../lib/train/rng.js';
 import { formatDuration } from '../../lib/train/progress.js';
+import { encoderFolderFor, encoderHint, trainEncoderFromConfig } from './train-encoder.js';
 
 const HELP = `Usage: hanlab train --config config.ini [options]
 
@@ -36,7 +37,12 @@ checkpoint_dir; [Hyperparameters] num_labels, max_seq_length, batch_size, learni
 split_ratio). batch_size is the effective batch: when memory runs out the micro-batch is halved and
 gradients are accumulated. Writes <output_dir>/model.hanlab, history.json and metrics.json.
 
-The model kind decides the task. model_name (or --model) is one of:
+The model kind decides the task. model_name (or --model) is a local Hugging Face model folder (BERT,
+RoBERTa, ELECTRA, DeBERTa-v2/v3: config.json, model.safetensors, tokenizer.json or vocab.txt) to
+fine-tune, fully or with LoRA when the config has a [LoRA] section (r, alpha, dropout, target_modules);
+the task follows the data (KLUE NER TSV: syllable NER, else a table: text classification), or --task.
+Encoders write <output_dir>/merged/ (HF layout) and, with LoRA, <output_dir>/adapter/ (PEFT layout).
+Or one of the models trained from scratch:
   conv-crf, bilstm-crf, conv-softmax, bilstm-softmax   syllable taggers; train_file is KLUE NER TSV,
                                                        num_labels = number of tag values (13 for KLUE)
   conv-classifier (alias syllable-conv),
@@ -51,6 +57,7 @@ Options:
                          the test figures (seqeval, KLUE) at the end
   --partition-file FILE  the partition (default ${KLUE_PARTITION_FILE})
   --resume               continue from <checkpoint_dir>/checkpoint.hanlab if it exists
+  --checkpoint-every N   also checkpoint every N updates (default: at epoch ends)
   --epochs N             override epochs
   --max-steps N          stop after N updates (smoke runs)
   --micro-batch N        first micro-batch size to try (default: batch_size)
@@ -58,6 +65,7 @@ Options:
   --workers N            extra worker threads computing gradients (default 0; 1 uses a second core)
   --bigrams N            add hashed syllable-bigram embeddings with N buckets (default 0 = off)
   --progress MODE        bar | lines | none (default: bar in a terminal, lines otherwise)
+  --task TASK            encoders: sequence or token classification (default: from the data)
   -h, --help             this help
 
 Backend: HANLAB_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu (default: the fastest available).`;
@@ -85,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
     'klue-partition': { type: 'boolean', default: false },
     'partition-file': { type: 'string' },
     resume: { type: 'boolean', default: false },
+    'checkpoint-every': { type: 'string' },
     epochs: { type: 'string' },
     'max-steps': { type: 'string' },
     'micro-batch': { type: 'string' },
@@ -92,23 +101,28 @@ export async function run(argv: string[]): Promise<number> {
     workers: { type: 'string' },
     bigrams: { type: 'string' },
     progress: { type: 'string' },
+    task: { type: 'string' },
   });
   if (!values) return 0;
   if (!values.config) throw new UsageError('--config is required (see hanlab train --help)');
   const config = readTrainingConfig(values.config);
   const kindName = values.model ?? config.modelName;
   const kind = resolveModelKind(kindName);
-  if (!kind) {
+  const encoderDir = kind ? null : encoderFolderFor(config, values.model);
+  if (!kind && !encoderDir) {
     throw new UsageError(
       `model "${kindName}" (${values.model ? '--model' : `model_name in ${config.file}`}) is not a model hanlab can train; ` +
-        `use one of ${MODEL_KINDS.join(', ')}`,
+        `use one of ${MODEL_KINDS.join(', ')}${encoderHint(config, values.model)}`,
     );
   }
+  if (kind && config.lora) throw new UsageError(`[LoRA] in ${config.file} applies to pretrained encoders (a model folder in model_name), not to ${kind}`);
+  const task = values.task === undefined ? undefined : ({ sequence: 'sequence-classification', token: 'token-classification' } as const)[values.task as 'sequence' | 'token'];
+  if (values.task !== undefined && !task) throw new UsageError(`--task must be sequence or token, got '${values.task}'`);
   const progress = (values.progress ?? 'auto') as ProgressMode;
   if (!['auto', 'bar', 'lines', 'none'].includes(progress)) throw new UsageError(`--progress must be bar, lines or none, got '${progress}'`);
   const device = await initBackend();
   console.log(`backend: ${device.backend} (tfjs ${device.tfjsVersion})${device.fallbackReason ? ` — ${device.fallbackReason}` : ''}`);
-  if (config.learningRate < 1e-4) {
+  if (kind && config.learningRate < 1e-4) {
     console.log(`note: learning_rate ${config.learningRate} suits fine-tuning a pre-trained model; models trained from scratch here usually want 1e-3 to 3e-3`);
   }
   const training: TrainOptions = {
@@ -120,11 +134,17 @@ export async function run(argv: string[]): Promise<number> {
     maxLength: config.maxSeqLength,
     checkpointDir: config.checkpointDir,
     resume: values.resume,
+    checkpointEverySteps: positiveInt(values['checkpoint-every'], '--checkpoint-every'),
     maxSteps: positiveInt(values['max-steps'], '--max-steps'),
     patience: positiveInt(values.patience, '--patience'),
     workers: positiveInt(values.workers, '--workers'),
     progress,
   };
+  if (!kind) {
+    const partitionFile = values['klue-partition'] ? (values['partition-file'] ?? KLUE_PARTITION_FILE) : undefined;
+    await trainEncoderFromConfig(config, encoderDir as string, training, { task, partitionFile });
+    return 0;
+  }
   mkdirSync(config.outputDir, { recursive: true });
   const bigramBuckets = positiveInt(values.bigrams, '--bigrams') ?? 0;
   const modelConfig = modelConfigFor(kind);
@@ -144,26 +164,7 @@ async function trainTaggerFromConfig(
   partitionOption: string | undefined,
   bigramBuckets: number,
 ): Promise<void> {
-  const sentences = readKlueNer(config.trainFile);
-  let train: KlueSentence[];
-  let validation: KlueSentence[];
-  let test: KlueSentence[] | null = null;
-  if (partitionOption !== undefined) {
-    const splits = splitKlueSentences(sentences, loadKluePartition(partitionOption));
-    ({ train, validation, test } = splits);
-  } else if (config.validFile) {
-    train = sentences;
-    validation = readKlueNer(config.validFile);
-  } else {
-    ({ train, validation } = splitSentences(sentences, config.splitRatio ?? 0.2, config.seed));
-  }
-  const tags = collectTags([...train, ...validation]);
-  if (tags.length !== config.numLabels) {
-    throw new InputError(
-      `num_labels is ${config.numLabels} but the data has ${tags.length} tag values (${tags.join(' ')}); for taggers num_labels counts tag values`,
-      { file: config.file, field: '[Hyperparameters] num_labels' },
-    );
-  }
+  const { train, validation, test, tags } = readKlueSplits(config, partitionOption, 'taggers');
   console.log(`${kind}: ${train.length} training / ${validation.length} validation sentences${test ? ` / ${test.length} test` : ''}`);
   const modelConfig = modelConfigFor(kind);
   const { kind: _kind, ...architecture } = modelConfig;
@@ -213,8 +214,40 @@ function finish(
   model.dispose();
 }
 
+/**
+ * KLUE NER sentences of a config, split into train / validation (/ test with a partition file), and
+ * their tag values, checked against num_labels (`who` names the model family in the message).
+ */
+export function readKlueSplits(
+  config: TrainingConfig,
+  partitionOption: string | undefined,
+  who: string,
+): { train: KlueSentence[]; validation: KlueSentence[]; test: KlueSentence[] | null; tags: string[] } {
+  const sentences = readKlueNer(config.trainFile);
+  let train: KlueSentence[];
+  let validation: KlueSentence[];
+  let test: KlueSentence[] | null = null;
+  if (partitionOption !== undefined) {
+    const splits = splitKlueSentences(sentences, loadKluePartition(partitionOption));
+    ({ train, validation, test } = splits);
+  } else if (config.validFile) {
+    train = sentences;
+    validation = readKlueNer(config.validFile);
+  } else {
+    ({ train, validation } = splitSentences(sentences, config.splitRatio ?? 0.2, config.seed));
+  }
+  const tags = collectTags([...train, ...validation]);
+  if (tags.length !== config.numLabels) {
+    throw new InputError(
+      `num_labels is ${config.numLabels} but the data has ${tags.length} tag values (${tags.join(' ')}); for ${who} num_labels counts tag values`,
+      { file: config.file, field: '[Hyperparameters] num_labels' },
+    );
+  }
+  return { train, validation, test, tags };
+}
+
 /** Seeded split of sentences into train / validation (for taggers without a validation file). */
-function splitSentences<T>(sentences: readonly T[], ratio: number, seed: number): { train: T[]; validation: T[] } {
+export function splitSentences<T>(sentences: readonly T[], ratio: number, seed: number): { train: T[]; validation: T[] } {
   const order = new SeededRandom(seed).shuffle(sentences.map((_, i) => i));
   const count = Math.min(sentences.length - 1, Math.max(1, Math.round(sentences.length * ratio)));
   const inValidation = new Set(order.slice(0, count));

@@ -3,6 +3,7 @@
  *
  *   [Path]             model_name, train_file, valid_file, output_dir, checkpoint_dir
  *   [Hyperparameters]  num_labels, max_seq_length, batch_size, learning_rate, epochs, seed, split_ratio
+ *   [LoRA]             r, alpha, dropout, target_modules (optional: present = fine-tune with LoRA)
  *
  * Parsed with the `ini` package (which also strips inline `;` and `#` comments: `num_labels = 3 ; 라벨
  * 개수`), then validated: every error names the file, the line and the key. Unknown sections or keys
@@ -37,11 +38,14 @@ export interface TrainingConfig {
   seed: number;
   /** Validation share when splitting; null only when a validation file is given and no ratio set. */
   splitRatio: number | null;
+  /** The optional [LoRA] section (defaults r 8, alpha 16, dropout 0.1, target_modules query,value); absent: full fine-tuning. */
+  lora?: { r: number; alpha: number; dropout: number; targetModules: string[] | 'all-linear' } | null;
 }
 
 const SECTIONS = {
   Path: ['model_name', 'train_file', 'valid_file', 'output_dir', 'checkpoint_dir'],
   Hyperparameters: ['num_labels', 'max_seq_length', 'batch_size', 'learning_rate', 'epochs', 'seed', 'split_ratio'],
+  LoRA: ['r', 'alpha', 'dropout', 'target_modules'],
 } as const;
 
 type SectionName = keyof typeof SECTIONS;
@@ -172,6 +176,25 @@ export function parseTrainingConfig(text: string, file: string): TrainingConfig 
     seed: number('seed', (n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff, 'an integer from 0 to 4294967295') as number,
     splitRatio,
   };
+  if (parsed.LoRA !== undefined) {
+    const lora = section('LoRA');
+    const loraNumber = (key: string, fallback: number, check: (n: number) => boolean, expectation: string): number => {
+      const text = raw(lora, 'LoRA', key);
+      if (text === null) return fallback;
+      const value = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : Number.NaN;
+      if (!check(value)) fail('LoRA', key, `must be ${expectation}, got '${text}'`);
+      return value;
+    };
+    const targets = raw(lora, 'LoRA', 'target_modules') ?? 'query,value';
+    const names = targets.split(',').map((t) => t.trim()).filter((t) => t !== '');
+    if (names.length === 0 || !names.every((t) => /^[A-Za-z_][\w.-]*$/.test(t))) fail('LoRA', 'target_modules', `must be a comma list of module names or all-linear, got '${targets}'`);
+    config.lora = {
+      r: loraNumber('r', 8, positiveInt, 'a positive integer'),
+      alpha: loraNumber('alpha', 16, (n) => n > 0, 'a positive number'),
+      dropout: loraNumber('dropout', 0.1, (n) => n >= 0 && n < 1, 'a number from 0 up to (not including) 1'),
+      targetModules: names.length === 1 && names[0] === 'all-linear' ? 'all-linear' : names,
+    };
+  }
   return config;
 }
 

@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { Batch } from './batching.js';
 import { SeededRandom } from './rng.js';
-import { createModel, type ModelDescription, type TrainableModel } from './saved-model.js';
+import { createModel, type describeModel, type TrainableModel } from './saved-model.js';
+import { EncoderModel } from './encoder-model.js';
 import { Vocabulary } from './vocabulary.js';
 
 export interface GradientRequest {
@@ -30,7 +31,7 @@ export interface GradientResponse {
 }
 
 export interface WorkerSetup {
-  description: ModelDescription;
+  description: ReturnType<typeof describeModel>;
   backend: BackendChoice;
 }
 
@@ -40,7 +41,10 @@ async function start(): Promise<void> {
   const setup = workerData as WorkerSetup;
   await initBackend({ prefer: setup.backend });
   const { description } = setup;
-  const model: TrainableModel = createModel(description.config, Vocabulary.fromJSON(description.vocabulary), description.classes, description.seed);
+  const model: TrainableModel =
+    description.format === 'hanlab-encoder'
+      ? await EncoderModel.fromDescription(description)
+      : createModel(description.config, Vocabulary.fromJSON(description.vocabulary), description.classes, description.seed);
   const variables = model.parameters.variables;
   port.on('message', (request: GradientRequest) => {
     try {

@@ -40,6 +40,16 @@ export {
 export { Vocabulary, syllables } from './vocabulary.js';
 export { createProgress, type ProgressMode, type ProgressReporter } from './progress.js';
 export { planBatches, paddingEfficiency, makeBatch, type Batch, type EncodedExample } from './batching.js';
+export {
+  fineTuneEncoder,
+  saveFineTunedEncoder,
+  loadFineTunedEncoder,
+  predictEncoderProbabilities,
+  predictEncoderTags,
+  type FineTuneEncoderOptions,
+  type FineTunedEncoder,
+} from './fine-tune.js';
+export { EncoderModel } from './encoder-model.js';
 
 /** The model kinds `hanlab train` and the notebooks name. */
 export const MODEL_KINDS = ['conv-crf', 'bilstm-crf', 'conv-softmax', 'bilstm-softmax', 'conv-classifier', 'bilstm-classifier'] as const;

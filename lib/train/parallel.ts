@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { BackendChoice } from '../backend/index.js';
 import type { Batch } from './batching.js';
 import type { GradientRequest, GradientResponse, WorkerSetup } from './gradient-worker.js';
-import type { ModelDescription } from './saved-model.js';
+import type { describeModel } from './saved-model.js';
 
 export interface GradientResult {
   loss: number;
@@ -83,7 +83,7 @@ class GradientWorker {
 export class GradientWorkers {
   private constructor(private readonly workers: GradientWorker[]) {}
 
-  static async start(count: number, description: ModelDescription, backend: BackendChoice, root: string = process.cwd()): Promise<GradientWorkers> {
+  static async start(count: number, description: ReturnType<typeof describeModel>, backend: BackendChoice, root: string = process.cwd()): Promise<GradientWorkers> {
     const file = path.join(root, 'lib', 'train', 'gradient-worker.ts');
     const tsxApi = createRequire(path.join(root, 'package.json')).resolve('tsx/cjs/api');
     const workers = await Promise.all(Array.from({ length: count }, () => GradientWorker.start(file, tsxApi, { description, backend })));

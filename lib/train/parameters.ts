@@ -14,6 +14,8 @@ export interface ParameterSpec {
   std?: number;
   /** Exempt from weight decay (biases, CRF scores, embeddings' padding row is zeroed anyway). */
   noDecay?: boolean;
+  /** Initial values (pretrained weights), used instead of `init`; released once the variable holds them. */
+  values?: Float32Array;
 }
 
 export interface ParameterManifestEntry {
@@ -29,6 +31,7 @@ export class ParameterSet {
   constructor(specs: ParameterSpec[], rng: SeededRandom) {
     this.specs = specs;
     this.variables = tf.tidy(() => specs.map((spec) => tf.variable(tf.tensor(initialValues(spec, rng), spec.shape), true, uniqueName(spec.name))));
+    for (const spec of specs) delete spec.values;
     this.byName = new Map(specs.map((spec, i) => [spec.name, this.variables[i]]));
   }
 
@@ -103,6 +106,10 @@ function uniqueName(name: string): string {
 
 function initialValues(spec: ParameterSpec, rng: SeededRandom): Float32Array {
   const size = spec.shape.reduce((a, b) => a * b, 1);
+  if (spec.values) {
+    if (spec.values.length !== size) throw new Error(`parameter ${spec.name}: ${spec.values.length} values for shape [${spec.shape.join(', ')}]`);
+    return spec.values;
+  }
   const values = new Float32Array(size);
   switch (spec.init) {
     case 'zeros':

@@ -5,8 +5,11 @@ import { TextClassifier, type ClassifierConfig } from './models/classifier.js';
 import { SequenceTagger, type TaggerConfig } from './models/tagger.js';
 import type { ParameterManifestEntry } from './parameters.js';
 import { Vocabulary, type VocabularyJson } from './vocabulary.js';
+import type { EncoderModel, EncoderModelDescription } from './encoder-model.js';
 
-export type TrainableModel = SequenceTagger | TextClassifier;
+/** The models trained from scratch on syllables (saved as model.hanlab). */
+export type SyllableModel = SequenceTagger | TextClassifier;
+export type TrainableModel = SyllableModel | EncoderModel;
 
 export interface ModelDescription {
   format: 'hanlab-model';
@@ -20,11 +23,13 @@ export interface ModelDescription {
 }
 
 /** Builds a fresh model from a description (weights initialised from its seed). */
-export function createModel(config: TaggerConfig | ClassifierConfig, vocabulary: Vocabulary, classes: readonly string[], seed: number): TrainableModel {
+export function createModel(config: TaggerConfig | ClassifierConfig, vocabulary: Vocabulary, classes: readonly string[], seed: number): SyllableModel {
   return config.kind === 'tagger' ? new SequenceTagger(config, vocabulary, classes, seed) : new TextClassifier(config, vocabulary, classes, seed);
 }
 
-export function describeModel(model: TrainableModel, seed: number): ModelDescription {
+export function describeModel(model: TrainableModel, seed: number): ModelDescription | EncoderModelDescription {
+  // Pretrained encoders describe themselves (model folder, task, LoRA); they are rebuilt from the folder.
+  if (model.kind === 'encoder') return model.describe(seed);
   return {
     format: 'hanlab-model',
     version: 1,
@@ -36,7 +41,7 @@ export function describeModel(model: TrainableModel, seed: number): ModelDescrip
   };
 }
 
-export function modelFromDescription(description: ModelDescription, weights: Float32Array, file: string): TrainableModel {
+export function modelFromDescription(description: ModelDescription, weights: Float32Array, file: string): SyllableModel {
   if (description.format !== 'hanlab-model' || description.version !== 1) {
     throw new InputError(`unsupported model format ${String(description.format)} v${String(description.version)}`, { file, field: 'format' });
   }
@@ -51,11 +56,11 @@ export function modelFromDescription(description: ModelDescription, weights: Flo
 }
 
 /** Writes the model atomically to `file` (`extra` lands in the header, e.g. training metrics). */
-export function saveModel(model: TrainableModel, file: string, seed: number, extra: Record<string, unknown> = {}): void {
+export function saveModel(model: SyllableModel, file: string, seed: number, extra: Record<string, unknown> = {}): void {
   writeContainer(file, { ...extra, model: describeModel(model, seed) }, { weights: model.parameters.read() });
 }
 
-export function loadModel(file: string): { model: TrainableModel; header: Record<string, unknown> } {
+export function loadModel(file: string): { model: SyllableModel; header: Record<string, unknown> } {
   const { header, arrays } = readContainer(file);
   const description = header.model as ModelDescription | undefined;
   const weights = arrays.get('weights');
