@@ -247,7 +247,7 @@ export class KernelClient implements NotebookKernel {
     const started = Date.now();
     const message = this.session.message(
       'execute_request',
-      { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      { code, silent: options.silent === true, store_history: options.silent !== true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
       // Jupyter front ends name the cell this way (the kernel uses it to tell cells apart).
       options.cell?.id ? { cellId: options.cell.id } : {},
     );

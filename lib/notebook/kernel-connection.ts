@@ -14,6 +14,8 @@ export interface ExecuteOptions {
   onMessage?: (message: Message) => void;
   /** Which notebook cell this is: named in errors, and its id is sent as the request's `cellId`. */
   cell?: CellLocation;
+  /** Run without an execution count, history or result (Jupyter's `silent`), e.g. to let the kernel load its compiler. */
+  silent?: boolean;
   /** Arrays to fill with outputs and stream chunks as they arrive, so a caller keeps them when execute throws. */
   outputs?: Output[];
   streams?: StreamChunk[];

@@ -156,6 +156,7 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
 
   try {
     const kernelStarted = Date.now();
+    let kernelReady = false;
     try {
       const starting = (options.startKernel ?? startLocalKernel)(spec, { root, env: options.env, startTimeoutMs: options.startTimeoutMs });
       kernel = await raceStop(starting, stopped).catch((error: unknown) => {
@@ -163,8 +164,17 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
         if (error instanceof RunStoppedError) void starting.then((late) => late.shutdown({ graceful: false }), () => undefined);
         throw error;
       });
+      const info = await raceStop(kernel.kernelInfo(), stopped);
+      if (info.language_info && typeof info.language_info === 'object') {
+        notebook.metadata.language_info = info.language_info as { name: string };
+      }
+      // The hanlab kernel answers before it has loaded its compiler; an empty silent request waits for
+      // that, so the start counts it and no cell's time limit does.
+      await raceStop(kernel.execute('', { silent: true, timeoutMs: options.startTimeoutMs ?? 60_000 }), stopped);
+      kernelReady = true;
     } catch (error) {
-      // No kernel, no cell ran: the notebook says why in its first code cell.
+      // No cell ran: the notebook says why in its first code cell.
+      if (error instanceof ExecuteTimeout) error = new KernelStartError(`the ${kernelName} kernel did not get ready within ${Math.round(error.timeoutMs / 1000)} s of starting`);
       if (!(error instanceof KernelStartError || error instanceof KernelDiedError || error instanceof RunStoppedError)) throw error;
       runError = error;
       const first = codeCells[0];
@@ -176,14 +186,8 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
       }
     }
     kernelStartMs = Date.now() - kernelStarted;
-    if (kernel) {
-      const info = await raceStop(kernel.kernelInfo(), stopped).catch(() => undefined);
-      if (info?.language_info && typeof info.language_info === 'object') {
-        notebook.metadata.language_info = info.language_info as { name: string };
-      }
-    }
 
-    for (let position = 0; kernel && position < codeCells.length; position++) {
+    for (let position = 0; kernelReady && kernel && position < codeCells.length; position++) {
       const index = codeCells[position];
       const cell = notebook.cells[index] as CodeCell;
       const record = cellRecords[position];
