@@ -2,16 +2,20 @@
  * `hanlab generate`: answers for a data set from an OpenAI-compatible server (vLLM, llama.cpp server,
  * Ollama), resumable through the answer cache. A thin shell over lib/llm/generate.ts.
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
+import { decodeText, type TextEncodingName } from '../../lib/data/encoding.js';
 import { formatMcqaPrompt, loadKorMedMcqa, MCQA_SUBSETS, type McqaSubset } from '../../lib/data/kormedmcqa.js';
 import { readTable, rowValue } from '../../lib/data/tabular.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { generate, type Prompt } from '../../lib/llm/generate.js';
+import { readGenerationConfig, type GenerationConfig } from '../../lib/llm/generation-config.js';
 import type { ChatMessage } from '../../lib/llm/openai-client.js';
 import { parseNumberOption, parseOptions, rowLocation, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab generate --data FILE --base-url URL --model NAME --out FILE [options]
+       hanlab generate --config generate.ini --data FILE --out FILE [options]
 
 Asks an OpenAI-compatible chat-completions server for an answer to every prompt of a data set and
 writes them to --out as JSON Lines, in input order. Every answer is also appended (fsync'd) to a cache
@@ -22,7 +26,9 @@ and no prompt is asked twice.
                          chat JSONL: {"messages": [{"role": "system"|"user"|"assistant", "content": ...}]}
                            per line (a final assistant turn is the reference answer: it is not sent, it
                            is written to the output as "reference"), or {"prompt": "..."} per line;
-                           an "id" field is kept, the last user message is written as "query".
+                           an "id" field is kept as the text read (a number such as
+                           123456789012345678901 is not rounded), the last user message is
+                           written as "query".
                            \`hanlab eval json --records OUT --gold-field reference\` scores such output.
                          KorMedMCQA CSV / Parquet (or a folder of them): study 002's prompt per
                            question; the output lines are what \`hanlab eval mcqa --records\` reads.
@@ -30,12 +36,17 @@ and no prompt is asked twice.
                        http://localhost:11434/v1 (Ollama)
   --model NAME         the served model name
   --out FILE           answers, JSON Lines (written when every prompt has an answer)
-  --cache FILE         the resumable answer cache (default: <out>.cache.jsonl)
+  --cache FILE         the resumable answer cache (default: <out>.cache.jsonl); one run at a
+                       time per cache: a second run on it stops with an error (<cache>.lock)
+  --config FILE        settings from an INI file's [generate] section: base_url, model,
+                       concurrency, requests_per_second, timeout, retries, max_tokens,
+                       temperature, api_key_env (options given here win)
   --subset NAME        KorMedMCQA subset when the file name does not say it (${MCQA_SUBSETS.join(', ')})
   --system TEXT        a system message put before each prompt that has none
   --temperature X      default 0
   --max-tokens N       default 512
-  --concurrency N      requests in flight (default 4)
+  --concurrency N      requests in flight (default 4; 32-256 keeps a vLLM/SGLang server busy)
+  --rate N             at most N requests start per second (default: no limit)
   --timeout S          seconds per request (default 120)
   --retries N          retries on 429 / 5xx / timeouts / network errors (default 4)
   --api-key-env NAME   environment variable holding the API key (default OPENAI_API_KEY; unset = none)
@@ -50,13 +61,28 @@ interface PromptItem {
 
 const ROLES = new Set(['system', 'user', 'assistant']);
 
+/**
+ * An "id" as written in the file. JSON.parse turns 123456789012345678901 into 123456789012345680000,
+ * so a numeric id is read again from its line with lossless-json, which keeps a number's text.
+ */
+function idReader(file: string, encoding: TextEncodingName) {
+  let lines: string[] | undefined;
+  return (row: { line: number | null; row: number }, id: unknown): string => {
+    if (id === undefined || id === null) return String(row.row);
+    if (typeof id !== 'number' || row.line === null) return String(id);
+    lines ??= decodeText(readFileSync(file), { file, encoding }).text.split('\n');
+    const parsed = parseLossless(lines[row.line - 1].trim()) as Record<string, unknown>;
+    return isLosslessNumber(parsed.id) ? parsed.id.value : String(id);
+  };
+}
+
 async function readChatPrompts(file: string): Promise<PromptItem[]> {
   const table = await readTable(file, { format: 'jsonl' });
   if (table.rows.length === 0) throw new InputError('has no records', { file });
+  const idText = idReader(file, table.encoding);
   return table.rows.map((row) => {
     const get = (field: string) => rowValue(row, field);
-    const id = get('id');
-    const fields: Record<string, unknown> = { id: id === undefined || id === null ? String(row.row) : String(id) };
+    const fields: Record<string, unknown> = { id: idText(row, get('id')) };
     const prompt = get('prompt');
     if (typeof prompt === 'string') {
       if (prompt.trim() === '') throw new InputError('prompt is empty', rowLocation(file, row, 'prompt'));
@@ -113,21 +139,27 @@ export async function run(argv: string[]): Promise<number> {
     concurrency: { type: 'string' },
     timeout: { type: 'string' },
     retries: { type: 'string' },
-    'api-key-env': { type: 'string', default: 'OPENAI_API_KEY' },
+    'api-key-env': { type: 'string' },
     limit: { type: 'string' },
+    config: { type: 'string' },
+    rate: { type: 'string' },
   });
   if (!options) return 0;
-  for (const required of ['data', 'base-url', 'model', 'out'] as const) {
-    if (!options[required]) throw usageError(`--${required} is required`, USAGE);
+  const config: GenerationConfig = options.config !== undefined ? readGenerationConfig(options.config) : {};
+  const baseUrl = options['base-url'] ?? config.baseUrl;
+  const modelName = options.model ?? config.model;
+  for (const [required, value] of [['data', options.data], ['base-url', baseUrl], ['model', modelName], ['out', options.out]] as const) {
+    if (!value) throw usageError(`--${required} is required${required === 'base-url' || required === 'model' ? ' (or in --config)' : ''}`, USAGE);
   }
   const subset = options.subset as McqaSubset | undefined;
   if (subset !== undefined && !(MCQA_SUBSETS as readonly string[]).includes(subset)) throw new UsageError(`--subset must be one of ${MCQA_SUBSETS.join(', ')}`);
   const isInt = (n: number) => Number.isInteger(n);
-  const temperature = parseNumberOption(options.temperature, '--temperature', 0, (n) => n >= 0, 'a number >= 0');
-  const maxTokens = parseNumberOption(options['max-tokens'], '--max-tokens', 512, (n) => isInt(n) && n >= 1, 'a positive integer');
-  const concurrency = parseNumberOption(options.concurrency, '--concurrency', 4, (n) => isInt(n) && n >= 1, 'a positive integer');
-  const timeoutS = parseNumberOption(options.timeout, '--timeout', 120, (n) => n > 0, 'a positive number of seconds');
-  const retries = parseNumberOption(options.retries, '--retries', 4, (n) => isInt(n) && n >= 0, 'an integer >= 0');
+  const temperature = parseNumberOption(options.temperature, '--temperature', config.temperature ?? 0, (n) => n >= 0, 'a number >= 0');
+  const maxTokens = parseNumberOption(options['max-tokens'], '--max-tokens', config.maxTokens ?? 512, (n) => isInt(n) && n >= 1, 'a positive integer');
+  const concurrency = parseNumberOption(options.concurrency, '--concurrency', config.concurrency ?? 4, (n) => isInt(n) && n >= 1, 'a positive integer');
+  const timeoutS = parseNumberOption(options.timeout, '--timeout', config.timeoutSeconds ?? 120, (n) => n > 0, 'a positive number of seconds');
+  const retries = parseNumberOption(options.retries, '--retries', config.retries ?? 4, (n) => isInt(n) && n >= 0, 'an integer >= 0');
+  const rate = options.rate === undefined ? config.requestsPerSecond : parseNumberOption(options.rate, '--rate', 0, (n) => n > 0, 'a positive number of requests per second');
   const limit = parseNumberOption(options.limit, '--limit', Infinity, (n) => isInt(n) && n >= 1, 'a positive integer');
 
   const data = options.data!;
@@ -145,7 +177,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const out = options.out!;
   const cachePath = options.cache ?? `${out}.cache.jsonl`;
-  const apiKey = process.env[options['api-key-env']] || undefined;
+  const apiKey = process.env[options['api-key-env'] ?? config.apiKeyEnv ?? 'OPENAI_API_KEY'] || undefined;
   const every = Math.max(1, Math.floor(items.length / 20));
   // Ctrl-C stops cleanly: requests in flight are aborted, every answer so far is already in the cache.
   const stop = new AbortController();
@@ -157,12 +189,13 @@ export async function run(argv: string[]): Promise<number> {
   const generation = await generate(
     items.map((item) => item.prompt),
     {
-      baseUrl: options['base-url']!,
-      model: options.model!,
+      baseUrl: baseUrl!,
+      model: modelName!,
       apiKey,
       temperature,
       maxTokens,
       concurrency,
+      requestsPerSecond: rate,
       timeoutMs: timeoutS * 1000,
       retries,
       cachePath,
@@ -174,7 +207,7 @@ export async function run(argv: string[]): Promise<number> {
     },
   ).finally(() => process.removeListener('SIGINT', onInterrupt));
   const lines = generation.answers.map((answer, i) =>
-    JSON.stringify({ ...items[i].fields, answer: answer.answer, finishReason: answer.finishReason, model: options.model, cached: answer.fromCache }),
+    JSON.stringify({ ...items[i].fields, answer: answer.answer, finishReason: answer.finishReason, model: modelName, cached: answer.fromCache }),
   );
   // Write then rename, so a crash never leaves a half-written answers file (the cache has everything).
   const temporary = `${out}.partial`;
@@ -183,7 +216,8 @@ export async function run(argv: string[]): Promise<number> {
   const s = generation.stats;
   console.error(
     `${out}: ${s.prompts} answers (${s.generated} generated, ${s.fromCache} from the cache, ${s.retries} retries` +
-      `${s.tornCacheBytes ? `, ${s.tornCacheBytes} bytes of a torn cache line dropped` : ''}); cache: ${cachePath}`,
+      `${s.tornCacheBytes ? `, ${s.tornCacheBytes} bytes of a torn cache line dropped` : ''}` +
+      `${s.staleLockPid !== undefined ? `, the lock of a run that died (pid ${s.staleLockPid}) taken over` : ''}); cache: ${cachePath}`,
   );
   return 0;
 }

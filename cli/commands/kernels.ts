@@ -2,17 +2,31 @@
  * `hanlab kernels install|list`: put the hanlab kernelspecs where Jupyter finds them, and show what
  * each would run on. A thin shell over lib/notebook/kernelspec and lib/backend/probe.
  */
+import path from 'node:path';
 import { expectedBackend, probeBackends, type BackendProbe } from '../../lib/backend/probe.js';
 import { KERNEL_NAMES, findInstalledKernelSpecs, installKernelSpecs, readKernelSpec } from '../../lib/notebook/kernelspec.js';
-import { parseCommandLine, usageError } from '../options.js';
+import { PLACEMENTS, PROCESS_PROXIES, installGatewayKernelSpecs, type Placement } from '../../lib/notebook/remote-gateway.js';
+import { parseCommandLine, parseIntegerOption, parseList, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab kernels install [--user | --prefix DIR]
+       hanlab kernels install --gateway-dir DIR --placement distributed|kubernetes|yarn [options]
        hanlab kernels list [--prefix DIR] [--json]
 
 install   writes the kernelspecs ${KERNEL_NAMES.join(' and ')} (kernel.json with absolute paths to this
           checkout's launchers) into Jupyter's kernel folder:
             --user         ~/.local/share/jupyter/kernels (or $JUPYTER_DATA_DIR/kernels); the default
             --prefix DIR   DIR/share/jupyter/kernels (for JUPYTER_PATH=DIR/share/jupyter, CI, venvs)
+install --gateway-dir DIR   writes hanlab and hanlab-gpu kernelspecs for Jupyter Enterprise Gateway
+          (its kernels folder, e.g. /usr/local/share/jupyter/kernels on the gateway host), which
+          starts each kernel on another host through kernels/gateway/launch.cjs:
+            --placement P      distributed (SSH to hosts), kubernetes (a pod) or yarn (a container)
+            --node-root PATH   the hanlab checkout on the nodes / in the image (default: this one)
+            --node PATH        Node.js on the nodes (default: node)
+            --hosts H1,H2      distributed: hosts for hanlab (default: the gateway's remote hosts)
+            --gpu-hosts H1,H2  distributed: the GPU hosts hanlab-gpu runs on
+            --image NAME       kubernetes: the kernel image (default hanlab-kernel:latest)
+            --gpus N           kubernetes, yarn: GPUs per hanlab-gpu kernel (default 1)
+            --queue Q, --gpu-queue Q   yarn: queues for hanlab and hanlab-gpu
 list      shows each kernel, where it is installed, and the TensorFlow.js backend it would use
             --prefix DIR   also look in DIR/share/jupyter/kernels
             --json         one JSON object
@@ -23,6 +37,16 @@ export async function run(argv: string[]): Promise<number> {
     user: { type: 'boolean', default: false },
     prefix: { type: 'string' },
     json: { type: 'boolean', default: false },
+    'gateway-dir': { type: 'string' },
+    placement: { type: 'string' },
+    'node-root': { type: 'string' },
+    node: { type: 'string' },
+    hosts: { type: 'string' },
+    'gpu-hosts': { type: 'string' },
+    image: { type: 'string' },
+    gpus: { type: 'string' },
+    queue: { type: 'string' },
+    'gpu-queue': { type: 'string' },
   });
   if (!parsed) return 0;
   const { values, positionals } = parsed;
@@ -31,6 +55,9 @@ export async function run(argv: string[]): Promise<number> {
   const root = process.cwd();
   switch (action) {
     case 'install': {
+      if (values['gateway-dir'] !== undefined) return installForGateway(values);
+      const gatewayOnly = (['placement', 'node-root', 'node', 'hosts', 'gpu-hosts', 'image', 'gpus', 'queue', 'gpu-queue'] as const).filter((name) => values[name] !== undefined);
+      if (gatewayOnly.length) throw usageError(`--${gatewayOnly[0]} goes with --gateway-dir`, USAGE);
       if (values.user && values.prefix !== undefined) throw usageError('give --user or --prefix, not both', USAGE);
       const installed = installKernelSpecs(values.prefix !== undefined ? { prefix: values.prefix } : { user: true }, root);
       for (const kernel of installed) console.log(`installed ${kernel.name} -> ${kernel.dir}`);
@@ -61,6 +88,44 @@ export async function run(argv: string[]): Promise<number> {
     default:
       throw usageError(`${action === undefined ? 'missing action' : `unknown action "${action}"`}: use install or list`, USAGE);
   }
+}
+
+function installForGateway(values: {
+  'gateway-dir'?: string;
+  user?: boolean;
+  prefix?: string;
+  placement?: string;
+  'node-root'?: string;
+  node?: string;
+  hosts?: string;
+  'gpu-hosts'?: string;
+  image?: string;
+  gpus?: string;
+  queue?: string;
+  'gpu-queue'?: string;
+}): number {
+  if (values.user || values.prefix !== undefined) throw usageError('--gateway-dir replaces --user and --prefix', USAGE);
+  const placement = values.placement;
+  if (placement === undefined) throw usageError(`--gateway-dir needs --placement (${PLACEMENTS.join(', ')})`, USAGE);
+  if (!(PLACEMENTS as readonly string[]).includes(placement)) throw usageError(`--placement must be one of ${PLACEMENTS.join(', ')}, not "${placement}"`, USAGE);
+  const installed = installGatewayKernelSpecs(values['gateway-dir']!, {
+    placement: placement as Placement,
+    nodeRoot: values['node-root'] ?? process.cwd(),
+    node: values.node,
+    hosts: values.hosts === undefined ? undefined : parseList(values.hosts, '--hosts'),
+    gpuHosts: values['gpu-hosts'] === undefined ? undefined : parseList(values['gpu-hosts'], '--gpu-hosts'),
+    image: values.image,
+    gpus: parseIntegerOption(values.gpus, '--gpus', 1, { min: 1 }),
+    queue: values.queue,
+    gpuQueue: values['gpu-queue'],
+  });
+  for (const spec of installed) console.log(`installed ${spec.name} -> ${spec.dir} (${PROCESS_PROXIES[placement as Placement]})`);
+  const missing = installed.flatMap((spec) => spec.missing.map((file) => path.join(spec.dir, file)));
+  if (missing.length) {
+    console.log("Copy Enterprise Gateway's launch_kubernetes.py and kernel-pod.yaml.j2 (from its kernelspecs release, e.g. python_kubernetes/scripts/) to:");
+    for (const file of missing) console.log(`  ${file}`);
+  }
+  return 0;
 }
 
 function kernelBackend(name: string, probes: BackendProbe[]): { backend: string; note?: string } {

@@ -1,8 +1,12 @@
 /**
  * `generate(prompts, options)`: answers for many prompts from an OpenAI-compatible server, with a
- * concurrency limit, retries with exponential backoff (jittered, honouring `Retry-After`) on 429 / 5xx /
- * timeouts / network errors, and the resumable answer cache, so an interrupted run picks up where it
- * stopped without asking any prompt twice. Results come back in input order.
+ * concurrency limit and an optional request-rate limit, retries with exponential backoff (jittered,
+ * honouring `Retry-After`) on 429 / 5xx / timeouts / network errors / empty replies, and the resumable
+ * answer cache, so an interrupted run picks up where it stopped without asking any prompt twice.
+ * Results come back in input order.
+ *
+ * Sized for servers with tensor parallelism (vLLM, SGLang): bench/generate.bench.ts measures the
+ * client's own ceiling against an instant local server (goal: >= 200 requests/s with the cache on).
  */
 import { HanlabError, UsageError } from '../errors.js';
 import { AnswerCache, answerKey, promptHash, type AnswerSettings } from './answer-cache.js';
@@ -20,8 +24,10 @@ export interface GenerateOptions {
   temperature?: number;
   /** Default 512. */
   maxTokens?: number;
-  /** Requests in flight at once. Default 4. */
+  /** Requests in flight at once. Default 4. A vLLM/SGLang server batches them: 32-256 keeps it busy. */
   concurrency?: number;
+  /** At most this many requests start per second (a provider's rate limit); default: no limit. */
+  requestsPerSecond?: number;
   /** Per request, from sending to the last body byte. Default 120 000 ms. */
   timeoutMs?: number;
   /** Extra attempts after the first, for retryable failures only. Default 4. */
@@ -71,6 +77,8 @@ export interface GenerationStats {
   retries: number;
   /** Bytes of a torn last cache line cut off on reload. */
   tornCacheBytes: number;
+  /** A run that died holding the cache's lock (its lock was taken over). */
+  staleLockPid?: number;
 }
 
 export interface GenerationRun {
@@ -123,9 +131,13 @@ export async function generate(prompts: readonly Prompt[], options: GenerateOpti
   if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`retries must be a non-negative integer, got ${retries}`);
   if (!(timeoutMs > 0)) throw new UsageError(`timeoutMs must be positive, got ${timeoutMs}`);
   if (!options.model) throw new UsageError('model is required');
+  const rate = options.requestsPerSecond;
+  if (rate !== undefined && !(rate > 0 && Number.isFinite(rate))) throw new UsageError(`requestsPerSecond must be a positive number, got ${rate}`);
   const random = options.random ?? Math.random;
+  const takeSlot = rate === undefined ? undefined : spacedSlots(rate);
 
-  const cache = options.cachePath ? AnswerCache.open(options.cachePath) : undefined;
+  // One run per cache (its lock): a second would ask what this one is asking.
+  const cache = options.cachePath ? AnswerCache.open(options.cachePath, { lock: true }) : undefined;
   const stats: GenerationStats = {
     prompts: prompts.length,
     distinctPrompts: 0,
@@ -133,6 +145,7 @@ export async function generate(prompts: readonly Prompt[], options: GenerateOpti
     generated: 0,
     retries: 0,
     tornCacheBytes: cache?.recovery.tornBytes ?? 0,
+    ...(cache?.recovery.staleLockPid !== undefined ? { staleLockPid: cache.recovery.staleLockPid } : {}),
   };
   const answers = new Array<GeneratedAnswer>(prompts.length);
   let done = 0;
@@ -179,7 +192,8 @@ export async function generate(prompts: readonly Prompt[], options: GenerateOpti
         failures.push({ index: job.indices[0], error: result });
         continue;
       }
-      cache?.append({
+      // Counted as answered only once it is on disk.
+      await cache?.append({
         key: job.key,
         promptHash: job.hash,
         ...settings,
@@ -204,6 +218,7 @@ export async function generate(prompts: readonly Prompt[], options: GenerateOpti
 
   const askWithRetries = async (messages: ChatMessage[], index: number) => {
     for (let attempt = 1; ; attempt++) {
+      if (takeSlot && !(await takeSlot(options.signal))) return new ChatCompletionError('request cancelled', { kind: 'aborted', retryable: false });
       try {
         const completion = await createChatCompletion(
           { baseUrl: options.baseUrl, apiKey: options.apiKey },
@@ -226,7 +241,7 @@ export async function generate(prompts: readonly Prompt[], options: GenerateOpti
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
   } finally {
-    cache?.close();
+    await cache?.close();
   }
   if (failures.length > 0) {
     failures.sort((a, b) => a.index - b.index);
@@ -239,6 +254,21 @@ export async function generate(prompts: readonly Prompt[], options: GenerateOpti
     throw new GenerationError([{ index: missing, error }], done, prompts.length, options.cachePath);
   }
   return { answers, stats };
+}
+
+/**
+ * A request-rate limit: each call waits for the next free start time, starts 1/rate s apart (requests
+ * in flight may still overlap: that is the concurrency limit's business). Resolves false when cancelled.
+ */
+export function spacedSlots(requestsPerSecond: number): (signal?: AbortSignal) => Promise<boolean> {
+  const spacingMs = 1000 / requestsPerSecond;
+  let nextStart = 0;
+  return async (signal) => {
+    const now = performance.now();
+    const start = Math.max(now, nextStart);
+    nextStart = start + spacingMs;
+    return start - now < 1 ? !signal?.aborted : sleep(start - now, signal);
+  };
 }
 
 /** Resolves true after `ms`, or false as soon as `signal` aborts. */

@@ -145,6 +145,10 @@ export function parseChatCompletion(text: string, url = 'response'): ChatComplet
     // A 2xx with a body cut short is what a dying server sends: worth another try.
     throw new ChatCompletionError(`${url}: response is not JSON: ${excerpt(text)}`, { kind: 'response', retryable: true }, { cause: error });
   }
+  if (isRecord(parsed) && Array.isArray(parsed.choices) && parsed.choices.length === 0) {
+    // Seen from servers under load or mid-restart: no answer, but nothing wrong with the request.
+    throw new ChatCompletionError(`${url}: the reply has no choices ("choices": []): ${excerpt(text)}`, { kind: 'response', retryable: true });
+  }
   const choice = isRecord(parsed) && Array.isArray(parsed.choices) ? parsed.choices[0] : undefined;
   const message = isRecord(choice) ? choice.message : undefined;
   const content = isRecord(message) ? message.content : undefined;

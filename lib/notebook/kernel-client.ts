@@ -21,13 +21,14 @@ import path from 'node:path';
 import * as zmq from 'zeromq';
 import { processExists } from '../processes.js';
 import { KernelConnectionError, KernelDiedError, KernelStartError, formatSeconds, type CellLocation } from './errors.js';
-import { ExecuteTimeout, type ExecuteOptions, type ExecuteOutcome, type NotebookKernel } from './kernel-connection.js';
+import { ExecuteTimeout, type ExecuteOptions, type ExecuteOutcome, type KernelConnection } from './kernel-connection.js';
 import { kernelCommand, readKernelSpec, type KernelSpec } from './kernelspec.js';
-import type { Output, MimeBundle } from './nbformat.js';
+import { applyIopubMessage, type DisplayRegistry } from './iopub-outputs.js';
+import type { Output } from './nbformat.js';
 import type { StreamChunk } from './cell-errors.js';
 import { Session, channelAddress, type ConnectionInfo, type Message } from './protocol.js';
 
-export { ExecuteTimeout, type ExecuteOptions, type ExecuteOutcome, type NotebookKernel };
+export { ExecuteTimeout, type ExecuteOptions, type ExecuteOutcome };
 
 export interface KernelStartOptions {
   /** Kernelspec name under `<root>/kernels/` (default `hanlab`), or a spec read elsewhere. */
@@ -69,7 +70,7 @@ function installExitHook(): void {
 /** Private folders for connection files: `<tmp>/hanlab-kernel-<runner pid>-XXXXXX`. */
 const CONNECTION_DIR_PREFIX = 'hanlab-kernel-';
 
-export class KernelClient implements NotebookKernel {
+export class KernelClient implements KernelConnection {
   readonly spec: KernelSpec;
   readonly connection: ConnectionInfo;
   readonly connectionFile: string;
@@ -83,7 +84,7 @@ export class KernelClient implements NotebookKernel {
   private readonly iopub: zmq.Subscriber;
   private readonly pending = new Map<string, Pending>();
   /** Outputs by display_id, for update_display_data. */
-  private readonly displays = new Map<string, Output[]>();
+  private readonly displays: DisplayRegistry = new Map();
   private outputTail = '';
   private exitInfo?: { code: number | null; signal: NodeJS.Signals | null };
   private readonly exitPromise: Promise<void>;
@@ -439,59 +440,11 @@ export class KernelClient implements NotebookKernel {
   private onIopub(pending: Pending, message: Message): void {
     pending.onMessage?.(message);
     const content = message.content as Record<string, unknown>;
-    const outputs = pending.outputs;
-    switch (message.header.msg_type) {
-      case 'status':
-        if (content.execution_state === 'idle') pending.idle = true;
-        return;
-      case 'stream': {
-        const name = content.name === 'stderr' ? 'stderr' : 'stdout';
-        const text = String(content.text ?? '');
-        pending.streams.push({ name, text });
-        const last = outputs[outputs.length - 1];
-        if (last && last.output_type === 'stream' && last.name === name) last.text = String(last.text) + text;
-        else outputs.push({ output_type: 'stream', name, text });
-        return;
-      }
-      case 'display_data': {
-        const output: Output = { output_type: 'display_data', data: (content.data ?? {}) as MimeBundle, metadata: (content.metadata ?? {}) as Record<string, unknown> };
-        outputs.push(output);
-        const displayId = (content.transient as { display_id?: string } | undefined)?.display_id;
-        if (displayId) this.displays.set(displayId, [...(this.displays.get(displayId) ?? []), output]);
-        return;
-      }
-      case 'update_display_data': {
-        const displayId = (content.transient as { display_id?: string } | undefined)?.display_id;
-        for (const output of (displayId && this.displays.get(displayId)) || []) {
-          if (output.output_type === 'display_data' || output.output_type === 'execute_result') {
-            output.data = (content.data ?? {}) as MimeBundle;
-            output.metadata = (content.metadata ?? {}) as Record<string, unknown>;
-          }
-        }
-        return;
-      }
-      case 'execute_result':
-        outputs.push({
-          output_type: 'execute_result',
-          execution_count: typeof content.execution_count === 'number' ? content.execution_count : null,
-          data: (content.data ?? {}) as MimeBundle,
-          metadata: (content.metadata ?? {}) as Record<string, unknown>,
-        });
-        return;
-      case 'error':
-        outputs.push({
-          output_type: 'error',
-          ename: String(content.ename ?? 'Error'),
-          evalue: String(content.evalue ?? ''),
-          traceback: Array.isArray(content.traceback) ? content.traceback.map(String) : [],
-        });
-        return;
-      case 'clear_output':
-        outputs.length = 0;
-        return;
-      default:
-        return;
+    if (message.header.msg_type === 'status') {
+      if (content.execution_state === 'idle') pending.idle = true;
+      return;
     }
+    applyIopubMessage(message.header.msg_type, content, pending, this.displays);
   }
 }
 

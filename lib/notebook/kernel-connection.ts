@@ -1,6 +1,8 @@
 /**
- * What the notebook runner needs from a kernel, whatever carries the messages: KernelClient (a local
- * kernel over ZeroMQ) implements it, and a remote transport (a Jupyter server's kernels API) can too.
+ * What the runner needs from a kernel, wherever it runs: a local kernel process over ZeroMQ
+ * (`KernelClient`, kernel-client.ts) or a kernel on a Jupyter server, Kernel Gateway or Enterprise
+ * Gateway over the kernels REST + WebSocket API (`RemoteKernel`, remote-kernel.ts). The runner talks
+ * only to these interfaces, so both transports give the same executed notebook.
  */
 import { formatSeconds, type CellLocation } from './errors.js';
 import type { Output } from './nbformat.js';
@@ -46,14 +48,45 @@ export class ExecuteTimeout extends Error {
   }
 }
 
-/** A running kernel, as lib/notebook/runner.ts uses it. */
-export interface NotebookKernel {
-  /** The kernel_info_reply content. */
+/** One started kernel. */
+export interface KernelConnection {
+  /** The kernel's kernel_info_reply content. */
   kernelInfo(timeoutMs?: number): Promise<Record<string, unknown>>;
-  /** Runs code; resolves when the kernel is idle again, with the outputs it produced. */
+  /**
+   * Runs code and resolves when the kernel is idle again. Throws `ExecuteTimeout` after
+   * `options.timeoutMs`, and `KernelDiedError` (with `options.cell`) when the kernel or the
+   * connection to it is lost.
+   */
   execute(code: string, options?: ExecuteOptions): Promise<ExecuteOutcome>;
-  /** Interrupts the running cell. */
-  interrupt(): void;
-  /** Stops the kernel and everything it started; idempotent. */
+  /** Interrupts the running cell (SIGINT, or the server's interrupt request for a remote kernel). */
+  interrupt(): void | Promise<void>;
+  /** Stops the kernel and releases everything it held; idempotent. */
   shutdown(options?: { graceful?: boolean }): Promise<void>;
+  /**
+   * Where the kernel runs, when that is not this machine: what the runner records instead of its own
+   * probe (device manifest, installed packages, the working tree's git state and input hashes).
+   */
+  describeHost?(inputs: readonly string[]): Promise<KernelHostManifest>;
+}
+
+/** A remote kernel's own account of its machine and working tree (see remote-kernel.ts). */
+export interface KernelHostManifest {
+  device: unknown;
+  packages: Record<string, string>;
+  git?: { commit: string; dirty: boolean };
+  platform: { os: string; arch: string; node: string };
+  /** Hashes of the notebook's declared inputs in the kernel's working tree (missing files absent). */
+  inputHashes: Record<string, string>;
+  /** Declared inputs the kernel's working tree does not have. */
+  missingInputs: string[];
+  root: string;
+}
+
+/** Starts kernels somewhere other than this process (the runner starts local ones itself). */
+export interface KernelLauncher {
+  /** For the run metadata: where the kernels run, without credentials (e.g. `http://gpu-host:8888/`). */
+  readonly location: string;
+  /** The kernelspec as the server has it (name, display name, language), checked before any kernel starts. */
+  kernelSpec(name: string): Promise<{ name: string; display_name: string; language: string }>;
+  start(name: string, options: { startTimeoutMs?: number; env?: Record<string, string> }): Promise<KernelConnection>;
 }

@@ -1,10 +1,15 @@
 /**
- * Where a run came from: installed package versions and the git commit, recorded in every executed
- * notebook so a report can say exactly what produced it.
+ * Where a run came from: installed package versions, the git commit and the hashes of the input files,
+ * recorded in every executed notebook so a report can say exactly what produced it.
+ *
+ * Also loaded inside a remote kernel (remote-kernel.ts runs it there), so it stays plain: Node
+ * built-ins only, and code tslab's older compiler accepts.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { InputError } from '../errors.js';
 
 /** Installed versions of the project's direct dependencies (name -> version), plus the runtime. */
 export function packageVersions(root: string = process.cwd()): Record<string, string> {
@@ -45,4 +50,54 @@ export async function gitState(root: string = process.cwd()): Promise<GitState |
   const [commit, status] = await Promise.all([git(['rev-parse', 'HEAD']), git(['status', '--porcelain', '--untracked-files=no'])]);
   if (!commit) return undefined;
   return { commit, dirty: Boolean(status) };
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(full));
+    else if (entry.isFile()) out.push(full);
+  }
+  return out;
+}
+
+/** SHA-256 of one input: a file's bytes, or for a folder its files' relative paths and contents. */
+function hashInput(full: string): string {
+  if (!statSync(full).isDirectory()) return sha256(readFileSync(full));
+  const hash = createHash('sha256');
+  for (const file of listFiles(full)) hash.update(`${path.relative(full, file)}\0${sha256(readFileSync(file))}\n`);
+  return hash.digest('hex');
+}
+
+/**
+ * SHA-256 of each declared input (a folder hashes its files' relative paths and contents). Missing
+ * inputs are an error naming the notebook and the field: a report must not claim inputs it lacks.
+ */
+export function hashInputs(inputs: readonly string[], root: string, notebookFile?: string): Record<string, string> {
+  const hashes: Record<string, string> = Object.create(null);
+  inputs.forEach((input, index) => {
+    const full = path.resolve(root, input);
+    if (!existsSync(full)) {
+      throw new InputError(`declared input "${input}" does not exist (looked for ${full})`, { file: notebookFile, field: `metadata.hanlab.report.inputs[${index}]` });
+    }
+    hashes[input] = hashInput(full);
+  });
+  return hashes;
+}
+
+/** `hashInputs` that lists missing inputs instead of throwing (for comparing another machine's tree). */
+export function hashExistingInputs(inputs: readonly string[], root: string): { hashes: Record<string, string>; missing: string[] } {
+  const hashes: Record<string, string> = Object.create(null);
+  const missing: string[] = [];
+  for (const input of inputs) {
+    const full = path.resolve(root, input);
+    if (existsSync(full)) hashes[input] = hashInput(full);
+    else missing.push(input);
+  }
+  return { hashes, missing };
 }

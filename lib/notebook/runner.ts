@@ -7,8 +7,8 @@
  * The notebook is written whatever happens: a failing cell, a cell over its time limit (30 minutes
  * unless told otherwise), a dead kernel, a kernel that never started (the error is in the first code
  * cell), or a run stopped from outside (`signal`, for SIGINT/SIGTERM: the running cell says so).
- * The kernel is reached through the NotebookKernel interface: a local one by default (KernelClient),
- * any other transport through `startKernel`.
+ * The kernel is reached through the KernelConnection interface (kernel-connection.ts): a local process
+ * by default (KernelClient), a Jupyter server's kernel through `launcher` (remote-kernel.ts).
  */
 import path from 'node:path';
 import { expectedBackend, probeBackends } from '../backend/probe.js';
@@ -16,11 +16,11 @@ import { HanlabError } from '../errors.js';
 import { errorFromStderr, removeTrailingStderr, type StreamChunk } from './cell-errors.js';
 import { CellError, CellTimeoutError, KernelDiedError, KernelStartError, RunStoppedError, type CellLocation } from './errors.js';
 import { KernelClient } from './kernel-client.js';
-import { ExecuteTimeout, type NotebookKernel } from './kernel-connection.js';
-import { readKernelSpec, type KernelSpec } from './kernelspec.js';
+import { ExecuteTimeout, type KernelConnection, type KernelHostManifest, type KernelLauncher } from './kernel-connection.js';
+import { readKernelSpec } from './kernelspec.js';
 import { readNotebook, sourceText, writeNotebook, type CodeCell, type ErrorOutput, type Notebook, type Output } from './nbformat.js';
 import { injectParameters, INJECTED_TAG, hasTag } from './parameters.js';
-import { gitState, packageVersions, type GitState } from './provenance.js';
+import { gitState, hashExistingInputs, packageVersions, type GitState } from './provenance.js';
 import { readResults } from './results.js';
 
 export interface RunOptions {
@@ -44,17 +44,17 @@ export interface RunOptions {
   startTimeoutMs?: number;
   /** Stops the run when aborted (SIGINT/SIGTERM): the running cell gets a RunStoppedError and the notebook is written. */
   signal?: AbortSignal;
-  /** Starts the kernel; default: a local kernel process (KernelClient.start). Another transport plugs in here. */
-  startKernel?: KernelStarter;
+  /** Start the kernel there instead of as a local process (remote-kernel.ts: a Jupyter server). */
+  launcher?: KernelLauncher;
+  /**
+   * The git state to record, read by the caller before it wrote anything (`hanlab reports` writes
+   * tracked reports between runs); default: read now. Ignored for a remote kernel, which reports its own.
+   */
+  git?: GitState | null;
 }
-
-/** Starts a kernel for the runner. */
-export type KernelStarter = (spec: KernelSpec, options: { root: string; env?: Record<string, string>; startTimeoutMs?: number }) => Promise<NotebookKernel>;
 
 /** The default per-cell time limit: generous (the CPU training notebooks take minutes), but never forever. */
 export const DEFAULT_CELL_TIMEOUT_MS = 30 * 60 * 1000;
-
-const startLocalKernel: KernelStarter = (spec, options) => KernelClient.start({ kernel: spec, ...options });
 
 export interface CellEvent {
   phase: 'start' | 'end';
@@ -64,6 +64,8 @@ export interface CellEvent {
   position: number;
   total: number;
   cell: CodeCell;
+  /** The cell's stream output so far: filled while it runs (for live progress), final at 'end'. */
+  streams?: readonly StreamChunk[];
   status?: CellStatus;
   durationMs?: number;
   /** The error output, when the cell failed. */
@@ -89,6 +91,8 @@ export interface RunMetadata {
   runner: string;
   input: string;
   kernel: string;
+  /** The Jupyter server the kernel ran on (its URL without the token); absent for a local kernel. */
+  server?: string;
   parameters: Record<string, unknown>;
   injectedParameters: boolean;
   unknownParameters?: string[];
@@ -103,10 +107,16 @@ export interface RunMetadata {
   failedCell?: { index: number; ename: string; evalue: string };
   /** The notebook's emitted `device` result, or, when it emitted none, what the runner found. */
   device?: unknown;
-  deviceSource?: 'notebook' | 'runner-probe';
+  deviceSource?: 'notebook' | 'runner-probe' | 'kernel-probe';
   packages: Record<string, string>;
   git?: GitState;
   platform: { os: string; arch: string; node: string };
+  /** SHA-256 of the declared inputs (metadata.hanlab.report.inputs) where the kernel ran. */
+  inputHashes?: Record<string, string>;
+  /** Declared inputs the kernel's working tree lacks, or whose bytes differ from this checkout's. */
+  inputMismatch?: { missing: string[]; different: string[] };
+  /** Why a remote kernel could not describe its host (the record then holds this machine's view). */
+  hostProbeError?: string;
 }
 
 export async function runNotebook(input: string, options: RunOptions = {}): Promise<RunResult> {
@@ -114,12 +124,17 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
   const startedAt = new Date(started).toISOString();
   const root = path.resolve(options.cwd ?? process.cwd());
   const kernelName = options.kernel ?? 'hanlab';
-  const spec = readKernelSpec(kernelName, root);
+  const launcher = options.launcher;
+  const spec = launcher ? await launcher.kernelSpec(kernelName) : readKernelSpec(kernelName, root);
   const source = readNotebook(input);
+  const declaredInputs = declaredInputsOf(source);
 
   // Provenance is gathered while the kernel starts (the start is seconds of mostly the kernel's CPU).
-  const gitPromise = gitState(root);
+  const gitPromise = options.git !== undefined ? Promise.resolve(options.git ?? undefined) : gitState(root);
   const probePromise = probeDevice(root);
+  const localInputs = hashExistingInputs(declaredInputs, root);
+  let host: KernelHostManifest | undefined;
+  let hostProbeError: string | undefined;
 
   let notebook = structuredClone(source);
   const parameters = options.parameters ?? {};
@@ -144,7 +159,7 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
   const cellRecords: RunMetadata['cells'] = codeCells.map((index) => ({ index, id: notebook.cells[index].id, status: 'skipped' as CellStatus }));
   let failedCell: RunResult['failedCell'];
   let runError: HanlabError | undefined;
-  let kernel: NotebookKernel | undefined;
+  let kernel: KernelConnection | undefined;
   let kernelStartMs = 0;
   const cellTimeoutMs = options.cellTimeoutMs === undefined ? DEFAULT_CELL_TIMEOUT_MS : options.cellTimeoutMs > 0 && Number.isFinite(options.cellTimeoutMs) ? options.cellTimeoutMs : undefined;
   // Resolves when the run is stopped from outside; raced against the kernel so nothing waits on it.
@@ -158,7 +173,9 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
     const kernelStarted = Date.now();
     let kernelReady = false;
     try {
-      const starting = (options.startKernel ?? startLocalKernel)(spec, { root, env: options.env, startTimeoutMs: options.startTimeoutMs });
+      const starting: Promise<KernelConnection> = launcher
+        ? launcher.start(kernelName, { env: options.env, startTimeoutMs: options.startTimeoutMs })
+        : KernelClient.start({ kernel: readKernelSpec(kernelName, root), root, env: options.env, startTimeoutMs: options.startTimeoutMs });
       kernel = await raceStop(starting, stopped).catch((error: unknown) => {
         // Stopped while the kernel was starting: stop it too once it is up.
         if (error instanceof RunStoppedError) void starting.then((late) => late.shutdown({ graceful: false }), () => undefined);
@@ -193,10 +210,10 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
       const record = cellRecords[position];
       const location = cellLocation(notebook, index);
       const code = sourceText(cell.source);
-      options.onCell?.({ phase: 'start', index, position: position + 1, total: codeCells.length, cell });
-      const cellStarted = Date.now();
       const outputs: Output[] = [];
       const streams: StreamChunk[] = [];
+      options.onCell?.({ phase: 'start', index, position: position + 1, total: codeCells.length, cell, streams });
+      const cellStarted = Date.now();
       let errorOutput: ErrorOutput | undefined;
       try {
         if (code.trim() === '') {
@@ -245,13 +262,22 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
         cell.outputs = [...outputs, errorOutput];
       }
       record.durationMs = Date.now() - cellStarted;
-      options.onCell?.({ phase: 'end', index, position: position + 1, total: codeCells.length, cell, status: record.status, durationMs: record.durationMs, error: errorOutput });
+      options.onCell?.({ phase: 'end', index, position: position + 1, total: codeCells.length, cell, streams, status: record.status, durationMs: record.durationMs, error: errorOutput });
 
       if (errorOutput) {
         if (!failedCell) failedCell = { index, ename: errorOutput.ename, evalue: errorOutput.evalue };
         if (record.status === 'error' && !runError) runError = new CellError(location, errorOutput.ename, errorOutput.evalue, errorOutput.traceback);
         // A timeout, a dead kernel or a stop ends the run even with allowErrors: the kernel is gone, stuck or unwanted.
         if (record.status !== 'error' || !options.allowErrors) break;
+      }
+    }
+    // A remote kernel describes its own machine and tree, after the cells (a probe before them would
+    // shift their execution counts), while it is alive and idle.
+    if (kernel?.describeHost && (runError === undefined || runError instanceof CellError)) {
+      try {
+        host = await kernel.describeHost(declaredInputs);
+      } catch (error) {
+        hostProbeError = error instanceof Error ? error.message : String(error);
       }
     }
   } finally {
@@ -271,15 +297,21 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
   } catch {
     // Malformed result bundles are the report's error to raise (it names the cell); the run record stays.
   }
-  if (deviceSource === undefined) {
+  if (deviceSource === undefined && host) {
+    device = host.device;
+    deviceSource = 'kernel-probe';
+  } else if (deviceSource === undefined) {
     device = await probePromise;
     deviceSource = 'runner-probe';
   }
+  const inputHashes = host ? host.inputHashes : localInputs.hashes;
+  const mismatch = host ? inputMismatch(localInputs.hashes, host) : undefined;
   const ok = failedCell === undefined;
   const run: RunMetadata = {
     runner: 'hanlab run',
     input: path.relative(root, path.resolve(input)) || input,
     kernel: kernelName,
+    ...(launcher ? { server: launcher.location } : {}),
     parameters: { ...parameters },
     injectedParameters: injected,
     ...(unknownNames.length ? { unknownParameters: unknownNames } : {}),
@@ -293,9 +325,12 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
     ...(failedCell ? { failedCell } : {}),
     device,
     deviceSource,
-    packages: packageVersions(root),
-    git: await gitPromise,
-    platform: { os: process.platform, arch: process.arch, node: process.version },
+    packages: host ? host.packages : packageVersions(root),
+    git: host ? host.git : launcher ? undefined : await gitPromise,
+    platform: host ? host.platform : { os: process.platform, arch: process.arch, node: process.version },
+    ...(Object.keys(inputHashes).length ? { inputHashes } : {}),
+    ...(mismatch ? { inputMismatch: mismatch } : {}),
+    ...(hostProbeError ? { hostProbeError } : {}),
   };
   // Keep what the author put under metadata.hanlab (report: template, name, title); replace only `run`.
   notebook.metadata.hanlab = { ...(notebook.metadata.hanlab ?? {}), run };
@@ -312,6 +347,18 @@ function cellLocation(notebook: Notebook, index: number): CellLocation {
   const cell = notebook.cells[index];
   const firstLine = sourceText(cell.source).split('\n').find((line) => line.trim() !== '')?.trim();
   return { index, id: cell.id, firstLine };
+}
+
+/** `metadata.hanlab.report.inputs` when it is a list of strings (the report checks it properly). */
+function declaredInputsOf(notebook: Notebook): string[] {
+  const inputs = (notebook.metadata.hanlab?.report as { inputs?: unknown } | undefined)?.inputs;
+  return Array.isArray(inputs) ? inputs.filter((input): input is string => typeof input === 'string') : [];
+}
+
+/** Declared inputs the remote tree lacks or holds with other bytes than this checkout; undefined when they agree. */
+function inputMismatch(local: Record<string, string>, host: KernelHostManifest): { missing: string[]; different: string[] } | undefined {
+  const different = Object.keys(host.inputHashes).filter((input) => local[input] !== undefined && local[input] !== host.inputHashes[input]);
+  return host.missingInputs.length || different.length ? { missing: host.missingInputs, different } : undefined;
 }
 
 /** What backends the runner's machine offers, for notebooks that emit no `device` result. */

@@ -7,10 +7,12 @@
  * `<name>.ipynb` (the executed notebook) and `<name>.json` (its key and the input hashes).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../errors.js';
 import { readNotebook, writeNotebook, type Notebook } from '../notebook/nbformat.js';
+import { hashInputs } from '../notebook/provenance.js';
+
+export { hashInputs };
 
 /** Bumped when the key's recipe changes, so old entries stop matching. */
 const KEY_VERSION = 'hanlab-report-cache/1';
@@ -31,38 +33,6 @@ function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(full));
-    else if (entry.isFile()) out.push(full);
-  }
-  return out;
-}
-
-/**
- * SHA-256 of each declared input (a folder hashes its files' relative paths and contents). Missing
- * inputs are an error naming the notebook and the field: a report must not claim inputs it lacks.
- */
-export function hashInputs(inputs: string[], root: string, notebookFile?: string): Record<string, string> {
-  const hashes: Record<string, string> = Object.create(null);
-  inputs.forEach((input, index) => {
-    const full = path.resolve(root, input);
-    if (!existsSync(full)) {
-      throw new InputError(`declared input "${input}" does not exist (looked for ${full})`, { file: notebookFile, field: `metadata.hanlab.report.inputs[${index}]` });
-    }
-    if (statSync(full).isDirectory()) {
-      const hash = createHash('sha256');
-      for (const file of listFiles(full)) hash.update(`${path.relative(full, file)}\0${sha256(readFileSync(file))}\n`);
-      hashes[input] = hash.digest('hex');
-    } else {
-      hashes[input] = sha256(readFileSync(full));
-    }
-  });
-  return hashes;
-}
-
 export interface CacheKeyInput {
   /** The source notebook (its bytes are part of the key). */
   notebookPath: string;
@@ -71,6 +41,11 @@ export interface CacheKeyInput {
   kernel?: string;
   /** Project root: inputs are relative to it. */
   root: string;
+  /**
+   * Inputs another notebook writes, keyed by that notebook's cache key instead of their bytes (used
+   * when the notebooks run on a server, where those files are; here they may be missing or stale).
+   */
+  produced?: Record<string, string>;
 }
 
 export interface CacheKey {
@@ -79,7 +54,8 @@ export interface CacheKey {
 }
 
 export function cacheKey(input: CacheKeyInput): CacheKey {
-  const inputHashes = hashInputs(input.inputs, input.root, input.notebookPath);
+  const produced = input.produced ?? {};
+  const inputHashes = hashInputs(input.inputs.filter((file) => !Object.hasOwn(produced, file)), input.root, input.notebookPath);
   const key = sha256(
     stableJson({
       version: KEY_VERSION,
@@ -87,6 +63,8 @@ export function cacheKey(input: CacheKeyInput): CacheKey {
       parameters: input.parameters ?? null,
       kernel: input.kernel ?? null,
       inputs: inputHashes,
+      // Absent unless used, so keys made before it existed still match.
+      ...(Object.keys(produced).length ? { produced } : {}),
     }),
   );
   return { key, inputHashes };
@@ -95,6 +73,8 @@ export function cacheKey(input: CacheKeyInput): CacheKey {
 interface CacheEntry {
   key: string;
   inputHashes: Record<string, string>;
+  /** How long the run took: `hanlab reports --jobs` starts the longest chains first. */
+  durationMs?: number;
 }
 
 /** Executed notebooks by report name and key. */
@@ -128,12 +108,23 @@ export class ReportCache {
     return readNotebook(this.notebookPath(name));
   }
 
-  put(name: string, key: string, inputHashes: Record<string, string>, notebook: Notebook): void {
+  /** How long the last stored run of `name` took, whatever its key (undefined when unknown). */
+  lastDurationMs(name: string): number | undefined {
+    try {
+      const entry = JSON.parse(readFileSync(this.entryPath(name), 'utf8')) as CacheEntry;
+      return typeof entry.durationMs === 'number' && entry.durationMs >= 0 ? entry.durationMs : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  put(name: string, key: string, inputHashes: Record<string, string>, notebook: Notebook, durationMs?: number): void {
     mkdirSync(this.dir, { recursive: true });
     writeNotebook(this.notebookPath(name), notebook);
     const entryFile = this.entryPath(name);
     const temp = `${entryFile}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify({ key, inputHashes }, null, 2) + '\n', 'utf8');
+    const entry: CacheEntry = { key, inputHashes, ...(durationMs !== undefined ? { durationMs } : {}) };
+    writeFileSync(temp, JSON.stringify(entry, null, 2) + '\n', 'utf8');
     renameSync(temp, entryFile);
   }
 }

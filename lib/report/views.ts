@@ -226,6 +226,7 @@ const RUN_LABELS: Record<string, string> = {
   injectedParameters: '매개변수 주입',
   unknownParameters: '알 수 없는 매개변수',
   kernel: '커널',
+  server: 'Jupyter 서버',
   device: '장치',
   deviceSource: '장치 정보 출처',
   platform: '플랫폼',
@@ -239,6 +240,8 @@ const RUN_LABELS: Record<string, string> = {
   durationMs: '실행 시간',
   kernelStartMs: '커널 시작 시간',
   cells: '셀 실행',
+  inputMismatch: '서버와 다른 입력',
+  hostProbeError: '서버 정보 확인 실패',
 };
 
 const RUN_ORDER = Object.keys(RUN_LABELS);
@@ -298,7 +301,7 @@ function runValue(key: string, value: unknown): InfoRow {
   if (key === 'ok' && typeof value === 'boolean') return { label, value: value ? '모든 셀 성공' : '실패' };
   if (key === 'injectedParameters' && typeof value === 'boolean') return { label, value: value ? '예' : '아니오' };
   if (key === 'deviceSource' && typeof value === 'string') {
-    return { label, value: value === 'notebook' ? '노트북이 보고함' : value === 'runner-probe' ? '실행기가 확인함' : value };
+    return { label, value: value === 'notebook' ? '노트북이 보고함' : value === 'runner-probe' ? '실행기가 확인함' : value === 'kernel-probe' ? '원격 커널이 확인함' : value };
   }
   if (key === 'failedCell' && isMap) {
     const cell = value as { index?: number; ename?: string; evalue?: string };

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { answer, startServer } from './fake-server.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,44 +8,6 @@ import { generate, GenerationError, backoffDelay } from '../../lib/llm/generate.
 import { AnswerCache, answerKey, promptHash } from '../../lib/llm/answer-cache.js';
 import { parseRetryAfter, parseChatCompletion, ChatCompletionError } from '../../lib/llm/openai-client.js';
 import { InputError } from '../../lib/errors.js';
-
-interface FakeRequest {
-  prompt: string;
-  body: Record<string, unknown>;
-  headers: IncomingMessage['headers'];
-  url: string;
-}
-
-type Handler = (request: FakeRequest, response: ServerResponse, server: Server) => void | Promise<void>;
-
-/** A loopback OpenAI-compatible server; `handler` decides each response. */
-async function startServer(handler: Handler): Promise<{ baseUrl: string; server: Server; requests: FakeRequest[]; close: () => Promise<void> }> {
-  const requests: FakeRequest[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-      const messages = body.messages as Array<{ content: string }>;
-      const request = { prompt: messages[messages.length - 1].content, body, headers: req.headers, url: req.url ?? '' };
-      requests.push(request);
-      void handler(request, res, server);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
-  return { baseUrl: `http://127.0.0.1:${port}/v1`, server, requests, close };
-}
-
-function answer(res: ServerResponse, content: string): void {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] }));
-}
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -326,5 +287,5 @@ test('Retry-After parsing, backoff growth and response parsing', () => {
   assert.deepEqual([1, 2, 3, 4, 10].map((attempt) => backoffDelay(attempt, 100, 1000, () => 1)), [100, 200, 400, 800, 1000]);
   assert.deepEqual([1, 2, 3].map((attempt) => backoffDelay(attempt, 100, 1000, () => 0)), [50, 100, 200]);
   assert.deepEqual(parseChatCompletion('{"choices":[{"message":{"content":"정답: C"},"finish_reason":"length"}]}'), { content: '정답: C', finishReason: 'length' });
-  assert.throws(() => parseChatCompletion('{"choices":[]}'), (error: unknown) => error instanceof ChatCompletionError && !error.retryable);
+  assert.throws(() => parseChatCompletion('{"choices":[]}'), (error: unknown) => error instanceof ChatCompletionError && error.retryable && /no choices/.test(error.message));
 });
