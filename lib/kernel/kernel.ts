@@ -49,6 +49,8 @@ export interface CurrentExecution {
   cellId?: string;
   /** Unique per execution, silent ones included. */
   serial: number;
+  /** Whether the engine has started running it (it waits for the compiler first). */
+  started?: boolean;
 }
 
 interface ExecuteRequest {
@@ -74,6 +76,7 @@ export class Kernel {
   private warmTimer?: NodeJS.Timeout;
   private shuttingDown = false;
   private reportingUncaught = false;
+  private interruptBeforeStart = false;
 
   constructor(private readonly options: KernelOptions) {
     this.iopub = new IopubPublisher(options.session, (message) => options.transport.send('iopub', message));
@@ -108,6 +111,15 @@ export class Kernel {
     if (channel !== 'shell') return; // stdin replies: the kernel never asks for input
     this.queue.push(message);
     void this.pump();
+  }
+
+  /**
+   * Interrupts the running cell (SIGINT, interrupt_request). A cell still waiting for the compiler to
+   * load is cancelled before it starts: the signal must not be lost while the kernel warms up.
+   */
+  interrupt(): void {
+    if (this.running && !this.running.started) this.interruptBeforeStart = true;
+    this.options.engine.interrupt();
   }
 
   /** The execution running now, for the display channel. */
@@ -251,7 +263,7 @@ export class Kernel {
         case 'shutdown_request':
           return this.shutdown('shell', message, content.restart === true);
         case 'interrupt_request':
-          this.options.engine.interrupt();
+          this.interrupt();
           return this.reply('shell', message, 'interrupt_reply', { status: 'ok' });
         default:
           this.log(`unknown message type on shell: ${type}`);
@@ -267,7 +279,7 @@ export class Kernel {
         case 'kernel_info_request':
           return this.reply('control', message, 'kernel_info_reply', this.kernelInfo());
         case 'interrupt_request':
-          this.options.engine.interrupt();
+          this.interrupt();
           return this.reply('control', message, 'interrupt_reply', { status: 'ok' });
         case 'shutdown_request':
           return this.shutdown('control', message, (message.content as { restart?: unknown }).restart === true);
@@ -319,11 +331,20 @@ export class Kernel {
     let outcome: ExecuteOutcome;
     try {
       await this.warm();
-      outcome = await this.options.engine.execute(code, { executionCount: silent ? null : count });
+      // An interrupt that came while the compiler loaded is handled (a macrotask) before the cell starts.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.interruptBeforeStart) {
+        this.interruptBeforeStart = false;
+        outcome = { status: 'error', failure: { ename: 'InterruptError', evalue: 'the cell was interrupted', traceback: ['InterruptError: the cell was interrupted before it started'] } };
+      } else {
+        this.running.started = true;
+        outcome = await this.options.engine.execute(code, { executionCount: silent ? null : count });
+      }
     } catch (error) {
       outcome = { status: 'error', failure: { ename: 'KernelError', evalue: `the kernel failed to run the cell: ${error instanceof Error ? error.message : String(error)}`, traceback: [] } };
     } finally {
       this.running = undefined;
+      this.interruptBeforeStart = false;
     }
     const metadata = { started, dependencies_met: true, engine: this.options.session.id, status: outcome.status };
     if (outcome.status === 'error') {

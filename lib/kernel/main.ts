@@ -81,7 +81,7 @@ export async function runKernelProcess(options: KernelProcessOptions): Promise<v
 
   // SIGINT interrupts the running cell (interrupt_mode "signal"); tslab's executor also stops a
   // synchronous loop on it (breakOnSigint).
-  process.on('SIGINT', () => engine.interrupt());
+  process.on('SIGINT', () => kernel.interrupt());
   process.on('SIGTERM', () => void close(143));
   const uncaught = (error: unknown) => kernel.uncaught(error, (thrown) => tslab.describe(thrown, 'uncaught'));
   process.on('uncaughtException', uncaught);

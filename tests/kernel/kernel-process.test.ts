@@ -114,6 +114,31 @@ describe('the hanlab kernel process', () => {
   });
 });
 
+describe('a fresh kernel, interrupted while it still loads its compiler', () => {
+  test('the waiting cell is cancelled (the interrupt is not lost), and the kernel runs the next one', async () => {
+    const fresh = await KernelClient.start({ kernel: 'hanlab', env: { HANLAB_TEST_MARKER: marker } });
+    try {
+      const started = Date.now();
+      // Interrupt as soon as the kernel has taken the request (execute_input), while it loads the compiler.
+      let taken!: () => void;
+      const received = new Promise<void>((resolve) => (taken = resolve));
+      const busy = fresh.execute('const until = Date.now() + 60000;\nwhile (Date.now() < until) {}', {
+        onMessage: (message) => {
+          if (message.header.msg_type === 'execute_input') taken();
+        },
+      });
+      await received;
+      fresh.interrupt();
+      const outcome = await busy;
+      assert.ok(Date.now() - started < 30_000, 'the minute-long loop did not run to its end');
+      assert.deepEqual(outcome.outputs.map((output) => (output as ErrorOutput).ename), ['InterruptError']);
+      assert.equal((await fresh.execute('6 * 7')).status, 'ok');
+    } finally {
+      await fresh.shutdown();
+    }
+  });
+});
+
 describe('the hanlab-gpu kernel without a GPU', { skip: gpuProblem() === undefined && 'this machine has a usable CUDA GPU' }, () => {
   test('starts, says why in its banner, and answers every cell with an error naming what is missing and the override', async () => {
     const gpu = await KernelClient.start({ kernel: 'hanlab-gpu', env: { HANLAB_TEST_MARKER: marker } });
