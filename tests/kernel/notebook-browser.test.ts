@@ -9,17 +9,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { gpuProblem } from '../../lib/backend/probe.js';
-import { installKernelSpecs } from '../../lib/notebook/kernelspec.js';
-import { isolatedJupyterEnv } from '../notebook/jupyter.js';
-import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
+import { findJupyterNotebook, startJupyterServer, type JupyterServer } from '../remote/jupyter-server.js';
 
 // Callbacks run inside the page; the project compiles without the DOM lib, so they are typed here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -28,35 +23,19 @@ declare const document: any;
 declare const Jupyter: any;
 
 const CHROMIUM = '/usr/bin/chromium';
-const NOTEBOOK_SERVER = '/usr/bin/jupyter-notebook';
 const SCREENSHOTS = path.join(process.cwd(), '.screenshots');
-const missing = !existsSync(CHROMIUM) ? `${CHROMIUM} is missing` : spawnSync(NOTEBOOK_SERVER, ['--version']).status !== 0 ? 'jupyter-notebook is not installed' : undefined;
+const missing = !existsSync(CHROMIUM) ? `${CHROMIUM} is missing` : !findJupyterNotebook() ? 'jupyter-notebook is not installed' : undefined;
 const skip = missing && !process.env.HANLAB_REQUIRE_BROWSER ? `${missing} (apt install chromium jupyter-notebook; CI sets HANLAB_REQUIRE_BROWSER=1)` : false;
 
 const work = mkdtempSync(path.join(tmpdir(), 'hanlab-notebook-ui-'));
-const marker = newMarker();
-const token = randomBytes(16).toString('hex');
-let server: ChildProcess | undefined;
-let serverLog = '';
+let server: JupyterServer | undefined;
 let base = '';
+let token = '';
 let context: BrowserContext | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   if (skip) return;
   assert.equal(missing, undefined, missing);
-  const prefix = path.join(work, 'prefix');
-  installKernelSpecs({ prefix });
   const notebooks = path.join(work, 'notebooks');
   mkdirSync(notebooks, { recursive: true });
   copyFileSync('notebooks/02-klue-ner-llm.ipynb', path.join(notebooks, '02-klue-ner-llm.ipynb'));
@@ -70,24 +49,10 @@ before(async () => {
   plots.cells = [plotCell('유형별 F1'), plotCell('다시 그린 F1')];
   writeFileSync(path.join(notebooks, 'plots.ipynb'), JSON.stringify(plots));
 
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(NOTEBOOK_SERVER, ['--no-browser', '--allow-root', '--ip=127.0.0.1', `--port=${port}`, '--port-retries=0', `--NotebookApp.token=${token}`, `--notebook-dir=${notebooks}`], {
-    env: isolatedJupyterEnv(prefix, work, { HANLAB_TEST_MARKER: marker }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server.stdout!.on('data', (chunk) => (serverLog += chunk));
-  server.stderr!.on('data', (chunk) => (serverLog += chunk));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${base}/api/status?token=${token}`)).ok) break;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline || server.exitCode !== null) throw new Error(`jupyter-notebook did not start:\n${serverLog}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  // Debian's jupyter-notebook, random port and token, kernelspecs installed into a private JUPYTER_PATH.
+  server = await startJupyterServer({ notebookDir: notebooks });
+  base = server.url.replace(/\/$/, '');
+  token = server.token;
   const profile = path.join(work, 'chromium-profile');
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -100,15 +65,9 @@ before(async () => {
 
 after(async () => {
   await context?.close();
-  if (server && server.exitCode === null) {
-    // The server shuts its kernels down on SIGTERM.
-    const exited = new Promise((resolve) => server!.once('exit', resolve));
-    server.kill('SIGTERM');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
-    if (server.exitCode === null) server.kill('SIGKILL');
-  }
+  // SIGTERM: the server shuts its kernels down; then nothing of it may be left.
+  await server?.stop();
   rmSync(work, { recursive: true, force: true });
-  assert.deepEqual(await waitForNoProcesses(marker, 15_000), [], 'the server and its kernels are gone');
 });
 
 /**
@@ -198,7 +157,7 @@ describe('Jupyter Notebook 6 in Chromium', { skip }, () => {
     assert.match(state.errors[0], /GpuUnavailableError: the hanlab-gpu kernel has no usable GPU, so it runs no cells: missing CUDA libraries: .*libcudart\.so\.11\.0/);
     assert.match(state.errors[0], /HANLAB_ALLOW_CPU_FALLBACK=1/);
     assert.equal(state.connected, true, 'the kernel is up, not restarting');
-    assert.doesNotMatch(serverLog, /restarting kernel|KernelRestarter: restarting/i, 'the server never restarted the kernel');
+    assert.doesNotMatch(server!.log(), /restarting kernel|KernelRestarter: restarting/i, 'the server never restarted the kernel');
     await page.close();
   });
 });
