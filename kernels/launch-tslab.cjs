@@ -1,14 +1,16 @@
 'use strict';
 /**
- * Starts the project's own pinned tslab as a Jupyter kernel, with the project root as working
- * directory: tslab compiles with its working directory as rootDir, so notebooks in notebooks/ import
- * `./lib/...` and only work when the kernel runs from the root.
+ * Starts a hanlab kernel (lib/kernel/main.ts: the Jupyter protocol over tslab's TypeScript engine)
+ * with the project root as working directory: tslab compiles with its working directory as rootDir, so
+ * notebooks in notebooks/ import `./lib/...` and only work when the kernel runs from the root.
  *
- * Plain CommonJS (no TypeScript, no tsx) so the kernel starts as fast as tslab itself.
+ * Runs the compiled kernel from dist/ when that build matches the sources (bin/build-state.mjs), else
+ * the TypeScript sources through tsx: slower to start, never stale.
  * Used by kernels/<name>/launch.cjs; argv: <connection_file>.
  */
 const fs = require('node:fs');
 const path = require('node:path');
+const { pathToFileURL } = require('node:url');
 
 function fail(kernelName, message) {
   process.stderr.write(`[${kernelName}] ${message}\n`);
@@ -20,40 +22,40 @@ function projectRoot() {
   return path.resolve(process.env.HANLAB_PROJECT_ROOT || path.join(__dirname, '..'));
 }
 
-function launch(kernelName, beforeStart) {
+function launch(kernelName) {
   const connectionFile = process.argv[2];
   if (!connectionFile) fail(kernelName, 'usage: launch.cjs <connection_file> (Jupyter passes {connection_file})');
   // Jupyter may pass a path relative to its own working directory: resolve it before changing ours.
   const configPath = path.resolve(connectionFile);
   if (!fs.existsSync(configPath)) fail(kernelName, `connection file not found: ${configPath}`);
   const root = projectRoot();
-  const tslabMain = path.join(root, 'node_modules', 'tslab', 'dist', 'main.js');
-  if (!fs.existsSync(tslabMain)) {
-    fail(kernelName, `tslab is not installed in ${root} (run \`npm ci\` there); looked for ${tslabMain}`);
+  if (!fs.existsSync(path.join(root, 'node_modules', 'tslab', 'package.json'))) {
+    fail(kernelName, `tslab is not installed in ${root} (run \`npm ci\` there)`);
   }
   process.chdir(root);
   process.env.HANLAB_PROJECT_ROOT = root;
   process.env.HANLAB_KERNEL = kernelName;
-  if (beforeStart) beforeStart(root);
-  if (process.env.HANLAB_EXIT_WITH_PARENT === '1') exitWithParent(kernelName);
-  const tslabVersion = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', 'tslab', 'package.json'), 'utf8')).version;
-  // enableFindLocal: false — we already chose the project's tslab; do not search from another folder.
-  require(tslabMain).startKernel({ configPath, enableFindLocal: false, jsKernel: false, globalVersion: tslabVersion });
+  if (kernelName === 'hanlab-gpu') process.env.HANLAB_REQUIRE_GPU = '1';
+  start(kernelName, configPath, root).catch((error) => fail(kernelName, `could not start: ${error && error.stack ? error.stack : error}`));
 }
 
-/**
- * `hanlab run` sets HANLAB_EXIT_WITH_PARENT=1: if the runner dies without stopping us (SIGKILL, OOM),
- * we are re-parented, and then we exit instead of running on with open ports.
- */
-function exitWithParent(kernelName) {
-  const parent = process.ppid;
-  const timer = setInterval(() => {
-    if (process.ppid !== parent) {
-      process.stderr.write(`[${kernelName}] the process that started this kernel is gone; exiting\n`);
-      process.exit(0);
-    }
-  }, 1000);
-  timer.unref();
+async function start(kernelName, connectionFile, root) {
+  const { freshBuild } = await import(pathToFileURL(path.join(root, 'bin', 'build-state.mjs')).href);
+  const dist = freshBuild(root);
+  let main;
+  let backendModule;
+  if (dist) {
+    main = path.join(dist, 'lib', 'kernel', 'main.js');
+    backendModule = { path: path.join(dist, 'lib', 'backend', 'index.js'), loaderArgs: [] };
+  } else {
+    // tsx's ESM entry (its CommonJS one cannot register the loader); resolved from this checkout.
+    const { register } = await import('tsx/esm/api');
+    register();
+    main = path.join(root, 'lib', 'kernel', 'main.ts');
+    backendModule = { path: path.join(root, 'lib', 'backend', 'index.ts'), loaderArgs: ['--import', 'tsx'] };
+  }
+  const { runKernelProcess } = await import(pathToFileURL(main).href);
+  await runKernelProcess({ connectionFile, kernelName, root, backendModule });
 }
 
 module.exports = { launch, fail, projectRoot };

@@ -3,14 +3,14 @@
  * Jupyter protocol. A thin shell over lib/notebook/runner.
  */
 import path from 'node:path';
-import { KernelDiedError, KernelStartError, formatSeconds } from '../../lib/notebook/errors.js';
+import { RunStoppedError, formatSeconds } from '../../lib/notebook/errors.js';
 import { killAllKernels } from '../../lib/notebook/kernel-client.js';
 import { KERNEL_NAMES, isKernelName } from '../../lib/notebook/kernelspec.js';
 import { readNotebook } from '../../lib/notebook/nbformat.js';
 import { parseParameterArgs } from '../../lib/notebook/parameters.js';
 import { remoteLauncher, shutdownRemoteKernels } from '../../lib/notebook/remote-kernel.js';
 import { parseServerAddress } from '../../lib/notebook/remote-server.js';
-import { runNotebook } from '../../lib/notebook/runner.js';
+import { DEFAULT_CELL_TIMEOUT_MS, runNotebook } from '../../lib/notebook/runner.js';
 import { parseCommandLine, parseNumberOption, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab run <notebook.ipynb> [options]
@@ -24,7 +24,7 @@ import ./lib/...), and writes the executed notebook with outputs, errors and run
                               (default: out/notebooks/<notebook name>)
   -k, --kernel NAME           ${KERNEL_NAMES.join(' | ')} (default: hanlab); with --server,
                               any kernelspec the server has
-  -t, --timeout SECONDS       per-cell time limit (default: none)
+  -t, --timeout SECONDS       per-cell time limit (default: ${DEFAULT_CELL_TIMEOUT_MS / 60_000} minutes; 0: none)
       --server URL            run on a kernel of this Jupyter server, Kernel Gateway or
                               Enterprise Gateway (its kernels REST + WebSocket API) instead
                               of a local one; the notebook runs in the server's checkout
@@ -34,8 +34,12 @@ import ./lib/...), and writes the executed notebook with outputs, errors and run
   -q, --quiet                 no per-cell progress
   -h, --help                  show this help
 
-Exit status: 0 when every cell ran, 1 when a cell failed, timed out or the kernel died
-(the partial notebook is still written), 2 for bad usage or a server that cannot be used
+The executed notebook is written in every case: when a cell fails, times out or the kernel dies,
+when the kernel cannot start (the error is in the first code cell), and on Ctrl-C or SIGTERM (the
+running cell says it was stopped; a second signal stops at once).
+
+Exit status: 0 when every cell ran, 1 when a cell failed, timed out, the kernel died or could not
+start, 130/143 when stopped by SIGINT/SIGTERM, 2 for bad usage or a server that cannot be used
 (unreachable, wrong token, no such kernel).`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -60,25 +64,33 @@ export async function run(argv: string[]): Promise<number> {
   }
   const cellTimeoutMs =
     values.timeout === undefined
-      ? undefined
-      : Math.round(parseNumberOption(values.timeout, '--timeout', 0, (seconds) => seconds > 0, 'a positive number of seconds') * 1000);
+      ? DEFAULT_CELL_TIMEOUT_MS
+      : Math.round(parseNumberOption(values.timeout, '--timeout', 0, (seconds) => seconds >= 0 && Number.isFinite(seconds), 'a number of seconds (0: no limit)') * 1000);
   const output = values.out ?? path.join('out', 'notebooks', path.basename(input));
   if (values.token !== undefined && values.server === undefined) throw usageError('--token needs --server', USAGE);
   const connectTimeoutMs = Math.round(parseNumberOption(values['connect-timeout'], '--connect-timeout', 10, (seconds) => seconds > 0, 'a positive number of seconds') * 1000);
   const launcher = values.server === undefined ? undefined : remoteLauncher(parseServerAddress(values.server, values.token), { connectTimeoutMs });
   const parameters = await parseParameterArgs(values.parameter, readNotebook(input));
 
-  // Ctrl-C / kill: Node would exit without 'exit' handlers; stop the kernel first.
+  // Ctrl-C / SIGTERM: stop the run, which writes the partial notebook; a second signal stops at once.
+  const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    killAllKernels();
-    // A remote kernel is stopped by a request to its server: wait for it (bounded), then exit.
-    void shutdownRemoteKernels(connectTimeoutMs).finally(() => {
-      console.error(`\nhanlab run: stopped by ${signal}; the kernel was ${launcher ? 'shut down on the server' : 'killed'}`);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
+    if (stoppedBy) {
+      killAllKernels();
+      // A remote kernel is stopped by a request to its server: wait for it (bounded), then exit.
+      void shutdownRemoteKernels(connectTimeoutMs).finally(() => {
+        console.error(`\nhanlab run: ${signal} again: stopped without writing the notebook; the kernel was ${launcher ? 'shut down on the server' : 'killed'}`);
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      });
+      return;
+    }
+    stoppedBy = signal;
+    console.error(`\nhanlab run: ${signal}: stopping the kernel and writing the partial notebook (${signal} again to stop at once)`);
+    stop.abort(signal);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const quiet = values.quiet;
   try {
     const result = await runNotebook(input, {
@@ -87,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
       output,
       cellTimeoutMs,
       allowErrors: values['allow-errors'],
+      signal: stop.signal,
       launcher,
       onCell: (event) => {
         if (quiet || event.phase !== 'end') return;
@@ -103,18 +116,16 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`hanlab run: warning: the server's checkout differs from this one in declared inputs: ${parts.join(', ')}; the run metadata records the server's hashes`);
     }
     console.error(`hanlab run: wrote ${result.output} (${formatSeconds(result.durationMs)})`);
+    if (result.error instanceof RunStoppedError) {
+      console.error(`hanlab run: ${result.error.message}`);
+      return stoppedBy === 'SIGTERM' ? 143 : 130;
+    }
     if (!result.ok) {
+      // A kernel that could not start (the GPU kernel without CUDA says why) is a run failure, not bad usage.
       console.error(`hanlab run: ${result.error?.message ?? `cell ${(result.failedCell?.index ?? 0) + 1} failed`}`);
       return 1;
     }
     return 0;
-  } catch (error) {
-    // The kernel could not start (the GPU kernel without CUDA says why here): a run failure, not bad usage.
-    if (error instanceof KernelDiedError || error instanceof KernelStartError) {
-      console.error(`hanlab run: ${error.message}`);
-      return 1;
-    }
-    throw error;
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

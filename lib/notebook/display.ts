@@ -1,16 +1,18 @@
 /**
- * Rich output from inside notebooks: results for the report (`emit`), tables and plotly figures.
+ * Rich output from inside notebooks: results for the report (`emit`), tables, plotly figures, and
+ * clearing a cell's output.
  *
- * Under the tslab kernel each call sends one `display_data` message carrying several mime types at once
- * (the result bundle as a JSON object plus `text/plain`, or HTML plus text). tslab's public
- * `display.raw()` sends one mime type per message and only strings, so we use the kernel's own
+ * Under the hanlab kernel each call sends one `display_data` message carrying several mime types at
+ * once through the kernel's display channel (lib/kernel/display-channel.ts, found on globalThis, so
+ * this module imports no kernel code); the kernel adds the HTML forms (the report's own rendering of a
+ * result, plotly figures that draw offline). Under a stock tslab kernel we fall back to tslab's own
  * display sender (`lastWriteDisplayData` in tslab/dist/jupyter.js, the function `display.raw` calls),
- * found in Node's module cache where the kernel loaded it. Outside a kernel (a script, a test) every
- * helper prints its text/plain form, so the same code runs anywhere.
+ * found in Node's module cache. Outside a kernel (a script, a test) every helper prints its
+ * text/plain form, so the same code runs anywhere.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PLOTLY_MIME, RESULT_MIME, type ResultBundle } from './mime.js';
+import { KERNEL_DISPLAY_KEY, PLOTLY_MIME, RESULT_MIME, type DisplayContent, type KernelDisplayChannel, type ResultBundle } from './mime.js';
 import { columnWidths, formatTextRow } from '../text-columns.js';
 
 export { PLOTLY_MIME, RESULT_MIME };
@@ -18,10 +20,16 @@ export { PLOTLY_MIME, RESULT_MIME };
 /** mime type -> data, as in nbformat. */
 export type MimeBundle = Record<string, unknown>;
 
-type DisplaySender = (content: { data: MimeBundle; metadata: Record<string, unknown>; transient?: Record<string, unknown> }, update: boolean) => void;
+type DisplaySender = (content: DisplayContent, update: boolean) => void;
 
-/** The running tslab kernel's display sender, or undefined outside a kernel (or before its first cell). */
-function kernelSender(): DisplaySender | undefined {
+/** The hanlab kernel's display channel, when this code runs in one. */
+function hanlabChannel(): KernelDisplayChannel | undefined {
+  const channel = (globalThis as Record<symbol, unknown>)[Symbol.for(KERNEL_DISPLAY_KEY)];
+  return channel && typeof (channel as KernelDisplayChannel).display === 'function' ? (channel as KernelDisplayChannel) : undefined;
+}
+
+/** A stock tslab kernel's display sender, or undefined outside one (or before its first cell). */
+function tslabSender(): DisplaySender | undefined {
   const cache = createRequire(path.join(process.cwd(), 'package.json')).cache;
   for (const key of Object.keys(cache)) {
     if (!key.endsWith(`${path.sep}tslab${path.sep}dist${path.sep}jupyter.js`)) continue;
@@ -31,16 +39,29 @@ function kernelSender(): DisplaySender | undefined {
   return undefined;
 }
 
-/** Whether rich output goes to a Jupyter front end (true inside a tslab kernel). */
+function kernelSender(): DisplaySender | undefined {
+  const channel = hanlabChannel();
+  return channel ? (content, update) => channel.display(content, update) : tslabSender();
+}
+
+/** Whether rich output goes to a Jupyter front end (true inside a hanlab or tslab kernel). */
 export function inKernel(): boolean {
   return kernelSender() !== undefined;
 }
 
+export interface DisplayOptions {
+  /** Names this output so that a later `displayBundle(..., { displayId, update: true })` replaces it in place. */
+  displayId?: string;
+  /** Replace the output shown under `displayId` instead of adding one. */
+  update?: boolean;
+}
+
 /** Displays a mime bundle; outside a kernel prints its text/plain part. */
-export function displayBundle(data: MimeBundle, metadata: Record<string, unknown> = {}): void {
+export function displayBundle(data: MimeBundle, metadata: Record<string, unknown> = {}, options: DisplayOptions = {}): void {
   const sender = kernelSender();
   if (sender) {
-    sender({ data, metadata, transient: {} }, false);
+    if (options.update && !options.displayId) throw new TypeError('displayBundle: update needs the displayId of the output to replace');
+    sender({ data, metadata, transient: options.displayId ? { display_id: options.displayId } : {} }, options.update === true);
     return;
   }
   const text = data['text/plain'];
@@ -48,18 +69,39 @@ export function displayBundle(data: MimeBundle, metadata: Record<string, unknown
 }
 
 /**
- * Publishes a named result for the report: a RESULT_MIME bundle `{ name, value }` and a short text for
- * people. `value` must be plain JSON (objects, arrays, strings, finite numbers, booleans, null; Dates
- * become ISO strings, typed arrays plain arrays); anything JSON would silently change (NaN, undefined,
- * Map, functions, cycles) is a TypeError naming where it is, because a report must never show a value
- * the notebook did not compute. Returns nothing, so that tslab does not print the value again when
- * emit() is a cell's last expression.
+ * Clears the running cell's output (Jupyter's clear_output). With `wait`, the front end clears only
+ * when the next output arrives, so a progress display that redraws itself does not flicker. Outside
+ * a kernel, and under a stock tslab kernel (which cannot send it), does nothing.
  */
-export function emit(name: string, value: unknown, summary?: string): void {
+export function clearOutput(wait = false): void {
+  hanlabChannel()?.clearOutput(wait);
+}
+
+export interface EmitOptions {
+  /** Text for people (default: `name = <value as JSON, shortened>`). */
+  summary?: string;
+  /**
+   * Replace an earlier result of the same name. Without it, emitting a name twice (in one cell, or
+   * from two cells) is an error: a report keeps one value per name and must not pick one silently.
+   */
+  replace?: boolean;
+}
+
+/**
+ * Publishes a named result for the report: a RESULT_MIME bundle `{ name, value }` and a short text for
+ * people (the hanlab kernel adds the report's own HTML rendering of it). `value` must be plain JSON
+ * (objects, arrays, strings, finite numbers, booleans, null; Dates become ISO strings, typed arrays
+ * plain arrays); anything JSON would silently change (NaN, undefined, Map, functions, cycles) is a
+ * TypeError naming where it is, because a report must never show a value the notebook did not
+ * compute. Returns nothing, so that the kernel does not print the value again when emit() is a
+ * cell's last expression.
+ */
+export function emit(name: string, value: unknown, summaryOrOptions?: string | EmitOptions): void {
   if (typeof name !== 'string' || name.trim() === '') throw new TypeError('emit(name, value): name must be a non-empty string');
+  const options: EmitOptions = typeof summaryOrOptions === 'string' ? { summary: summaryOrOptions } : summaryOrOptions ?? {};
   const json = toJsonValue(value, name, new Set());
-  const bundle: ResultBundle = { name, value: json };
-  const text = summary ?? `${name} = ${preview(json)}`;
+  const bundle: ResultBundle = options.replace ? { name, value: json, replace: true } : { name, value: json };
+  const text = options.summary ?? `${name} = ${preview(json)}`;
   displayBundle({ [RESULT_MIME]: bundle, 'text/plain': text });
 }
 
@@ -73,21 +115,35 @@ export interface TableOptions {
   digits?: number;
 }
 
-/** A danfojs DataFrame, as far as showTable needs it (no import: danfojs is heavy and optional here). */
-interface DataFrameLike {
-  columns: string[];
-  values: unknown[][];
+/**
+ * A danfojs DataFrame (or Series), as far as showTable needs it: no import, danfojs is heavy and
+ * optional here. A real `danfojs-node` DataFrame fits (its `values` type is "1-D or 2-D array").
+ */
+export interface DataFrameLike {
+  readonly columns: readonly string[];
+  readonly values: readonly unknown[];
+  readonly index?: readonly unknown[];
 }
 
-/** Displays rows (objects) or a danfojs DataFrame as an HTML table (every cell escaped) with a text fallback. */
+/** Displays rows (objects) or a danfojs DataFrame/Series as an HTML table (every cell escaped) with a text fallback. */
 export function showTable(rowsOrFrame: readonly Record<string, unknown>[] | DataFrameLike, options: TableOptions = {}): void {
   const { columns, rows } = tableData(rowsOrFrame, options.columns);
+  displayBundle(tableBundle(columns, rows, options));
+}
+
+/**
+ * The mime bundle of a table: HTML (every cell escaped) and aligned text, at most `maxRows` rows.
+ * Also what the kernel shows for a DataFrame, Series or tensor that is a cell's value.
+ */
+export function tableBundle(columns: readonly string[], rows: readonly (readonly unknown[])[], options: Omit<TableOptions, 'columns'> & { totalRows?: number } = {}): MimeBundle {
   const maxRows = options.maxRows ?? 50;
   const shown = rows.slice(0, maxRows);
   const digits = options.digits ?? 4;
   const cell = (value: unknown) => formatCell(value, digits);
-  const hidden = rows.length - shown.length;
-  const note = hidden > 0 ? `… ${hidden} more rows (${rows.length} in all)` : '';
+  // `totalRows`: the caller passed only the first rows of a bigger table.
+  const total = Math.max(options.totalRows ?? rows.length, rows.length);
+  const hidden = total - shown.length;
+  const note = hidden > 0 ? `… ${hidden} more rows (${total} in all)` : '';
 
   const html = [
     '<table class="hanlab-table">',
@@ -100,13 +156,13 @@ export function showTable(rowsOrFrame: readonly Record<string, unknown>[] | Data
     note ? `<p>${escapeHtml(note)}</p>` : '',
   ].join('');
 
-  const textRows = [columns, ...shown.map((row) => row.map(cell))];
+  const textRows = [[...columns], ...shown.map((row) => row.map(cell))];
   const widths = columnWidths(textRows).slice(0, columns.length);
   const line = (row: string[]) => formatTextRow(row, widths);
-  const text = [options.caption ?? '', line(columns), widths.map((width) => '-'.repeat(width)).join('  '), ...textRows.slice(1).map(line), note]
+  const text = [options.caption ?? '', line([...columns]), widths.map((width) => '-'.repeat(width)).join('  '), ...textRows.slice(1).map(line), note]
     .filter((part) => part !== '')
     .join('\n');
-  displayBundle({ 'text/html': html, 'text/plain': text });
+  return { 'text/html': html, 'text/plain': text };
 }
 
 /** A plotly figure: data traces and layout, as plotly.newPlot takes them. */
@@ -140,17 +196,25 @@ function isDataFrameLike(value: unknown): value is DataFrameLike {
   return typeof value === 'object' && value !== null && Array.isArray((value as DataFrameLike).columns) && Array.isArray((value as DataFrameLike).values);
 }
 
+/** Columns and rows of a danfojs DataFrame or Series; the index is a first, unnamed column unless it is 0, 1, 2, ... */
+export function frameTable(frame: DataFrameLike, wanted?: readonly string[]): { columns: string[]; rows: unknown[][] } {
+  const all = frame.columns.map(String);
+  // A Series holds one value per row; a DataFrame one array per row.
+  const matrix = frame.values.map((row) => (Array.isArray(row) ? row : [row]));
+  const columns = wanted ? [...wanted] : all;
+  const indices = columns.map((column) => {
+    const index = all.indexOf(column);
+    if (index < 0) throw new TypeError(`showTable: the DataFrame has no column "${column}"`);
+    return index;
+  });
+  const rows = matrix.map((row) => indices.map((index) => row[index]));
+  const index = frame.index;
+  if (!index || index.length !== rows.length || index.every((label, position) => label === position)) return { columns, rows };
+  return { columns: ['', ...columns], rows: rows.map((row, position) => [index[position], ...row]) };
+}
+
 function tableData(rowsOrFrame: readonly Record<string, unknown>[] | DataFrameLike, wanted?: string[]): { columns: string[]; rows: unknown[][] } {
-  if (isDataFrameLike(rowsOrFrame)) {
-    const all = rowsOrFrame.columns.map(String);
-    const columns = wanted ?? all;
-    const indices = columns.map((column) => {
-      const index = all.indexOf(column);
-      if (index < 0) throw new TypeError(`showTable: the DataFrame has no column "${column}"`);
-      return index;
-    });
-    return { columns, rows: rowsOrFrame.values.map((row) => indices.map((index) => row[index])) };
-  }
+  if (isDataFrameLike(rowsOrFrame)) return frameTable(rowsOrFrame, wanted);
   if (!Array.isArray(rowsOrFrame)) throw new TypeError('showTable: expected an array of row objects or a danfojs DataFrame');
   let columns = wanted;
   if (!columns) {

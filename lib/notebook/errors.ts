@@ -39,7 +39,7 @@ export class CellTimeoutError extends HanlabError {
   readonly cell: CellLocation;
   readonly timeoutMs: number;
   constructor(cell: CellLocation, timeoutMs: number) {
-    super(`${describeCell(cell)} did not finish within ${formatSeconds(timeoutMs)} (the per-cell timeout); the kernel was stopped. Raise it with --timeout <seconds>.`);
+    super(`${describeCell(cell)} did not finish within ${formatSeconds(timeoutMs)} (the per-cell timeout); the kernel was stopped. Raise it with --timeout <seconds> (0: no limit).`);
     this.cell = cell;
     this.timeoutMs = timeoutMs;
   }
@@ -61,6 +61,17 @@ export class KernelDiedError extends HanlabError {
     this.exitCode = options.exitCode;
     this.signal = options.signal;
     this.stderrTail = options.stderrTail;
+  }
+}
+
+/** The run was stopped from outside (SIGINT, SIGTERM) while a cell ran or the kernel started. */
+export class RunStoppedError extends HanlabError {
+  readonly reason: string;
+  readonly cell?: CellLocation;
+  constructor(reason: string, cell?: CellLocation) {
+    super(`the run was stopped by ${reason}${cell ? ` while ${describeCell(cell)} was running` : ''}; the notebook holds what ran before`);
+    this.reason = reason;
+    this.cell = cell;
   }
 }
 

@@ -4,22 +4,31 @@
  *
  * One KernelClient owns one kernel process. The process is started in its own process group, so
  * stopping it also stops whatever the notebook spawned; every live kernel is killed when our process
- * exits, and the launcher exits by itself when we die without a chance to clean up
- * (HANLAB_EXIT_WITH_PARENT, see kernels/launch-tslab.cjs).
+ * exits. When we die without a chance to clean up (SIGKILL), the kernel notices within a second
+ * (HANLAB_EXIT_WITH_PARENT, lib/kernel/parent-watch.ts), stops its process group and exits.
+ *
+ * The connection file holds the key that signs every message: it is written with mode 0600 into a
+ * private folder (mode 0700) that is removed when the kernel stops, by us or by the kernel itself
+ * (HANLAB_CONNECTION_DIR); folders left by runners that were killed together with their kernel are
+ * swept at the next start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as zmq from 'zeromq';
+import { processExists } from '../processes.js';
 import { KernelConnectionError, KernelDiedError, KernelStartError, formatSeconds, type CellLocation } from './errors.js';
+import { ExecuteTimeout, type ExecuteOptions, type ExecuteOutcome, type KernelConnection } from './kernel-connection.js';
 import { kernelCommand, readKernelSpec, type KernelSpec } from './kernelspec.js';
 import { applyIopubMessage, type DisplayRegistry } from './iopub-outputs.js';
 import type { Output } from './nbformat.js';
 import type { StreamChunk } from './cell-errors.js';
 import { Session, channelAddress, type ConnectionInfo, type Message } from './protocol.js';
+
+export { ExecuteTimeout, type ExecuteOptions, type ExecuteOutcome };
 
 export interface KernelStartOptions {
   /** Kernelspec name under `<root>/kernels/` (default `hanlab`), or a spec read elsewhere. */
@@ -30,43 +39,6 @@ export interface KernelStartOptions {
   env?: Record<string, string>;
   /** How long the kernel may take to answer its first kernel_info_request (default 60 s). */
   startTimeoutMs?: number;
-}
-
-export interface ExecuteOptions {
-  /** Give up (and throw CellTimeoutError-ready `ExecuteTimeout`) after this long; default: no limit. */
-  timeoutMs?: number;
-  /** Called with each iopub message of this execution as it arrives (for live progress). */
-  onMessage?: (message: Message) => void;
-  /** For error messages: which notebook cell this is. */
-  cell?: CellLocation;
-  /** Arrays to fill with outputs and stream chunks as they arrive, so a caller keeps them when execute throws. */
-  outputs?: Output[];
-  streams?: StreamChunk[];
-}
-
-export interface ExecuteOutcome {
-  status: 'ok' | 'error' | 'abort';
-  executionCount: number | null;
-  /** nbformat outputs built from iopub, consecutive streams of the same name merged. */
-  outputs: Output[];
-  /** Every stream message as it came (outputs merges them): tslab's error text is the last stderr ones. */
-  streams: StreamChunk[];
-  /** The execute_reply content (ename/evalue/traceback for kernels that send them). */
-  reply: Record<string, unknown>;
-  durationMs: number;
-}
-
-/** Thrown by execute() when timeoutMs passes; the kernel is still running the code. */
-export class ExecuteTimeout extends Error {
-  readonly timeoutMs: number;
-  /** What the cell had output when time ran out. */
-  outputs: Output[] = [];
-  streams: StreamChunk[] = [];
-  constructor(timeoutMs: number) {
-    super(`execution did not finish within ${formatSeconds(timeoutMs)}`);
-    this.name = 'ExecuteTimeout';
-    this.timeoutMs = timeoutMs;
-  }
 }
 
 interface Pending {
@@ -95,10 +67,15 @@ function installExitHook(): void {
   });
 }
 
-export class KernelClient {
+/** Private folders for connection files: `<tmp>/hanlab-kernel-<runner pid>-XXXXXX`. */
+const CONNECTION_DIR_PREFIX = 'hanlab-kernel-';
+
+export class KernelClient implements KernelConnection {
   readonly spec: KernelSpec;
   readonly connection: ConnectionInfo;
   readonly connectionFile: string;
+  /** The private folder holding the connection file. */
+  readonly connectionDir: string;
   readonly process: ChildProcess;
   private readonly session: Session;
   private readonly shell: zmq.Dealer;
@@ -117,14 +94,15 @@ export class KernelClient {
     this.spec = spec;
     this.connection = connection;
     this.session = new Session(connection.key);
-    this.connectionFile = path.join(os.tmpdir(), `hanlab-kernel-${randomUUID()}.json`);
-    // The key signs every message: only this user may read it.
+    // The key signs every message: only this user may read it (mkdtemp makes the folder 0700).
+    this.connectionDir = mkdtempSync(path.join(os.tmpdir(), `${CONNECTION_DIR_PREFIX}${process.pid}-`));
+    this.connectionFile = path.join(this.connectionDir, 'connection.json');
     writeFileSync(this.connectionFile, JSON.stringify(connection, null, 1), { mode: 0o600 });
 
     const argv = kernelCommand(spec, this.connectionFile);
     this.process = spawn(argv[0], argv.slice(1), {
       cwd: root,
-      env: { ...process.env, ...spec.env, HANLAB_PROJECT_ROOT: root, HANLAB_EXIT_WITH_PARENT: '1', ...env },
+      env: { ...process.env, ...spec.env, HANLAB_PROJECT_ROOT: root, HANLAB_EXIT_WITH_PARENT: '1', HANLAB_CONNECTION_DIR: this.connectionDir, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -173,6 +151,7 @@ export class KernelClient {
   static async start(options: KernelStartOptions = {}): Promise<KernelClient> {
     const root = path.resolve(options.root ?? process.cwd());
     const spec = typeof options.kernel === 'object' ? options.kernel : readKernelSpec(options.kernel ?? 'hanlab', root);
+    sweepStaleConnectionDirs();
     const ports = await freePorts(5);
     const connection: ConnectionInfo = {
       transport: 'tcp',
@@ -267,14 +246,12 @@ export class KernelClient {
   async execute(code: string, options: ExecuteOptions = {}): Promise<ExecuteOutcome> {
     if (this.exitInfo) throw this.diedError(undefined, options.cell);
     const started = Date.now();
-    const message = this.session.message('execute_request', {
-      code,
-      silent: false,
-      store_history: true,
-      user_expressions: {},
-      allow_stdin: false,
-      stop_on_error: true,
-    });
+    const message = this.session.message(
+      'execute_request',
+      { code, silent: options.silent === true, store_history: options.silent !== true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      // Jupyter front ends name the cell this way (the kernel uses it to tell cells apart).
+      options.cell?.id ? { cellId: options.cell.id } : {},
+    );
     const tracked = this.track(message.header.msg_id, 'shell', options.onMessage, options.outputs, options.streams);
     await Promise.race([this.shell.send(this.session.serialize(message)), this.exitPromise]);
     if (this.exitInfo) throw this.diedError(undefined, options.cell);
@@ -299,7 +276,8 @@ export class KernelClient {
       this.pending.delete(message.header.msg_id);
     }
     const reply = tracked.state.reply!.content as Record<string, unknown>;
-    const status = reply.status === 'ok' || reply.status === 'error' || reply.status === 'abort' ? reply.status : 'error';
+    // "aborted" is what ipykernel and the hanlab kernel send; "abort" is the protocol's older spelling.
+    const status = reply.status === 'ok' || reply.status === 'error' ? reply.status : reply.status === 'abort' || reply.status === 'aborted' ? 'abort' : 'error';
     return {
       status,
       executionCount: typeof reply.execution_count === 'number' ? reply.execution_count : null,
@@ -398,7 +376,7 @@ export class KernelClient {
     if (this.closed) return;
     this.closed = true;
     for (const socket of [this.shell, this.control, this.stdin, this.iopub]) socket.close();
-    rmSync(this.connectionFile, { force: true });
+    rmSync(this.connectionDir, { recursive: true, force: true });
     this.process.stdout?.destroy();
     this.process.stderr?.destroy();
     live.delete(this);
@@ -478,6 +456,30 @@ export function killAllKernels(): void {
 /** The number of kernels this process has started and not yet stopped. */
 export function liveKernelCount(): number {
   return live.size;
+}
+
+/**
+ * Removes connection folders of runners that no longer exist (killed together with their kernel, so
+ * neither could clean up). Only our own folders, by name and owner.
+ */
+function sweepStaleConnectionDirs(): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(os.tmpdir());
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const match = new RegExp(`^${CONNECTION_DIR_PREFIX}(\\d+)-[A-Za-z0-9]{6}$`).exec(entry);
+    if (!match || Number(match[1]) === process.pid || processExists(Number(match[1]))) continue;
+    const dir = path.join(os.tmpdir(), entry);
+    try {
+      if (typeof process.getuid === 'function' && statSync(dir).uid !== process.getuid()) continue;
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Removed meanwhile, or not ours.
+    }
+  }
 }
 
 function delay(ms: number): Promise<void> {

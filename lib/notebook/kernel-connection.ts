@@ -1,12 +1,52 @@
 /**
- * What the runner needs from a kernel, wherever it runs: a local tslab process over ZeroMQ
+ * What the runner needs from a kernel, wherever it runs: a local kernel process over ZeroMQ
  * (`KernelClient`, kernel-client.ts) or a kernel on a Jupyter server, Kernel Gateway or Enterprise
  * Gateway over the kernels REST + WebSocket API (`RemoteKernel`, remote-kernel.ts). The runner talks
- * only to these two interfaces, so both transports give the same executed notebook.
+ * only to these interfaces, so both transports give the same executed notebook.
  */
-import type { ExecuteOptions, ExecuteOutcome } from './kernel-client.js';
+import { formatSeconds, type CellLocation } from './errors.js';
+import type { Output } from './nbformat.js';
+import type { StreamChunk } from './cell-errors.js';
+import type { Message } from './protocol.js';
 
-export type { ExecuteOptions, ExecuteOutcome } from './kernel-client.js';
+export interface ExecuteOptions {
+  /** Give up (and throw CellTimeoutError-ready `ExecuteTimeout`) after this long; default: no limit. */
+  timeoutMs?: number;
+  /** Called with each iopub message of this execution as it arrives (for live progress). */
+  onMessage?: (message: Message) => void;
+  /** Which notebook cell this is: named in errors, and its id is sent as the request's `cellId`. */
+  cell?: CellLocation;
+  /** Run without an execution count, history or result (Jupyter's `silent`), e.g. to let the kernel load its compiler. */
+  silent?: boolean;
+  /** Arrays to fill with outputs and stream chunks as they arrive, so a caller keeps them when execute throws. */
+  outputs?: Output[];
+  streams?: StreamChunk[];
+}
+
+export interface ExecuteOutcome {
+  status: 'ok' | 'error' | 'abort';
+  executionCount: number | null;
+  /** nbformat outputs built from iopub, consecutive streams of the same name merged. */
+  outputs: Output[];
+  /** Every stream message as it came (outputs merges them): tslab's error text is the last stderr ones. */
+  streams: StreamChunk[];
+  /** The execute_reply content (ename/evalue/traceback for kernels that send them). */
+  reply: Record<string, unknown>;
+  durationMs: number;
+}
+
+/** Thrown by execute() when timeoutMs passes; the kernel is still running the code. */
+export class ExecuteTimeout extends Error {
+  readonly timeoutMs: number;
+  /** What the cell had output when time ran out. */
+  outputs: Output[] = [];
+  streams: StreamChunk[] = [];
+  constructor(timeoutMs: number) {
+    super(`execution did not finish within ${formatSeconds(timeoutMs)}`);
+    this.name = 'ExecuteTimeout';
+    this.timeoutMs = timeoutMs;
+  }
+}
 
 /** One started kernel. */
 export interface KernelConnection {

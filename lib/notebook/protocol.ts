@@ -55,6 +55,17 @@ export class Session {
     };
   }
 
+  /**
+   * A message answering (or published on behalf of) `parent`: its header becomes our parent_header, and
+   * its routing identities are kept so a ROUTER socket sends the reply back to the client that asked.
+   */
+  reply<Content extends object>(parent: Message<object>, msgType: string, content: Content, metadata: Record<string, unknown> = {}): Message<Content> {
+    const message = this.message(msgType, content, metadata);
+    message.parent_header = parent.header;
+    message.identities = parent.identities;
+    return message;
+  }
+
   sign(parts: readonly (Buffer | string)[]): string {
     // An empty key means "unsigned" in the protocol; we always use one, but follow the rule.
     if (this.key === '') return '';

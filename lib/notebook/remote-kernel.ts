@@ -154,7 +154,12 @@ export class RemoteKernel implements KernelConnection {
     if (this.lostReason !== undefined) throw new RemoteKernelLostError(this.lostReason, options.cell);
     const started = Date.now();
     const target: { outputs: Output[]; streams: StreamChunk[] } = { outputs: options.outputs ?? [], streams: options.streams ?? [] };
-    const future = this.connection.requestExecute({ code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+    const future = this.connection.requestExecute(
+      { code, silent: options.silent === true, store_history: options.silent !== true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      true,
+      // Jupyter front ends name the cell this way (the hanlab kernel uses it to tell cells apart).
+      options.cell?.id ? { cellId: options.cell.id } : undefined,
+    );
     future.onIOPub = (message) => {
       options.onMessage?.(asProtocolMessage(message));
       if (message.header.msg_type !== 'status') applyIopubMessage(message.header.msg_type, message.content as Record<string, unknown>, target, this.displays);

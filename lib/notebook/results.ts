@@ -39,19 +39,32 @@ export function readResultEntries(notebook: Notebook, file?: string): ResultEntr
         return { file, field: `cells[${cellIndex}]${id} "${firstLine}" outputs[${outputIndex}] ${RESULT_MIME}` };
       };
       const bundle = decodeBundle(output.data[RESULT_MIME], where);
-      entries.push({ name: bundle.name, value: bundle.value, cellIndex, cellId: cell.id, outputIndex });
+      entries.push({ name: bundle.name, value: bundle.value, ...(bundle.replace ? { replace: true as const } : {}), cellIndex, cellId: cell.id, outputIndex });
     });
   });
   return entries;
 }
 
 /**
- * The notebook's results by name (a null-prototype object: names are untrusted text). When a name is
- * emitted more than once, the last emit wins, as it would for a variable re-assigned in later cells.
+ * The notebook's results by name (a null-prototype object: names are untrusted text). A name emitted
+ * twice is an InputError naming both cells, unless the later emit said `{ replace: true }`: then the
+ * later value wins. A report must never pick one of two values silently.
  */
 export function readResults(notebook: Notebook, file?: string): Record<string, unknown> {
   const results = Object.create(null) as Record<string, unknown>;
-  for (const entry of readResultEntries(notebook, file)) results[entry.name] = entry.value;
+  const first = new Map<string, ResultEntry>();
+  for (const entry of readResultEntries(notebook, file)) {
+    const earlier = first.get(entry.name);
+    if (earlier && !entry.replace) {
+      const cell = (e: ResultEntry) => `cell ${e.cellIndex + 1}${e.cellId ? ` (id ${e.cellId})` : ''}`;
+      throw new InputError(
+        `result "${entry.name}" is emitted twice, by ${cell(earlier)} and by ${cell(entry)}; rename one, or emit the later one with { replace: true }`,
+        { file, field: `cells[${entry.cellIndex}] outputs[${entry.outputIndex}] ${RESULT_MIME}` },
+      );
+    }
+    if (!earlier) first.set(entry.name, entry);
+    results[entry.name] = entry.value;
+  }
   return results;
 }
 
@@ -71,5 +84,5 @@ function decodeBundle(data: unknown, where: () => { file?: string; field: string
   const bundle = parsed as Record<string, unknown>;
   if (typeof bundle.name !== 'string' || bundle.name === '') throw new InputError('result bundle has no "name" string', where());
   if (!Object.hasOwn(bundle, 'value')) throw new InputError(`result "${bundle.name}" has no "value"`, where());
-  return { name: bundle.name, value: bundle.value };
+  return { name: bundle.name, value: bundle.value, ...(bundle.replace === true ? { replace: true as const } : {}) };
 }

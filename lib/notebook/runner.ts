@@ -1,16 +1,22 @@
 /**
- * Headless notebook execution: papermill's `execute_notebook`, for the tslab kernels, over the Jupyter
+ * Headless notebook execution: papermill's `execute_notebook`, for the hanlab kernels, over the Jupyter
  * protocol (no Python). Reads the notebook, injects parameters, starts the kernel with the project
  * root as working directory, runs the code cells in order, and writes the executed notebook with
  * proper error outputs and run metadata (`metadata.hanlab.run`).
+ *
+ * The notebook is written whatever happens: a failing cell, a cell over its time limit (30 minutes
+ * unless told otherwise), a dead kernel, a kernel that never started (the error is in the first code
+ * cell), or a run stopped from outside (`signal`, for SIGINT/SIGTERM: the running cell says so).
+ * The kernel is reached through the KernelConnection interface (kernel-connection.ts): a local process
+ * by default (KernelClient), a Jupyter server's kernel through `launcher` (remote-kernel.ts).
  */
 import path from 'node:path';
 import { expectedBackend, probeBackends } from '../backend/probe.js';
 import { HanlabError } from '../errors.js';
 import { errorFromStderr, removeTrailingStderr, type StreamChunk } from './cell-errors.js';
-import { CellError, CellTimeoutError, KernelDiedError, type CellLocation } from './errors.js';
-import { ExecuteTimeout, KernelClient } from './kernel-client.js';
-import type { KernelConnection, KernelHostManifest, KernelLauncher } from './kernel-connection.js';
+import { CellError, CellTimeoutError, KernelDiedError, KernelStartError, RunStoppedError, type CellLocation } from './errors.js';
+import { KernelClient } from './kernel-client.js';
+import { ExecuteTimeout, type KernelConnection, type KernelHostManifest, type KernelLauncher } from './kernel-connection.js';
 import { readKernelSpec } from './kernelspec.js';
 import { readNotebook, sourceText, writeNotebook, type CodeCell, type ErrorOutput, type Notebook, type Output } from './nbformat.js';
 import { injectParameters, INJECTED_TAG, hasTag } from './parameters.js';
@@ -24,7 +30,7 @@ export interface RunOptions {
   kernel?: 'hanlab' | 'hanlab-gpu' | (string & {});
   /** Where to write the executed notebook (also written when a cell fails); default: not written. */
   output?: string;
-  /** Per-cell time limit; default none. */
+  /** Per-cell time limit; default DEFAULT_CELL_TIMEOUT_MS (30 minutes); 0 or Infinity: none. */
   cellTimeoutMs?: number;
   /** Run every cell even after one fails (the run is still `ok: false`). */
   allowErrors?: boolean;
@@ -36,6 +42,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** How long the kernel may take to start; default 60 s. */
   startTimeoutMs?: number;
+  /** Stops the run when aborted (SIGINT/SIGTERM): the running cell gets a RunStoppedError and the notebook is written. */
+  signal?: AbortSignal;
   /** Start the kernel there instead of as a local process (remote-kernel.ts: a Jupyter server). */
   launcher?: KernelLauncher;
   /**
@@ -44,6 +52,9 @@ export interface RunOptions {
    */
   git?: GitState | null;
 }
+
+/** The default per-cell time limit: generous (the CPU training notebooks take minutes), but never forever. */
+export const DEFAULT_CELL_TIMEOUT_MS = 30 * 60 * 1000;
 
 export interface CellEvent {
   phase: 'start' | 'end';
@@ -61,7 +72,7 @@ export interface CellEvent {
   error?: ErrorOutput;
 }
 
-export type CellStatus = 'ok' | 'error' | 'timeout' | 'kernel-died' | 'skipped';
+export type CellStatus = 'ok' | 'error' | 'timeout' | 'kernel-died' | 'stopped' | 'skipped';
 
 export interface RunResult {
   notebook: Notebook;
@@ -70,7 +81,7 @@ export interface RunResult {
   /** True when every code cell ran without error. */
   ok: boolean;
   failedCell?: { index: number; ename: string; evalue: string };
-  /** The error that ended or marred the run (CellError, CellTimeoutError or KernelDiedError). */
+  /** The error that ended or marred the run (CellError, CellTimeoutError, KernelDiedError, KernelStartError or RunStoppedError). */
   error?: HanlabError;
   durationMs: number;
 }
@@ -89,6 +100,8 @@ export interface RunMetadata {
   endedAt: string;
   durationMs: number;
   kernelStartMs: number;
+  /** The per-cell time limit the run used (null: none). */
+  cellTimeoutMs: number | null;
   cells: { index: number; id?: string; status: CellStatus; durationMs?: number; executionCount?: number | null }[];
   ok: boolean;
   failedCell?: { index: number; ename: string; evalue: string };
@@ -105,9 +118,6 @@ export interface RunMetadata {
   /** Why a remote kernel could not describe its host (the record then holds this machine's view). */
   hostProbeError?: string;
 }
-
-/** tslab aborts every request arriving within 200 ms of a failed cell; we wait a little longer. */
-const AFTER_ERROR_MS = 250;
 
 export async function runNotebook(input: string, options: RunOptions = {}): Promise<RunResult> {
   const started = Date.now();
@@ -151,19 +161,50 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
   let runError: HanlabError | undefined;
   let kernel: KernelConnection | undefined;
   let kernelStartMs = 0;
+  const cellTimeoutMs = options.cellTimeoutMs === undefined ? DEFAULT_CELL_TIMEOUT_MS : options.cellTimeoutMs > 0 && Number.isFinite(options.cellTimeoutMs) ? options.cellTimeoutMs : undefined;
+  // Resolves when the run is stopped from outside; raced against the kernel so nothing waits on it.
+  const stopped = new Promise<RunStoppedError>((resolve) => {
+    const stop = () => resolve(new RunStoppedError(String(options.signal?.reason ?? 'the caller')));
+    if (options.signal?.aborted) stop();
+    else options.signal?.addEventListener('abort', stop, { once: true });
+  });
 
   try {
     const kernelStarted = Date.now();
-    kernel = launcher
-      ? await launcher.start(kernelName, { env: options.env, startTimeoutMs: options.startTimeoutMs })
-      : await KernelClient.start({ kernel: readKernelSpec(kernelName, root), root, env: options.env, startTimeoutMs: options.startTimeoutMs });
-    kernelStartMs = Date.now() - kernelStarted;
-    const info = await kernel.kernelInfo();
-    if (info.language_info && typeof info.language_info === 'object') {
-      notebook.metadata.language_info = info.language_info as { name: string };
+    let kernelReady = false;
+    try {
+      const starting: Promise<KernelConnection> = launcher
+        ? launcher.start(kernelName, { env: options.env, startTimeoutMs: options.startTimeoutMs })
+        : KernelClient.start({ kernel: readKernelSpec(kernelName, root), root, env: options.env, startTimeoutMs: options.startTimeoutMs });
+      kernel = await raceStop(starting, stopped).catch((error: unknown) => {
+        // Stopped while the kernel was starting: stop it too once it is up.
+        if (error instanceof RunStoppedError) void starting.then((late) => late.shutdown({ graceful: false }), () => undefined);
+        throw error;
+      });
+      const info = await raceStop(kernel.kernelInfo(), stopped);
+      if (info.language_info && typeof info.language_info === 'object') {
+        notebook.metadata.language_info = info.language_info as { name: string };
+      }
+      // The hanlab kernel answers before it has loaded its compiler; an empty silent request waits for
+      // that, so the start counts it and no cell's time limit does.
+      await raceStop(kernel.execute('', { silent: true, timeoutMs: options.startTimeoutMs ?? 60_000 }), stopped);
+      kernelReady = true;
+    } catch (error) {
+      // No cell ran: the notebook says why in its first code cell.
+      if (error instanceof ExecuteTimeout) error = new KernelStartError(`the ${kernelName} kernel did not get ready within ${Math.round(error.timeoutMs / 1000)} s of starting`);
+      if (!(error instanceof KernelStartError || error instanceof KernelDiedError || error instanceof RunStoppedError)) throw error;
+      runError = error;
+      const first = codeCells[0];
+      if (first !== undefined) {
+        const errorOutput: ErrorOutput = { output_type: 'error', ename: error.name, evalue: error.message, traceback: error.message.split('\n') };
+        (notebook.cells[first] as CodeCell).outputs = [errorOutput];
+        cellRecords[0].status = error instanceof RunStoppedError ? 'stopped' : 'kernel-died';
+        failedCell = { index: first, ename: errorOutput.ename, evalue: errorOutput.evalue };
+      }
     }
+    kernelStartMs = Date.now() - kernelStarted;
 
-    for (let position = 0; position < codeCells.length; position++) {
+    for (let position = 0; kernelReady && kernel && position < codeCells.length; position++) {
       const index = codeCells[position];
       const cell = notebook.cells[index] as CodeCell;
       const record = cellRecords[position];
@@ -178,14 +219,7 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
         if (code.trim() === '') {
           record.status = 'ok';
         } else {
-          let outcome = await kernel.execute(code, { timeoutMs: options.cellTimeoutMs, cell: location, outputs, streams });
-          // An abort means the request came inside tslab's post-error window: wait and ask again.
-          for (let retry = 0; outcome.status === 'abort' && retry < 10; retry++) {
-            await delay(AFTER_ERROR_MS);
-            outputs.length = 0;
-            streams.length = 0;
-            outcome = await kernel.execute(code, { timeoutMs: options.cellTimeoutMs, cell: location, outputs, streams });
-          }
+          const outcome = await raceStop(kernel.execute(code, { timeoutMs: cellTimeoutMs, cell: location, outputs, streams }), stopped);
           cell.execution_count = outcome.executionCount;
           record.executionCount = outcome.executionCount;
           if (outcome.status === 'ok') {
@@ -195,7 +229,7 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
             record.status = 'error';
             const sent = outputs.find((output): output is ErrorOutput => output.output_type === 'error');
             if (outcome.status === 'abort') {
-              errorOutput = { output_type: 'error', ename: 'CellAbortedError', evalue: 'the kernel refused to run this cell ("abort") ten times in a row', traceback: [] };
+              errorOutput = { output_type: 'error', ename: 'CellAbortedError', evalue: 'the kernel refused to run this cell ("aborted")', traceback: [] };
               cell.outputs = [...outputs, errorOutput];
             } else if (sent) {
               errorOutput = sent;
@@ -204,6 +238,7 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
               errorOutput = { output_type: 'error', ename: outcome.reply.ename, evalue: String(outcome.reply.evalue ?? ''), traceback: (outcome.reply.traceback as string[]) ?? [] };
               cell.outputs = [...outputs, errorOutput];
             } else {
+              // A kernel that reports errors only as stderr text (stock tslab, over another transport).
               const built = errorFromStderr(streams);
               errorOutput = built.error;
               cell.outputs = [...removeTrailingStderr(outputs, built.consumed), errorOutput];
@@ -217,6 +252,9 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
         } else if (error instanceof KernelDiedError) {
           record.status = 'kernel-died';
           runError = error.cell ? error : new KernelDiedError({ cell: location, exitCode: error.exitCode, signal: error.signal, stderrTail: error.stderrTail });
+        } else if (error instanceof RunStoppedError) {
+          record.status = 'stopped';
+          runError = new RunStoppedError(error.reason, location);
         } else {
           throw error;
         }
@@ -229,9 +267,8 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
       if (errorOutput) {
         if (!failedCell) failedCell = { index, ename: errorOutput.ename, evalue: errorOutput.evalue };
         if (record.status === 'error' && !runError) runError = new CellError(location, errorOutput.ename, errorOutput.evalue, errorOutput.traceback);
-        // A timeout or a dead kernel ends the run even with allowErrors: the kernel is gone or stuck.
+        // A timeout, a dead kernel or a stop ends the run even with allowErrors: the kernel is gone, stuck or unwanted.
         if (record.status !== 'error' || !options.allowErrors) break;
-        await delay(AFTER_ERROR_MS);
       }
     }
     // A remote kernel describes its own machine and tree, after the cells (a probe before them would
@@ -282,6 +319,7 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
     endedAt,
     durationMs,
     kernelStartMs,
+    cellTimeoutMs: cellTimeoutMs ?? null,
     cells: cellRecords,
     ok,
     ...(failedCell ? { failedCell } : {}),
@@ -330,6 +368,7 @@ async function probeDevice(root: string): Promise<unknown> {
   return { expectedBackend: expectedBackend(backends), backends };
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** `work`, unless the run is stopped first (then rejects with the RunStoppedError). */
+function raceStop<T>(work: Promise<T>, stopped: Promise<RunStoppedError>): Promise<T> {
+  return Promise.race([work, stopped.then((error) => Promise.reject(error))]);
 }

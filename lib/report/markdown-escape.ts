@@ -27,8 +27,12 @@ function isWordChar(ch: string | undefined): boolean {
   return ch !== undefined && /[\p{L}\p{N}]/u.test(ch);
 }
 
-/** Patterns that only mean something at the start of a line: headings, quotes, list items, rules. */
-const LINE_START = /^(\s*)(#{1,6}(?=\s|$)|>|[-+](?=\s|$)|\d{1,9}[.)](?=\s|$)|=+$)/;
+/**
+ * Patterns that only mean something at the start of a line: headings, quotes, list items, rules.
+ * `*` and `_` are here too: between spaces they are left alone as emphasis delimiters, but at the start
+ * of a line `* x` is a list item and `_ _ _` a thematic break.
+ */
+const LINE_START = /^(\s*)(#{1,6}(?=\s|$)|>|[-+*_](?=\s|$)|\d{1,9}[.)](?=\s|$)|=+$)/;
 
 /**
  * Escapes text for use inline or in a table cell (one line, every Markdown construct inert). Only

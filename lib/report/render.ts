@@ -277,13 +277,14 @@ export function renderIndex(entries: IndexEntry[], options: RenderOptions = {}):
  * Markdown, its charts (SVG), and the HTML with the charts inline. For showing a result where it was
  * emitted (the notebook UI), so it looks as it will in the report.
  */
-export function renderResult(result: NamedResult, options: RenderOptions = {}): { markdown: string; html: string; charts: ChartFile[] } {
+export function renderResult(result: NamedResult, options: RenderOptions = {}, call = 'm.result(r)'): { markdown: string; html: string; charts: ChartFile[] } {
   const bounded = boundResult(result.name, result.value) ?? result;
   const templatesDir = resolveTemplatesDir(options);
   const charts = new ChartCollector('result');
   const env = createMarkdownEnvironment(templatesDir);
   configure(env, charts);
-  const markdown = tidyMarkdown(env.renderString('{% import "_macros.njk" as m %}{{ m.result(r) }}', { r: bounded }));
+  // `call`: another macro of _macros.njk for kinds the report shows outside m.result (headline figures).
+  const markdown = tidyMarkdown(env.renderString(`{% import "_macros.njk" as m %}{{ ${call} }}`, { r: bounded }));
   return { markdown, html: markdownToHtml(markdown, charts.charts), charts: charts.charts };
 }
 

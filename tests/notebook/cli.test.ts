@@ -2,11 +2,11 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readNotebook, type CodeCell } from '../../lib/notebook/nbformat.js';
-import { newMarker, waitForNoProcesses } from './processes.js';
+import { newMarker, processesWithMarker, waitForNoProcesses } from './processes.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'hanlab-cli-run-'));
 const marker = newMarker();
@@ -38,7 +38,8 @@ describe('hanlab run', () => {
     const cases: [string[], RegExp][] = [
       [['run'], /give exactly one notebook/],
       [['run', 'tests/fixtures/notebooks/parameters.ipynb', '--kernel', 'python3'], /--kernel must be one of hanlab, hanlab-gpu/],
-      [['run', 'tests/fixtures/notebooks/parameters.ipynb', '--timeout', '0'], /--timeout must be a positive number/],
+      [['run', 'tests/fixtures/notebooks/parameters.ipynb', '--timeout=-1'], /--timeout must be a number of seconds \(0: no limit\)/],
+      [['run', 'tests/fixtures/notebooks/parameters.ipynb', '--timeout', 'soon'], /--timeout must be a number of seconds/],
       [['run', 'tests/fixtures/notebooks/parameters.ipynb', '-p', 'epochs=many'], /parameter "epochs" is declared as number, got "many"/],
       [['run', path.join(work, 'missing.ipynb')], /missing\.ipynb: cannot read notebook \(ENOENT\)/],
     ];
@@ -47,6 +48,64 @@ describe('hanlab run', () => {
       assert.equal(code, 2, args.join(' '));
       assert.match(stderr, message);
     }
+  });
+});
+
+/** Starts `hanlab run` and resolves once its stderr matches `ready` (the run is then mid-way). */
+function startRun(args: string[], ready: RegExp, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['bin/hanlab.mjs', 'run', ...args], { env: { ...process.env, HANLAB_TEST_MARKER: marker, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  const exited = new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => child.once('close', (code) => resolve({ code, stderr, stdout })));
+  const started = new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      if (ready.test(stderr)) resolve();
+    });
+    void exited.then(() => reject(new Error(`hanlab run exited before ${ready}: ${stderr}`)));
+  });
+  started.catch(() => undefined);
+  return { child, started, exited };
+}
+
+describe('hanlab run stopped from outside', () => {
+  for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    test(`${signal}: the partial notebook is written, the running cell says it was stopped, exit ${exitCode}`, async () => {
+      const out = path.join(work, `stopped-${signal}.ipynb`);
+      const run = startRun(['tests/fixtures/notebooks/timeout.ipynb', '--out', out], /\[1\/3\] cell 1: ok/);
+      await run.started;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      run.child.kill(signal);
+      const { code, stderr } = await run.exited;
+      assert.equal(code, exitCode, stderr);
+      assert.match(stderr, new RegExp(`hanlab run: ${signal}: stopping the kernel and writing the partial notebook`));
+      assert.match(stderr, /the run was stopped by SIG(INT|TERM) while cell 2 \("console\.log\('sleeping'\);"\) was running/);
+      const saved = readNotebook(out);
+      assert.deepEqual((saved.cells[0] as CodeCell).outputs, [{ output_type: 'stream', name: 'stdout', text: 'start\n' }]);
+      const stopped = (saved.cells[1] as CodeCell).outputs;
+      assert.deepEqual(stopped[0], { output_type: 'stream', name: 'stdout', text: 'sleeping\n' });
+      assert.equal((stopped.at(-1) as { ename: string }).ename, 'RunStoppedError');
+      assert.deepEqual((saved.metadata.hanlab?.run as { cells: { status: string }[] }).cells.map((cell) => cell.status), ['ok', 'stopped', 'skipped']);
+    });
+  }
+
+  test('a kernel that cannot start: exit 1 and a notebook holding the error', () => {
+    const out = path.join(work, 'no-kernel.ipynb');
+    // A project folder with the kernelspecs but without npm dependencies: the launcher finds no tslab.
+    const bare = mkdtempSync(path.join(work, 'bare-project-'));
+    cpSync('kernels', path.join(bare, 'kernels'), { recursive: true });
+    const result = spawnSync(process.execPath, [path.resolve('bin/hanlab.mjs'), 'run', path.resolve('tests/fixtures/notebooks/error.ipynb'), '--out', out], {
+      cwd: bare,
+      encoding: 'utf8',
+      env: { ...process.env, HANLAB_TEST_MARKER: marker },
+    });
+    const { status: code, stderr } = result;
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /hanlab run: the kernel exited with code 1 while starting/);
+    const first = (readNotebook(out).cells[0] as CodeCell).outputs[0] as { ename: string; evalue: string };
+    assert.equal(first.ename, 'KernelDiedError');
+    assert.match(first.evalue, /tslab is not installed in/);
   });
 });
 
@@ -82,7 +141,26 @@ describe('no orphan kernels', () => {
     });
     assert.ok(kernelPid > 0);
     child.kill('SIGKILL');
-    // The launcher notices it was re-parented within about a second and exits.
+    // The kernel notices it was re-parented within about a second and exits.
     assert.deepEqual(await waitForNoProcesses(marker, 10_000), []);
+  });
+
+  test('kill -9 of `hanlab run`: the processes the notebook spawned go too, and the connection file with its key is removed', async () => {
+    const childMarker = newMarker();
+    const run = startRun(['tests/fixtures/notebooks/spawns-child.ipynb', '--out', path.join(work, 'spawns.ipynb')], /\[1\/2\] cell 1: ok/, { HANLAB_TEST_MARKER: childMarker });
+    await run.started;
+    const marked = processesWithMarker(childMarker);
+    const commands = marked.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0'));
+    assert.ok(commands.some((argv) => argv[0] === 'sleep' && argv[1] === '300'), `the notebook's child runs: ${JSON.stringify(commands)}`);
+    const kernelPid = marked.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('launch.cjs'));
+    assert.ok(kernelPid, 'the kernel runs');
+    const connectionDir = readFileSync(`/proc/${kernelPid}/environ`, 'latin1').split('\0').find((entry) => entry.startsWith('HANLAB_CONNECTION_DIR='))!.slice('HANLAB_CONNECTION_DIR='.length);
+    const connectionFile = path.join(connectionDir, 'connection.json');
+    assert.equal(statSync(connectionFile).mode & 0o777, 0o600);
+    assert.equal(statSync(connectionDir).mode & 0o777, 0o700);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    assert.deepEqual(await waitForNoProcesses(childMarker, 10_000), [], 'runner, kernel and the spawned sleep are all gone');
+    assert.equal(existsSync(connectionDir), false, 'the private connection folder is removed');
   });
 });

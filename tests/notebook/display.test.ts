@@ -1,7 +1,8 @@
 import { describe, test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { emit, escapeHtml, inKernel, showPlot, showTable, toJsonValue } from '../../lib/notebook/display.js';
+import * as dfd from 'danfojs-node';
+import { clearOutput, emit, escapeHtml, inKernel, showPlot, showTable, toJsonValue } from '../../lib/notebook/display.js';
 
 /** Runs `fn` with console.log captured (outside a kernel every helper prints its text/plain form). */
 function printed(fn: () => void): string {
@@ -49,6 +50,19 @@ describe('display helpers outside a kernel', () => {
   test('showTable: aligned text with Korean widths, rows capped, HTML escaped', () => {
     const text = printed(() => showTable([{ 유형: 'PS', f1: 0.8125 }, { 유형: '<b>OG</b>', f1: 1 }, { 유형: 'LC', extra: 'x' }], { maxRows: 2, caption: '표' }));
     assert.equal(text, ['표', '유형       f1', '---------  ------', 'PS         0.8125', '<b>OG</b>  1', '… 1 more rows (3 in all)'].join('\n').replace('유형       f1', '유형       f1      extra').replace('---------  ------', '---------  ------  -----'));
+  });
+
+  test('showTable takes a real danfojs-node DataFrame (type and values) and a Series; the index shows when it is not 0..n-1', () => {
+    const frame = new dfd.DataFrame({ label: ['PS', 'OG'], count: [3, 1] });
+    assert.equal(printed(() => showTable(frame)), 'label  count\n-----  -----\nPS     3\nOG     1');
+    assert.equal(printed(() => showTable(frame.column('count'))), 'count\n-----\n3\n1');
+    const indexed = new dfd.DataFrame({ f1: [0.5] }, { index: ['PS'] });
+    assert.equal(printed(() => showTable(indexed)), '    f1\n--  ------\nPS  0.5000');
+  });
+
+  test('emit takes a summary or options; clearOutput outside a kernel does nothing', () => {
+    assert.equal(printed(() => emit('f1', 0.5, { summary: 'F1 = 0.50', replace: true })), 'F1 = 0.50');
+    assert.equal(printed(() => clearOutput()), '');
   });
 
   test('showTable takes a danfojs-like DataFrame and checks column names', () => {

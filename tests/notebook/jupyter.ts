@@ -27,3 +27,32 @@ export function nbformatErrors(file: string): string | undefined {
   const check = spawnSync(interpreter, ['-c', 'import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))', file], { encoding: 'utf8' });
   return check.status === 0 ? '' : check.stderr || `exit ${check.status}`;
 }
+
+/** Debian's Python with jupyter_client (jupyter_kernel_test's only runtime dependency besides jsonschema). */
+export function findJupyterClientPython(): string | undefined {
+  return ['/usr/bin/python3', 'python3'].find((candidate) => spawnSync(candidate, ['-c', 'import jupyter_client, jsonschema'], { encoding: 'utf8' }).status === 0);
+}
+
+/**
+ * The environment for a Jupyter tool that must find kernels only in `prefix` (installed there by the
+ * test) and keep its runtime and config files under `work`: nothing global is read or written.
+ */
+export function isolatedJupyterEnv(prefix: string, work: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    JUPYTER_PATH: `${prefix}/share/jupyter`,
+    JUPYTER_DATA_DIR: `${work}/data`,
+    JUPYTER_RUNTIME_DIR: `${work}/runtime`,
+    JUPYTER_CONFIG_DIR: `${work}/config`,
+    IPYTHONDIR: `${work}/ipython`,
+    ...extra,
+  };
+}
+
+/**
+ * `skip` for a test that needs a tool: the reason when it is missing, unless `requiredBy` is set (CI
+ * sets it, and the test must then fail on the missing tool instead).
+ */
+export function skipUnlessRequired(missing: string | undefined, requiredBy = 'HANLAB_REQUIRE_JUPYTER'): string | false {
+  return missing && process.env[requiredBy] !== '1' ? `${missing} (CI sets ${requiredBy}=1)` : false;
+}

@@ -2,9 +2,13 @@
  * Test helper: finds processes started with a marker in their environment, so each test file can
  * prove it left no kernel running (without being confused by other people's kernels on the machine).
  */
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after } from 'node:test';
 
 /** A fresh marker to pass as HANLAB_TEST_MARKER in the kernel's environment. */
 export function newMarker(): string {
@@ -50,4 +54,18 @@ export function isListening(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/**
+ * A temporary folder and a process marker for one test file. After the file's tests the folder is
+ * removed and no process started with the marker may still run.
+ */
+export function testWorkspace(name: string, what = 'no process the tests started is left'): { work: string; marker: string } {
+  const work = mkdtempSync(path.join(tmpdir(), `hanlab-${name}-`));
+  const marker = newMarker();
+  after(async () => {
+    rmSync(work, { recursive: true, force: true });
+    assert.deepEqual(await waitForNoProcesses(marker), [], what);
+  });
+  return { work, marker };
 }

@@ -26,11 +26,16 @@ describe('readResults', () => {
     assert.deepEqual({ ...readResults(notebook) }, { f1: 0.5, labels: ['PS', 'LC'], table: { rows: [] } });
   });
 
-  test('the last emit of a name wins; entries keep every emit with its cell', () => {
-    const notebook = notebookWith([display({ [RESULT_MIME]: { name: 'f1', value: 0.1 } })], [display({ [RESULT_MIME]: { name: 'f1', value: 0.9 } })]);
-    assert.equal(readResults(notebook).f1, 0.9);
-    const entries = readResultEntries(notebook);
-    assert.deepEqual(entries.map((entry) => [entry.cellIndex, entry.cellId, entry.outputIndex, entry.value]), [[0, 'cell-0', 0, 0.1], [1, 'cell-1', 0, 0.9]]);
+  test('a name emitted twice is an error naming both cells, unless the later emit replaces it explicitly', () => {
+    const twice = notebookWith([display({ [RESULT_MIME]: { name: 'f1', value: 0.1 } })], [display({ [RESULT_MIME]: { name: 'f1', value: 0.9 } })]);
+    assert.throws(
+      () => readResults(twice, 'study.ipynb'),
+      (error: unknown) => error instanceof InputError && /^study\.ipynb, field "cells\[1\] outputs\[0\] .*": result "f1" is emitted twice, by cell 1 \(id cell-0\) and by cell 2 \(id cell-1\); rename one, or emit the later one with \{ replace: true \}$/.test(error.message),
+    );
+    const replaced = notebookWith([display({ [RESULT_MIME]: { name: 'f1', value: 0.1 } })], [display({ [RESULT_MIME]: { name: 'f1', value: 0.9, replace: true } })]);
+    assert.equal(readResults(replaced).f1, 0.9);
+    const entries = readResultEntries(replaced);
+    assert.deepEqual(entries.map((entry) => [entry.cellIndex, entry.cellId, entry.outputIndex, entry.value, entry.replace]), [[0, 'cell-0', 0, 0.1, undefined], [1, 'cell-1', 0, 0.9, true]]);
   });
 
   test('names are untrusted: a null-prototype record, "__proto__" is a plain key', () => {

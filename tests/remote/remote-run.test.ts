@@ -199,7 +199,7 @@ describe('hanlab run --server', { skip }, () => {
       const outcome = await busy;
       assert.equal(outcome.status, 'error');
       assert.ok(Date.now() - started < 10_000);
-      assert.match(outcome.streams.map((chunk) => chunk.text).join(''), /interrupted/i);
+      assert.deepEqual(outcome.outputs.map((output) => (output.output_type === 'error' ? `${output.ename}: ${output.evalue}` : output.output_type)), ['InterruptError: the cell was interrupted']);
       await new Promise((resolve) => setTimeout(resolve, 300));
       const after = await kernel.execute('console.log(6 * 7)');
       assert.equal(after.status, 'ok');
@@ -236,7 +236,7 @@ describe('hanlab run --server', { skip }, () => {
     });
   });
 
-  test('SIGINT during a remote run shuts the kernel down on the server and exits 130', async () => {
+  test('SIGINT during a remote run shuts the kernel down on the server, writes the partial notebook and exits 130', async () => {
     let sent = false;
     const result = await hanlab(['run', path.join(FIXTURES, 'timeout.ipynb'), '--server', server.url, '--token', server.token, '--out', path.join(work, 'sigint.ipynb')], {
       onStderr: (text, child) => {
@@ -249,7 +249,8 @@ describe('hanlab run --server', { skip }, () => {
     });
     assert.ok(sent, result.stderr);
     assert.equal(result.code, 130, result.stderr);
-    assert.match(result.stderr, /stopped by SIGINT; the kernel was shut down on the server/);
+    assert.match(result.stderr, /hanlab run: the run was stopped by SIGINT while cell 2 \("console\.log\('sleeping'\);"\) was running/);
+    assert.equal((codeCells(readNotebook(path.join(work, 'sigint.ipynb')))[1].outputs.at(-1) as ErrorOutput).ename, 'RunStoppedError');
     assert.deepEqual(await server.kernels(), []);
   });
 });

@@ -64,6 +64,14 @@ test('property: an escaped value is one table cell, whatever it holds', () => {
   );
 });
 
+test('a lone "*" or "_" between spaces at the start of a line is no list item or rule', () => {
+  // Counterexamples the properties above found: " *\t" and "\t*\n" rendered as a list.
+  for (const text of [' *\t', '\t*\n', '* x', '_ _ _', ' * * *']) {
+    const html = (marked.parse(escapeMarkdown(text), { async: false }) as string).trim();
+    assert.match(html, /^<p>[^<]*<\/p>$/, JSON.stringify(text));
+  }
+});
+
 test('the injection payloads stay text', () => {
   const payloads = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '[click](javascript:alert(1))', '<javascript:alert(1)>', '![x](javascript:alert(1))'];
   for (const payload of payloads) {

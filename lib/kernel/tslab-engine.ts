@@ -1,0 +1,362 @@
+/**
+ * The TypeScript engine: tslab's own converter and executor (node_modules/tslab/dist), unchanged, behind
+ * the Engine interface. Notebooks compile exactly as under stock tslab (its TypeScript 5.0.4, its
+ * options, the project root as rootDir, so `./lib/...` imports work); what this module adds is what the
+ * executor only printed:
+ *
+ * - the last expression's value (the executor hands it to `console.log`; we pass our own console);
+ * - the thrown value (handed to `console.error`) and the compiler's diagnostics (from the converter
+ *   we give the executor), turned into ename/evalue/traceback at the cell's own lines;
+ * - an uncaught exception from a callback or an unawaited promise while the cell runs, which becomes
+ *   the cell's error instead of stderr noise under an "ok" cell.
+ *
+ * To name cells in stack traces, each cell's script gets a file name (`vm.runInThisContext` is
+ * wrapped for the duration of the executor's synchronous call: tslab passes it no file name).
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+import type { CompletenessAnswer, Completion, Engine, ExecuteContext, ExecuteOutcome, Inspection, LanguageInfo, PagePayload } from './engine.js';
+import { PositionMap, type ScannerModule } from './position-map.js';
+import { describeThrown, excerpt, type FrameLocation } from './traceback.js';
+
+// The parts of tslab (1.0.22) this engine uses; typed here so that nothing depends on its .d.ts paths.
+interface TslabDiagnostic {
+  start: { line: number; character: number };
+  messageText: string;
+  fileName?: string;
+}
+interface TslabConvertResult {
+  output?: string;
+  diagnostics: TslabDiagnostic[];
+  hasToplevelAwait?: boolean;
+  sideOutputs?: { path: string; data: string }[];
+}
+interface TslabConverter {
+  convert(prevDecl: string, src: string): TslabConvertResult;
+  inspect(prevDecl: string, src: string, position: number): unknown;
+  complete(prevDecl: string, src: string, position: number): { start: number; end: number; candidates: string[] };
+  addModule(name: string, content: string, meta?: unknown): TslabDiagnostic[];
+  close(): void;
+}
+interface TslabExecutor {
+  execute(src: string): Promise<boolean>;
+  inspect(src: string, position: number): unknown;
+  complete(src: string, position: number): { start: number; end: number; candidates: string[] };
+  interrupt(): void;
+  close(): void;
+}
+interface TslabModules {
+  ts: ScannerModule & {
+    createSourceFile(fileName: string, text: string, target: number, setParentNodes?: boolean, kind?: number): { parseDiagnostics?: { code: number }[] };
+    ScriptKind: { TS: number };
+  };
+  createConverter(options: { isJS: boolean; isBrowser: boolean }): TslabConverter;
+  createExecutor(root: string, convs: { readonly node: TslabConverter; readonly browser: TslabConverter; close(): void }, console: { log(...args: unknown[]): void; error(...args: unknown[]): void }): TslabExecutor;
+  isCompleteCode(code: string): { completed: boolean; indent?: string };
+  printQuickInfo(info: unknown): string;
+}
+
+/** The wrappers tslab's executor puts around a cell's output on its first line. */
+const SYNC_PREFIX = '(function(exports, require) { ';
+const ASYNC_PREFIX = '(async function(exports, require) { ';
+/** TypeScript parse errors that mean "more is coming" rather than "wrong": an open template literal. */
+const UNTERMINATED_TEMPLATE = 1160;
+/** `expr?` or `expr??` alone in a cell asks for help on expr (IPython's convention). */
+const HELP_REQUEST = /^\s*([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*\?\??\s*$/;
+
+interface CellRecord {
+  name: string;
+  source: string;
+  output: string;
+  outputLines: number;
+  prefixLength: number;
+  map?: PositionMap;
+}
+
+interface LibRecord {
+  output: string;
+  sourceFile: string;
+  map?: PositionMap | null;
+}
+
+export interface TslabEngineOptions {
+  /** The project root: tslab's rootDir and the kernel's working directory. */
+  root: string;
+  /** The kernel's name and version for kernel_info (`hanlab`, package.json's version). */
+  implementation?: string;
+  implementationVersion?: string;
+}
+
+export class TslabEngine implements Engine {
+  readonly implementation: string;
+  readonly implementationVersion: string;
+  readonly languageInfo: LanguageInfo;
+  private readonly root: string;
+  private readonly require: NodeJS.Require;
+  private readonly versions: { typescript: string; tslab: string };
+  private modules?: TslabModules;
+  private executor?: TslabExecutor;
+  private converters: TslabConverter[] = [];
+  private warming?: Promise<void>;
+  private readonly cells = new Map<string, CellRecord>();
+  private readonly libFiles = new Map<string, LibRecord>();
+  private cellSerial = 0;
+  /** What the executor reported through our console during the current execution. */
+  private captured: { value?: { value: unknown }; thrown?: { value: unknown }; convert?: TslabConvertResult; moduleDiagnostics?: TslabDiagnostic[] } = {};
+  private running?: { uncaught?: { value: unknown } };
+
+  constructor(options: TslabEngineOptions) {
+    this.root = path.resolve(options.root);
+    this.require = createRequire(path.join(this.root, 'package.json'));
+    const tslabDir = path.dirname(this.require.resolve('tslab/package.json'));
+    const tsPackage = this.require.resolve('@tslab/typescript-for-tslab/package.json', { paths: [tslabDir] });
+    this.versions = {
+      typescript: JSON.parse(readFileSync(tsPackage, 'utf8')).version,
+      tslab: JSON.parse(readFileSync(path.join(tslabDir, 'package.json'), 'utf8')).version,
+    };
+    this.implementation = options.implementation ?? 'hanlab';
+    this.implementationVersion = options.implementationVersion ?? '0.0.0';
+    this.languageInfo = {
+      name: 'typescript',
+      version: this.versions.typescript,
+      mimetype: 'text/typescript',
+      file_extension: '.ts',
+      pygments_lexer: 'typescript',
+      // As tslab: this makes Notebook 6 and JupyterLab highlight TypeScript.
+      codemirror_mode: { mode: 'typescript', name: 'javascript', typescript: true },
+    };
+  }
+
+  banner(): string {
+    return [
+      `hanlab ${this.implementationVersion}: TypeScript ${this.versions.typescript} (tslab ${this.versions.tslab}) on Node.js ${process.version}`,
+      `Cells run in ${this.root}; import the library as ./lib/... (e.g. import { emit } from './lib/notebook/display.js').`,
+    ].join('\n');
+  }
+
+  warm(): Promise<void> {
+    this.warming ??= Promise.resolve().then(() => this.load());
+    return this.warming;
+  }
+
+  private load(): void {
+    const tslabDir = path.dirname(this.require.resolve('tslab/package.json'));
+    const fromTslab = (request: string) => this.require(path.join(tslabDir, 'dist', request));
+    const converterModule = fromTslab('converter.js');
+    const modules: TslabModules = {
+      ts: this.require(this.require.resolve('@tslab/typescript-for-tslab', { paths: [tslabDir] })),
+      createConverter: converterModule.createConverter,
+      isCompleteCode: converterModule.isCompleteCode,
+      createExecutor: fromTslab('executor.js').createExecutor,
+      printQuickInfo: fromTslab('inspect.js').printQuickInfo,
+    };
+    // This takes most of a second: TypeScript builds its first program.
+    const node = this.recording(modules.createConverter({ isJS: false, isBrowser: false }));
+    let browser: TslabConverter | undefined;
+    const converters = this.converters;
+    converters.push(node);
+    const convs = {
+      node,
+      get browser(): TslabConverter {
+        if (!browser) converters.push((browser = modules.createConverter({ isJS: false, isBrowser: true })));
+        return browser;
+      },
+      close: () => {
+        for (const converter of converters) converter.close();
+      },
+    };
+    const console = {
+      log: (value: unknown) => {
+        this.captured.value = { value };
+      },
+      error: (...args: unknown[]) => {
+        // One argument: a thrown value. More: a diagnostic line, which the converter gave us already.
+        if (args.length === 1) this.captured.thrown = { value: args[0] };
+      },
+    };
+    this.executor = modules.createExecutor(this.root, convs, console);
+    this.modules = modules;
+  }
+
+  /** The converter, remembering what it produced for the cell being run. */
+  private recording(converter: TslabConverter): TslabConverter {
+    return {
+      convert: (prevDecl, src) => {
+        const result = converter.convert(prevDecl, src);
+        this.captured.convert = result;
+        return result;
+      },
+      inspect: (prevDecl, src, position) => converter.inspect(prevDecl, src, position),
+      complete: (prevDecl, src, position) => converter.complete(prevDecl, src, position),
+      addModule: (name, content, meta) => {
+        const diagnostics = converter.addModule(name, content, meta);
+        this.captured.moduleDiagnostics = diagnostics;
+        return diagnostics;
+      },
+      close: () => converter.close(),
+    };
+  }
+
+  async execute(code: string, context: ExecuteContext): Promise<ExecuteOutcome> {
+    await this.warm();
+    const executor = this.executor!;
+    const help = HELP_REQUEST.exec(code);
+    if (help) return this.help(help[1]);
+
+    const serial = ++this.cellSerial;
+    const file = `hanlab-cell-${serial}`;
+    const name = context.executionCount !== null ? `In[${context.executionCount}]` : `(silent ${serial})`;
+    this.captured = {};
+    this.running = {};
+    let ok: boolean;
+    try {
+      // tslab's executor calls vm.runInThisContext synchronously inside execute(); only that call is renamed.
+      const vmModule = vm as unknown as { runInThisContext: typeof vm.runInThisContext };
+      const original = vmModule.runInThisContext;
+      vmModule.runInThisContext = ((source: string, options?: vm.RunningScriptOptions) => original(source, { ...options, filename: file })) as typeof vm.runInThisContext;
+      let pending: Promise<boolean>;
+      try {
+        pending = executor.execute(code);
+      } finally {
+        vmModule.runInThisContext = original;
+      }
+      ok = await pending;
+      // Rejections nobody awaited are reported after the microtasks settle: give them this cell.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      this.record(file, name, code);
+    }
+    const uncaught = this.running.uncaught;
+    this.running = undefined;
+    const captured = this.captured;
+    if (captured.moduleDiagnostics?.length) process.stderr.write(captured.moduleDiagnostics.map((d) => formatDiagnostic(d)).join('\n') + '\n');
+    if (uncaught) return { status: 'error', failure: this.describe(uncaught.value, 'uncaught') };
+    if (!ok) {
+      if (captured.convert?.diagnostics.length) return { status: 'error', failure: this.compileFailure(name, code, captured.convert.diagnostics) };
+      if (captured.thrown) return { status: 'error', failure: this.describe(captured.thrown.value) };
+      return { status: 'error', failure: { ename: 'Error', evalue: 'the cell failed without an error (tslab reported failure only)', traceback: [] } };
+    }
+    return captured.value ? { status: 'ok', result: captured.value } : { status: 'ok' };
+  }
+
+  failRunningCell(error: unknown): boolean {
+    if (!this.running) return false;
+    this.running.uncaught ??= { value: error };
+    // Stop waiting on the cell's promise: the error is the cell's outcome.
+    this.executor?.interrupt();
+    return true;
+  }
+
+  interrupt(): void {
+    this.executor?.interrupt();
+  }
+
+  async complete(code: string, cursorPos: number): Promise<Completion> {
+    await this.warm();
+    const info = this.executor!.complete(code, cursorPos);
+    return { matches: info.candidates, cursorStart: info.start, cursorEnd: info.end };
+  }
+
+  async inspect(code: string, cursorPos: number): Promise<Inspection> {
+    await this.warm();
+    const info = this.executor!.inspect(code, cursorPos);
+    return info ? { found: true, text: this.modules!.printQuickInfo(info) } : { found: false };
+  }
+
+  async isComplete(code: string): Promise<CompletenessAnswer> {
+    await this.warm();
+    const { ts, isCompleteCode } = this.modules!;
+    const answer = isCompleteCode(code);
+    if (!answer.completed) return { status: 'incomplete', indent: answer.indent ?? '' };
+    if (/(^|\n)\s*\n\s*$/.test(code)) return { status: 'complete' }; // two blank lines: run it as it is (tslab's rule)
+    const errors = ts.createSourceFile('cell.ts', code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS).parseDiagnostics ?? [];
+    if (errors.length === 0) return { status: 'complete' };
+    if (errors.some((error) => error.code === UNTERMINATED_TEMPLATE)) return { status: 'incomplete', indent: '' };
+    return { status: 'invalid' };
+  }
+
+  close(): void {
+    this.executor?.close();
+  }
+
+  /** The traceback of a thrown value, with cells and lib/ files at their own lines. */
+  describe(thrown: unknown, how?: 'uncaught') {
+    const failure = describeThrown(thrown, (file, line, column) => this.locate(file, line, column));
+    if (how === 'uncaught') failure.traceback.push('', '(thrown where no one caught it: in a callback or a promise the cell did not await)');
+    if (isInterrupt(thrown)) return { ...failure, ename: 'InterruptError', evalue: 'the cell was interrupted' };
+    return failure;
+  }
+
+  private help(expression: string): ExecuteOutcome {
+    const info = this.executor!.inspect(expression, expression.length);
+    const text = info ? this.modules!.printQuickInfo(info) : `no help found for ${expression}`;
+    const payload: PagePayload = { source: 'page', data: { 'text/plain': text }, start: 0 };
+    return { status: 'ok', payload: [payload] };
+  }
+
+  private record(file: string, name: string, source: string): void {
+    const converted = this.captured.convert;
+    if (converted?.output !== undefined) {
+      this.cells.set(file, { name, source, output: converted.output, outputLines: converted.output.split('\n').length, prefixLength: (converted.hasToplevelAwait ? ASYNC_PREFIX : SYNC_PREFIX).length });
+    }
+    for (const side of converted?.sideOutputs ?? []) {
+      const sourceFile = [side.path.replace(/\.js$/, '.ts'), side.path.replace(/\.js$/, '.tsx'), side.path].find((candidate) => existsSync(candidate)) ?? side.path;
+      this.libFiles.set(path.resolve(side.path), { output: side.data, sourceFile });
+    }
+  }
+
+  private locate(file: string, line: number, column: number): FrameLocation | null | undefined {
+    const cell = this.cells.get(file);
+    if (cell) {
+      // The line after the output is tslab's wrapper calling the cell: machinery.
+      if (line > cell.outputLines) return null;
+      cell.map ??= new PositionMap(this.modules!.ts, cell.source, cell.output);
+      const at = cell.map.toSource({ line, column: line === 1 ? column - cell.prefixLength : column });
+      if (!at) return { label: cell.name };
+      return { label: `${cell.name}:${at.line}:${at.column}`, cell: { name: cell.name, source: cell.source, line: at.line, column: at.column } };
+    }
+    if (file.startsWith('node:') || file.startsWith('evalmachine.')) return null;
+    const absolute = file.startsWith('file://') ? fileURLToPath(file) : file;
+    if (!path.isAbsolute(absolute)) return undefined;
+    const relative = path.relative(this.root, absolute);
+    // The kernel's own code and tslab's are the machinery, not the user's program.
+    if (/^(dist|lib[\\/]kernel)[\\/]/.test(relative) || /node_modules[\\/]tslab[\\/]/.test(relative)) return null;
+    const lib = this.libFiles.get(absolute);
+    if (lib) {
+      if (lib.map === undefined) {
+        try {
+          lib.map = new PositionMap(this.modules!.ts, readFileSync(lib.sourceFile, 'utf8'), lib.output);
+        } catch {
+          lib.map = null;
+        }
+      }
+      const at = lib.map?.toSource({ line, column });
+      const shown = path.relative(this.root, lib.sourceFile);
+      return { label: at ? `${shown}:${at.line}:${at.column}` : `${shown} (compiled line ${line})` };
+    }
+    return relative.startsWith('..') ? undefined : { label: `${relative}:${line}:${column}` };
+  }
+
+  private compileFailure(name: string, source: string, diagnostics: TslabDiagnostic[]) {
+    const lines = diagnostics.map((diagnostic) => formatDiagnostic(diagnostic));
+    const traceback = [...lines];
+    const first = diagnostics.find((diagnostic) => diagnostic.fileName === undefined);
+    if (first) {
+      const at = first.start.line + 1;
+      traceback.push('', ...excerpt({ name, source, line: at, column: first.start.character + 1 }));
+    }
+    return { ename: 'CompileError', evalue: lines.join('\n'), traceback };
+  }
+}
+
+function formatDiagnostic(diagnostic: TslabDiagnostic): string {
+  return `${diagnostic.fileName ? `${diagnostic.fileName} ` : ''}${diagnostic.start.line + 1}:${diagnostic.start.character + 1} - ${diagnostic.messageText}`;
+}
+
+function isInterrupt(thrown: unknown): boolean {
+  if (!(thrown instanceof Error)) return false;
+  return thrown.message === 'Interrupted asynchronously' || (thrown as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED';
+}
