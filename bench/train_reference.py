@@ -1,10 +1,12 @@
 """PyTorch CPU reference for bench/train.bench.ts: the same taggers trained on the same batches.
 
 Usage: /usr/bin/python3 bench/train_reference.py BATCHES.json
-BATCHES.json (written by the bench): {"vocab_size", "num_tags", "tags", "models": [{name, encoder,
-embedding_dim, hidden_dim, conv_width, dilations, dropout}], "warmup", "steps", "batches": [{"size",
-"time", "ids", "lengths", "tags"}], "threads"}. Prints one JSON line: {"models": [{"model",
-"tokens_per_s", "seconds", "steps", "threads"}]}.
+BATCHES.json (written by the bench): {"vocab_size", "tags", "models": [{name, encoder, embedding_dim,
+hidden_dim, conv_width, dilations, dropout}], "batches": [{"size", "time", "ids", "lengths", "tags"}],
+"threads"}. Then it serves: each stdin line {"model", "warmup", "steps", "threads"} trains that model
+(kept between requests) with that many threads on `warmup` untimed then `steps` timed updates over the
+first batches, and answers one JSON line {"model", "tokens", "seconds", "cpu_seconds", "threads"}. The
+bench alternates these rounds with its own, so both sides are measured under the same machine load.
 
 The models mirror lib/train: embeddings (padding zeroed), then either dilated 'same' convolutions
 (ReLU, residual from the second layer, padding zeroed after each layer) or a BiLSTM over packed
@@ -111,33 +113,46 @@ def main():
         lengths = b['lengths']
         mask = (torch.arange(t).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)).float()
         batches.append((ids, lengths, tags, mask, sum(lengths)))
-    results = []
-    for model_spec in spec['models']:
-        model = Tagger(model_spec, spec['vocab_size'], spec['tags'])
-        model.train()
-        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    specs = {m['name']: m for m in spec['models']}
+    trainers = {}
 
-        def step(batch):
-            ids, lengths, tags, mask, _ = batch
-            optimizer.zero_grad()
-            loss = model.loss(ids, lengths, tags, mask)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            optimizer.step()
-            return loss.item()
+    def trainer(name):
+        if name not in trainers:
+            model = Tagger(specs[name], spec['vocab_size'], spec['tags'])
+            model.train()
+            optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
 
-        warmup, steps = model_spec.get('warmup', spec['warmup']), model_spec.get('steps', spec['steps'])
+            def step(batch):
+                ids, lengths, tags, mask, _ = batch
+                optimizer.zero_grad()
+                loss = model.loss(ids, lengths, tags, mask)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                optimizer.step()
+                return loss.item()
+
+            trainers[name] = step
+        return trainers[name]
+
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        torch.set_num_threads(request.get('threads', spec.get('threads', 2)))
+        step = trainer(request['model'])
+        warmup, steps = request['warmup'], request['steps']
         for i in range(warmup):
             step(batches[i % len(batches)])
         tokens = 0
         started = time.perf_counter()
+        cpu_started = time.process_time()
         for i in range(steps):
             batch = batches[(warmup + i) % len(batches)]
             step(batch)
             tokens += batch[4]
         seconds = time.perf_counter() - started
-        results.append({'model': model_spec['name'], 'tokens_per_s': tokens / seconds, 'seconds': seconds, 'steps': steps, 'threads': torch.get_num_threads()})
-    print(json.dumps({'models': results}))
+        cpu_seconds = time.process_time() - cpu_started
+        print(json.dumps({'model': request['model'], 'tokens': tokens, 'seconds': seconds, 'cpu_seconds': cpu_seconds, 'threads': torch.get_num_threads()}), flush=True)
 
 
 if __name__ == '__main__':

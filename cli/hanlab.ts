@@ -57,14 +57,28 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`hanlab: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${usage()}`);
     return 2;
   }
-  try {
-    const command = await COMMANDS[found.name].load();
-    return await command.run(found.rest);
-  } catch (error) {
+  // The CLI owns its failures under every backend: tfjs-backend-wasm installs process handlers that
+  // rethrow, so an error reaching them would end the process with exit 7 and a minified stack.
+  const report = (error: unknown): number => {
     if (error instanceof HanlabError) {
       console.error(`hanlab ${found.name}: ${error.message}`);
       return 2;
     }
-    throw error;
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    console.error(`hanlab ${found.name}: internal error: ${text.split('\n')[0]}${process.env.HANLAB_DEBUG ? '' : ' (HANLAB_DEBUG=1 shows the stack trace)'}`);
+    if (process.env.HANLAB_DEBUG) console.error(error);
+    return 1;
+  };
+  const stray = (error: unknown) => process.exit(report(error));
+  process.prependListener('uncaughtException', stray);
+  process.prependListener('unhandledRejection', stray);
+  try {
+    const command = await COMMANDS[found.name].load();
+    return await command.run(found.rest);
+  } catch (error) {
+    return report(error);
+  } finally {
+    process.off('uncaughtException', stray);
+    process.off('unhandledRejection', stray);
   }
 }

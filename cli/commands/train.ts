@@ -2,7 +2,7 @@
  * `hanlab train --config config.ini`: trains a syllable tagger (KLUE NER) or a sentence classifier
  * (NSMC etc.) with the study-004 config keys, checkpointing as it goes, and saves the best model.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseOptions } from '../options.js';
 import { initBackend } from '../../lib/backend/index.js';
@@ -26,6 +26,7 @@ import {
   type TrainHistory,
   type TrainOptions,
 } from '../../lib/train/index.js';
+import { checkOutputDirectory } from '../../lib/train/output-directory.js';
 import { SeededRandom } from '../../lib/train/rng.js';
 import { formatDuration } from '../../lib/train/progress.js';
 import { encoderFolderFor, encoderHint, trainEncoderFromConfig } from './train-encoder.js';
@@ -60,9 +61,10 @@ Options:
   --checkpoint-every N   also checkpoint every N updates (default: at epoch ends)
   --epochs N             override epochs
   --max-steps N          stop after N updates (smoke runs)
-  --micro-batch N        first micro-batch size to try (default: batch_size)
+  --micro-batch N        first micro-batch size to try (default: half of batch_size)
   --patience N           early stopping patience in epochs (default 3; 0 = off)
-  --workers N            extra worker threads computing gradients (default 0; 1 uses a second core)
+  --workers N|auto       extra worker threads computing gradients (default auto: 1 on a CPU
+                         backend with two or more cores; 0 = one core). The result is the same.
   --bigrams N            add hashed syllable-bigram embeddings with N buckets (default 0 = off)
   --progress MODE        bar | lines | none (default: bar in a terminal, lines otherwise)
   --task TASK            encoders: sequence or token classification (default: from the data)
@@ -120,6 +122,10 @@ export async function run(argv: string[]): Promise<number> {
   if (values.task !== undefined && !task) throw new UsageError(`--task must be sequence or token, got '${values.task}'`);
   const progress = (values.progress ?? 'auto') as ProgressMode;
   if (!['auto', 'bar', 'lines', 'none'].includes(progress)) throw new UsageError(`--progress must be bar, lines or none, got '${progress}'`);
+  // Where the run will write, checked before any work: a file in the way is one clear line, not a
+  // stack trace after an epoch of training.
+  checkOutputDirectory(config.outputDir, 'output_dir', { file: config.file, field: '[Path] output_dir' });
+  if (config.checkpointDir) checkOutputDirectory(config.checkpointDir, 'checkpoint_dir', { file: config.file, field: '[Path] checkpoint_dir' });
   const device = await initBackend();
   console.log(`backend: ${device.backend} (tfjs ${device.tfjsVersion})${device.fallbackReason ? ` — ${device.fallbackReason}` : ''}`);
   if (kind && config.learningRate < 1e-4) {
@@ -137,15 +143,16 @@ export async function run(argv: string[]): Promise<number> {
     checkpointEverySteps: positiveInt(values['checkpoint-every'], '--checkpoint-every'),
     maxSteps: positiveInt(values['max-steps'], '--max-steps'),
     patience: positiveInt(values.patience, '--patience'),
-    workers: positiveInt(values.workers, '--workers'),
+    workers: values.workers === 'auto' ? 'auto' : positiveInt(values.workers, '--workers'),
     progress,
+    // Notices (a clamped batch size, micro-batch changes, resume, early stop) whatever the progress mode.
+    log: (line) => console.log(line),
   };
   if (!kind) {
     const partitionFile = values['klue-partition'] ? (values['partition-file'] ?? KLUE_PARTITION_FILE) : undefined;
     await trainEncoderFromConfig(config, encoderDir as string, training, { task, partitionFile });
     return 0;
   }
-  mkdirSync(config.outputDir, { recursive: true });
   const bigramBuckets = positiveInt(values.bigrams, '--bigrams') ?? 0;
   const modelConfig = modelConfigFor(kind);
   if (modelConfig.kind === 'tagger') {

@@ -92,10 +92,15 @@ export function makeBatch(examples: readonly EncodedExample[], indices: readonly
   return { size, time, ids, lengths, tags, labels, realTokens, indices: [...indices] };
 }
 
-/** Splits a batch's members into micro-batches of at most `microSize` examples. */
+/**
+ * Splits a batch's members into ⌈n / microSize⌉ micro-batches of at most `microSize` examples, dealt
+ * round-robin (members i, i + k, i + 2k, …): a bucketed batch is sorted by length, so every micro-batch
+ * gets the same mix of lengths, and threads that share an update finish together.
+ */
 export function splitIndices(indices: readonly number[], microSize: number): number[][] {
-  const parts: number[][] = [];
-  for (let at = 0; at < indices.length; at += microSize) parts.push(indices.slice(at, at + microSize));
+  const count = Math.ceil(indices.length / microSize);
+  const parts: number[][] = Array.from({ length: count }, () => []);
+  indices.forEach((index, i) => parts[i % count].push(index));
   return parts;
 }
 

@@ -117,7 +117,8 @@ export async function fineTuneEncoder(options: FineTuneEncoderOptions): Promise<
       model,
       history: result.history,
       validation: evaluate ? evaluate(model) : null,
-      seconds: (Date.now() - started) / 1000,
+      // Wall-clock seconds of the whole run: this process, plus the ones a resume continued.
+      seconds: (Date.now() - started) / 1000 + result.earlierSeconds,
       trainableParameters: { trainable, all, line },
       notes: model.encoder.notes,
     };

@@ -1,38 +1,41 @@
 /**
- * Worker-thread side of data-parallel training (see `parallel.ts`): holds a copy of the model, and for
- * each request loads the current weights, computes the gradient of one micro-batch and sends it back
- * as one flat Float32Array. Started by `GradientWorkers`, never imported by the main thread.
+ * Worker-thread side of data-parallel training (see `parallel.ts`): holds a copy of the model; for
+ * each request it loads the shared weights if their version changed, sums the gradients of its
+ * micro-batches into its shared gradient slot and answers with their loss. Started by
+ * `GradientWorkers`, never imported by the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { Batch } from './batching.js';
-import { SeededRandom } from './rng.js';
-import { createModel, type describeModel, type TrainableModel } from './saved-model.js';
 import { EncoderModel } from './encoder-model.js';
+import { accumulateGradients } from './gradients.js';
+import { createModel, type describeModel, type TrainableModel } from './saved-model.js';
 import { Vocabulary } from './vocabulary.js';
 
 export interface GradientRequest {
   id: number;
-  /** Current weights (flat, parameter order); omitted when unchanged since the last request. */
-  weights?: Float32Array;
-  batch: Batch;
+  parts: Batch[];
+  /** Dropout seed of each part. */
+  seeds: number[];
   /** Loss normaliser of the whole target batch. */
   units: number;
-  /** Seed of this micro-batch's dropout generator. */
-  dropoutSeed: number;
+  /** Version of the shared weights this update must use. */
+  weightsVersion: number;
 }
 
 export interface GradientResponse {
   id: number;
   loss?: number;
-  gradients?: Float32Array;
   error?: string;
 }
 
 export interface WorkerSetup {
   description: ReturnType<typeof describeModel>;
   backend: BackendChoice;
+  /** The current weights, flat in parameter order, written by the main thread. */
+  weights: SharedArrayBuffer;
+  /** This worker's gradient slot, as long as the weights. */
+  gradients: SharedArrayBuffer;
 }
 
 async function start(): Promise<void> {
@@ -45,23 +48,18 @@ async function start(): Promise<void> {
     description.format === 'hanlab-encoder'
       ? await EncoderModel.fromDescription(description)
       : createModel(description.config, Vocabulary.fromJSON(description.vocabulary), description.classes, description.seed);
-  const variables = model.parameters.variables;
+  const weights = new Float32Array(setup.weights);
+  const gradients = new Float32Array(setup.gradients);
+  let loadedVersion = -1;
   port.on('message', (request: GradientRequest) => {
     try {
-      if (request.weights) model.parameters.write(request.weights);
-      const rng = new SeededRandom(request.dropoutSeed);
-      const { value, grads } = tf.variableGrads(() => tf.div(model.lossSum(request.batch, { training: true, rng }), request.units) as tf.Scalar, variables);
-      const loss = value.dataSync()[0] * request.units;
-      const total = variables.reduce((sum, v) => sum + v.size, 0);
-      const flat = new Float32Array(total);
-      let at = 0;
-      for (const v of variables) {
-        flat.set(grads[v.name].dataSync() as Float32Array, at);
-        at += v.size;
+      if (request.weightsVersion !== loadedVersion) {
+        model.parameters.write(weights);
+        loadedVersion = request.weightsVersion;
       }
-      tf.dispose([value, ...Object.values(grads)]);
-      const response: GradientResponse = { id: request.id, loss, gradients: flat };
-      port.postMessage(response, [flat.buffer]);
+      gradients.fill(0);
+      const loss = accumulateGradients(model, request.parts, request.seeds, request.units, gradients);
+      port.postMessage({ id: request.id, loss } satisfies GradientResponse);
     } catch (error) {
       port.postMessage({ id: request.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) } satisfies GradientResponse);
     }

@@ -25,7 +25,13 @@ export {
   trainModel,
   detectOverfitting,
   isAllocationFailure,
+  isBackendAbort,
+  resolveWorkers,
   AllocationError,
+  TrainingDivergedError,
+  OutOfMemoryError,
+  NonFiniteOutputError,
+  MAX_MICRO_BATCH_POSITIONS,
   CHECKPOINT_FILE,
   type TrainOptions,
   type TrainHistory,
@@ -90,6 +96,7 @@ export interface TrainedTagger {
   history: TrainHistory;
   /** Validation figures of the restored (best) model. */
   validation: ValidationResult | null;
+  /** Wall-clock seconds over every process of the run (a resumed run includes the earlier ones). */
   seconds: number;
 }
 
@@ -108,7 +115,8 @@ export async function trainTagger(input: TrainTaggerInput): Promise<TrainedTagge
     model,
     history: result.history,
     validation: evaluate ? evaluate(model) : null,
-    seconds: (Date.now() - started) / 1000,
+    // Wall-clock seconds of the whole run: this process, plus the ones a resume continued.
+    seconds: (Date.now() - started) / 1000 + result.earlierSeconds,
   };
 }
 
@@ -144,7 +152,8 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
     model,
     history: result.history,
     validation: evaluate ? evaluate(model) : null,
-    seconds: (Date.now() - started) / 1000,
+    // Wall-clock seconds of the whole run: this process, plus the ones a resume continued.
+    seconds: (Date.now() - started) / 1000 + result.earlierSeconds,
   };
 }
 

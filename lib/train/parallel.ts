@@ -1,9 +1,16 @@
 /**
  * Data-parallel gradients on worker threads. The wasm backend runs single-threaded in Node, so one
- * training process uses one core; with `workers: 1` the trainer computes half of each batch's
- * micro-batches on a worker thread while the main thread computes the other half, then sums the
- * gradients and updates once. Each micro-batch draws dropout from its own seed, so the result does
- * not depend on which thread computed it.
+ * training process uses one core; with `workers: 1` the trainer computes part of each update's
+ * micro-batches on a worker thread while the main thread computes the rest, then sums the gradients
+ * and updates once. Each micro-batch draws dropout from its own seed, so the result does not depend on
+ * which thread computed it.
+ *
+ * The exchange is shared memory, not messages: the weights live in one SharedArrayBuffer that the main
+ * thread updates and every worker reads when its version changed, and each worker writes its summed
+ * gradient into its own shared slot, so an update moves no weight or gradient through postMessage.
+ * Messages carry only the batches and a "done" with the loss. (The wasm backend's own pthread build
+ * cannot help here: under Node it starts only with patches to tfjs, and then its matrix products ran
+ * at 13 GFLOP/s on two threads against 30 on one.)
  */
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
@@ -13,13 +20,8 @@ import type { Batch } from './batching.js';
 import type { GradientRequest, GradientResponse, WorkerSetup } from './gradient-worker.js';
 import type { describeModel } from './saved-model.js';
 
-export interface GradientResult {
-  loss: number;
-  gradients: Float32Array;
-}
-
 interface Pending {
-  resolve: (result: GradientResult) => void;
+  resolve: (loss: number) => void;
   reject: (error: Error) => void;
 }
 
@@ -28,13 +30,17 @@ class GradientWorker {
   private nextId = 0;
   private failure: Error | null = null;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    /** This worker's gradient slot (shared). */
+    readonly gradients: Float32Array,
+  ) {
     worker.on('message', (response: GradientResponse) => {
       const waiting = this.pending.get(response.id);
       if (!waiting) return;
       this.pending.delete(response.id);
       if (response.error !== undefined) waiting.reject(new Error(response.error));
-      else waiting.resolve({ loss: response.loss as number, gradients: response.gradients as Float32Array });
+      else waiting.resolve(response.loss as number);
     });
     worker.on('error', (error) => this.fail(error));
     worker.on('exit', (code) => this.fail(new Error(`gradient worker exited with code ${code}`)));
@@ -44,8 +50,10 @@ class GradientWorker {
     // The worker is TypeScript: a small CommonJS bootstrap registers tsx's require hook in the worker
     // thread (an `--import tsx` execArgv does not reach worker threads), then loads the worker module.
     const bootstrap = `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(file)});`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: setup });
-    const handle = new GradientWorker(worker);
+    // Not --input-type=module from a parent run with `-e`: the bootstrap is CommonJS.
+    const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+    const worker = new Worker(bootstrap, { eval: true, workerData: setup, execArgv });
+    const handle = new GradientWorker(worker, new Float32Array(setup.gradients));
     return new Promise((resolve, reject) => {
       handle.pending.set(-1, {
         resolve: () => resolve(handle),
@@ -57,10 +65,10 @@ class GradientWorker {
     });
   }
 
-  compute(batch: Batch, units: number, dropoutSeed: number, weights: Float32Array | undefined): Promise<GradientResult> {
+  compute(parts: Batch[], seeds: number[], units: number, weightsVersion: number): Promise<number> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
-    const request: GradientRequest = { id, batch, units, dropoutSeed, weights };
+    const request: GradientRequest = { id, parts, seeds, units, weightsVersion };
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage(request);
@@ -79,14 +87,29 @@ class GradientWorker {
   }
 }
 
-/** A pool of gradient workers holding copies of one model. */
+/** A pool of gradient workers holding copies of one model, reading the weights from `weights`. */
 export class GradientWorkers {
   private constructor(private readonly workers: GradientWorker[]) {}
 
-  static async start(count: number, description: ReturnType<typeof describeModel>, backend: BackendChoice, root: string = process.cwd()): Promise<GradientWorkers> {
+  /**
+   * Starts `count` workers. `weights` must be backed by a SharedArrayBuffer: the trainer writes the
+   * current weights there and passes a new `weightsVersion` to `compute` whenever they changed.
+   */
+  static async start(
+    count: number,
+    description: ReturnType<typeof describeModel>,
+    backend: BackendChoice,
+    weights: Float32Array,
+    root: string = process.cwd(),
+  ): Promise<GradientWorkers> {
+    if (!(weights.buffer instanceof SharedArrayBuffer)) throw new Error('GradientWorkers: the weights must live in a SharedArrayBuffer');
     const file = path.join(root, 'lib', 'train', 'gradient-worker.ts');
     const tsxApi = createRequire(path.join(root, 'package.json')).resolve('tsx/cjs/api');
-    const workers = await Promise.all(Array.from({ length: count }, () => GradientWorker.start(file, tsxApi, { description, backend })));
+    const workers = await Promise.all(
+      Array.from({ length: count }, () =>
+        GradientWorker.start(file, tsxApi, { description, backend, weights: weights.buffer as SharedArrayBuffer, gradients: new SharedArrayBuffer(weights.byteLength) }),
+      ),
+    );
     return new GradientWorkers(workers);
   }
 
@@ -94,9 +117,17 @@ export class GradientWorkers {
     return this.workers.length;
   }
 
-  /** Gradient of `batch` on worker `index` with the given weights (sent only when they changed). */
-  compute(index: number, batch: Batch, units: number, dropoutSeed: number, weights: Float32Array | undefined): Promise<GradientResult> {
-    return this.workers[index].compute(batch, units, dropoutSeed, weights);
+  /**
+   * Worker `index` sums the gradients of `parts` into its slot (`gradients(index)`); resolves to their
+   * summed loss once the slot is complete.
+   */
+  compute(index: number, parts: Batch[], seeds: number[], units: number, weightsVersion: number): Promise<number> {
+    return this.workers[index].compute(parts, seeds, units, weightsVersion);
+  }
+
+  /** Worker `index`'s gradient slot; read it only after its `compute` resolved. */
+  gradients(index: number): Float32Array {
+    return this.workers[index].gradients;
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@
  * fixed order for checkpoints and saved models.
  */
 import * as tf from '@tensorflow/tfjs';
+import { tensorOf } from './ops/scratch.js';
 import type { SeededRandom } from './rng.js';
 
 export interface ParameterSpec {
@@ -85,8 +86,10 @@ export function assignFlat(variables: readonly tf.Variable[], values: Float32Arr
   if (values.length !== total) throw new Error(`expected ${total} values, got ${values.length}`);
   let at = 0;
   for (const variable of variables) {
+    // tensorOf copies where the backend would keep the array itself: callers reuse theirs (the
+    // trainer updates its flat weights in place).
     const slice = values.subarray(at, at + variable.size);
-    tf.tidy(() => variable.assign(tf.tensor(slice, variable.shape)));
+    tf.tidy(() => variable.assign(tensorOf(slice, variable.shape)));
     at += variable.size;
   }
 }

@@ -45,7 +45,12 @@ export function modelFromDescription(description: ModelDescription, weights: Flo
   if (description.format !== 'hanlab-model' || description.version !== 1) {
     throw new InputError(`unsupported model format ${String(description.format)} v${String(description.version)}`, { file, field: 'format' });
   }
-  const model = createModel(description.config, Vocabulary.fromJSON(description.vocabulary), description.classes, description.seed);
+  let model: TrainableModel;
+  try {
+    model = createModel(description.config, Vocabulary.fromJSON(description.vocabulary), description.classes, description.seed);
+  } catch (error) {
+    throw new InputError(`the model description cannot be built: ${(error as Error).message}`, { file, field: 'model' }, { cause: error });
+  }
   try {
     model.parameters.write(weights, description.manifest);
   } catch (error) {

@@ -1,15 +1,23 @@
 /**
  * The training loop: AdamW with warmup + decay, global-norm clipping, gradient accumulation up to a
- * target batch, automatic micro-batching when an allocation fails, evaluation every epoch with early
- * stopping and best-model restore, atomic checkpoints that a killed run resumes from exactly, and the
- * history as data.
+ * target batch, automatic micro-batching when an allocation fails, data-parallel gradients on worker
+ * threads, evaluation every epoch with early stopping and best-model restore, checksummed atomic
+ * checkpoints that a killed run resumes from exactly (falling back to the previous one when the last
+ * is damaged), a clear stop when the loss diverges, and the history as data.
+ *
+ * The weights live in one flat Float32Array (shared with the worker threads), the summed gradient in
+ * another: the update is plain array arithmetic, pushed into the model's tensors once per step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { makeBatch, paddingEfficiency, planBatches, splitIndices, type Batch, type EncodedExample } from './batching.js';
-import { readContainer, writeContainer } from './model-file.js';
+import { NonFiniteOutputError, OutOfMemoryError, TrainingDivergedError } from './errors.js';
+import { accumulateGradients, globalNorm } from './gradients.js';
+import { CorruptFileError, previousFile, readContainer, removeStaleTemporaries, writeContainer } from './model-file.js';
 import { AdamW } from './optimizer.js';
+import { checkOutputDirectory } from './output-directory.js';
 import { createProgress, formatDuration, type ProgressMode, type ProgressReporter } from './progress.js';
 import { SeededRandom, type RandomState } from './rng.js';
 import { describeModel, type TrainableModel } from './saved-model.js';
@@ -18,11 +26,17 @@ import { InputError, UsageError } from '../errors.js';
 import { currentDevice, type BackendChoice } from '../backend/index.js';
 import { GradientWorkers } from './parallel.js';
 
+export { NonFiniteOutputError, OutOfMemoryError, TrainingDivergedError } from './errors.js';
+
 export interface TrainOptions {
   epochs: number;
-  /** Target (effective) batch: examples per optimizer update. */
+  /** Target (effective) batch: examples per optimizer update (more than the data: the data size, with a notice). */
   batchSize: number;
-  /** First micro-batch size tried (default: the whole batch). Halved on allocation failure. */
+  /**
+   * First micro-batch size tried (default: half the batch, so that two threads can share every update
+   * whether or not they do: the split, and so the result, never depends on the thread count). Halved
+   * on allocation failure.
+   */
   microBatchSize?: number;
   learningRate: number;
   /** Share of all updates spent warming up (default 0.1). */
@@ -55,10 +69,12 @@ export interface TrainOptions {
    */
   simulatedMemoryLimit?: { maxPaddedTokens: number };
   /**
-   * Extra worker threads computing micro-batch gradients in parallel (default 0). The wasm backend
-   * is single-threaded in Node; 1 worker puts a second core to work.
+   * Extra worker threads computing micro-batch gradients in parallel. The wasm backend is
+   * single-threaded in Node; 1 worker puts a second core to work. Default 'auto': one worker on a
+   * CPU backend with at least two cores, for runs long enough to repay its start-up; none on
+   * TensorFlow's native backends (they thread themselves). The result is the same either way.
    */
-  workers?: number;
+  workers?: number | 'auto';
   /** Where log lines go (micro-batch changes, resume, early stop). Default: the progress reporter. */
   log?: (line: string) => void;
 }
@@ -98,7 +114,7 @@ export interface EpochRecord {
 
 export interface TrainEvent {
   step: number;
-  kind: 'micro-batch' | 'resume' | 'early-stop' | 'best-restored' | 'checkpoint';
+  kind: 'micro-batch' | 'resume' | 'early-stop' | 'best-restored' | 'checkpoint' | 'batch-size' | 'checkpoint-fallback';
   message: string;
 }
 
@@ -120,6 +136,7 @@ export interface TrainHistory {
   overfitting: OverfittingSignal | null;
   stoppedEarly: boolean;
   totalSteps: number;
+  /** Training seconds over every process of the run (a resumed run adds to its checkpoint's). */
   seconds: number;
 }
 
@@ -127,6 +144,8 @@ export interface TrainResult {
   history: TrainHistory;
   /** Epochs completed (fewer than asked for after early stopping). */
   epochsRun: number;
+  /** Seconds the processes before a resume had spent (0 for a fresh run): add them to wall-clock totals. */
+  earlierSeconds: number;
 }
 
 /** An allocation failed (real, or simulated by `simulatedMemoryLimit`). */
@@ -134,11 +153,32 @@ export class AllocationError extends Error {
   override name = 'AllocationError';
 }
 
-/** Does this error mean "out of memory"? (tfjs, wasm and the GPU word it differently.) */
+/**
+ * Padded positions (examples × length) at most in one micro-batch. A bigger one is no faster (the
+ * matrix products saturate long before), and it keeps the wasm heap, which cannot grow past 4 GB, far
+ * from its limit (a batch of 5,000 long texts in one piece grew it to 4.4 GB and killed the backend).
+ * It depends on the batch only, so the split, and the result, are the same on every machine.
+ */
+export const MAX_MICRO_BATCH_POSITIONS = 16384;
+
+/**
+ * The WebAssembly backend aborted (its heap could not grow: "Aborted()"); every later op fails the
+ * same way, so retrying with smaller micro-batches cannot help.
+ */
+export function isBackendAbort(error: unknown): boolean {
+  return error instanceof Error && /(^|: )Aborted\(/.test(error.message);
+}
+
+/**
+ * Does this error mean "out of memory"? (tfjs, wasm and the GPU word it differently: a wasm heap that
+ * cannot grow past 4 GB surfaces as "memory access out of bounds" from a null allocation.)
+ */
 export function isAllocationFailure(error: unknown): boolean {
   if (error instanceof AllocationError) return true;
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return /out of memory|\bOOM\b|failed to allocate|cannot allocate|allocation failed|Cannot enlarge memory|RESOURCE_EXHAUSTED|Array buffer allocation/i.test(text);
+  return /out of memory|\bOOM\b|failed to allocate|cannot allocate|allocation failed|Cannot enlarge memory|RESOURCE_EXHAUSTED|Array buffer allocation|memory access out of bounds|WebAssembly\.Memory|Invalid typed array length/i.test(
+    text,
+  );
 }
 
 interface CheckpointState {
@@ -185,6 +225,20 @@ export function planEpoch(lengths: readonly number[], options: Pick<TrainOptions
   });
 }
 
+/** Updates below which a worker thread's start-up (about a second) costs more than it saves. */
+const MIN_UPDATES_FOR_WORKER = 8;
+
+/** How many gradient worker threads `workers` means on this machine and backend. */
+export function resolveWorkers(workers: number | 'auto', updates: number): number {
+  if (workers !== 'auto') {
+    if (!Number.isSafeInteger(workers) || workers < 0) throw new UsageError(`workers must be a non-negative integer or 'auto', got ${workers}`);
+    return workers;
+  }
+  const backend = currentDevice()?.backend ?? tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu') return 0;
+  return os.availableParallelism() >= 2 && updates >= MIN_UPDATES_FOR_WORKER ? 1 : 0;
+}
+
 /** Lets queued output (a notebook's progress lines) and signals through between updates. */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -196,8 +250,16 @@ class Trainer {
   private readonly progress: ProgressReporter;
   private readonly log: (line: string) => void;
   private readonly lengths: number[];
+  /** The effective batch: options.batchSize, clamped to the data size. */
+  private readonly batchSize: number;
   private readonly stepsPerEpoch: number;
   private readonly totalSteps: number;
+  /** The weights, flat in parameter order: what the optimizer updates and the workers read. */
+  private readonly weights: Float32Array;
+  /** Bumped whenever `weights` changed, so workers know to reload them. */
+  private weightsVersion = 0;
+  /** The summed gradient of the current update. */
+  private readonly gradients: Float32Array;
   private microBatchSize: number;
   private history: TrainHistory;
   private bestWeights: Float32Array | null = null;
@@ -211,7 +273,13 @@ class Trainer {
   private epochTokens = 0;
   private epochPadded = 0;
   private epochSeconds = 0;
+  /** Training seconds of the processes before a resume. */
+  private earlierSeconds = 0;
+  private processStarted = Date.now();
+  /** The update of the last checkpoint written or resumed from (for the divergence message). */
+  private lastCheckpointStep: number | null = null;
   private workers: GradientWorkers | null = null;
+  private readonly workerCount: number;
 
   constructor(
     private readonly model: TrainableModel,
@@ -225,16 +293,22 @@ class Trainer {
     if (device && device.tfBackend !== tf.getBackend()) {
       throw new Error(`TensorFlow.js runs on "${tf.getBackend()}" but initBackend() set up "${device.tfBackend}"; something switched backends`);
     }
-    if (!(options.batchSize >= 1) || !(options.epochs >= 1)) throw new Error('batchSize and epochs must be ≥ 1');
+    if (!(options.batchSize >= 1) || !(options.epochs >= 1)) throw new UsageError('batchSize and epochs must be ≥ 1');
     this.rng = new SeededRandom((options.seed ^ 0x6a09e667) >>> 0);
     this.optimizer = new AdamW(model.parameters, { weightDecay: options.weightDecay ?? 0.01 });
     this.progress = typeof options.progress === 'object' ? options.progress : createProgress(options.progress ?? 'auto');
     this.log = options.log ?? ((line) => this.progress.message(line));
     this.lengths = train.map((example) => (options.maxLength !== undefined ? Math.min(example.ids.length, options.maxLength) : example.ids.length));
-    this.stepsPerEpoch = Math.ceil(train.length / options.batchSize);
+    this.batchSize = Math.min(Math.floor(options.batchSize), train.length);
+    this.stepsPerEpoch = Math.ceil(train.length / this.batchSize);
     const planned = this.stepsPerEpoch * options.epochs;
     this.totalSteps = options.maxSteps !== undefined ? Math.min(planned, options.maxSteps) : planned;
-    this.microBatchSize = Math.max(1, Math.min(options.microBatchSize ?? options.batchSize, options.batchSize));
+    this.microBatchSize = Math.max(1, Math.min(options.microBatchSize ?? Math.ceil(this.batchSize / 2), this.batchSize));
+    this.workerCount = resolveWorkers(options.workers ?? 'auto', this.totalSteps);
+    const shared = this.workerCount > 0;
+    const count = model.parameters.count;
+    this.weights = shared ? new Float32Array(new SharedArrayBuffer(4 * count)) : new Float32Array(count);
+    this.gradients = new Float32Array(count);
     this.history = {
       backend: tf.getBackend(),
       steps: [],
@@ -247,6 +321,9 @@ class Trainer {
       totalSteps: 0,
       seconds: 0,
     };
+    if (this.batchSize < options.batchSize) {
+      this.event('batch-size', `batch size ${options.batchSize} is larger than the ${train.length} training examples: using ${this.batchSize} (one update per epoch)`);
+    }
   }
 
   private get checkpointPath(): string | null {
@@ -254,35 +331,45 @@ class Trainer {
   }
 
   async run(): Promise<TrainResult> {
-    const workerCount = this.options.workers ?? 0;
+    const workerCount = this.workerCount;
+    const checkpoint = this.checkpointPath;
+    if (checkpoint) {
+      // Before any work: a checkpoint directory that cannot be written fails now, not after an epoch.
+      checkOutputDirectory(path.dirname(checkpoint), 'checkpoint directory');
+      for (const name of removeStaleTemporaries(checkpoint)) this.log(`removed ${name}, a checkpoint half-written by a process that was killed`);
+    }
+    if (this.options.resume && checkpoint) this.restore(checkpoint);
+    this.weights.set(this.model.parameters.read());
+    this.weightsVersion++;
     if (workerCount > 0) {
       const backend = (currentDevice()?.backend ?? tf.getBackend()) as BackendChoice;
       // Each worker would open its own CUDA context on the one GPU: workers are for CPU backends.
       if (backend === 'tensorflow-gpu') throw new UsageError('gradient worker threads are for CPU backends; train on the GPU without workers');
-      this.workers = await GradientWorkers.start(workerCount, describeModel(this.model, this.options.seed), backend);
+      this.workers = await GradientWorkers.start(workerCount, describeModel(this.model, this.options.seed), backend, this.weights);
     }
     try {
       return await this.runLoop();
     } finally {
       await this.workers?.close();
       this.workers = null;
-      this.optimizer.dispose();
     }
   }
 
+  private elapsedSeconds(): number {
+    return this.earlierSeconds + (Date.now() - this.processStarted) / 1000;
+  }
+
   private async runLoop(): Promise<TrainResult> {
-    const started = Date.now();
-    if (this.options.resume && this.checkpointPath && existsSync(this.checkpointPath)) this.restore(this.checkpointPath);
-    const vars = this.model.parameters.variables;
+    this.processStarted = Date.now();
     // A run that stopped early stays stopped when resumed from its last checkpoint.
     let stopped = this.history.stoppedEarly;
     while (this.epoch < this.options.epochs && !stopped) {
-      const plan = planEpoch(this.lengths, this.options, this.epoch);
+      const plan = planEpoch(this.lengths, { ...this.options, batchSize: this.batchSize }, this.epoch);
       const efficiency = paddingEfficiency(this.lengths, plan);
       const epochStart = Date.now() - this.epochSeconds * 1000;
       for (; this.batchInEpoch < plan.length; ) {
         if (this.optimizer.step >= this.totalSteps) break;
-        const record = await this.step(plan[this.batchInEpoch], vars);
+        const record = await this.step(plan[this.batchInEpoch]);
         this.batchInEpoch++;
         await yieldToEventLoop();
         this.progress.update({
@@ -305,7 +392,7 @@ class Trainer {
       if (!epochDone) {
         // maxSteps reached mid-epoch: checkpoint where we are (a later run may continue), no validation.
         this.epochSeconds = (Date.now() - epochStart) / 1000;
-        this.saveCheckpoint();
+        if (this.lastCheckpointStep !== this.optimizer.step) this.saveCheckpoint();
         stopped = true;
         break;
       }
@@ -322,98 +409,57 @@ class Trainer {
       this.event('best-restored', `restored the weights of epoch ${this.bestEpoch} (validation ${this.bestScore?.toFixed(4)})`);
     }
     this.history.totalSteps = this.optimizer.step;
-    this.history.seconds += (Date.now() - started) / 1000;
+    this.history.seconds = this.elapsedSeconds();
     this.history.bestEpoch = this.bestEpoch;
     this.history.bestScore = this.bestScore;
-    return { history: this.history, epochsRun: this.history.epochs.length };
+    return { history: this.history, epochsRun: this.history.epochs.length, earlierSeconds: this.earlierSeconds };
   }
 
   /** One optimizer update over the target batch `indices`. */
-  private async step(indices: number[], vars: tf.Variable[]): Promise<StepRecord> {
+  private async step(indices: number[]): Promise<StepRecord> {
     const stepStart = performance.now();
     const rngBefore = this.rng.getState();
     for (;;) {
-      // With workers, at least one micro-batch per thread.
-      const threads = 1 + (this.workers?.size ?? 0);
-      const microSize = Math.min(this.microBatchSize, Math.ceil(indices.length / threads));
+      const longest = Math.max(...indices.map((index) => this.lengths[index]));
+      const microSize = Math.max(1, Math.min(this.microBatchSize, Math.floor(MAX_MICRO_BATCH_POSITIONS / longest)));
       const parts = splitIndices(indices, microSize).map((part) => makeBatch(this.train, part, this.options.maxLength));
       const units = parts.reduce((sum, batch) => sum + this.model.lossUnits(batch), 0);
       // One dropout seed per micro-batch, drawn in order: the same masks whichever thread computes it.
       const seeds = parts.map(() => this.rng.nextUint32());
-      // A holder, not a `let`: the closure below reassigns it, which TypeScript's narrowing cannot see.
-      const sum: { grads: tf.Tensor[] | null } = { grads: null };
-      let lossSum = 0;
-      const add = (ordered: tf.Tensor[]) => {
-        const previous = sum.grads;
-        if (previous === null) {
-          sum.grads = ordered;
-          return;
-        }
-        sum.grads = ordered.map((g, i) => {
-          const total = tf.add(previous[i], g);
-          previous[i].dispose();
-          g.dispose();
-          return total;
-        });
-      };
+      let lossSum: number;
+      let gradNorm: number;
       try {
         for (const batch of parts) this.checkSimulatedMemory(batch);
-        const workers = this.workers;
-        const weights = workers ? this.model.parameters.read() : undefined;
-        const remote = parts.map((batch, i) =>
-          workers && i % threads !== 0 ? workers.compute((i % threads) - 1, batch, units, seeds[i], i < threads ? weights : undefined) : null,
-        );
-        // Keep rejected promises from being reported as unhandled while the main thread works.
-        for (const promise of remote) promise?.catch(() => undefined);
-        const local = new Map<number, tf.Tensor[]>();
-        parts.forEach((batch, i) => {
-          if (remote[i]) return;
-          const rng = new SeededRandom(seeds[i]);
-          const { value, grads } = tf.variableGrads(() => tf.div(this.model.lossSum(batch, { training: true, rng }), units) as tf.Scalar, vars);
-          lossSum += value.dataSync()[0] * units;
-          value.dispose();
-          local.set(i, vars.map((v) => grads[v.name]));
-        });
-        for (let i = 0; i < parts.length; i++) {
-          const pending = remote[i];
-          if (!pending) {
-            add(local.get(i) as tf.Tensor[]);
-            continue;
-          }
-          let result;
-          try {
-            result = await pending;
-          } catch (error) {
-            for (const grads of local.values()) tf.dispose(grads);
-            local.clear();
-            throw isAllocationFailure(error) ? new AllocationError((error as Error).message) : error;
-          }
-          lossSum += result.loss;
-          let at = 0;
-          add(
-            vars.map((v) => {
-              const g = tf.tensor(result.gradients.subarray(at, at + v.size), v.shape);
-              at += v.size;
-              return g;
-            }),
-          );
-          local.delete(i);
-        }
+        ({ loss: lossSum, norm: gradNorm } = await this.computeGradients(parts, seeds, units));
       } catch (error) {
-        if (sum.grads) tf.dispose(sum.grads);
-        if (!isAllocationFailure(error) || this.microBatchSize === 1) throw error;
-        const from = Math.min(this.microBatchSize, microSize);
+        if (isBackendAbort(error)) {
+          throw new OutOfMemoryError(
+            `TensorFlow.js's WebAssembly memory (at most 4 GB) ran out on micro-batches of ${microSize} × ${longest} tokens and the backend cannot go on in this process: ` +
+              `rerun with a smaller batch_size or max_seq_length${this.lastCheckpointStep !== null ? ` (--resume continues from the checkpoint of update ${this.lastCheckpointStep})` : ''}`,
+            { cause: error },
+          );
+        }
+        if (!isAllocationFailure(error)) throw error;
+        const from = microSize;
+        if (from === 1) {
+          const longest = Math.max(...parts.map((batch) => batch.time));
+          throw new OutOfMemoryError(
+            `out of memory even for one example at a time (up to ${longest} tokens; ${(error as Error).message}): shorten the inputs (max_seq_length) or train a smaller model`,
+            { cause: error },
+          );
+        }
         this.microBatchSize = Math.max(1, Math.floor(from / 2));
-        const accumulation = Math.ceil(this.options.batchSize / this.microBatchSize);
+        const accumulation = Math.ceil(this.batchSize / this.microBatchSize);
         this.event(
           'micro-batch',
-          `allocation failed at micro-batch ${from} (${(error as Error).message}); now ${this.microBatchSize} × ${accumulation} accumulation steps, effective batch still ${this.options.batchSize}`,
+          `allocation failed at micro-batch ${from} (${(error as Error).message}); now ${this.microBatchSize} × ${accumulation} accumulation steps, effective batch still ${this.batchSize}`,
         );
         this.rng.setState(rngBefore);
         continue;
       }
-      const grads = sum.grads as unknown as tf.Tensor[];
-      const gradNorm = tf.tidy(() => Math.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+      if (!Number.isFinite(lossSum) || !Number.isFinite(gradNorm)) {
+        throw this.diverged(Number.isFinite(lossSum) ? `the gradient norm is ${gradNorm}` : `the loss is ${lossSum}`);
+      }
       const clipNorm = this.options.clipNorm ?? 5;
       const scale = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1;
       const learningRate = learningRateAt(
@@ -425,14 +471,13 @@ class Trainer {
         },
         this.optimizer.step,
       );
-      if (scale !== 1) {
-        const scaled = tf.tidy(() => grads.map((g) => tf.mul(g, scale)));
-        this.optimizer.apply(scaled, learningRate);
-        for (const g of scaled) g.dispose();
-      } else {
-        this.optimizer.apply(grads, learningRate);
+      if (!this.optimizer.apply(this.weights, this.gradients, learningRate, scale)) {
+        // The model's tensors still hold the last good weights: keep them for the caller.
+        this.weights.set(this.model.parameters.read());
+        throw this.diverged('an update made the weights NaN or ∞');
       }
-      for (const g of grads) g.dispose();
+      this.model.parameters.write(this.weights);
+      this.weightsVersion++;
       const realTokens = parts.reduce((sum, batch) => sum + batch.realTokens, 0);
       const paddedTokens = parts.reduce((sum, batch) => sum + batch.size * batch.time, 0);
       const seconds = (performance.now() - stepStart) / 1000;
@@ -456,6 +501,74 @@ class Trainer {
     }
   }
 
+  /**
+   * Sums the gradient of the micro-batches `parts` into `this.gradients`; returns their summed loss
+   * and the gradient's global norm. With workers, part i goes to thread i mod threads (0 = this
+   * one); each thread sums its parts, then the threads' sums are added in thread order.
+   */
+  private async computeGradients(parts: Batch[], seeds: number[], units: number): Promise<{ loss: number; norm: number }> {
+    const workers = this.workers;
+    const threads = 1 + (workers?.size ?? 0);
+    const share = (thread: number) => parts.map((_, i) => i).filter((i) => i % threads === thread);
+    const remote = Array.from({ length: threads - 1 }, (_, w) => {
+      const mine = share(w + 1);
+      if (!workers || mine.length === 0) return null;
+      const pending = workers.compute(w, mine.map((i) => parts[i]), mine.map((i) => seeds[i]), units, this.weightsVersion);
+      // Keep a rejection from being reported as unhandled while this thread works.
+      pending.catch(() => undefined);
+      return pending;
+    });
+    this.gradients.fill(0);
+    let loss: number;
+    try {
+      const own = share(0);
+      loss = accumulateGradients(this.model, own.map((i) => parts[i]), own.map((i) => seeds[i]), units, this.gradients);
+    } catch (error) {
+      await Promise.allSettled(remote);
+      throw error;
+    }
+    let failure: unknown = null;
+    const gradients = this.gradients;
+    let squares = -1;
+    for (let w = 0; w < remote.length; w++) {
+      const pending = remote[w];
+      if (!pending || !workers) continue;
+      try {
+        loss += await pending;
+        const slot = workers.gradients(w);
+        // The main thread waits here while the worker idles: the norm comes in the same pass.
+        squares = 0;
+        for (let i = 0; i < slot.length; i++) {
+          gradients[i] += slot[i];
+          // The stored (float32) value, as globalNorm reads it: one thread or two, the same norm.
+          const g = gradients[i];
+          squares += g * g;
+        }
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure) throw isAllocationFailure(failure) ? new AllocationError((failure as Error).message) : failure;
+    return { loss, norm: squares >= 0 && remote.filter(Boolean).length === 1 ? Math.sqrt(squares) : globalNorm(gradients) };
+  }
+
+  /** The error that stops a diverged run: where, why, what to try, and which checkpoint is kept. */
+  private diverged(what: string): TrainingDivergedError {
+    const step = this.optimizer.step + 1;
+    const rate = this.options.learningRate;
+    const suggestion = Math.min(rate / 10, 2e-3);
+    const checkpoint = this.checkpointPath;
+    const kept =
+      checkpoint && this.lastCheckpointStep !== null
+        ? `the last good checkpoint (${checkpoint}, update ${this.lastCheckpointStep}) is kept`
+        : 'no checkpoint was written';
+    return new TrainingDivergedError(
+      `training diverged at update ${step} (epoch ${this.epoch + 1}): ${what}. The learning rate ${rate} is probably too large: ` +
+        `try a smaller one (e.g. ${Number(suggestion.toPrecision(2))}); ${kept}`,
+      step,
+    );
+  }
+
   private checkSimulatedMemory(batch: Batch): void {
     const limit = this.options.simulatedMemoryLimit;
     if (limit && batch.size * batch.time > limit.maxPaddedTokens) {
@@ -467,7 +580,13 @@ class Trainer {
   private finishEpoch(efficiency: number): boolean {
     const epochNumber = this.epoch + 1;
     const trainLoss = this.epochLossSum / Math.max(1, this.epochUnits);
-    const validation = this.evaluate ? this.evaluate(this.model) : undefined;
+    let validation: ValidationResult | undefined;
+    try {
+      validation = this.evaluate ? this.evaluate(this.model) : undefined;
+    } catch (error) {
+      if (error instanceof NonFiniteOutputError) throw this.diverged(`after it the model's validation outputs are NaN or ∞`);
+      throw error;
+    }
     const memory = tf.memory();
     const record: EpochRecord = {
       epoch: epochNumber,
@@ -485,7 +604,7 @@ class Trainer {
       if (this.bestScore === null || validation.score > this.bestScore + minDelta) {
         this.bestScore = validation.score;
         this.bestEpoch = epochNumber;
-        this.bestWeights = this.model.parameters.read();
+        this.bestWeights = this.weights.slice();
         this.epochsWithoutImprovement = 0;
       } else {
         this.epochsWithoutImprovement++;
@@ -514,6 +633,7 @@ class Trainer {
   private saveCheckpoint(): void {
     const file = this.checkpointPath;
     if (!file) return;
+    this.history.seconds = this.elapsedSeconds();
     const state: CheckpointState = {
       format: 'hanlab-checkpoint',
       step: this.optimizer.step,
@@ -530,23 +650,52 @@ class Trainer {
       bestScore: this.bestScore,
       bestEpoch: this.bestEpoch,
       epochsWithoutImprovement: this.epochsWithoutImprovement,
-      options: { epochs: this.options.epochs, batchSize: this.options.batchSize, learningRate: this.options.learningRate, seed: this.options.seed },
+      options: { epochs: this.options.epochs, batchSize: this.batchSize, learningRate: this.options.learningRate, seed: this.options.seed },
       model: describeModel(this.model, this.options.seed),
     };
-    const arrays: Record<string, Float32Array> = { weights: this.model.parameters.read(), optimizer: this.optimizer.readState() };
+    const arrays: Record<string, Float32Array> = { weights: this.weights, optimizer: this.optimizer.readState() };
     if (this.bestWeights) arrays.best = this.bestWeights;
-    writeContainer(file, { trainer: state }, arrays);
+    writeContainer(file, { trainer: state }, arrays, { keepPrevious: true });
+    this.lastCheckpointStep = this.optimizer.step;
   }
 
+  /**
+   * Resumes from `file`, or from the previous checkpoint kept beside it when `file` is missing or
+   * damaged (a checksum mismatch, a truncated file). A checkpoint of other settings stops the run.
+   */
   private restore(file: string): void {
-    const { header, arrays } = readContainer(file);
+    const candidates = [file, previousFile(file)].filter((name) => existsSync(name));
+    if (candidates.length === 0) return;
+    const damaged: string[] = [];
+    for (const candidate of candidates) {
+      let contents: ReturnType<typeof readContainer>;
+      try {
+        contents = readContainer(candidate);
+      } catch (error) {
+        if (!(error instanceof CorruptFileError)) throw error;
+        damaged.push((error as Error).message);
+        continue;
+      }
+      if (damaged.length > 0) {
+        this.event('checkpoint-fallback', `${damaged.join('; ')}: resuming from the previous checkpoint ${candidate} instead`);
+      }
+      this.restoreFrom(candidate, contents);
+      return;
+    }
+    throw new InputError(
+      `${damaged.join('; ')}; no usable earlier checkpoint is left: delete ${candidates.join(' and ')} to start afresh`,
+      { file },
+    );
+  }
+
+  private restoreFrom(file: string, { header, arrays }: ReturnType<typeof readContainer>): void {
     const state = header.trainer as CheckpointState | undefined;
     if (!state || state.format !== 'hanlab-checkpoint') throw new InputError('not a training checkpoint', { file });
     const same = state.options;
-    if (same.batchSize !== this.options.batchSize || same.seed !== this.options.seed || same.epochs !== this.options.epochs) {
+    if (same.batchSize !== this.batchSize || same.seed !== this.options.seed || same.epochs !== this.options.epochs) {
       throw new InputError(
         `checkpoint was written with batch ${same.batchSize}, seed ${same.seed}, ${same.epochs} epochs; this run asks for ` +
-          `batch ${this.options.batchSize}, seed ${this.options.seed}, ${this.options.epochs} epochs (start fresh or use the same settings)`,
+          `batch ${this.batchSize}, seed ${this.options.seed}, ${this.options.epochs} epochs (start fresh or use the same settings)`,
         { file, field: 'trainer.options' },
       );
     }
@@ -569,11 +718,16 @@ class Trainer {
     this.epochTokens = state.epochTokens;
     this.epochPadded = state.epochPadded;
     this.epochSeconds = state.epochSeconds;
+    const events = this.history.events;
     this.history = state.history;
     this.history.backend = tf.getBackend();
+    // Notices of this process (a clamped batch size) stay in the history.
+    for (const event of events) if (!this.history.events.some((e) => e.kind === event.kind && e.message === event.message)) this.history.events.push(event);
+    this.earlierSeconds = state.history.seconds ?? 0;
     this.bestScore = state.bestScore;
     this.bestEpoch = state.bestEpoch;
     this.epochsWithoutImprovement = state.epochsWithoutImprovement;
+    this.lastCheckpointStep = state.step;
     this.event('resume', `resumed from ${file} at update ${state.step} (epoch ${state.epoch + 1}, batch ${state.batchInEpoch})`);
   }
 }

@@ -42,5 +42,6 @@ test('makeBatch pads with 0, truncates to maxLength and counts real tokens', () 
   const truncated = makeBatch(examples, [0, 1], 2);
   assert.equal(truncated.time, 2);
   assert.deepEqual(truncated.lengths, [2, 1]);
-  assert.deepEqual(splitIndices([1, 2, 3, 4, 5], 2), [[1, 2], [3, 4], [5]]);
+  assert.deepEqual(splitIndices([1, 2, 3, 4, 5], 2), [[1, 4], [2, 5], [3]]);
+  assert.deepEqual(splitIndices([1, 2, 3, 4], 2), [[1, 3], [2, 4]]);
 });

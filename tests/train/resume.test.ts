@@ -50,9 +50,14 @@ test('a training process killed mid-epoch resumes from its checkpoint with the s
     const reached = await killAfter(killedDir, 4);
     assert.ok(reached >= 4 && reached < 12, `killed after ${reached} updates`);
     assert.ok(existsSync(path.join(killedDir, 'checkpoint.hanlab')));
-    assert.ok(readdirSync(killedDir).every((name) => name === 'checkpoint.hanlab' || name.includes('.tmp-')), 'only the checkpoint (and maybe a torn temp file)');
+    assert.ok(
+      readdirSync(killedDir).every((name) => name === 'checkpoint.hanlab' || name === 'checkpoint.hanlab.prev' || name.includes('.tmp-')),
+      'only the checkpoint, the previous one (and maybe a torn temp file)',
+    );
     const resumed = runToEnd(killedDir);
     assert.ok(resumed.events.includes('resume'));
+    // A checkpoint torn by the kill does not stay behind: the resumed run removed it.
+    assert.deepEqual(readdirSync(killedDir).filter((name) => name.includes('.tmp-')), []);
     assert.deepEqual(resumed.losses, uninterrupted.losses);
     assert.deepEqual(resumed.epochLosses, uninterrupted.epochLosses);
   } finally {

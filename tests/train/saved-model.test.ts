@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DEFAULT_CLASSIFIER_CONFIG, TextClassifier } from '../../lib/train/models/classifier.js';
 import { DEFAULT_TAGGER_CONFIG, SequenceTagger } from '../../lib/train/models/tagger.js';
 import { loadModel, saveModel } from '../../lib/train/saved-model.js';
-import { readContainer, writeContainer } from '../../lib/train/model-file.js';
+import { CorruptFileError, readContainer, writeContainer } from '../../lib/train/model-file.js';
 import { collectTags, predictProbabilities, predictTagStrings } from '../../lib/train/examples.js';
 import { Vocabulary, syllables } from '../../lib/train/vocabulary.js';
 import { InputError } from '../../lib/errors.js';
@@ -60,8 +60,11 @@ test('container: arrays survive unaligned headers; truncated or foreign files ar
   assert.deepEqual(arrays.get('a'), a);
   assert.deepEqual(arrays.get('b'), b);
   const bytes = readFileSync(file);
-  writeFileSync(file, bytes.subarray(0, bytes.length - 2));
+  // The last 32 bytes are the checksum, the 4 before them array "b".
+  writeFileSync(file, bytes.subarray(0, bytes.length - 34));
   assert.throws(() => readContainer(file), (e: unknown) => e instanceof InputError && /truncated inside array "b"/.test(e.message) && e.message.includes(file));
+  writeFileSync(file, bytes.subarray(0, bytes.length - 2));
+  assert.throws(() => readContainer(file), (e: unknown) => e instanceof CorruptFileError && /truncated inside its checksum/.test(e.message));
   writeFileSync(file, 'hello');
   assert.throws(() => readContainer(file), /not a hanlab model/);
   assert.throws(() => loadModel(path.join(dir, 'missing.hanlab')), InputError);

@@ -37,7 +37,7 @@ test('automatic micro-batching after an allocation failure gives the unsplit res
   });
   const changes = result.history.events.filter((e) => e.kind === 'micro-batch');
   assert.ok(changes.length >= 1, 'the simulated failure halved the micro-batch');
-  assert.match(changes[0].message, /allocation failed at micro-batch 8.*now 4 × 2 accumulation steps, effective batch still 8/);
+  assert.match(changes[0].message, /allocation failed at micro-batch 4.*now 2 × 4 accumulation steps, effective batch still 8/);
   assert.equal(logged.length, changes.length);
   assert.ok(result.history.steps.every((s) => s.microBatchSize <= 2 || s.step === 0));
   const difference = maxAbsDifference(whole.parameters.read(), split.parameters.read());
@@ -136,17 +136,15 @@ test('overfitting signal: training loss falls while validation falls for two epo
   assert.equal(detectOverfitting(flatLoss, 2), null, 'validation noise without a loss collapse');
 });
 
-test('a worker thread computing half of each batch gives the single-thread result (up to float error)', async () => {
+test('a worker thread computing half of each update changes nothing: the same losses and weights, bit for bit', async () => {
   const config = { ...TINY, dropout: 0.2 };
   const single = tagger(config);
   const parallel = tagger(config);
-  // Same micro-batches (4 + 4) on one thread, so each draws the same dropout seed as on two.
-  const one = await trainModel(single, examples, null, { ...base, maxSteps: 3, microBatchSize: 4 });
+  const one = await trainModel(single, examples, null, { ...base, maxSteps: 3, workers: 0 });
   const two = await trainModel(parallel, examples, null, { ...base, maxSteps: 3, workers: 1 });
   assert.equal(two.history.steps.length, 3);
-  one.history.steps.forEach((step, i) => assert.ok(Math.abs(step.loss - two.history.steps[i].loss) < 1e-4, `step ${i + 1}: ${step.loss} vs ${two.history.steps[i].loss}`));
-  const difference = maxAbsDifference(single.parameters.read(), parallel.parameters.read());
-  assert.ok(difference < 1e-4, `max weight difference ${difference}`);
+  assert.deepEqual(two.history.steps.map((s) => s.loss), one.history.steps.map((s) => s.loss));
+  assert.deepEqual(parallel.parameters.read(), single.parameters.read());
   single.dispose();
   parallel.dispose();
 });

@@ -3,6 +3,7 @@
  * dropout → softmax over the labels.
  */
 import * as tf from '@tensorflow/tfjs';
+import { assertFinite } from '../errors.js';
 import { dense } from '../ops/mat-mul.js';
 import { ParameterSet } from '../parameters.js';
 import { SeededRandom } from '../rng.js';
@@ -49,9 +50,8 @@ export class TextClassifier {
   /** Class scores `[B, labels]`. */
   logits(batch: Batch, context: ForwardContext): tf.Tensor2D {
     return tf.tidy(() => {
-      const ids = tf.tensor2d(batch.ids, [batch.size, batch.time], 'int32');
       const mask = lengthMask(batch.lengths, batch.time);
-      const hidden = encode(this.config, this.parameters, ids, mask, context);
+      const hidden = encode(this.config, this.parameters, batch, context);
       // Max over real syllables only: padding is pushed far below any activation.
       const maxPooled = tf.max(tf.add(hidden, tf.mul(tf.sub(mask, 1), 1e4)), 1);
       const lengths = tf.tensor2d(batch.lengths.map((length) => Math.max(1, Math.min(length, batch.time))), [batch.size, 1]);
@@ -80,6 +80,7 @@ export class TextClassifier {
     const probabilities = tf.tidy(() => tf.softmax(this.logits(batch, { training: false })));
     const values = probabilities.dataSync();
     probabilities.dispose();
+    assertFinite(values, 'class probabilities');
     const size = this.labels.length;
     return Array.from({ length: batch.size }, (_, row) => Array.from(values.subarray(row * size, (row + 1) * size)));
   }

@@ -4,9 +4,10 @@
  * depend on how much padding its batch has (bucketing and micro-batching change only the speed).
  */
 import * as tf from '@tensorflow/tfjs';
-import { embeddingLookup } from '../ops/embedding-lookup.js';
-import { dilatedConv1d } from '../ops/dilated-conv1d.js';
-import { lstm } from '../ops/lstm.js';
+import { convBlock } from '../ops/conv-block.js';
+import { seededDropout } from '../ops/dropout.js';
+import { embedTokens, type EmbeddingInput } from '../ops/embedding-lookup.js';
+import { bidirectionalLstm } from '../ops/lstm.js';
 import type { ParameterSet, ParameterSpec } from '../parameters.js';
 import type { SeededRandom } from '../rng.js';
 
@@ -60,19 +61,34 @@ export function encoderOutputDim(config: EncoderConfig): number {
   return config.encoder === 'conv' ? config.hiddenDim : 2 * config.hiddenDim;
 }
 
-/** `ids [B, T]` int32, `mask [B, T, 1]` float (1 = real) → `[B, T, encoderOutputDim]`. */
-export function encode(config: EncoderConfig, params: ParameterSet, ids: tf.Tensor2D, mask: tf.Tensor3D, context: ForwardContext): tf.Tensor3D {
-  // Zero the padding's embeddings: a convolution would otherwise read them at sentence edges.
-  let embedded = embeddingLookup(params.get<tf.Rank.R2>('embedding'), ids);
-  if (config.bigramBuckets) embedded = tf.add(embedded, embeddingLookup(params.get<tf.Rank.R2>('bigram-embedding'), bigramIds(ids, config.bigramBuckets)));
-  let x = tf.mul(embedded, mask) as tf.Tensor3D;
-  x = dropout(x, config.dropout, context);
+/** The token side of a batch the encoder reads (a `Batch` is one). */
+export interface EncoderInput {
+  size: number;
+  time: number;
+  /** Row-major `[size, time]` syllable ids. */
+  ids: Int32Array;
+  /** Real tokens per row; the rest is padding. */
+  lengths: readonly number[];
+}
+
+/** `[B, T, encoderOutputDim]`, zero at padding. */
+export function encode(config: EncoderConfig, params: ParameterSet, batch: EncoderInput, context: ForwardContext): tf.Tensor3D {
+  const shape = { size: batch.size, time: batch.time, lengths: batch.lengths };
+  const tables: EmbeddingInput[] = [{ table: params.get<tf.Rank.R2>('embedding'), ids: batch.ids }];
+  if (config.bigramBuckets) {
+    tables.push({ table: params.get<tf.Rank.R2>('bigram-embedding'), ids: bigramIds(batch.ids, batch.size, batch.time, config.bigramBuckets) });
+  }
+  // Padding embeds to zero: a convolution would otherwise read it at sentence edges.
+  let x = embedTokens(tables, shape, dropoutDraw(config.dropout, context));
   if (config.encoder === 'conv') {
     config.dilations.forEach((dilation, layer) => {
-      const y = tf.relu(dilatedConv1d(x, params.get(`conv${layer}.kernel`), params.get(`conv${layer}.bias`), config.convWidth, dilation));
-      // Residual from the second layer on (same width), which keeps deep dilated stacks trainable.
-      const summed = layer === 0 ? y : tf.add(x, y);
-      x = dropout(tf.mul(summed, mask) as tf.Tensor3D, config.dropout, context);
+      x = convBlock(x, shape, params.get(`conv${layer}.kernel`), params.get(`conv${layer}.bias`), {
+        width: config.convWidth,
+        dilation,
+        // Residual from the second layer on (same width), which keeps deep dilated stacks trainable.
+        residual: layer > 0,
+        dropout: dropoutDraw(config.dropout, context),
+      });
     });
     return x;
   }
@@ -81,20 +97,30 @@ export function encode(config: EncoderConfig, params: ParameterSet, ids: tf.Tens
     recurrent: params.get<tf.Rank.R2>(`lstm.${direction}.recurrent`),
     bias: params.get<tf.Rank.R1>(`lstm.${direction}.bias`),
   });
-  const forward = lstm(x, mask, weights('forward'), false);
-  const backward = lstm(x, mask, weights('backward'), true);
-  return dropout(tf.concat([forward, backward], 2), config.dropout, context);
+  return bidirectionalLstm(x, batch.lengths, weights('forward'), weights('backward'), dropoutDraw(config.dropout, context));
 }
 
-/** Hash bucket of (previous id, id) per position; the first position's previous id is padding (0). */
-export function bigramIds(ids: tf.Tensor2D, buckets: number): tf.Tensor2D {
-  return tf.tidy(() => {
-    const [batch, time] = ids.shape;
-    const start = tf.zeros([batch, 1], 'int32');
-    const previous = time === 1 ? start : tf.concat([start, tf.slice(ids, [0, 0], [batch, time - 1])], 1);
-    // previous · 7919 + id stays far inside int32 for any vocabulary under 200,000 syllables.
-    return tf.mod(tf.add(tf.mul(previous, tf.scalar(7919, 'int32')), ids), tf.scalar(buckets, 'int32')) as tf.Tensor2D;
-  });
+/**
+ * Hash bucket of (previous id, id) per position of a row-major `[size, time]` id matrix; the first
+ * position's previous id is padding (0).
+ */
+export function bigramIds(ids: Int32Array, size: number, time: number, buckets: number): Int32Array {
+  const out = new Int32Array(size * time);
+  for (let b = 0; b < size; b++) {
+    for (let t = 0; t < time; t++) {
+      const previous = t === 0 ? 0 : ids[b * time + t - 1];
+      // previous · 7919 + id stays far inside 2^53 (and int32) for any vocabulary under 200,000 syllables.
+      out[b * time + t] = (previous * 7919 + ids[b * time + t]) % buckets;
+    }
+  }
+  return out;
+}
+
+/** A dropout rate and the seed of its mask, when this forward pass trains with dropout. */
+function dropoutDraw(rate: number, context: ForwardContext): { rate: number; seed: number } | undefined {
+  if (!context.training || rate <= 0) return undefined;
+  if (!context.rng) throw new Error('dropout while training needs a seeded generator');
+  return { rate, seed: context.rng.nextUint32() };
 }
 
 /** `[B, T, 1]` float mask from sentence lengths. */
@@ -105,7 +131,6 @@ export function lengthMask(lengths: readonly number[], time: number): tf.Tensor3
 }
 
 export function dropout<T extends tf.Tensor>(x: T, rate: number, context: ForwardContext): T {
-  if (!context.training || rate <= 0) return x;
-  if (!context.rng) throw new Error('dropout while training needs a seeded generator');
-  return tf.dropout(x, rate, undefined, context.rng.nextUint32()) as T;
+  const draw = dropoutDraw(rate, context);
+  return draw ? seededDropout(x, draw.rate, draw.seed) : x;
 }

@@ -3,6 +3,7 @@
  * (default) or independent softmax per syllable.
  */
 import * as tf from '@tensorflow/tfjs';
+import { assertFinite } from '../errors.js';
 import { dense } from '../ops/mat-mul.js';
 import { ParameterSet, type ParameterSpec } from '../parameters.js';
 import { SeededRandom } from '../rng.js';
@@ -59,9 +60,8 @@ export class SequenceTagger {
   /** Per-syllable tag scores `[B, T, K]`. */
   emissions(batch: Batch, context: ForwardContext): tf.Tensor3D {
     return tf.tidy(() => {
-      const ids = tf.tensor2d(batch.ids, [batch.size, batch.time], 'int32');
       const mask = lengthMask(batch.lengths, batch.time);
-      const hidden = encode(this.config, this.parameters, ids, mask, context);
+      const hidden = encode(this.config, this.parameters, batch, context);
       return dense(hidden, this.parameters.get('output.kernel'), this.parameters.get('output.bias')) as tf.Tensor3D;
     });
   }
@@ -102,6 +102,7 @@ export class SequenceTagger {
     const scores = this.emissions(batch, { training: false });
     const values = scores.dataSync() as Float32Array;
     scores.dispose();
+    assertFinite(values, 'tag scores');
     const shape: [number, number, number] = [batch.size, batch.time, this.tags.length];
     if (this.config.head === 'crf') {
       return viterbiDecode(

@@ -1,10 +1,10 @@
 /**
- * 'same'-padded dilated 1-D convolution built from shifted slices and one matMul. tfjs has no
- * gradient for conv1d with dilation > 1; slices (gradient: pad) and our fast-path matMul do, and one
- * big product `[B·T, width·C] · [width·C, O]` is also faster on wasm than conv2d's im2col.
+ * The reference the fused `convBlock` op is checked against: a 'same'-padded dilated 1-D convolution
+ * built from shifted slices and one matMul, differentiated by tfjs's autodiff (the layer the trainer
+ * used before the fused op; tfjs's own conv1d has no gradient for dilation > 1).
  */
 import * as tf from '@tensorflow/tfjs';
-import { matMul } from './mat-mul.js';
+import { matMul } from '../../lib/train/ops/mat-mul.js';
 
 /**
  * `x [B, T, C]`, `kernel [width·C, O]` (rows ordered tap-major: tap 0's C channels first), `bias [O]`

@@ -1,0 +1,50 @@
+/**
+ * The gradient of a model's loss over some micro-batches, summed into one flat Float32Array in
+ * parameter order: the unit of work a thread does in one update (the main thread and every gradient
+ * worker call this same function, so a micro-batch's gradient does not depend on where it ran).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Batch } from './batching.js';
+import { peekValues, withScratch } from './ops/scratch.js';
+import { SeededRandom } from './rng.js';
+import type { TrainableModel } from './saved-model.js';
+
+/**
+ * Adds the gradient of `Σ lossSum(part) / units` over `parts` to `into` (which the caller zeroes) and
+ * returns the loss summed over the parts (not divided). `seeds[i]` seeds part i's dropout.
+ */
+export function accumulateGradients(model: TrainableModel, parts: readonly Batch[], seeds: readonly number[], units: number, into: Float32Array): number {
+  const variables = model.parameters.variables;
+  let loss = 0;
+  parts.forEach((batch, index) => {
+    // The fused ops' typed arrays live in reused scratch memory until this part's gradient is read.
+    loss += withScratch(() => {
+      const rng = new SeededRandom(seeds[index]);
+      const { value, grads } = tf.variableGrads(() => tf.div(model.lossSum(batch, { training: true, rng }), units) as tf.Scalar, variables);
+      try {
+        let at = 0;
+        for (const variable of variables) {
+          // A parameter the loss does not reach (none today) gets no entry: its gradient is zero.
+          const grad = grads[variable.name];
+          if (grad) {
+            // Added straight from the backend's memory: no tfjs call in between, so the view stays valid.
+            const values = peekValues(grad);
+            for (let i = 0; i < values.length; i++) into[at + i] += values[i];
+          }
+          at += variable.size;
+        }
+        return value.dataSync()[0] * units;
+      } finally {
+        tf.dispose([value, ...Object.values(grads)]);
+      }
+    });
+  });
+  return loss;
+}
+
+/** Euclidean norm of a flat gradient (in float64). */
+export function globalNorm(values: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i] * values[i];
+  return Math.sqrt(sum);
+}

@@ -1,0 +1,118 @@
+/**
+ * Scratch memory for the fused ops' typed arrays, and the two crossings between them and tensors.
+ *
+ * A conv+CRF micro-batch allocated ~90 MB of short-lived Float32Arrays (windows matrices, activations,
+ * their gradients, read-backs); V8 answered with "external memory pressure" collections that took
+ * ~20% of a training step. Inside `withScratch`, arrays come from an arena that is reused from one
+ * micro-batch to the next: the trainer wraps each micro-batch's forward and backward pass in it, and
+ * everything taken there is dead once the gradient is read. Outside such a scope (prediction), arrays
+ * are ordinary allocations.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+const CHUNK_BYTES = 16 << 20;
+
+class Arena {
+  private readonly chunks: ArrayBuffer[] = [];
+  private chunk = 0;
+  private offset = 0;
+
+  take(bytes: number): { buffer: ArrayBuffer; offset: number } {
+    const size = (bytes + 15) & ~15;
+    for (;;) {
+      if (this.chunk === this.chunks.length) this.chunks.push(new ArrayBuffer(Math.max(CHUNK_BYTES, size)));
+      const buffer = this.chunks[this.chunk];
+      if (this.offset + size <= buffer.byteLength) {
+        const at = this.offset;
+        this.offset += size;
+        return { buffer, offset: at };
+      }
+      // Too small for this request: a chunk after it gets a turn (or is made big enough).
+      if (this.offset === 0 && buffer.byteLength < size) this.chunks.splice(this.chunk, 1);
+      else this.chunk++;
+      this.offset = 0;
+    }
+  }
+
+  reset(): void {
+    this.chunk = 0;
+    this.offset = 0;
+  }
+
+  get bytes(): number {
+    return this.chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+  }
+}
+
+let active: Arena | null = null;
+const arena = new Arena();
+
+/**
+ * Runs `f` with scratch arrays taken from the reused arena; the arrays must not be used after `f`
+ * returns. Nested calls share the outer scope.
+ */
+export function withScratch<T>(f: () => T): T {
+  if (active) return f();
+  active = arena;
+  try {
+    return f();
+  } finally {
+    active = null;
+    arena.reset();
+  }
+}
+
+/** Bytes the arena holds (it keeps its largest size: flat across epochs, not growing). */
+export function scratchBytes(): number {
+  return arena.bytes;
+}
+
+/** A zeroed Float32Array of `length`: scratch inside `withScratch`, a new array outside. */
+export function floats(length: number): Float32Array {
+  if (!active) return new Float32Array(length);
+  const { buffer, offset } = active.take(4 * length);
+  return new Float32Array(buffer, offset, length).fill(0);
+}
+
+/** A zeroed Uint8Array of `length` (see `floats`). */
+export function bytes(length: number): Uint8Array {
+  if (!active) return new Uint8Array(length);
+  const { buffer, offset } = active.take(length);
+  return new Uint8Array(buffer, offset, length).fill(0);
+}
+
+interface WasmHeapReader {
+  typedArrayFromHeap(info: { shape: number[]; dtype: tf.DataType; dataId: object }): Float32Array;
+}
+
+/**
+ * A float32 tensor's values as a Float32Array (scratch inside `withScratch`). On wasm it copies
+ * straight from the backend's heap instead of dataSync's fresh array.
+ */
+export function readValues(tensor: tf.Tensor): Float32Array {
+  if (tensor.dtype !== 'float32') throw new Error(`readValues: expected a float32 tensor, got ${tensor.dtype}`);
+  if (!active || tf.getBackend() !== 'wasm') return tensor.dataSync() as Float32Array;
+  const heap = (tf.backend() as unknown as WasmHeapReader).typedArrayFromHeap(tensor as unknown as { shape: number[]; dtype: tf.DataType; dataId: object });
+  const values = floats(tensor.size);
+  values.set(heap);
+  return values;
+}
+
+/**
+ * A float32 tensor's values without a copy where the backend allows it (a view of the wasm heap).
+ * Read it at once: the next tfjs op may grow the heap and detach the view.
+ */
+export function peekValues(tensor: tf.Tensor): Float32Array {
+  if (tensor.dtype !== 'float32') throw new Error(`peekValues: expected a float32 tensor, got ${tensor.dtype}`);
+  if (tf.getBackend() !== 'wasm') return tensor.dataSync() as Float32Array;
+  return (tf.backend() as unknown as WasmHeapReader).typedArrayFromHeap(tensor as unknown as { shape: number[]; dtype: tf.DataType; dataId: object });
+}
+
+/**
+ * A tensor holding `values`. The wasm backend copies them into its heap; the others may keep the
+ * array itself (the cpu backend does), so they get a copy: scratch arrays are reused.
+ */
+export function tensorOf<R extends tf.Rank>(values: Float32Array, shape: number[]): tf.Tensor<R> {
+  const owned = tf.getBackend() === 'wasm' ? values : values.slice();
+  return tf.tensor(owned, shape) as unknown as tf.Tensor<R>;
+}
