@@ -1,5 +1,5 @@
 /**
- * Issue 12 §1: a user's own records give a coherent report. Each of notebooks 02–06 runs on the
+ * Issue 12 §1: a user's own records give a coherent report. Each of notebooks 01–06 runs on the
  * hanlab kernel over a synthetic data set of the shipped format, written here, and its report is
  * checked against that data:
  *  - the counts the report shows are the synthetic data's (counted here, plainly, not through lib/);
@@ -50,7 +50,46 @@ function assertLabelled(markdown: string, published: string, keyIntegers: number
 
 const lineWith = (markdown: string, start: string) => markdown.split('\n').find((l) => l.startsWith(start)) ?? '';
 
-describe('own data gives a coherent report (notebooks 02–06 on synthetic data)', { concurrency: 1, timeout: 600_000 }, () => {
+/**
+ * 32 KLUE-format sentences of our own (a name and a place each) and a 23/4/5 partition of them,
+ * written under `dir`.
+ */
+function ownKlueData(dir: string): { sentences: { id: string; name: string; place: string }[]; klue: string; partition: string } {
+  const sentences = Array.from({ length: 32 }, (_, i) => ({ id: `own-${String(i).padStart(3, '0')}`, name: ['김철수', '이영희', '박민수'][i % 3], place: ['서울', '부산'][i % 2] }));
+  const tsv = ['## 우리 데이터', ''];
+  for (const s of sentences) {
+    const text = `${s.name}는 ${s.place}에 갔다.`;
+    tsv.push(`## ${s.id}\t<${s.name}:PS>는 <${s.place}:LC>에 갔다.`);
+    for (const [k, ch] of [...text].entries()) {
+      const inName = k < s.name.length;
+      const placeAt = text.indexOf(s.place);
+      const inPlace = k >= placeAt && k < placeAt + s.place.length;
+      tsv.push(`${ch}\t${inName ? (k === 0 ? 'B-PS' : 'I-PS') : inPlace ? (k === placeAt ? 'B-LC' : 'I-LC') : 'O'}`);
+    }
+    tsv.push('');
+  }
+  const klue = file(`${dir}/klue.tsv`, tsv.join('\n'));
+  const ids = sentences.map((s) => s.id);
+  const partition = file(`${dir}/partition.json`, JSON.stringify({ train: ids.slice(0, 23), validation: ids.slice(23, 27), test: ids.slice(27) }));
+  return { sentences, klue, partition };
+}
+
+describe('own data gives a coherent report (notebooks 01–06 on synthetic data)', { concurrency: 1, timeout: 600_000 }, () => {
+  test('01 tagger: our own KLUE-format file and partition', async () => {
+    const { klue, partition } = ownKlueData('001');
+    const md = await report('01-bilstm-crf-tagger.ipynb', {
+      klue_file: klue, partition_file: partition, epochs: 1, embedding_dim: 8, hidden_dim: 8, batch_size: 8, metrics_out: path.join(work, '001/metrics.json'),
+    });
+    assert.match(md, /^# TensorFlow\.js Bi-LSTM-CRF 개체명 인식기 — klue\.tsv\n/);
+    assert.match(md, /직접 학습하고 `klue\.tsv`에서 평가한 결과입니다/);
+    assert.match(md, /\| train \| 23 \|/);
+    assert.match(md, /\| validation \| 4 \|/);
+    assert.match(md, /\| test \| 5 \|/);
+    assert.match(md, /klue\.tsv`의 32문장을 고정 분할 `[^`]*partition\.json`에 따라 train \/ validation \/ test로 나눠 씁니다/);
+    assert.doesNotMatch(md, /21,008|5,000문장|KLUE NER v1\.1 dev의/, 'no word of the shipped KLUE split for our own file');
+    assert.match(md, /train 23문장 × 1 에폭/);
+  });
+
   test('04 structured JSON: 37 records of our own', async () => {
     const risk = ['높음', '애매', '낮음'];
     const match = ['대응', '판단불가', '미대응'];
@@ -139,22 +178,7 @@ describe('own data gives a coherent report (notebooks 02–06 on synthetic data)
   });
 
   test('02 KLUE NER: our own sentences, partition and answers', async () => {
-    const sentences = Array.from({ length: 32 }, (_, i) => ({ id: `own-${String(i).padStart(3, '0')}`, name: ['김철수', '이영희', '박민수'][i % 3], place: ['서울', '부산'][i % 2] }));
-    const tsv = ['## 우리 데이터', ''];
-    for (const s of sentences) {
-      const text = `${s.name}는 ${s.place}에 갔다.`;
-      tsv.push(`## ${s.id}\t<${s.name}:PS>는 <${s.place}:LC>에 갔다.`);
-      for (const [k, ch] of [...text].entries()) {
-        const inName = k < s.name.length;
-        const placeAt = text.indexOf(s.place);
-        const inPlace = k >= placeAt && k < placeAt + s.place.length;
-        tsv.push(`${ch}\t${inName ? (k === 0 ? 'B-PS' : 'I-PS') : inPlace ? (k === placeAt ? 'B-LC' : 'I-LC') : 'O'}`);
-      }
-      tsv.push('');
-    }
-    const klue = file('003/klue.tsv', tsv.join('\n'));
-    const ids = sentences.map((s) => s.id);
-    const partition = file('003/partition.json', JSON.stringify({ train: ids.slice(0, 23), validation: ids.slice(23, 27), test: ids.slice(27) }));
+    const { sentences, klue, partition } = ownKlueData('003');
     // Answers for 9 sentences: right, fenced, wrong type, missing the place.
     const answers = sentences.slice(0, 9).map((s, i) => ({
       id: s.id,

@@ -117,7 +117,7 @@ describe('notebooks 03 and 06 fine-tune a local checkpoint (model_dir)', { concu
     const result = await runNotebook('notebooks/03-sentiment.ipynb', {
       parameters: {
         config_file: config, test_file: testFile, train_limit: 0, valid_limit: 0, epochs_override: 0, learning_rate_override: 0, test_sample: 0,
-        memory_budget_tokens: 96, format_samples_dir: '', model_dir: modelDir, full_learning_rate: 0.001, lora_learning_rate: 0.005,
+        memory_budget_tokens: 48, format_samples_dir: '', model_dir: modelDir, full_learning_rate: 0.001, lora_learning_rate: 0.005,
       },
       env,
       output: path.join(work, '03.ipynb'),
@@ -161,10 +161,10 @@ describe('notebooks 03 and 06 fine-tune a local checkpoint (model_dir)', { concu
       assert.equal(loss.length, 1);
       assert.match(loss[0].join('|'), /^1\|\d\.\d{4}\|\d\.\d{4}$/);
     }
-    // The simulated memory limit split both runs' batches (16 texts of ~10 tokens > 96 padded tokens).
+    // The simulated memory limit split both runs' batches: each of the two threads takes 8 of the 16 texts (~12 padded tokens each), over 48.
     const microBatches = tableAfter(md, '### 자동 마이크로 배치 (OOM 방지)');
     for (const name of ['전체 파인튜닝', 'LoRA']) {
-      assert.ok(microBatches.some((r) => r[0] === name && r[2].includes('가상 메모리 한도(패딩 포함 96토큰)')), `${name} split its batch`);
+      assert.ok(microBatches.some((r) => r[0] === name && r[2].includes('가상 메모리 한도(패딩 포함 48토큰)')), `${name} split its batch`);
     }
     assert.match(md, /\| 학습률 \| 전체 파인튜닝 0\.001, LoRA 0\.005 \(config\.ini의 0\.005는 처음부터 학습하는 모델의 값이라 쓰지 않음\) \|/);
     assert.match(md, /재학습 전 모델은 사전학습 가중치에 \*\*새로 초기화한 분류 헤드\*\*를 붙인 모델로/);
