@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { dropoutScales } from './dropout.js';
-import { bytes, floats, readValues, tensorOf } from './scratch.js';
+import { bytes, filledTensor, floats, peekValues, readValues, tensorOf } from './scratch.js';
 import type { SequenceShape } from './embedding-lookup.js';
 
 export interface ConvBlockOptions {
@@ -61,37 +61,35 @@ export function convBlock(x: tf.Tensor3D, shape: SequenceShape, kernel: tf.Tenso
 
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, weights, offsets, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
-    save([weights]);
-    const inputValues = readValues(input);
     const biasValues = readValues(offsets);
-    const windows = floats(rows * windowWidth);
-    gatherWindows(windows, inputValues, sources, shape2);
-    const product = tf.tidy(() => tf.matMul(tensorOf<tf.Rank.R2>(windows, [rows, windowWidth]), weights));
-    const preActivation = readValues(product);
-    product.dispose();
+    // The windows matrix is gathered straight into the tensor's memory and kept for the gradient (the
+    // tape holds it): no copy into the backend, none back, no second upload.
+    const windows = filledTensor<tf.Rank.R2>([rows, windowWidth], (values) => gatherWindows(values, peekValues(input), sources, shape2));
+    save([weights, windows]);
+    const product = tf.matMul(windows, weights);
+    windows.dispose();
     // No dropout multiplies by ones: the element loops stay free of branches.
     const scale = scales ?? floats(rows * outChannels).fill(1);
     const active = bytes(rows * outChannels);
-    const out = floats(size * time * outChannels);
-    activate(out, active, preActivation, biasValues, inputValues, scale, positions, shape2);
+    const out = filledTensor<tf.Rank.R3>([size, time, outChannels], (values) => {
+      values.fill(0);
+      activate(values, active, peekValues(product), biasValues, peekValues(input), scale, positions, shape2);
+    });
+    product.dispose();
     return {
-      value: tensorOf<tf.Rank.R3>(out, [size, time, outChannels]),
+      value: out,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [savedWeights] = saved as tf.Tensor2D[];
-        const upstream = readValues(dy);
+        const [savedWeights, savedWindows] = saved as tf.Tensor2D[];
         const dInput = floats(size * time * channels);
-        const dPre = floats(rows * outChannels);
         const dBias = floats(outChannels);
-        backActivate(dInput, dPre, dBias, upstream, active, scale, positions, shape2);
-        const dPreTensor = tensorOf<tf.Rank.R2>(dPre, [rows, outChannels]);
-        const windowsTensor = tensorOf<tf.Rank.R2>(windows, [rows, windowWidth]);
-        const windowsT = tf.transpose(windowsTensor);
-        const dWeights = tf.matMul(windowsT, dPreTensor);
+        const dPre = filledTensor<tf.Rank.R2>([rows, outChannels], (values) => backActivate(dInput, values, dBias, peekValues(dy), active, scale, positions, shape2));
+        const windowsT = tf.transpose(savedWindows);
+        const dWeights = tf.matMul(windowsT, dPre);
         const weightsT = tf.transpose(savedWeights);
-        const dWindows = tf.matMul(dPreTensor, weightsT);
-        const dWindowValues = readValues(dWindows);
-        tf.dispose([dPreTensor, windowsTensor, windowsT, weightsT, dWindows]);
-        scatterWindows(dInput, dWindowValues, sources, shape2);
+        const dWindows = tf.matMul(dPre, weightsT);
+        // Read in place: no tfjs op runs between this view and the end of the scatter.
+        scatterWindows(dInput, peekValues(dWindows), sources, shape2);
+        tf.dispose([dPre, windowsT, weightsT, dWindows]);
         return [tensorOf<tf.Rank.R3>(dInput, [size, time, channels]), dWeights, tensorOf<tf.Rank.R1>(dBias, [outChannels])];
       },
     };
@@ -115,7 +113,10 @@ function gatherWindows(windows: Float32Array, input: Float32Array, sources: Int3
   for (let r = 0; r < rows; r++) {
     for (let tap = 0; tap < width; tap++) {
       const source = sources[r * width + tap];
-      if (source >= 0) windows.set(input.subarray(source * channels, (source + 1) * channels), (r * width + tap) * channels);
+      const to = (r * width + tap) * channels;
+      // Every element is written: the windows may live in uninitialised backend memory.
+      if (source >= 0) windows.set(input.subarray(source * channels, (source + 1) * channels), to);
+      else windows.fill(0, to, to + channels);
     }
   }
 }

@@ -116,3 +116,26 @@ export function tensorOf<R extends tf.Rank>(values: Float32Array, shape: number[
   const owned = tf.getBackend() === 'wasm' ? values : values.slice();
   return tf.tensor(owned, shape) as unknown as tf.Tensor<R>;
 }
+
+interface WasmOutputMaker extends WasmHeapReader {
+  makeOutput(shape: number[], dtype: tf.DataType): { dataId: object; shape: number[]; dtype: tf.DataType };
+}
+
+/**
+ * A new float32 tensor of `shape` whose values `fill` writes. On wasm `fill` writes straight into the
+ * tensor's memory in the backend's heap (uninitialised: `fill` must write every element), so the
+ * values are never copied; elsewhere it fills a fresh array. `fill` must not run tfjs ops: one could
+ * grow the heap and detach the array it is writing.
+ */
+export function filledTensor<R extends tf.Rank>(shape: number[], fill: (values: Float32Array) => void): tf.Tensor<R> {
+  if (tf.getBackend() !== 'wasm') {
+    const values = new Float32Array(shape.reduce((n, d) => n * d, 1));
+    fill(values);
+    return tf.tensor(values, shape) as unknown as tf.Tensor<R>;
+  }
+  const backend = tf.backend() as unknown as WasmOutputMaker;
+  const info = backend.makeOutput(shape, 'float32');
+  const tensor = tf.engine().makeTensorFromTensorInfo(info as never) as tf.Tensor<R>;
+  fill(backend.typedArrayFromHeap(info) as Float32Array);
+  return tensor;
+}
