@@ -116,31 +116,23 @@ async function regenerateOrCheck(
   common: { jobs: number; launcher?: ReturnType<typeof remoteLauncher>; cellTimeoutMs?: number },
 ): Promise<number> {
   const { jobs, launcher, cellTimeoutMs } = common;
-  if (values.check) {
-    const checked = await checkReports({
-      notebooksDir: values.notebooks,
-      outDir: values.out,
-      kernel: values.kernel,
-      cellTimeoutMs,
-      templatesDir: values.templates,
-      jobs,
-      launcher,
-      log: (line) => console.error(line),
-    });
-    console.log(formatCheck(checked, process.cwd()));
-    return checked.ok ? 0 : 1;
-  }
-  const result = await regenerateReports({
+  // What a check and a regeneration share: where, on which kernel, how many at once; progress to stderr.
+  const shared = {
     notebooksDir: values.notebooks,
     outDir: values.out,
-    force: values.force,
     kernel: values.kernel,
     cellTimeoutMs,
     templatesDir: values.templates,
     jobs,
     launcher,
-    log: (line) => console.error(line),
-  });
+    log: (line: string) => console.error(line),
+  };
+  if (values.check) {
+    const checked = await checkReports(shared);
+    console.log(formatCheck(checked, process.cwd()));
+    return checked.ok ? 0 : 1;
+  }
+  const result = await regenerateReports({ ...shared, force: values.force });
   const ok = result.outcomes.length - result.failed.length;
   console.log(`${ok}/${result.outcomes.length} reports written; index: ${path.relative(process.cwd(), result.indexMarkdownPath)}, ${path.relative(process.cwd(), result.indexHtmlPath)}`);
   for (const failure of result.failed) console.log(`  failed: ${failure.notebook}: ${failure.error}`);

@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../report/chromium.js';
 import { gpuProblem } from '../../lib/backend/probe.js';
 import { findJupyterNotebook, startJupyterServer, type JupyterServer } from '../remote/jupyter-server.js';
 
@@ -22,7 +23,6 @@ declare const document: any;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 declare const Jupyter: any;
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = path.join(process.cwd(), '.screenshots');
 const missing = !existsSync(CHROMIUM) ? `${CHROMIUM} is missing` : !findJupyterNotebook() ? 'jupyter-notebook is not installed' : undefined;
 const skip = missing && !process.env.HANLAB_REQUIRE_BROWSER ? `${missing} (apt install chromium jupyter-notebook; CI sets HANLAB_REQUIRE_BROWSER=1)` : false;
@@ -54,13 +54,7 @@ before(async () => {
   base = server.url.replace(/\/$/, '');
   token = server.token;
   const profile = path.join(work, 'chromium-profile');
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1200, height: 900 },
-    locale: 'ko-KR',
-  });
+  context = await launchChromium(profile, { width: 1200, height: 900 });
 });
 
 after(async () => {

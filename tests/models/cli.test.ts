@@ -15,7 +15,7 @@ import { run as predict, formatKlueSentence } from '../../cli/commands/predict.j
 import { run as evalNer } from '../../cli/commands/eval-ner.js';
 import { UsageError } from '../../lib/errors.js';
 import { loadKluePartition } from '../../lib/data/klue-partition.js';
-import { klueSentences, nsmcRows } from '../train/helpers.js';
+import { klueSentences, nsmcRows, quietly } from '../train/helpers.js';
 import { cleanup, skipWithoutTorch, tempDir, tinyCheckpoint } from './helpers.js';
 
 const skip = skipWithoutTorch();
@@ -61,19 +61,6 @@ function writeNewsTable(file: string, rows: number): void {
   }
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, lines.join('\n') + '\n');
-}
-
-async function quietly<T>(f: () => Promise<T>): Promise<{ result: T; output: string }> {
-  const lines: string[] = [];
-  const original = { log: console.log, error: console.error };
-  console.log = (...args: unknown[]) => void lines.push(args.join(' '));
-  console.error = console.log;
-  try {
-    return { result: await f(), output: lines.join('\n') };
-  } finally {
-    console.log = original.log;
-    console.error = original.error;
-  }
 }
 
 describe('hanlab train / predict with a pretrained encoder folder', { skip }, () => {

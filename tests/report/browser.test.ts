@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './chromium.js';
 import { renderReport } from '../../lib/report/pipeline.js';
 import { renderIndex } from '../../lib/report/render.js';
 
@@ -22,7 +23,6 @@ declare const document: any;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 declare const window: any;
 
-const CHROMIUM = '/usr/bin/chromium';
 const FIXTURES = path.join(process.cwd(), 'tests', 'fixtures', 'reports');
 const PUBLISHED = path.join(process.cwd(), 'reports');
 /** Issue 12: each HTML report stays small enough to open at once. */
@@ -50,13 +50,7 @@ test('every HTML report renders in chromium: no errors, no request, charts drawn
     ];
 
     mkdirSync(SCREENSHOTS, { recursive: true });
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1000, height: 800 },
-      locale: 'ko-KR',
-    });
+    context = await launchChromium(profile, { width: 1000, height: 800 });
 
     for (const { name, file } of pages) {
       const page = await context.newPage();

@@ -10,25 +10,20 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { liveKernelCount } from '../../lib/notebook/kernel-client.js';
 import { runNotebook } from '../../lib/notebook/runner.js';
 import { renderDocuments } from '../../lib/report/render.js';
 import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
+import { fileWriter, jsonl } from './files.js';
 import { publishedFigures, unlabelledPublishedFigures } from './published-labels.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'hanlab-own-data-'));
 const marker = newMarker();
 const env = { HANLAB_TEST_MARKER: marker, HANLAB_BACKEND: 'cpu' };
-const file = (name: string, text: string) => {
-  const full = path.join(work, name);
-  mkdirSync(path.dirname(full), { recursive: true });
-  writeFileSync(full, text);
-  return full;
-};
-const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const file = fileWriter(() => work);
 
 after(async () => {
   rmSync(work, { recursive: true, force: true });

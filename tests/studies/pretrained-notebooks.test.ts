@@ -14,7 +14,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { makeTinyCheckpoint } from '../../scripts/make-tiny-checkpoint.js';
 import { liveKernelCount } from '../../lib/notebook/kernel-client.js';
@@ -22,19 +22,14 @@ import { runNotebook } from '../../lib/notebook/runner.js';
 import { renderDocuments } from '../../lib/report/render.js';
 import { cleanup, skipWithoutTorch, tempDir } from '../models/helpers.js';
 import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
+import { fileWriter, jsonl } from './files.js';
 import { publishedFigures, unlabelledPublishedFigures } from './published-labels.js';
 
 const skip = skipWithoutTorch();
 const marker = newMarker();
 const env = { HANLAB_TEST_MARKER: marker, HANLAB_BACKEND: 'cpu' };
 let work = '';
-const file = (name: string, text: string) => {
-  const full = path.join(work, name);
-  mkdirSync(path.dirname(full), { recursive: true });
-  writeFileSync(full, text);
-  return full;
-};
-const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const file = fileWriter(() => work);
 
 before(() => {
   if (!skip) work = tempDir('hanlab-pretrained-notebooks-');

@@ -7,7 +7,7 @@ import { run as train, resolveModelKind } from '../../cli/commands/train.js';
 import { run as predict, formatKlueSentence } from '../../cli/commands/predict.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { parseKlueNer } from '../../lib/data/klue-ner.js';
-import { klueSentences, nsmcRows, setupBackend } from './helpers.js';
+import { klueSentences, nsmcRows, quietly, setupBackend } from './helpers.js';
 
 before(setupBackend);
 
@@ -19,20 +19,6 @@ function config(dir: string, modelName: string, trainFile: string, numLabels: nu
       `[Hyperparameters]\nnum_labels = ${numLabels}\nmax_seq_length = 64\nbatch_size = 8\nlearning_rate = 2e-3\nepochs = 1\nseed = 42\nsplit_ratio = 0.25\n${extra}`,
   );
   return file;
-}
-
-/** Runs a command with console output captured. */
-async function quietly<T>(f: () => Promise<T>): Promise<{ result: T; output: string }> {
-  const lines: string[] = [];
-  const original = { log: console.log, error: console.error };
-  console.log = (...args: unknown[]) => void lines.push(args.join(' '));
-  console.error = console.log;
-  try {
-    return { result: await f(), output: lines.join('\n') };
-  } finally {
-    console.log = original.log;
-    console.error = original.error;
-  }
 }
 
 test('model kinds: names, hanlab/ prefix and the loaders’ alias; transformer ids are refused', async () => {

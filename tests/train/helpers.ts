@@ -42,3 +42,17 @@ export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): nu
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
   return max;
 }
+
+/** Runs a command with its console output (log and error) captured. */
+export async function quietly<T>(f: () => Promise<T>): Promise<{ result: T; output: string }> {
+  const lines: string[] = [];
+  const original = { log: console.log, error: console.error };
+  console.log = (...args: unknown[]) => void lines.push(args.join(' '));
+  console.error = console.log;
+  try {
+    return { result: await f(), output: lines.join('\n') };
+  } finally {
+    console.log = original.log;
+    console.error = original.error;
+  }
+}
