@@ -109,12 +109,13 @@ export function peekValues(tensor: tf.Tensor): Float32Array {
 }
 
 /**
- * A tensor holding `values`. The wasm backend copies them into its heap; the others may keep the
- * array itself (the cpu backend does), so they get a copy: scratch arrays are reused.
+ * A tensor holding a copy of `values` (scratch arrays are reused, and some backends would keep the
+ * array itself): one copy, straight into the backend's memory where it has its own (see filledTensor).
  */
 export function tensorOf<R extends tf.Rank>(values: Float32Array, shape: number[]): tf.Tensor<R> {
-  const owned = tf.getBackend() === 'wasm' ? values : values.slice();
-  return tf.tensor(owned, shape) as unknown as tf.Tensor<R>;
+  const size = shape.reduce((n, d) => n * d, 1);
+  if (values.length !== size) throw new Error(`tensorOf: ${values.length} values for shape [${shape.join(', ')}] (${size} elements)`);
+  return filledTensor<R>(shape, (memory) => memory.set(values));
 }
 
 interface WasmOutputMaker extends WasmHeapReader {
