@@ -27,6 +27,7 @@ import { encodeTextsForEncoder } from '../lib/train/encoder-data.js';
 import { makeBatch, type EncodedExample } from '../lib/train/batching.js';
 import { planEpoch, trainModel, type TrainOptions } from '../lib/train/trainer.js';
 import { makeTinyCheckpoint, PYTHON, REFERENCE_SCRIPT } from '../scripts/make-tiny-checkpoint.js';
+import { pytorchEnvironment } from './pytorch.js';
 
 const BATCH = 16;
 const LENGTH = 128;
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
       const reference = (threads: number) => {
         const spec = path.join(dir, `batches-${threads}.json`);
         writeFileSync(spec, JSON.stringify({ threads, num_labels: 2, learning_rate: 5e-5, warmup: WARMUP, steps: STEPS, batches }));
-        const run = spawnSync(PYTHON, [REFERENCE_SCRIPT, 'train-bench', '--model', modelDir, '--inputs', spec], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+        const run = spawnSync(PYTHON, [REFERENCE_SCRIPT, 'train-bench', '--model', modelDir, '--inputs', spec], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, env: pytorchEnvironment() });
         if (run.status !== 0) throw new Error(`hf_reference.py train-bench failed:\n${run.stderr}`);
         return JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
       };

@@ -32,9 +32,9 @@ import { modelConfigFor } from '../lib/train/index.js';
 import { SequenceTagger, type TaggerConfig } from '../lib/train/models/tagger.js';
 import { planEpoch, trainModel, type TrainOptions } from '../lib/train/trainer.js';
 import { Vocabulary } from '../lib/train/vocabulary.js';
+import { PYTHON, pytorchEnvironment } from './pytorch.js';
 import { profileStep } from './train-profile.js';
 
-const PYTHON = '/usr/bin/python3';
 const SENTENCES = 2000;
 const BATCH = 32;
 const SEED = 7;
@@ -88,7 +88,7 @@ class PytorchReference {
     const dir = mkdtempSync(path.join(tmpdir(), 'hanlab-bench-'));
     const file = path.join(dir, 'batches.json');
     writeFileSync(file, JSON.stringify(spec));
-    const child = spawn(PYTHON, ['bench/train_reference.py', file], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(PYTHON, ['bench/train_reference.py', file], { stdio: ['pipe', 'pipe', 'pipe'], env: pytorchEnvironment() });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('exit', (code) => {

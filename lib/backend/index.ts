@@ -14,6 +14,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { HanlabError } from '../errors.js';
+import { installBlasProducts, type GemmChoice } from './blas.js';
 import { queryGpu } from './cuda.js';
 import { loadNativeBackend } from './native.js';
 import { BACKEND_CHOICES, gpuProblem, locatePackage, type BackendChoice } from './probe.js';
@@ -36,8 +37,8 @@ export interface DeviceManifest {
   cpuModel?: string;
   memoryMiB: number;
   gpu?: { name?: string; memoryMiB?: number; driverVersion?: string };
-  /** wasm only: SIMD and threads as the backend reports them. */
-  wasm?: { simd: boolean; threads: boolean };
+  /** wasm only: SIMD and threads as the backend reports them, and what runs its matrix products. */
+  wasm?: { simd: boolean; threads: boolean; gemm: GemmChoice };
   /** Why a preferred backend was not used (each one tried, in order). */
   fallbackReason?: string;
   /** What asked for the backend: `HANLAB_BACKEND`, `prefer`, or `auto`. */
@@ -67,6 +68,8 @@ export class BackendUnavailableError extends HanlabError {
 }
 
 let current: DeviceManifest | undefined;
+/** What runs the wasm backend's products, once it is set up (installBlasProducts answers once per thread). */
+let gemm: GemmChoice | undefined;
 
 /** The manifest of the last successful initBackend() in this process. */
 export function currentDevice(): DeviceManifest | undefined {
@@ -168,7 +171,9 @@ async function tryBackend(choice: BackendChoice, root: string): Promise<Attempt>
       // Threads need SharedArrayBuffer workers that the Node build of the backend does not start; SIMD works.
       tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
       setWasmPaths(dir + path.sep);
-      return switchTo('wasm');
+      const switched = await switchTo('wasm');
+      if (switched.ok) gemm = installBlasProducts(root);
+      return switched;
     }
     case 'cpu':
       return switchTo('cpu');
@@ -240,7 +245,11 @@ function buildManifest(
     manifest.gpu = gpu ?? {};
   }
   if (choice === 'wasm') {
-    manifest.wasm = { simd: Boolean(tf.env().getBool('WASM_HAS_SIMD_SUPPORT')), threads: Boolean(tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')) };
+    manifest.wasm = {
+      simd: Boolean(tf.env().getBool('WASM_HAS_SIMD_SUPPORT')),
+      threads: Boolean(tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')),
+      gemm: gemm ?? { products: 'xnnpack' },
+    };
   }
   if (failures.length) manifest.fallbackReason = failures.join('; ');
   return manifest;

@@ -5,6 +5,7 @@
  * `GradientWorkers`, never imported by the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { GemmChoice } from '../backend/blas.js';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { Batch } from './batching.js';
 import { EncoderModel } from './encoder-model.js';
@@ -32,6 +33,10 @@ export interface GradientResponse {
 export interface WorkerSetup {
   description: ReturnType<typeof describeModel>;
   backend: BackendChoice;
+  /** Project root the main thread's backend was set up from (the wasm binaries, the OpenBLAS addon). */
+  root: string;
+  /** What runs the main thread's wasm matrix products; the worker must use the same, or its half of a batch would round differently. */
+  products?: GemmChoice['products'];
   /** The current weights, flat in parameter order, written by the main thread. */
   weights: SharedArrayBuffer;
   /** This worker's gradient slot, as long as the weights. */
@@ -42,7 +47,11 @@ async function start(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('gradient-worker.ts runs only as a worker thread');
   const setup = workerData as WorkerSetup;
-  await initBackend({ prefer: setup.backend });
+  const device = await initBackend({ prefer: setup.backend, root: setup.root });
+  const products = device.wasm?.gemm.products;
+  if (products !== setup.products) {
+    throw new Error(`the gradient worker's matrix products run on ${products ?? 'no wasm backend'}, the main thread's on ${setup.products ?? 'no wasm backend'}`);
+  }
   const { description } = setup;
   const model: TrainableModel =
     description.format === 'hanlab-encoder'

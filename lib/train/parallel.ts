@@ -15,7 +15,7 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { BackendChoice } from '../backend/index.js';
+import { currentDevice, type BackendChoice } from '../backend/index.js';
 import type { Batch } from './batching.js';
 import type { GradientRequest, GradientResponse, WorkerSetup } from './gradient-worker.js';
 import type { describeModel } from './saved-model.js';
@@ -107,7 +107,14 @@ export class GradientWorkers {
     const tsxApi = createRequire(path.join(root, 'package.json')).resolve('tsx/cjs/api');
     const workers = await Promise.all(
       Array.from({ length: count }, () =>
-        GradientWorker.start(file, tsxApi, { description, backend, weights: weights.buffer as SharedArrayBuffer, gradients: new SharedArrayBuffer(weights.byteLength) }),
+        GradientWorker.start(file, tsxApi, {
+          description,
+          backend,
+          root,
+          products: currentDevice()?.wasm?.gemm.products,
+          weights: weights.buffer as SharedArrayBuffer,
+          gradients: new SharedArrayBuffer(weights.byteLength),
+        }),
       ),
     );
     return new GradientWorkers(workers);

@@ -198,14 +198,15 @@ test('an error no command handles is one line from the CLI, not tfjs-backend-was
   const dir = tempDir();
   try {
     const config = cliConfig(dir, {});
-    // A stray exception while `train` runs on the wasm backend, whose module has installed its handlers.
+    // A stray exception while `train` runs on the wasm backend, whose module has installed its handlers
+    // (far more epochs than 1.5 s can run, and no early stop: the exception must come while training).
     const script = path.join(dir, 'stray.mts');
     writeFileSync(
       script,
       [
         `import { main } from ${JSON.stringify(path.resolve('cli/hanlab.ts'))};`,
         "setTimeout(() => { throw new TypeError('stray failure'); }, 1500);",
-        `process.exitCode = await main(['train', '--config', ${JSON.stringify(config)}, '--progress', 'none', '--epochs', '500', '--workers', '0']);`,
+        `process.exitCode = await main(['train', '--config', ${JSON.stringify(config)}, '--progress', 'none', '--epochs', '100000', '--patience', '0', '--workers', '0']);`,
       ].join('\n'),
     );
     const result = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, HANLAB_BACKEND: 'wasm' } });
