@@ -84,6 +84,15 @@ export function installBlasProducts(root: string): GemmChoice {
   return (installed = { products: 'openblas', openblas: addon.library() });
 }
 
+/**
+ * Whether the current backend's products are XNNPACK's in tfjs-backend-wasm, fast only for plain 2-D
+ * operands: callers then transpose explicitly (lib/train/ops/mat-mul.ts) and batch by other means
+ * (batchMatMul in lib/models/ops.ts). OpenBLAS, tfjs-node and the JavaScript backend need neither.
+ */
+export function productsRunOnXnnpack(): boolean {
+  return tf.getBackend() === 'wasm' && installed === undefined;
+}
+
 /** The addon under `root`, or why it cannot be used (a sentence). */
 export function loadBlasAddon(root: string): BlasAddon | string {
   const file = path.join(root, BLAS_ADDON);

@@ -4,7 +4,8 @@
  * come from lib/train/ops (fast-path matMul gradients; a scatter-add gradient for row gathers).
  */
 import * as tf from '@tensorflow/tfjs';
-import { dense } from '../train/ops/mat-mul.js';
+import { productsRunOnXnnpack } from '../backend/blas.js';
+import { dense, matMulWithTransposes } from '../train/ops/mat-mul.js';
 
 /**
  * Column sums of `m [rows, n]` as `[n]`, by a product with a row of ones: on the wasm backend a sum
@@ -15,7 +16,7 @@ export function columnSums(m: tf.Tensor2D): tf.Tensor1D {
   return tf.reshape(tf.matMul(tf.ones([1, m.shape[0]]), m), [m.shape[1]]) as tf.Tensor1D;
 }
 
-/** `x [M, in] · kernel [in, out] + bias`, one op with explicit-transpose gradients and matMul column sums. */
+/** `x [M, in] · kernel [in, out] + bias`, one op with transposed-operand gradients and matMul column sums. */
 const linearWithBias = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, kernel, bias, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
   save([x, kernel]);
@@ -24,7 +25,7 @@ const linearWithBias = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [input, weights] = saved as tf.Tensor2D[];
       const grad = dy as tf.Tensor2D;
-      return [tf.matMul(grad, tf.transpose(weights)), tf.matMul(tf.transpose(input), grad), columnSums(grad)];
+      return [matMulWithTransposes(grad, weights, false, true), matMulWithTransposes(input, grad, true, false), columnSums(grad)];
     },
   };
 });
@@ -117,9 +118,9 @@ const fastBatchMatMul = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[])
   };
 });
 
-/** `a [N, m, k] · b [N, k, n]` → `[N, m, n]` (on wasm through the depthwise-convolution path). */
+/** `a [N, m, k] · b [N, k, n]` → `[N, m, n]` (with XNNPACK's products, through the depthwise-convolution path). */
 export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  return tf.getBackend() === 'wasm' ? (fastBatchMatMul(a, b) as tf.Tensor3D) : tf.matMul(a, b);
+  return productsRunOnXnnpack() ? (fastBatchMatMul(a, b) as tf.Tensor3D) : tf.matMul(a, b);
 }
 
 /** `[B·L, H·d]` → `[B, H, L, d]` (one sequence's heads side by side). */

@@ -9,7 +9,7 @@
  * when writing HF files. Every other tensor keeps the checkpoint's layout.
  */
 import * as tf from '@tensorflow/tfjs';
-import { dense } from '../train/ops/mat-mul.js';
+import { dense, matMulWithTransposes } from '../train/ops/mat-mul.js';
 import { embeddingLookup } from '../train/ops/embedding-lookup.js';
 import { dropout, type ForwardContext } from '../train/models/encoder.js';
 import { layerNorm, linear } from './ops.js';
@@ -77,8 +77,7 @@ export function frozenDense(x: tf.Tensor, kernel: tf.Tensor2D, bias?: tf.Tensor1
     const [input] = args as [tf.Tensor2D];
     return {
       value: tf.matMul(input, kernel) as tf.Tensor,
-      // An explicit transpose keeps the product on the wasm backend's fast matMul path.
-      gradFunc: (dy: tf.Tensor) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(kernel))],
+      gradFunc: (dy: tf.Tensor) => [matMulWithTransposes(dy as tf.Tensor2D, kernel, false, true)],
     };
   });
   let y = product(tf.reshape(x, [-1, inner]));

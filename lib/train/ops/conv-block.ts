@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { dropoutScales } from './dropout.js';
 import { bytes, filledTensor, floats, peekValues, readValues, tensorOf } from './scratch.js';
 import type { SequenceShape } from './embedding-lookup.js';
+import { matMulWithTransposes } from './mat-mul.js';
 
 export interface ConvBlockOptions {
   /** Taps of the kernel (odd). */
@@ -83,13 +84,11 @@ export function convBlock(x: tf.Tensor3D, shape: SequenceShape, kernel: tf.Tenso
         const dInput = floats(size * time * channels);
         const dBias = floats(outChannels);
         const dPre = filledTensor<tf.Rank.R2>([rows, outChannels], (values) => backActivate(dInput, values, dBias, peekValues(dy), active, scale, positions, shape2));
-        const windowsT = tf.transpose(savedWindows);
-        const dWeights = tf.matMul(windowsT, dPre);
-        const weightsT = tf.transpose(savedWeights);
-        const dWindows = tf.matMul(dPre, weightsT);
+        const dWeights = matMulWithTransposes(savedWindows, dPre, true, false);
+        const dWindows = matMulWithTransposes(dPre, savedWeights, false, true);
         // Read in place: no tfjs op runs between this view and the end of the scatter.
         scatterWindows(dInput, peekValues(dWindows), sources, shape2);
-        tf.dispose([dPre, windowsT, weightsT, dWindows]);
+        tf.dispose([dPre, dWindows]);
         return [tensorOf<tf.Rank.R3>(dInput, [size, time, channels]), dWeights, tensorOf<tf.Rank.R1>(dBias, [outChannels])];
       },
     };

@@ -17,8 +17,10 @@
  * zero state at its own first token, and a sentence's result does not depend on the batch's padding.
  */
 import * as tf from '@tensorflow/tfjs';
+import { productsRunOnXnnpack } from '../../backend/blas.js';
 import { dropoutScales } from './dropout.js';
 import { floats, readValues, tensorOf } from './scratch.js';
+import { matMulWithTransposes } from './mat-mul.js';
 
 export interface LstmWeights {
   /** `[inputDim, 4·hidden]`, gate order i, f, g (cell candidate), o. */
@@ -108,19 +110,18 @@ export function bidirectionalLstm(
         const forwardGrads = backpropDirection(traces[0], upstream, savedRecF, false, 0);
         const backwardGrads = backpropDirection(traces[1], upstream, savedRecB, true, hidden);
         return tf.tidy(() => {
-          const inputT = tf.transpose(savedInput);
           const weightGrads = (grads: DirectionGrads) => {
             const dGates = tensorOf<tf.Rank.R2>(grads.dGates, [batch * time, gateWidth]);
             return {
               dGates,
-              input: tf.matMul(inputT, dGates),
-              recurrent: tf.matMul(tf.transpose(tensorOf<tf.Rank.R2>(grads.previousHidden, [batch * time, hidden])), dGates),
+              input: matMulWithTransposes(savedInput, dGates, true, false),
+              recurrent: matMulWithTransposes(tensorOf<tf.Rank.R2>(grads.previousHidden, [batch * time, hidden]), dGates, true, false),
               bias: tensorOf<tf.Rank.R1>(grads.dBias, [gateWidth]),
             };
           };
           const f = weightGrads(forwardGrads);
           const b = weightGrads(backwardGrads);
-          const dInput = tf.add(tf.matMul(f.dGates, tf.transpose(savedInF)), tf.matMul(b.dGates, tf.transpose(savedInB)));
+          const dInput = tf.add(matMulWithTransposes(f.dGates, savedInF, false, true), matMulWithTransposes(b.dGates, savedInB, false, true));
           return [tf.reshape(dInput, [batch, time, inputDim]), f.input, f.recurrent, f.bias, b.input, b.recurrent, b.bias];
         });
       },
@@ -200,7 +201,8 @@ export function bidirectionalLstm(
     let dHiddenNext = floats(batch * hidden);
     const dCellNext = floats(batch * hidden);
     const stepGates = floats(batch * gateWidth);
-    const recurrentT = tf.transpose(recurrent);
+    // One transposed copy for all steps where transposed operands are slow (see matMulWithTransposes in mat-mul.ts).
+    const recurrentT = productsRunOnXnnpack() ? tf.transpose(recurrent) : null;
     try {
       for (let s = time - 1; s >= 0; s--) {
         const n = running[s];
@@ -247,13 +249,13 @@ export function bidirectionalLstm(
         }
         if (s > 0) {
           const dz = tensorOf<tf.Rank.R2>(stepGates.subarray(0, n * gateWidth), [n, gateWidth]);
-          const product = tf.matMul(dz, recurrentT);
-          dHiddenNext = readValues(product);
-          tf.dispose([dz, product]);
+          const stepProduct = recurrentT ? tf.matMul(dz, recurrentT) : tf.matMul(dz, recurrent, false, true);
+          dHiddenNext = readValues(stepProduct);
+          tf.dispose([dz, stepProduct]);
         }
       }
     } finally {
-      recurrentT.dispose();
+      recurrentT?.dispose();
     }
     return { dGates, previousHidden, dBias };
   }

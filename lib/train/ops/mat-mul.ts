@@ -1,9 +1,19 @@
 /**
- * 2-D matMul whose gradients transpose explicitly. tfjs-core's own gradient calls matMul with
- * transposeA/transposeB, which on the wasm backend misses XNNPACK's fast path (measured 2 vs 20–32
- * GFLOP/s); an explicit transpose followed by a plain matMul keeps every product on the fast path.
+ * Matrix products with transposed operands, and a 2-D matMul whose gradients use them.
+ *
+ * On the wasm backend with its own XNNPACK products, matMul with transposeA/transposeB misses the fast
+ * path (measured 2 vs 20–32 GFLOP/s): an explicit transpose followed by a plain matMul is faster.
+ * OpenBLAS (lib/backend/blas.ts), tfjs-node and the plain JavaScript backend read a transposed operand
+ * in place, so there the flags go straight to matMul and no transposed copy is made.
  */
 import * as tf from '@tensorflow/tfjs';
+import { productsRunOnXnnpack } from '../../backend/blas.js';
+
+/** `op(a) · op(b)` for 2-D tensors, op = transpose where asked. */
+export function matMulWithTransposes(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, transposeB = false): tf.Tensor2D {
+  if (!productsRunOnXnnpack() || (!transposeA && !transposeB)) return tf.matMul(a, b, transposeA, transposeB);
+  return tf.tidy(() => tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b));
+}
 
 const matMulExplicitGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
@@ -13,7 +23,7 @@ const matMulExplicitGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const grad = dy as tf.Tensor2D;
       const [savedA, savedB] = saved as tf.Tensor2D[];
-      return [tf.matMul(grad, tf.transpose(savedB)), tf.matMul(tf.transpose(savedA), grad)];
+      return [matMulWithTransposes(grad, savedB, false, true), matMulWithTransposes(savedA, grad, true, false)];
     },
   };
 });
