@@ -123,6 +123,18 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Device
   throw new BackendUnavailableError('cpu', `no TensorFlow.js backend could be initialised: ${failures.join('; ')}`);
 }
 
+/**
+ * The backend as a report names it: the BackendChoice, and on wasm what ran its matrix products
+ * (`wasm (OpenBLAS Haswell)`, `wasm (XNNPACK)`), since training figures depend on it in their last digits.
+ */
+export function describeBackend(device: DeviceManifest): string {
+  const gemm = device.wasm?.gemm;
+  if (!gemm) return device.backend;
+  if (gemm.products === 'xnnpack') return `${device.backend} (XNNPACK)`;
+  const core = gemm.openblas?.core;
+  return `${device.backend} (OpenBLAS${core ? ` ${core}` : ''})`;
+}
+
 export function parseBackendChoice(value: string, source: string): BackendChoice {
   const normal = value.trim().toLowerCase();
   if ((BACKEND_CHOICES as readonly string[]).includes(normal)) return normal as BackendChoice;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { BLAS_ADDON } from '../../lib/backend/blas.js';
-import { BackendUnavailableError, currentDevice, initBackend, parseBackendChoice } from '../../lib/backend/index.js';
+import { BackendUnavailableError, currentDevice, describeBackend, initBackend, parseBackendChoice } from '../../lib/backend/index.js';
 import { gpuProblem } from '../../lib/backend/probe.js';
 
 const saved = { backend: process.env.HANLAB_BACKEND, fallback: process.env.HANLAB_ALLOW_CPU_FALLBACK, require: process.env.HANLAB_REQUIRE_GPU };
@@ -23,6 +23,7 @@ describe('initBackend', () => {
     const device = await initBackend();
     assert.equal(device.backend, 'cpu');
     assert.equal(device.tfBackend, 'cpu');
+    assert.equal(describeBackend(device), 'cpu');
     assert.equal(tf.getBackend(), 'cpu');
     assert.equal(device.requestedBy, 'HANLAB_BACKEND');
     assert.equal(device.tfjsVersion, tf.version.tfjs);
@@ -41,6 +42,7 @@ describe('initBackend', () => {
     assert.equal(device.wasm?.threads, false);
     // tests/backend/blas.test.ts tests the products themselves; here: the manifest says what runs them.
     assert.equal(device.wasm?.gemm.products, existsSync(BLAS_ADDON) && process.env.HANLAB_GEMM !== 'wasm' ? 'openblas' : 'xnnpack');
+    assert.match(describeBackend(device), device.wasm?.gemm.products === 'openblas' ? /^wasm \(OpenBLAS \w+\)$/ : /^wasm \(XNNPACK\)$/);
     assert.deepEqual(Array.from(tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync()), [11]);
   });
 
