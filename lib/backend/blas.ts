@@ -9,9 +9,9 @@
  * built by scripts/build-native.mjs): no copy, no change to any op or gradient above the kernel.
  *
  * Reproducibility: OpenBLAS picks its kernel by CPU, and kernels sum in different orders. Unless the
- * user pins one, OPENBLAS_CORETYPE=Haswell (AVX2 + FMA, the fastest of the four measured here) is set
- * before the library loads, so every AVX2 machine trains bit for bit alike; OPENBLAS_NUM_THREADS=1,
- * because the trainer runs its own threads, one product per thread.
+ * user pins one, OPENBLAS_CORETYPE=Haswell (AVX2 + FMA, the fastest of the four measured here) is in
+ * force while the library loads, so every AVX2 machine trains bit for bit alike; and
+ * OPENBLAS_NUM_THREADS=1, because the trainer runs its own threads, one product per thread.
  *
  * HANLAB_GEMM chooses: `auto` (default: OpenBLAS when the addon is built, else the wasm products, with
  * the reason in the device manifest), `openblas` (that or an error) or `wasm`.
@@ -99,19 +99,22 @@ export function loadBlasAddon(root: string): BlasAddon | string {
   if (!existsSync(file)) {
     return `${BLAS_ADDON} is not built (npm run build:native; it needs Debian's libopenblas-dev)`;
   }
-  pinOpenBlas();
+  // OpenBLAS reads its settings from the environment once, when it loads: set them for that moment
+  // only, so programs this process starts later (a notebook's Python, say) keep the user's.
+  const saved = { OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE };
+  process.env.OPENBLAS_NUM_THREADS = '1';
+  if (saved.OPENBLAS_CORETYPE === undefined && cpuHasAvx2Fma()) process.env.OPENBLAS_CORETYPE = 'Haswell';
   try {
     return createRequire(path.join(root, 'package.json'))(file) as BlasAddon;
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     return `${BLAS_ADDON} failed to load: ${message.slice(0, 300)}`;
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   }
-}
-
-/** OpenBLAS reads these once, when it loads: one thread per caller, and one kernel on every AVX2 CPU. */
-function pinOpenBlas(): void {
-  process.env.OPENBLAS_NUM_THREADS = '1';
-  if (process.env.OPENBLAS_CORETYPE === undefined && cpuHasAvx2Fma()) process.env.OPENBLAS_CORETYPE = 'Haswell';
 }
 
 function cpuHasAvx2Fma(): boolean {
