@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseOptions } from '../options.js';
-import { initBackend } from '../../lib/backend/index.js';
+import { describeBackend, initBackend } from '../../lib/backend/index.js';
 import { readTrainingConfig, type TrainingConfig } from '../../lib/data/config-ini.js';
 import { readKlueNer, type KlueSentence } from '../../lib/data/klue-ner.js';
 import { KLUE_PARTITION_FILE, loadKluePartition, splitKlueSentences } from '../../lib/data/klue-partition.js';
@@ -127,7 +127,8 @@ export async function run(argv: string[]): Promise<number> {
   checkOutputDirectory(config.outputDir, 'output_dir', { file: config.file, field: '[Path] output_dir' });
   if (config.checkpointDir) checkOutputDirectory(config.checkpointDir, 'checkpoint_dir', { file: config.file, field: '[Path] checkpoint_dir' });
   const device = await initBackend();
-  console.log(`backend: ${device.backend} (tfjs ${device.tfjsVersion})${device.fallbackReason ? ` — ${device.fallbackReason}` : ''}`);
+  const products = device.wasm?.gemm.reason ? ` — matrix products on XNNPACK: ${device.wasm.gemm.reason}` : '';
+  console.log(`backend: ${describeBackend(device)}, tfjs ${device.tfjsVersion}${device.fallbackReason ? ` — ${device.fallbackReason}` : ''}${products}`);
   if (kind && config.learningRate < 1e-4) {
     console.log(`note: learning_rate ${config.learningRate} suits fine-tuning a pre-trained model; models trained from scratch here usually want 1e-3 to 3e-3`);
   }
