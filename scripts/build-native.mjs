@@ -38,7 +38,7 @@ try {
   rmSync(staging, { force: true });
   const output = String(error.stderr ?? '').trim().split('\n').slice(-3).join(' / ');
   const why = error.code === 'ENOENT' ? `no C compiler (${compiler})` : output || error.message;
-  const line = `hanlab: the OpenBLAS matrix products were not built (${why}); training runs on the wasm backend's own products, about 3x slower. On Debian: apt install gcc libopenblas-dev, then npm run build:native`;
+  const line = `hanlab: the OpenBLAS matrix products were not built (${why}); training runs on the wasm backend's own matrix products, about half as fast. On Debian: apt install gcc libopenblas-dev, then npm run build:native`;
   if (required) {
     console.error(line);
     process.exit(1);

@@ -68,8 +68,6 @@ export class BackendUnavailableError extends HanlabError {
 }
 
 let current: DeviceManifest | undefined;
-/** What runs the wasm backend's products, once it is set up (installBlasProducts answers once per thread). */
-let gemm: GemmChoice | undefined;
 
 /** The manifest of the last successful initBackend() in this process. */
 export function currentDevice(): DeviceManifest | undefined {
@@ -106,7 +104,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Device
   for (const choice of order) {
     const attempt = await tryBackend(choice, root);
     if (attempt.ok) {
-      const manifest = buildManifest(choice, attempt.nativeVersion, requestedBy, failures);
+      const manifest = buildManifest(choice, attempt, requestedBy, failures);
       current = manifest;
       return manifest;
     }
@@ -147,6 +145,8 @@ interface Attempt {
   /** Why it failed (when !ok). */
   reason?: string;
   nativeVersion?: { name: string; version: string };
+  /** wasm: what runs its matrix products. */
+  gemm?: GemmChoice;
 }
 
 async function tryBackend(choice: BackendChoice, root: string): Promise<Attempt> {
@@ -184,8 +184,7 @@ async function tryBackend(choice: BackendChoice, root: string): Promise<Attempt>
       tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
       setWasmPaths(dir + path.sep);
       const switched = await switchTo('wasm');
-      if (switched.ok) gemm = installBlasProducts(root);
-      return switched;
+      return switched.ok ? { ok: true, gemm: installBlasProducts(root) } : switched;
     }
     case 'cpu':
       return switchTo('cpu');
@@ -233,7 +232,7 @@ function nativeVersion(name: string, root: string): { name: string; version: str
 
 function buildManifest(
   choice: BackendChoice,
-  nativePackage: { name: string; version: string } | undefined,
+  { nativeVersion: nativePackage, gemm }: Attempt,
   requestedBy: DeviceManifest['requestedBy'],
   failures: string[],
 ): DeviceManifest {

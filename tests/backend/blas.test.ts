@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -166,4 +166,21 @@ test('HANLAB_GEMM: wasm keeps XNNPACK, openblas without the addon is an error, a
   } finally {
     rmSync(emptyRoot, { recursive: true, force: true });
   }
+});
+
+test('build:native without a C compiler says why in one line and goes on; --required (or HANLAB_GEMM=openblas) makes it an error', () => {
+  const addon = path.join(ROOT, BLAS_ADDON);
+  const before = existsSync(addon) ? statSync(addon).mtimeMs : undefined;
+  const build = (args: string[], gemm: string) =>
+    spawnSync(process.execPath, ['scripts/build-native.mjs', ...args], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, CC: '/nonexistent/cc', HANLAB_GEMM: gemm } });
+  const lenient = build([], 'auto');
+  assert.equal(lenient.status, 0, lenient.stderr);
+  assert.match(
+    lenient.stderr,
+    /^hanlab: the OpenBLAS matrix products were not built \(no C compiler \(\/nonexistent\/cc\)\); training runs on the wasm backend's own matrix products, about half as fast\. On Debian: apt install gcc libopenblas-dev, then npm run build:native\n$/,
+  );
+  assert.equal(build(['--required'], 'auto').status, 1);
+  assert.equal(build([], 'openblas').status, 1);
+  // A failed build leaves the built addon as it was.
+  assert.equal(existsSync(addon) ? statSync(addon).mtimeMs : undefined, before);
 });
