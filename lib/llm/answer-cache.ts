@@ -19,6 +19,7 @@ import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { HanlabError, InputError } from '../errors.js';
 import type { ChatMessage } from './openai-client.js';
+import { processExists } from '../processes.js';
 
 export interface AnswerSettings {
   model: string;
@@ -70,15 +71,6 @@ interface LockInfo {
   startedAt: string;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * `<cache>.lock`, created exclusively (O_EXCL) with our pid and host. Written by hand: the question is
  * "is the run that holds it still alive", which the pid answers at once on this host; mtime-based
@@ -115,7 +107,7 @@ function acquireLock(lockPath: string, cachePath: string): { release: () => void
           `if that run is gone, remove ${lockPath}`,
       );
     }
-    if (held && isAlive(held.pid)) {
+    if (held && processExists(held.pid)) {
       throw new CacheLockedError(
         `${cachePath} is in use by another hanlab generate (pid ${held.pid}, since ${held.startedAt}): two runs on one cache would ask ` +
           'the same prompts twice. Wait for it to finish (a rerun then resumes from the cache), or give this run its own --out or --cache',

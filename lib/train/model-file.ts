@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { processExists } from '../processes.js';
 
 const MAGIC = 'HANLAB2\n';
 const MAGIC_WITHOUT_CHECKSUM = 'HANLAB1\n';
@@ -140,21 +141,11 @@ export function removeStaleTemporaries(file: string): string[] {
     const match = /^(\d+)-\d+$/.exec(name.slice(prefix.length));
     if (!match) continue;
     const pid = Number(match[1]);
-    if (pid === process.pid || processIsAlive(pid)) continue;
+    if (pid === process.pid || processExists(pid)) continue;
     rmSync(path.join(dir, name), { force: true });
     removed.push(name);
   }
   return removed;
-}
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 const hostIsLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
