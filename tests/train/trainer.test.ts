@@ -147,7 +147,7 @@ test('overfitting signal: withdrawn when a later epoch beats the best it was mea
     memory: { numTensors: 0, numBytes: 0, rssBytes: 0 },
   });
   // The KLUE run of issue 25: best at 8, falling at 9-10 (signal), then epoch 12 beats epoch 8.
-  const scores = [0.5, 0.6, 0.65, 0.7, 0.72, 0.75, 0.76, 0.7733, 0.77, 0.7661, 0.775, 0.7818];
+  const scores = [0.5, 0.6, 0.65, 0.7, 0.72, 0.75, 0.76, 0.7733, 0.77, 0.7661, 0.772, 0.7818];
   const epochs = scores.map((score, i) => epoch(i + 1, 0.8 ** i, score));
   let signal = null;
   let best: number | null = null;
