@@ -110,7 +110,7 @@ export interface RunMetadata {
   deviceSource?: 'notebook' | 'runner-probe' | 'kernel-probe';
   packages: Record<string, string>;
   git?: GitState;
-  /** The notebook, lib/, templates/ and declared inputs by content (local kernels; see contentStamp). */
+  /** The notebook, lib/ and declared inputs by content (local kernels; see contentStamp). */
   contentStamp?: ContentStamp;
   platform: { os: string; arch: string; node: string };
   /** SHA-256 of the declared inputs (metadata.hanlab.report.inputs) where the kernel ran. */

@@ -299,7 +299,7 @@ function runValue(key: string, value: unknown): InfoRow {
   if (key === 'contentStamp' && isMap && typeof (value as { combined?: unknown }).combined === 'string') {
     const stamp = value as Record<string, unknown>;
     const short = (name: string) => (typeof stamp[name] === 'string' ? (stamp[name] as string).slice(0, 16) : undefined);
-    const parts = [['노트북', 'notebook'], ['lib/', 'lib'], ['templates/', 'templates'], ['데이터', 'data']]
+    const parts = [['노트북', 'notebook'], ['lib/', 'lib'], ['데이터', 'data']]
       .filter(([, name]) => short(name) !== undefined)
       .map(([part, name]) => `${part} ${short(name)}`);
     return { label, value: `${short('combined')} (${parts.join(' · ')}, SHA-256 앞 16자리)` };
