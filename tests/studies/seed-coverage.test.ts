@@ -55,7 +55,7 @@ const COVERAGE: Record<string, { seed: string; sections: Section[] }> = {
       { what: 'loading from csv, json and parquet, as the study\'s config allows', find: [/### CSV · JSON · Parquet 읽기/, /\| `ratings_train\.first300\.csv` \| csv \|/, /\| `ratings_train\.first300\.json` \| json \|/, /\| `ratings_train\.first300\.parquet` \| parquet \|/, /모든 파일에서 같습니다/, /train_file = \.\/dataset_dir\/news_data\.csv/] },
       { what: 'the "▴ 106%" in the context of a randomly initialised baseline', find: [/\(학습 전 무작위 초기화 모델 [\d.]+%? 대비 ▴ [\d.]+%\)/, /재학습 전 모델은 \*\*무작위로 초기화된 모델\*\*입니다/] },
       { what: 'the study\'s file list, requirements, usage and cautions', find: [/### 주요 파일 \(공개 보고서/, /\| `koelectra_train\.py` \| KoELECTRA 전용 학습 스크립트/, /### 요구사항 \(공개 보고서/, /### 사용법 \(공개 보고서/, /python compare_models\.py/, /학습 속도가 KoBERT보다 느릴 수 있으나/, /반드시 discriminator 버전을 사용하세요/] },
-      { what: 'the model_dir route where the report says why it trains a CNN', find: [/> \*\*데이터와 모델 안내\*\*: [^\n]*model\\?_dir 매개변수로 실행합니다/] },
+      { what: 'the model_dir route where the report says why it trains a CNN', find: [/> \*\*데이터와 모델 안내\*\*: [^\n]*`model_dir` 매개변수로 실행합니다/] },
       { what: 'the short settings listed with every count explained', find: [/train\\?_limit/, /valid\\?_limit/, /test\\?_sample/, /split\\?_ratio 0\.1로 나눈 검증 부분/] },
     ],
   },
