@@ -210,6 +210,7 @@ export class PretrainedEncoder {
       if (stored.shape.join('×') !== checkpointSpec.shape.join('×')) {
         throw new InputError(`tensor has shape [${stored.shape.join(', ')}], the model needs [${checkpointSpec.shape.join(', ')}]`, { file, field: `base_model.model.${spec.name}` });
       }
+      checkFinite(stored.values, `base_model.model.${spec.name}`, file);
       values.push(toInternal(checkpointSpec, stored.values));
     }
     const flat = new Float32Array(values.reduce((n, v) => n + v.length, 0));

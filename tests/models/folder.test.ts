@@ -142,6 +142,20 @@ describe('model folders', { skip }, () => {
     });
   }
 
+  test('NaN in a PEFT adapter is found when loading it, naming the adapter tensor', async () => {
+    const encoder = await PretrainedEncoder.load(bert, { ...SETUP, lora: { r: 2, alpha: 4, dropout: 0, targetModules: ['query', 'value'] } });
+    try {
+      const tensors = encoder.adapterWeights();
+      const name = 'base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight';
+      const tensor = tensors.get(name);
+      assert.ok(tensor, [...tensors.keys()].join(', '));
+      tensor.values[3] = Number.NaN;
+      assert.throws(() => encoder.loadAdapterWeights(tensors, 'adapter_model.safetensors'), (e: unknown) => e instanceof InputError && e.file === 'adapter_model.safetensors' && e.field === name && /holds NaN at element 3/.test(e.message));
+    } finally {
+      encoder.dispose();
+    }
+  });
+
   test('pickle-only and tokenizer-less folders say what to fetch or convert', () => {
     const dir = copy();
     renameSync(path.join(dir, 'model.safetensors'), path.join(dir, 'pytorch_model.bin'));
