@@ -154,7 +154,7 @@ function countMismatches(prose: string[]): ReportDefect[] {
         defects.push({ kind: 'count-mismatch', line, message: `says ${shown[2]} rows are shown, the table below has ${next.rows.length}` });
       }
       // "답변 22개" beside a table whose 합계 row has 22 in its "답변 수" column.
-      for (const match of text.matchAll(/(?<![가-힣A-Za-z])([가-힣]+) ([\d,]+)개(?![가-힣])/g)) {
+      for (const match of text.matchAll(/(?<![가-힣A-Za-z])([가-힣]+) ([\d,]+)개(?!월)/g)) {
         const [, noun, count] = match;
         for (const table of section.tables) {
           const column = table.header.indexOf(`${noun} 수`);
