@@ -82,7 +82,7 @@ describe('own data gives a coherent report (notebooks 01–06 on synthetic data)
     assert.match(md, /\| test \| 5 \|/);
     assert.match(md, /klue\.tsv`의 32문장을 고정 분할 `[^`]*partition\.json`에 따라 train \/ validation \/ test로 나눠 씁니다/);
     assert.doesNotMatch(md, /21,008|5,000문장|KLUE NER v1\.1 dev의/, 'no word of the shipped KLUE split for our own file');
-    assert.match(md, /train 23문장 × 1 에폭/);
+    assert.match(md, /학습 23문장 × 1 에폭/);
   });
 
   test('04 structured JSON: 37 records of our own', async () => {
@@ -137,12 +137,14 @@ describe('own data gives a coherent report (notebooks 01–06 on synthetic data)
     const pct = (c: number, n: number) => `${((100 * c) / n).toFixed(2)}%`;
     for (const [subset, n] of Object.entries(sizes)) {
       const name = subset[0].toUpperCase() + subset.slice(1);
-      assert.match(md, new RegExp(`\\| \\*\\*${name} \\(${n}\\)\\*\\* \\| \\*\\*${pct(expected[subset].base, n).replace('.', '\\.')}\\*\\* \\| \\*\\*${pct(expected[subset].tuned, n).replace('.', '\\.')}\\*\\*`));
+      assert.match(md, new RegExp(`\\| ${name} \\(${n}\\) \\| ${pct(expected[subset].base, n).replace('.', '\\.')} \\| ${pct(expected[subset].tuned, n).replace('.', '\\.')} \\|`));
       assert.match(md, new RegExp(`\\| ${subset} \\| ${n} \\|`), `${subset}: question count`);
     }
     assert.match(md, /세 부분집합 모두에서 파인튜닝 모델의 정확도가 베이스 모델보다 높습니다/);
     assert.match(md, /### 길이 EDA \(이 평가\)\n\n\| 부분집합 \| 건수 \| 최소 길이/, 'our own questions get a length EDA');
-    assert.doesNotMatch(md, /Gemma/, 'the study\'s model is not named as the model that answered');
+    assert.doesNotMatch(md.split('\n')[0], /Gemma/, 'the study\'s model is not named as the model that answered');
+    assert.doesNotMatch(md, /Gemma[^\n]*파인튜닝한 모델의 답변/, 'nor in the introduction');
+    assert.doesNotMatch(md, /자리표시자/, 'our own questions are not called placeholders');
     // Both sides on the comparison line.
     assert.match(lineWith(md, '| Doctor | 435 / 23 |'), /\| 33\.1% \| \d+(\.\d+)?% \|/);
     assertLabelled(md, 'data/study-002/published.json');
