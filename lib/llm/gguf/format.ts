@@ -103,7 +103,7 @@ export const FILE_TYPE_NAMES: Readonly<Record<number, string>> = {
 
 /**
  * `general.architecture` values llama.cpp loads, as node-llama-cpp 3.22.1 lists them
- * (`GgufArchitectureType`; tests/llm/gguf-format.test.ts keeps the two lists equal).
+ * (`GgufArchitectureType`, less its `clip` and `(unknown)`; tests/llm/gguf.test.ts keeps the two lists equal).
  */
 export const LLAMA_CPP_ARCHITECTURES: ReadonlySet<string> = new Set([
   'llama', 'llama4', 'deci', 'falcon', 'grok', 'gpt2', 'gptj', 'gptneox', 'mpt', 'baichuan', 'starcoder',
@@ -121,5 +121,5 @@ export const LLAMA_CPP_ARCHITECTURES: ReadonlySet<string> = new Set([
   'smollm3', 'gpt-oss', 'lfm2', 'lfm2moe', 'dream', 'smallthinker', 'llada', 'llada-moe', 'seed_oss',
   'grovemoe', 'apertus', 'minimax-m2', 'minimax-m3', 'cogvlm', 'rnd1', 'pangu-embedded', 'mistral3', 'eagle3',
   'dflash', 'mistral4', 'paddleocr', 'mimo2', 'step35', 'llama-embed', 'maincoder', 'kimi-linear', 'talkie',
-  'mellum', 'nanbeige',
+  'mellum', 'nanbeige', 'qwen3tts',
 ]);

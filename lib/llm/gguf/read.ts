@@ -80,16 +80,46 @@ class Cursor {
     this.position += n;
     return at;
   }
-  u8(): number { return this.view.getUint8(this.take(1)); }
-  i8(): number { return this.view.getInt8(this.take(1)); }
-  u16(): number { return this.view.getUint16(this.take(2), true); }
-  i16(): number { return this.view.getInt16(this.take(2), true); }
-  u32(): number { return this.view.getUint32(this.take(4), true); }
-  i32(): number { return this.view.getInt32(this.take(4), true); }
-  f32(): number { return this.view.getFloat32(this.take(4), true); }
-  f64(): number { return this.view.getFloat64(this.take(8), true); }
-  u64big(): bigint { return this.view.getBigUint64(this.take(8), true); }
-  i64big(): bigint { return this.view.getBigInt64(this.take(8), true); }
+  u8(): number {
+    const at = this.take(1); // before reading this.view: take() may replace it
+    return this.view.getUint8(at);
+  }
+  i8(): number {
+    const at = this.take(1); // before reading this.view: take() may replace it
+    return this.view.getInt8(at);
+  }
+  u16(): number {
+    const at = this.take(2); // before reading this.view: take() may replace it
+    return this.view.getUint16(at, true);
+  }
+  i16(): number {
+    const at = this.take(2); // before reading this.view: take() may replace it
+    return this.view.getInt16(at, true);
+  }
+  u32(): number {
+    const at = this.take(4); // before reading this.view: take() may replace it
+    return this.view.getUint32(at, true);
+  }
+  i32(): number {
+    const at = this.take(4); // before reading this.view: take() may replace it
+    return this.view.getInt32(at, true);
+  }
+  f32(): number {
+    const at = this.take(4); // before reading this.view: take() may replace it
+    return this.view.getFloat32(at, true);
+  }
+  f64(): number {
+    const at = this.take(8); // before reading this.view: take() may replace it
+    return this.view.getFloat64(at, true);
+  }
+  u64big(): bigint {
+    const at = this.take(8); // before reading this.view: take() may replace it
+    return this.view.getBigUint64(at, true);
+  }
+  i64big(): bigint {
+    const at = this.take(8); // before reading this.view: take() may replace it
+    return this.view.getBigInt64(at, true);
+  }
   /** A uint64 that must be a count or size within the file. */
   u64(): number {
     const value = this.u64big();
@@ -227,7 +257,8 @@ function parse(source: ByteSource, file: string): GgufFile {
   const dataOffset = Math.ceil(c.position / alignment) * alignment;
   tensors.forEach((tensor, i) => {
     tensor.offset = dataOffset + relativeOffsets[i]!;
-    const end = tensor.offset + (tensor.byteLength ?? 0);
+    // llama.cpp reads each tensor's data padded to the alignment, the last one's too.
+    const end = tensor.offset + Math.ceil((tensor.byteLength ?? 0) / alignment) * alignment;
     if (end > source.size) {
       fail(`truncated: tensor "${tensor.name}" needs bytes up to ${end} but the file ends at byte ${source.size} (is the download complete?)`);
     }
