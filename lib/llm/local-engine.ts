@@ -17,10 +17,10 @@ import {
 import { HanlabError, UsageError } from '../errors.js';
 import { checkedArchitecture, GgufError, metadataString, quantizationName, readGguf } from './gguf/read.js';
 import type { Completion, CompletionOptions, LanguageModel, LanguageModelDescription, Loglikelihood } from './language-model.js';
+import { GPU_CHOICES, type GpuChoice } from './gpu-choice.js';
 import type { ChatMessage } from './openai-client.js';
 
-export type GpuChoice = 'auto' | 'off' | 'vulkan' | 'cuda';
-export const GPU_CHOICES: readonly GpuChoice[] = ['auto', 'off', 'vulkan', 'cuda'];
+export { GPU_CHOICES, type GpuChoice };
 
 export interface LocalModelOptions {
   /** CPU threads for evaluation; default: node-llama-cpp's choice (the machine's cores). */
