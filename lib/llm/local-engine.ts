@@ -31,6 +31,13 @@ export interface LocalModelOptions {
   loras?: readonly { file: string; scale: number }[];
   /** Tokens of context; default the model's training context, at most 4096. */
   contextSize?: number;
+  /**
+   * How the context keeps attention keys and values: `F16` (llama.cpp's default) or `F32`, exact
+   * but twice the memory (the PyTorch parity test uses it to compare the arithmetic, not the rounding).
+   */
+  kvCacheType?: 'F16' | 'F32';
+  /** llama.cpp's flash attention: `auto` (default) uses it where the backend supports it. */
+  flashAttention?: 'auto' | boolean;
 }
 
 export interface LocalCompletionOptions extends CompletionOptions {
@@ -49,6 +56,8 @@ export interface LocalModel extends LanguageModel {
   applyChatTemplate(messages: readonly ChatMessage[]): string;
   /** Token ids as this engine feeds them to the model (BOS included when the model adds one). */
   tokenize(text: string): number[];
+  /** log P(next token | tokens) for every token of the vocabulary (natural log, index = token id). */
+  nextTokenLogprobs(tokens: readonly number[]): Promise<Float64Array>;
 }
 
 const NODE_LLAMA_CPP_VERSION = '3.22.1';
@@ -120,6 +129,8 @@ export async function openLocalModel(file: string, options: LocalModelOptions = 
       contextSize,
       sequences: 1,
       threads: options.threads,
+      ...(options.flashAttention !== undefined ? { flashAttention: options.flashAttention } : {}),
+      ...(options.kvCacheType ? { experimentalKvCacheKeyType: options.kvCacheType, experimentalKvCacheValueType: options.kvCacheType } : {}),
       lora: loras.length ? { adapters: loras.map((l) => ({ filePath: l.file, scale: l.scale })) } : undefined,
     });
   } catch (error) {
@@ -281,7 +292,8 @@ class GgufModel implements LocalModel {
         const position = start + i;
         if (position < firstScored) return token as Token;
         const target = continuationTokens[position - firstScored]! as Token;
-        return [token as Token, { generateNext: { logits: { filter: { tokens: [target], includeMax: true } }, totalLogitWeight: true } }] as const;
+        // The whole vocabulary's logits: node-llama-cpp's totalLogitWeight covers only a filter's tokens.
+        return [token as Token, { generateNext: { logits: true } }] as const;
       });
       const results = await this.sequence.controlledEvaluate(items as Parameters<LlamaContextSequence['controlledEvaluate']>[0]);
       let logprob = 0;
@@ -290,15 +302,32 @@ class GgufModel implements LocalModel {
         const position = firstScored + k;
         const next = results[position - start]?.next;
         const target = continuationTokens[k]! as Token;
-        if (!next?.logits || next.totalLogitWeight === undefined) {
-          throw new HanlabError(`${this.description.model}: llama.cpp returned no logits at position ${position}`);
-        }
-        const [maxToken, maxLogit] = next.logits.entries().next().value as [Token, number];
-        const logit = next.logits.get(target)!;
-        logprob += logit - maxLogit - Math.log(next.totalLogitWeight);
-        if (maxToken !== target && logit < maxLogit) isGreedy = false;
+        if (!next?.logits) throw new HanlabError(`${this.description.model}: llama.cpp returned no logits at position ${position}`);
+        const { logSum, max } = logSumExp(next.logits);
+        const logit = next.logits.get(target) ?? -Infinity;
+        logprob += logit - logSum;
+        if (logit < max) isGreedy = false;
       }
       return { logprob, isGreedy, continuationTokens: continuationTokens.length };
+    });
+  }
+
+  nextTokenLogprobs(tokens: readonly number[]): Promise<Float64Array> {
+    if (tokens.length === 0 || tokens.length > this.contextSize) {
+      return Promise.reject(new HanlabError(`${this.description.model}: nextTokenLogprobs needs 1 to ${this.contextSize} tokens, got ${tokens.length}`));
+    }
+    return this.serial(async () => {
+      const start = await this.reusePrefix(tokens, tokens.length - 1);
+      const items = tokens.slice(start).map((token, i, rest) =>
+        i === rest.length - 1 ? ([token as Token, { generateNext: { logits: true } }] as const) : (token as Token));
+      const results = await this.sequence.controlledEvaluate(items as Parameters<LlamaContextSequence['controlledEvaluate']>[0]);
+      const logits = results[items.length - 1]?.next.logits;
+      if (!logits) throw new HanlabError(`${this.description.model}: llama.cpp returned no logits`);
+      const out = new Float64Array(this.vocabularySize || logits.size);
+      const { logSum } = logSumExp(logits);
+      out.fill(-Infinity);
+      for (const [token, value] of logits) out[token] = value - logSum;
+      return out;
     });
   }
 
@@ -457,4 +486,13 @@ function boundedNumbers(grammar: string): string {
         : line.replace(exponent, '([eE] [-+]? [0-9]{1,2})?');
     })
     .join('\n');
+}
+
+/** log(sum(exp(logits))) in float64, and the largest logit. */
+function logSumExp(logits: ReadonlyMap<Token, number>): { logSum: number; max: number } {
+  let max = -Infinity;
+  for (const value of logits.values()) max = Math.max(max, value);
+  let sum = 0;
+  for (const value of logits.values()) sum += Math.exp(value - max);
+  return { logSum: max + Math.log(sum), max };
 }

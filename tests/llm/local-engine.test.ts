@@ -51,10 +51,17 @@ test('complete(): maxTokens ends with "length", an until string ends the answer 
 test('loglikelihood(): the greedy continuation is greedy, its log-probability is <= 0, whitespace moves as in lm-eval', async () => {
   for (const model of Object.values(models)) {
     const context = '질문: 환자의 위험 수준은?\n답:';
-    const greedy = await model.complete(context, { maxTokens: 4 });
+    // The greedy next token, scored as a continuation: greedy, with the largest log-probability.
+    const greedy = await model.complete(context, { maxTokens: 1 });
     const own = await model.loglikelihood(context, greedy.text);
-    assert.equal(own.isGreedy, true, `"${greedy.text}" should be greedy`);
+    const next = await model.nextTokenLogprobs(model.tokenize(context));
+    if (own.continuationTokens === 1) {
+      assert.equal(own.isGreedy, true, `"${greedy.text}" should be greedy`);
+      assert.ok(Math.abs(own.logprob - Math.max(...next)) < 1e-9);
+    }
     assert.ok(own.logprob <= 0 && own.logprob > -100);
+    const total = next.reduce((sum, logprob) => sum + Math.exp(logprob), 0);
+    assert.ok(Math.abs(total - 1) < 1e-9, `probabilities sum to ${total}`);
     const other = await model.loglikelihood(context, ' 높음');
     assert.ok(other.continuationTokens >= 1);
     // "답: " + "높음" is scored as "답:" + " 높음".
