@@ -22,6 +22,7 @@ export type TinyGgufArchitecture = (typeof TINY_GGUF_ARCHITECTURES)[number];
 
 /** The sizes of every tiny model (the Python reference reads them from the file's metadata). */
 export const TINY_SIZES = { embedding: 32, layers: 2, feedForward: 64, heads: 4, kvHeads: 2, contextLength: 512 } as const;
+export type TinyGgufSizes = { [K in keyof typeof TINY_SIZES]: number };
 
 const COMMON_SYLLABLES =
   '가각간갈감강개거건게격결경고공과관광교구국군권규그근금기김나날남내너네노논높누는니다단달담답당대더도독동되된될두드들등디따때떤또라락란람랑래러런레려력로록론료루류르른를름리린림마만많말맞매머먼메면명모목무문물므미민바반받발방배번법변별보복본부분불비사산살상새생서석선설성세소속손수순스습시식신실심아안않알애야약양어억언얼업없에여역연열영예오온와완요용우운원위유율으은을음응의이인일임입있자작잘장재저적전절점정제조종주준중지직진질차참창책처천체초최추출치친카커코크키타태터토통트파판패퍼포표프피하학한할함합해했행향험현형호화확환회효후희';
@@ -91,8 +92,9 @@ function normalSource(seed: number): () => number {
 }
 
 /** The file's content: metadata and tensors, ready for writeGgufFile (or for a test to change first). */
-export function tinyGgufContent(arch: TinyGgufArchitecture, seed = 1): GgufContent {
-  const { embedding, layers, feedForward, heads, kvHeads, contextLength } = TINY_SIZES;
+export function tinyGgufContent(arch: TinyGgufArchitecture, seed = 1, sizes: Partial<TinyGgufSizes> = {}): GgufContent {
+  // Larger sizes make a bench model: the same layout, only bigger.
+  const { embedding, layers, feedForward, heads, kvHeads, contextLength } = { ...TINY_SIZES, ...sizes };
   const headDim = embedding / heads;
   const vocab = vocabulary(CONTROL_TOKENS[arch]);
   const normal = normalSource(seed * 7919 + (arch === 'llama' ? 1 : 2));
@@ -164,8 +166,8 @@ export function tinyGgufContent(arch: TinyGgufArchitecture, seed = 1): GgufConte
   return { metadata, tensors };
 }
 
-export function makeTinyGguf(options: { arch: TinyGgufArchitecture; out: string; seed?: number }): void {
-  writeGgufFile(options.out, tinyGgufContent(options.arch, options.seed ?? 1));
+export function makeTinyGguf(options: { arch: TinyGgufArchitecture; out: string; seed?: number; sizes?: Partial<TinyGgufSizes> }): void {
+  writeGgufFile(options.out, tinyGgufContent(options.arch, options.seed ?? 1, options.sizes));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
