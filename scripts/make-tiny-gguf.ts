@@ -166,6 +166,35 @@ export function tinyGgufContent(arch: TinyGgufArchitecture, seed = 1, sizes: Par
   return { metadata, tensors };
 }
 
+/**
+ * A random LoRA adapter for a tiny model, in llama.cpp's GGUF LoRA layout: `general.type` "adapter",
+ * `adapter.type` "lora", `adapter.lora.alpha`, and per target `<name>.lora_a` (ggml dims [in, rank])
+ * and `<name>.lora_b` ([rank, out]); llama.cpp adds scale * alpha / rank * B(A x).
+ */
+export function tinyLoraContent(arch: TinyGgufArchitecture, options: { rank?: number; alpha?: number; seed?: number } = {}): GgufContent {
+  const { embedding, layers, feedForward, heads, kvHeads } = TINY_SIZES;
+  const headDim = embedding / heads;
+  const rank = options.rank ?? 4;
+  const normal = normalSource((options.seed ?? 1) * 31 + 17);
+  const targets: Array<[string, number, number]> = [];
+  for (let layer = 0; layer < layers; layer++) {
+    targets.push([`blk.${layer}.attn_q.weight`, embedding, heads * headDim], [`blk.${layer}.attn_v.weight`, embedding, kvHeads * headDim],
+      [`blk.${layer}.ffn_up.weight`, embedding, feedForward], [`blk.${layer}.ffn_down.weight`, feedForward, embedding]);
+  }
+  const tensors: GgufTensorToWrite[] = targets.flatMap(([name, inputs, outputs]) => [
+    { name: `${name}.lora_a`, type: 'F32' as const, dims: [inputs, rank], data: Float32Array.from({ length: inputs * rank }, () => normal() / Math.sqrt(inputs)) },
+    { name: `${name}.lora_b`, type: 'F32' as const, dims: [rank, outputs], data: Float32Array.from({ length: rank * outputs }, () => normal() / Math.sqrt(rank)) },
+  ]);
+  const metadata: [string, GgufValue][] = [
+    ['general.architecture', gguf.string(arch)],
+    ['general.type', gguf.string('adapter')],
+    ['general.name', gguf.string(`hanlab tiny random ${arch} LoRA`)],
+    ['adapter.type', gguf.string('lora')],
+    ['adapter.lora.alpha', gguf.float32(options.alpha ?? 8)],
+  ];
+  return { metadata, tensors };
+}
+
 export function makeTinyGguf(options: { arch: TinyGgufArchitecture; out: string; seed?: number; sizes?: Partial<TinyGgufSizes> }): void {
   writeGgufFile(options.out, tinyGgufContent(options.arch, options.seed ?? 1, options.sizes));
 }

@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { makeTinyGguf } from '../../scripts/make-tiny-gguf.js';
+import { makeTinyGguf, tinyLoraContent } from '../../scripts/make-tiny-gguf.js';
+import { writeGgufFile } from '../../lib/llm/gguf/write.js';
 import { openLocalModel } from '../../lib/llm/local-engine.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -23,8 +24,8 @@ function skipWithoutTorch(): string | false {
   return reason;
 }
 
-function torchLogprobs(model: string, sequences: number[][]): number[][] {
-  const result = spawnSync(PYTHON, [REFERENCE, model], { input: JSON.stringify({ sequences }), encoding: 'utf8', maxBuffer: 1 << 28 });
+function torchLogprobs(model: string, sequences: number[][], loras: string[] = []): number[][] {
+  const result = spawnSync(PYTHON, [REFERENCE, model, ...loras.flatMap((lora) => ['--lora', lora])], { input: JSON.stringify({ sequences }), encoding: 'utf8', maxBuffer: 1 << 28 });
   assert.equal(result.status, 0, result.stderr);
   return (JSON.parse(result.stdout) as { logprobs: number[][] }).logprobs;
 }
@@ -68,6 +69,35 @@ for (const arch of ['llama', 'gemma2'] as const) {
       const ours = await model.loglikelihood('질문: 병원에 가야 하나요?\n답:', ' 위험 높음');
       assert.equal(ours.continuationTokens, prefixes.length);
       assert.ok(Math.abs(ours.logprob - expected) < 1e-3, `${ours.logprob} vs ${expected}`);
+    } finally {
+      await model.dispose();
+    }
+  });
+}
+
+for (const arch of ['llama', 'gemma2'] as const) {
+  test(`${arch} with a LoRA adapter (GGUF, scale 0.7): log-probabilities equal PyTorch's within 1e-3, and differ from the base's`, { skip: skipWithoutTorch() }, async () => {
+    const file = path.join(dir, `${arch}-base.gguf`);
+    const adapter = path.join(dir, `${arch}-lora.gguf`);
+    makeTinyGguf({ arch, out: file, seed: 7 });
+    writeGgufFile(adapter, tinyLoraContent(arch, { rank: 4, alpha: 8, seed: 5 }));
+    const model = await openLocalModel(file, { threads: 1, gpu: 'off', kvCacheType: 'F32', flashAttention: false, loras: [{ file: adapter, scale: 0.7 }] });
+    try {
+      assert.deepEqual(model.description.loras, [{ file: adapter, scale: 0.7 }]);
+      const sequences = TEXTS.map((text) => model.tokenize(text));
+      const withLora = torchLogprobs(file, sequences, [`${adapter}:0.7`]);
+      const base = torchLogprobs(file, sequences);
+      let worst = 0;
+      let change = 0;
+      for (const [i, sequence] of sequences.entries()) {
+        const ours = await model.nextTokenLogprobs(sequence);
+        for (let t = 0; t < ours.length; t++) {
+          worst = Math.max(worst, Math.abs(ours[t]! - withLora[i]![t]!));
+          change = Math.max(change, Math.abs(ours[t]! - base[i]![t]!));
+        }
+      }
+      assert.ok(worst < 1e-3, `largest difference ${worst}`);
+      assert.ok(change > 0.05, `the adapter changes the log-probabilities (by at most ${change})`);
     } finally {
       await model.dispose();
     }
