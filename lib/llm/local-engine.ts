@@ -12,7 +12,7 @@
 import { Template } from '@huggingface/jinja';
 import {
   getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar,
-  type LlamaModel, type Token, LlamaGrammarEvaluationState, TokenBias,
+  type LlamaModel, type Token, LlamaGrammarEvaluationState, NoBinaryFoundError, TokenBias,
 } from 'node-llama-cpp';
 import { HanlabError, UsageError } from '../errors.js';
 import { checkedArchitecture, GgufError, metadataString, quantizationName, readGguf, type GgufFile } from './gguf/read.js';
@@ -80,8 +80,7 @@ function llamaFor(gpu: GpuChoice): Promise<Llama> {
       },
     }).catch((error: unknown) => {
       bindings.delete(gpu);
-      const name = (error as Error)?.name ?? '';
-      if (name === 'NoBinaryFoundError' && (gpu === 'vulkan' || gpu === 'cuda')) {
+      if (error instanceof NoBinaryFoundError && (gpu === 'vulkan' || gpu === 'cuda')) {
         throw new UsageError(
           `--gpu ${gpu}: node-llama-cpp's ${gpu === 'vulkan' ? 'Vulkan' : 'CUDA'} build is not installed, or cannot load here ` +
             `(README, "Local GGUF models", says how to add it; --gpu off runs on the CPU)`,

@@ -135,6 +135,7 @@ test('bad input is one line and exit 2: not GGUF, truncated GGUF, unknown archit
     [['--model', llama, '--json-schema', unsupported], /pattern-schema\.json, field "\/pattern": .*cannot be enforced by the grammar/],
     [['--model', llama, '--json-schema', notJson], /not-json\.json(:2)?: is not JSON/],
     [['--model', llama, '--gpu', 'metal'], /--gpu must be one of auto, off, vulkan, cuda/],
+    [['--model', llama, '--gpu', 'vulkan'], /--gpu vulkan: node-llama-cpp's Vulkan build is not installed/],
     [['--model', llama, '--lora', gemma2], /tiny-gemma2\.gguf: is not a LoRA adapter/],
   ];
   for (const [args, message] of cases) {
