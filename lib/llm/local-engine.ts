@@ -219,7 +219,8 @@ class GgufModel implements LocalModel {
         const position = start + i;
         if (position < firstScored) return token as Token;
         const target = continuationTokens[position - firstScored]! as Token;
-        return [token as Token, { generateNext: { logits: { filter: { tokens: [target], includeMax: true } }, totalLogitWeight: true } }] as const;
+        // includeTop, not includeMax: node-llama-cpp 3.22.1's binary leaves the max out of a filtered list.
+        return [token as Token, { generateNext: { logits: { filter: { tokens: [target], includeTop: 1 } }, totalLogitWeight: true } }] as const;
       });
       const results = await this.sequence.controlledEvaluate(items as Parameters<LlamaContextSequence['controlledEvaluate']>[0]);
       let logprob = 0;
@@ -231,7 +232,7 @@ class GgufModel implements LocalModel {
         if (!next?.logits || next.totalLogitWeight === undefined) {
           throw new HanlabError(`${this.description.model}: llama.cpp returned no logits at position ${position}`);
         }
-        const [maxToken, maxLogit] = next.logits.entries().next().value as [Token, number];
+        const [maxToken, maxLogit] = [...next.logits.entries()].reduce((best, entry) => (entry[1] > best[1] ? entry : best)) as [Token, number];
         const logit = next.logits.get(target)!;
         logprob += logit - maxLogit - Math.log(next.totalLogitWeight);
         if (maxToken !== target && logit < maxLogit) isGreedy = false;

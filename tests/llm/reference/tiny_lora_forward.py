@@ -10,7 +10,7 @@ restated here with reshape/swapaxes.
 
     python3 tiny_lora_forward.py MODEL.gguf [--adapter DIR --scale S] --tokens 1,2,3
 
-Prints one JSON object: {"logprobs": [log-softmax over the vocabulary after the last token]}.
+Prints one JSON object: {"logprobs": [[log-softmax over the vocabulary after each token], ...]}.
 """
 import argparse
 import json
@@ -135,20 +135,26 @@ def rms_norm(x, weight, eps):
 
 
 def rope(x, base, neox):
-    """x: [tokens, heads, head_dim]; llama.cpp's normal (adjacent pairs) or neox (halves) rotation."""
+    """x: [tokens, heads, head_dim]; llama.cpp's normal (adjacent pairs) or neox (halves) rotation,
+    in float32 as ggml computes it (theta = position · theta_scale^i by repeated multiplication)."""
     t, _, d = x.shape
-    inv = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
-    angle = torch.arange(t, dtype=torch.float64)[:, None] * inv[None, :]
-    cos, sin = torch.cos(angle)[:, None, :], torch.sin(angle)[:, None, :]
-    x = x.double()
+    theta_scale = np.float32(base) ** np.float32(-2.0 / d)
+    theta = np.empty((t, d // 2), dtype=np.float32)
+    for p in range(t):
+        value = np.float32(p)
+        for i in range(d // 2):
+            theta[p, i] = value
+            value = np.float32(value * theta_scale)
+    cos = torch.from_numpy(np.cos(theta))[:, None, :]
+    sin = torch.from_numpy(np.sin(theta))[:, None, :]
     if neox:
         a, b = x[..., : d // 2], x[..., d // 2:]
-        return torch.cat([a * cos - b * sin, a * sin + b * cos], -1).float()
+        return torch.cat([a * cos - b * sin, a * sin + b * cos], -1)
     a, b = x[..., 0::2], x[..., 1::2]
     out = torch.empty_like(x)
     out[..., 0::2] = a * cos - b * sin
     out[..., 1::2] = a * sin + b * cos
-    return out.float()
+    return out
 
 
 def gelu_ggml(x):
@@ -157,7 +163,11 @@ def gelu_ggml(x):
     return torch.where(x <= -10, torch.zeros_like(x), torch.where(x >= 10, x, table))
 
 
-def forward(arch, meta, tensors, tokens):
+def f16(x):
+    return x.half().float()
+
+
+def forward(arch, meta, tensors, tokens, kv_f16):
     p = arch + '.'
     n_embd, n_head, n_kv = meta[p + 'embedding_length'], meta[p + 'attention.head_count'], meta[p + 'attention.head_count_kv']
     eps, base = meta[p + 'attention.layer_norm_rms_epsilon'], meta[p + 'rope.freq_base']
@@ -176,11 +186,22 @@ def forward(arch, meta, tensors, tokens):
         q, k = rope(q, base, arch == 'gemma2'), rope(k, base, arch == 'gemma2')
         group = n_head // n_kv
         k, v = k.repeat_interleave(group, 1), v.repeat_interleave(group, 1)
-        scores = torch.einsum('qhd,khd->hqk', q, k) / math.sqrt(head_dim)
+        # gemma2 scales Q before the product, llama the product (as llama.cpp's graphs do).
         if arch == 'gemma2':
+            q = q / math.sqrt(head_dim)
+        if kv_f16:
+            # A float16 KV cache: ggml multiplies float16 K and V with float16 copies of Q and of the
+            # attention weights.
+            q, k, v = f16(q), f16(k), f16(v)
+        scores = torch.einsum('qhd,khd->hqk', q, k)
+        if arch != 'gemma2':
+            scores = scores / math.sqrt(head_dim)
+        else:
             cap = meta[p + 'attn_logit_softcapping']
             scores = torch.tanh(scores / cap) * cap
         attention = torch.softmax(scores + mask, -1)
+        if kv_f16:
+            attention = f16(attention)
         out = torch.einsum('hqk,khd->qhd', attention, v).reshape(t, n_head * head_dim) @ w('attn_output').T
         if arch == 'gemma2':
             out = rms_norm(out, w('post_attention_norm'), eps)
@@ -193,7 +214,7 @@ def forward(arch, meta, tensors, tokens):
             out = rms_norm(out, w('post_ffw_norm'), eps)
         x = x + out
     x = rms_norm(x, tensors['output_norm.weight'], eps)
-    logits = x[-1] @ tensors.get('output.weight', tensors['token_embd.weight']).T
+    logits = x @ tensors.get('output.weight', tensors['token_embd.weight']).T
     if arch == 'gemma2':
         cap = meta[p + 'final_logit_softcapping']
         logits = torch.tanh(logits / cap) * cap
@@ -206,13 +227,14 @@ def main():
     parser.add_argument('--adapter')
     parser.add_argument('--scale', type=float, default=1.0)
     parser.add_argument('--tokens', required=True)
+    parser.add_argument('--kv-f32', action='store_true', help='the KV cache is float32 (default: float16, llama.cpp\'s default)')
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     meta, tensors = read_gguf(args.model)
     arch = meta['general.architecture']
     if args.adapter:
         apply_adapter(arch, meta, tensors, args.adapter, args.scale)
-    logprobs = forward(arch, meta, tensors, [int(t) for t in args.tokens.split(',')])
+    logprobs = forward(arch, meta, tensors, [int(t) for t in args.tokens.split(',')], not args.kv_f32)
     print(json.dumps({'logprobs': logprobs.tolist()}))
 
 
