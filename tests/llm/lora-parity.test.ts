@@ -1,24 +1,25 @@
 /**
  * A converted LoRA computes what the PEFT adapter computes: the local engine (openLocalModel with
  * `loras`) on the tiny llama / gemma2 models plus `hanlab convert lora`'s output gives the same
- * next-token log-probabilities, within 1e-3, as tests/llm/reference/tiny_lora_forward.py, a PyTorch
- * re-statement of the forward pass that applies the PEFT adapter folder itself
- * (W + scale·alpha/r·B·A, with llama's q/k row order restated from llama.cpp's converter).
- * The adapter's effect is checked to be far larger than the tolerance, so the test can fail.
+ * next-token log-probabilities, over the whole vocabulary after every prefix, within 1e-3, as
+ * tests/llm/reference/tiny_forward.py with `--peft`: the PyTorch re-statement of the forward pass that
+ * applies the PEFT adapter folder itself (W + scale·alpha/r·B·A, llama's q/k row order restated from
+ * llama.cpp's converter), never the converted file. The adapter's effect, and its scale's, are checked to
+ * be far larger than the tolerance, so the test can fail.
  */
-import { after, describe, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { convertLoraToGguf } from '../../lib/llm/lora-to-gguf.js';
-import { openLocalModel, type LocalModel } from '../../lib/llm/local-engine.js';
+import { openLocalModel } from '../../lib/llm/local-engine.js';
 import { makeTinyGguf, TINY_GGUF_ARCHITECTURES } from '../../scripts/make-tiny-gguf.js';
 import { writeTinyAdapter } from './tiny-lora.js';
 
-const PYTHON = process.env.HANLAB_PYTHON ?? '/usr/bin/python3';
-const REFERENCE = path.resolve('tests/llm/reference/tiny_lora_forward.py');
+const PYTHON = '/usr/bin/python3';
+const REFERENCE = path.join('tests', 'llm', 'reference', 'tiny_forward.py');
 const TOLERANCE = 1e-3;
 
 function skipWithoutTorch(): string | false {
@@ -28,62 +29,54 @@ function skipWithoutTorch(): string | false {
   return reason;
 }
 
-/** The reference's log-softmax after every token of `tokens`. */
-function referenceLogprobs(model: string, tokens: number[], adapter?: { dir: string; scale: number }): number[][] {
-  const args = ['-B', REFERENCE, model, '--tokens', tokens.join(',')];
-  if (adapter) args.push('--adapter', adapter.dir, '--scale', String(adapter.scale));
-  const run = spawnSync(PYTHON, args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-  assert.equal(run.status, 0, run.stderr);
-  return (JSON.parse(run.stdout) as { logprobs: number[][] }).logprobs;
+/** The reference's next-token log-softmax after each sequence, with the PEFT folder applied at `scale`. */
+function torchLogprobs(model: string, sequences: number[][], peft?: { dir: string; scale: number }): number[][] {
+  const args = ['-B', REFERENCE, model, ...(peft ? ['--peft', `${peft.dir}:${peft.scale}`] : [])];
+  const result = spawnSync(PYTHON, args, { input: JSON.stringify({ sequences }), encoding: 'utf8', maxBuffer: 1 << 28 });
+  assert.equal(result.status, 0, result.stderr);
+  return (JSON.parse(result.stdout) as { logprobs: number[][] }).logprobs;
 }
 
-// Contexts and one-syllable continuations in the tiny vocabulary (Hangul, ASCII, a word split in two).
-const CASES: [string, string][] = [
-  ['안녕하세요 환자', '는'],
-  ['위험 수준은', ' 높음'],
-  ['the answer is', ' true'],
-  ['정답:', ' 대응'],
-  ['간호사가 병원에', '서'],
-];
+const TEXTS = ['안녕하세요 환자는', '위험 수준은 높음입니다.', 'the answer is {"risk": "낮음"}', '간호사가 병원에서'];
 
 const root = mkdtempSync(path.join(tmpdir(), 'hanlab-lora-parity-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-describe('a converted LoRA on the local engine equals the PyTorch re-statement of the PEFT adapter', { skip: skipWithoutTorch() }, () => {
-  for (const arch of TINY_GGUF_ARCHITECTURES) {
-    test(`${arch}: next-token log-probabilities without, at scale 0.5 and at scale 1, within ${TOLERANCE}`, async () => {
-      const base = path.join(root, `${arch}.gguf`);
-      makeTinyGguf({ arch, out: base });
-      const adapter = writeTinyAdapter(path.join(root, `${arch}-adapter`), { arch, r: 4, alpha: 8 });
-      const lora = convertLoraToGguf({ base, adapter, out: path.join(root, `${arch}-lora.gguf`) }).out;
-      const byScale = new Map<number, number[]>();
-      for (const scale of [0, 0.5, 1]) {
-        const model: LocalModel = await openLocalModel(base, { gpu: 'off', contextSize: 64, loras: scale ? [{ file: lora, scale }] : [] });
-        const got: number[] = [];
-        try {
-          for (const [context, continuation] of CASES) {
-            // Tokenized as the engine's loglikelihood does: the context's trailing space goes to the continuation.
-            const contextTokens = model.tokenize(context);
-            const whole = model.tokenize(context + continuation);
-            assert.deepEqual(whole.slice(0, contextTokens.length), contextTokens, `"${context}" tokenizes the same alone and followed by "${continuation}"`);
-            const targets = whole.slice(contextTokens.length);
-            const expected = referenceLogprobs(base, whole, scale ? { dir: adapter, scale } : undefined);
-            const reference = targets.reduce((sum, token, k) => sum + expected[contextTokens.length - 1 + k]![token]!, 0);
-            const { logprob, continuationTokens } = await model.loglikelihood(context, continuation);
-            assert.equal(continuationTokens, targets.length);
-            assert.ok(Math.abs(logprob - reference) <= TOLERANCE * targets.length,
-              `${arch} scale ${scale} "${context}" → "${continuation}": engine ${logprob}, PyTorch ${reference}`);
-            got.push(logprob);
-          }
-        } finally {
-          await model.dispose();
-        }
-        byScale.set(scale, got);
+for (const arch of TINY_GGUF_ARCHITECTURES) {
+  test(`${arch}: engine + converted PEFT adapter (scales 0.5 and 1) equals PyTorch applying the PEFT folder, within ${TOLERANCE}`, { skip: skipWithoutTorch() }, async () => {
+    const base = path.join(root, `${arch}.gguf`);
+    makeTinyGguf({ arch, out: base, seed: 3 });
+    const adapter = writeTinyAdapter(path.join(root, `${arch}-adapter`), { arch, r: 4, alpha: 8, seed: 2 });
+    const lora = convertLoraToGguf({ base, adapter, out: path.join(root, `${arch}-lora.gguf`) }).out;
+    const ours = new Map<number, Float64Array[]>();
+    let sequences: number[][] = [];
+    for (const scale of [0, 0.5, 1]) {
+      // F32 keys and values, no flash attention: llama.cpp's F16 cache would round attention to about
+      // 1e-3 and hide the arithmetic being compared (as in torch-parity.test.ts).
+      const model = await openLocalModel(base, { threads: 1, gpu: 'off', kvCacheType: 'F32', flashAttention: false, loras: scale ? [{ file: lora, scale }] : [] });
+      try {
+        if (scale) assert.deepEqual(model.description.loras, [{ file: lora, scale }]);
+        // Every prefix of each text.
+        sequences = TEXTS.flatMap((text) => {
+          const tokens = model.tokenize(text);
+          return tokens.map((_, end) => tokens.slice(0, end + 1)).filter((s) => s.length >= 2);
+        });
+        const got: Float64Array[] = [];
+        for (const sequence of sequences) got.push(await model.nextTokenLogprobs(sequence));
+        ours.set(scale, got);
+      } finally {
+        await model.dispose();
       }
-      // The adapter moves the answers by far more than the tolerance, and its scale matters.
-      const moved = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
-      assert.ok(moved(byScale.get(0)!, byScale.get(1)!) > 50 * TOLERANCE, `adapter effect ${moved(byScale.get(0)!, byScale.get(1)!)}`);
-      assert.ok(moved(byScale.get(0.5)!, byScale.get(1)!) > 20 * TOLERANCE, `scale effect ${moved(byScale.get(0.5)!, byScale.get(1)!)}`);
-    });
-  }
-});
+      const reference = torchLogprobs(base, sequences, scale ? { dir: adapter, scale } : undefined);
+      let worst = 0;
+      ours.get(scale)!.forEach((logprobs, i) => {
+        assert.equal(logprobs.length, reference[i]!.length);
+        logprobs.forEach((v, t) => (worst = Math.max(worst, Math.abs(v - reference[i]![t]!))));
+      });
+      assert.ok(worst < TOLERANCE, `${arch} scale ${scale}: largest difference ${worst}`);
+    }
+    const largestChange = (x: Float64Array[], y: Float64Array[]) => Math.max(...x.map((row, i) => Math.max(...row.map((v, t) => Math.abs(v - y[i]![t]!)))));
+    assert.ok(largestChange(ours.get(0)!, ours.get(1)!) > 0.1, 'the adapter changes the log-probabilities');
+    assert.ok(largestChange(ours.get(0.5)!, ours.get(1)!) > 0.05, 'and its scale matters');
+  });
+}
