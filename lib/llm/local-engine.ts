@@ -171,9 +171,13 @@ class Utf8Guard {
   private needed = 0;
   private low = 0x80;
   private high = 0xbf;
-  private readonly biases = new Map<string, TokenBias>();
-
-  constructor(private readonly model: LlamaModel, private readonly bytes: Map<number, number>, private readonly vocabularySize: number) {}
+  constructor(
+    private readonly model: LlamaModel,
+    private readonly bytes: Map<number, number>,
+    private readonly vocabularySize: number,
+    /** Shared by every answer of a model: a ban list over a 256k vocabulary is worth building once. */
+    private readonly biases: Map<string, TokenBias>,
+  ) {}
 
   accept(token: number): void {
     const byte = this.bytes.get(token);
@@ -208,6 +212,7 @@ class Utf8Guard {
 class GgufModel implements LocalModel {
   private readonly sequence: LlamaContextSequence;
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  private readonly utf8Biases = new Map<string, TokenBias>();
   private disposed = false;
   // node-llama-cpp evaluates one request at a time on a sequence; calls queue here in order.
   private queue: Promise<unknown> = Promise.resolve();
@@ -389,7 +394,7 @@ class GgufModel implements LocalModel {
     const grammarEvaluationState = options.jsonSchema
       ? new LlamaGrammarEvaluationState({ model: this.model, grammar: await this.grammarFor(options.jsonSchema) })
       : undefined;
-    const utf8 = json && this.byteTokens.size ? new Utf8Guard(this.model, this.byteTokens, this.vocabularySize) : undefined;
+    const utf8 = json && this.byteTokens.size ? new Utf8Guard(this.model, this.byteTokens, this.vocabularySize, this.utf8Biases) : undefined;
     const start = await this.reusePrefix(promptTokens);
     const generated: Token[] = [];
     let text = '';
