@@ -1,7 +1,7 @@
 """PyTorch re-statement of llama.cpp's `llama` and `gemma2` forward passes, reading the weights from the
 GGUF file itself (a small GGUF reader below, independent of hanlab's TypeScript one).
 
-    python3 tiny_forward.py MODEL.gguf [--lora ADAPTER.gguf:SCALE ...] < {"sequences": [[token ids], ...]}
+    python3 tiny_forward.py MODEL.gguf [--lora ADAPTER.gguf:SCALE ...] [--peft ADAPTER_DIR:SCALE ...] < {"sequences": [[token ids], ...]}
 
 prints {"logprobs": [[log P(token | sequence) for every vocabulary token], ...]}: the next-token
 log-softmax after each sequence, computed in float64.
@@ -15,6 +15,11 @@ post-FFN norms whose weights already hold Gemma's +1, and its GELU reads ggml's 
 F32 cache and no flash attention. Every projection goes through `linear()`, which
 adds a LoRA delta when adapters are given: scale * alpha / rank * B(A x), llama.cpp's
 `llm_build_lora_mm`, with `blk.N.<name>.weight.lora_a` [rank, in] and `.lora_b` [out, rank].
+
+`--peft` applies a PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) as PEFT
+defines it, W + scale * alpha / r * B @ A, read from the folder itself (not from hanlab's converted
+GGUF): Hugging Face module names go to GGUF tensors by gguf-py's map, and for `llama` the rows of
+q_proj / k_proj are reordered as llama.cpp's converter reorders the base weights (LlamaModel.permute).
 """
 import json
 import math
@@ -180,17 +185,72 @@ class Model:
         return torch.log_softmax(logits, dim=-1)
 
 
+HF_TO_GGUF = {
+    "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+    "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
+}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack_from("<Q", data, 0)[0]
+    header = json.loads(data[8:8 + n])
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", info["dtype"]
+        begin, end = info["data_offsets"]
+        array = np.frombuffer(data[8 + n + begin:8 + n + end], dtype=np.float32).astype(np.float64)
+        tensors[name] = torch.from_numpy(array.reshape(info["shape"]))
+    return tensors
+
+
+def llama_permute(weights, n_head):
+    """convert_hf_to_gguf.py's LlamaModel.permute: Hugging Face's half-split rotary rows to llama.cpp's pairs."""
+    return weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
+
+
+def apply_peft(model, folder, scale):
+    with open(f"{folder}/adapter_config.json") as f:
+        config = json.load(f)
+    weights = read_safetensors(f"{folder}/adapter_model.safetensors")
+    factor = scale * config["lora_alpha"] / config["r"]
+    prefix, suffix = "base_model.model.", ".lora_A.weight"
+    for name, a in weights.items():
+        if not name.endswith(suffix):
+            continue
+        module = name[len(prefix):-len(suffix)]
+        b = weights[f"{prefix}{module}.lora_B.weight"]
+        if module == "lm_head":
+            target = "output.weight"
+        else:
+            parts = module.split(".")
+            assert parts[:2] == ["model", "layers"], module
+            target = f"blk.{int(parts[2])}.{HF_TO_GGUF['.'.join(parts[3:])]}.weight"
+        delta = factor * (b @ a)
+        if model.arch == "llama" and target.endswith(".attn_q.weight"):
+            delta = llama_permute(delta, model.n_head)
+        if model.arch == "llama" and target.endswith(".attn_k.weight"):
+            delta = llama_permute(delta, model.n_head_kv)
+        model.gguf.tensors[target] = model.gguf.tensors[target] + delta
+
+
 def main():
     path = sys.argv[1]
     loras = []
     args = sys.argv[2:]
+    peft = []
     while args:
         flag, spec = args[0], args[1]
-        assert flag == "--lora"
+        assert flag in ("--lora", "--peft")
         file, _, scale = spec.rpartition(":")
-        loras.append((file, float(scale)))
+        (loras if flag == "--lora" else peft).append((file, float(scale)))
         args = args[2:]
     model = Model(path, loras)
+    for folder, scale in peft:
+        apply_peft(model, folder, scale)
     request = json.load(sys.stdin)
     with torch.no_grad():
         logprobs = [model.forward(sequence).tolist() for sequence in request["sequences"]]
