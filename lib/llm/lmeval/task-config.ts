@@ -458,6 +458,7 @@ function dumpConfig(config: Record<string, unknown>, parsed: LmevalTaskConfig): 
     output_type: parsed.outputType,
     generation_kwargs: parsed.generation?.logged ?? null,
     repeats: 1,
+    num_fewshot: config.num_fewshot ?? 0,
     should_decontaminate: config.should_decontaminate ?? false,
   };
   const dump: Record<string, unknown> = {};
