@@ -54,7 +54,7 @@ export function pythonSplit(text: string, sep?: string | null, maxsplit = -1): s
       while (i < points.length && isPythonSpace(points[i])) i++;
       if (i >= points.length) break;
       if (maxsplit >= 0 && parts.length === maxsplit) {
-        parts.push(pythonStrip(points.slice(i).join(''), null, 'right'));
+        parts.push(points.slice(i).join(''));
         return parts;
       }
       let j = i;
