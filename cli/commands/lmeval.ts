@@ -6,13 +6,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { UsageError } from '../../lib/errors.js';
+import { GPU_CHOICES, type GpuChoice } from '../../lib/llm/gpu-choice.js';
 import type { LanguageModel } from '../../lib/llm/language-model.js';
+import { openLocalModel, type LocalModelOptions } from '../../lib/llm/local-engine.js';
 import { writeLmevalOutput } from '../../lib/llm/lmeval/output.js';
 import { PyFloat, pythonNumberStr } from '../../lib/llm/lmeval/python-json.js';
 import { resolveNumFewshot, runLmevalTask, type LmevalTaskRun } from '../../lib/llm/lmeval/runner.js';
 import { loadLmevalTaskData } from '../../lib/llm/lmeval/task-data.js';
 import { indexTasks, resolveTasks, shippedTasksDir } from '../../lib/llm/lmeval/task-index.js';
-import { parseIntegerOption, parseList, parseNumberOption, parseOptions, usageError } from '../options.js';
+import { parseIntegerOption, parseList, parseLoraSpec, parseNumberOption, parseOptions, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab lmeval --tasks NAMES --model FILE.gguf --data PATH [options]
 
@@ -32,6 +34,10 @@ or the log-likelihood of each choice, the task's filters and metrics. Prints lm-
                        names the results file itself)
   --log-samples        also write samples_<task>_<date>.jsonl (needs --output-path)
   --include-path DIR   another folder of task YAML files (repeatable)
+  --lora FILE[:SCALE]  a LoRA adapter in GGUF (scale default 1); repeatable
+  --threads N          CPU threads (default: all cores)
+  --gpu G              auto (default), off, vulkan, cuda
+  --context-size N     tokens of context (default: the model's, at most 4096)
   -h, --help           show this help
 
 Supported task settings: output_type generate_until and multiple_choice, include, doc_to_text /
@@ -50,10 +56,14 @@ const OPTIONS = {
   'output-path': { type: 'string' },
   'log-samples': { type: 'boolean', default: false },
   'include-path': { type: 'string', multiple: true },
+  lora: { type: 'string', multiple: true },
+  threads: { type: 'string' },
+  gpu: { type: 'string' },
+  'context-size': { type: 'string' },
 } as const;
 
-/** Opens the model a `--model` path names. */
-export type ModelOpener = (file: string) => Promise<LanguageModel>;
+/** Opens the model a `--model` path names, with the engine options of the command line. */
+export type ModelOpener = (file: string, options: LocalModelOptions) => Promise<LanguageModel>;
 
 function gitHash(): string | null {
   try {
@@ -106,6 +116,14 @@ export async function runLmevalCommand(argv: string[], openModel: ModelOpener): 
   if (values['log-samples'] && !values['output-path']) throw usageError('--log-samples needs --output-path (lm-eval asks the same)', USAGE);
   const limit = values.limit === undefined ? null : parseNumberOption(values.limit, '--limit', 0, (value) => value > 0, 'a number > 0');
   const numFewshot = values['num-fewshot'] === undefined ? null : parseIntegerOption(values['num-fewshot'], '--num-fewshot', 0, { min: 0 });
+  const gpu = values.gpu ?? 'auto';
+  if (!(GPU_CHOICES as readonly string[]).includes(gpu)) throw new UsageError(`--gpu must be one of ${GPU_CHOICES.join(', ')}, not "${gpu}"`);
+  const engineOptions: LocalModelOptions = {
+    gpu: gpu as GpuChoice,
+    loras: (values.lora ?? []).map((spec) => parseLoraSpec(spec)),
+    threads: values.threads === undefined ? undefined : parseIntegerOption(values.threads, '--threads', 0, { min: 1 }),
+    contextSize: values['context-size'] === undefined ? undefined : parseIntegerOption(values['context-size'], '--context-size', 0, { min: 16 }),
+  };
   const index = indexTasks([shippedTasksDir(), ...(values['include-path'] ?? [])]);
   const tasks = resolveTasks(parseList(values.tasks, '--tasks'), index);
   // All task data is read and checked before the model loads: a bad file costs no model start.
@@ -113,7 +131,7 @@ export async function runLmevalCommand(argv: string[], openModel: ModelOpener): 
   for (const task of tasks) data.push(await loadLmevalTaskData(task, values.data, resolveNumFewshot(task, numFewshot)));
   const startTime = performance.now() / 1000;
   const date = Date.now() / 1000;
-  const model = await openModel(values.model);
+  const model = await openModel(values.model, engineOptions);
   const runs: LmevalTaskRun[] = [];
   try {
     for (const [i, task] of tasks.entries()) {
@@ -141,7 +159,5 @@ export async function runLmevalCommand(argv: string[], openModel: ModelOpener): 
 }
 
 export async function run(argv: string[]): Promise<number> {
-  return runLmevalCommand(argv, async () => {
-    throw new UsageError('--model: the local GGUF engine (lib/llm/local-engine.ts) is not part of this build yet');
-  });
+  return runLmevalCommand(argv, (file, options) => openLocalModel(file, options));
 }

@@ -10,7 +10,9 @@ under test (extract_choice, exact_match_hf_evaluate, mean, mean_stderr) are lm-e
     lmeval_reference.py extract           stdin: [text, ...]             -> [extract_choice(text), ...]
     lmeval_reference.py exact_match       stdin: [{pred, ref, kwargs}]   -> [score, ...]
     lmeval_reference.py render            stdin: {templates, docs}       -> jinja2 renderings
+    lmeval_reference.py prompts           stdin: {yaml, docs, fewshot_docs, num_fewshot} -> prompts
     lmeval_reference.py recompute FILE..  results and samples files      -> figures recomputed
+    lmeval_reference.py recompute_mc FILE..  the same for multiple_choice (acc, acc_norm)
 """
 
 import hashlib
@@ -61,6 +63,78 @@ def render(request):
     return out
 
 
+def load_task_yaml(path):
+    """lm-eval's load_yaml: PyYAML with !function kept as its name, include merged under the file's keys."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!function", lambda loader, node: "!function " + loader.construct_scalar(node))
+    with open(path, "rb") as fh:
+        cfg = yaml.load(fh, Loader=Loader)
+    if "include" not in cfg:
+        return cfg
+    includes = cfg.pop("include")
+    merged = {}
+    for inc in includes if isinstance(includes, list) else [includes]:
+        merged.update(load_task_yaml(os.path.join(os.path.dirname(path), inc)))
+    merged.update(cfg)
+    return merged
+
+
+def prompts(request):
+    """Prompts of a first_n few-shot generate_until task, from the YAML and jinja2: each example is the
+    few-shot doc_to_text, then (when its few-shot target is not empty) target_delimiter + target +
+    fewshot_delimiter; the question's doc_to_text ends the prompt (lm-eval's build_qa_turn)."""
+    cfg = load_task_yaml(request["yaml"])
+    env = jinja_env()
+    fewshot = cfg.get("fewshot_config") or {}
+    text_t = fewshot.get("doc_to_text", cfg["doc_to_text"])
+    target_t = fewshot.get("doc_to_target", cfg["doc_to_target"])
+    out = []
+    for doc in request["docs"]:
+        prompt = ""
+        for example in request["fewshot_docs"][: request["num_fewshot"]]:
+            prompt += env.from_string(text_t).render(**example)
+            target = env.from_string(target_t).render(**example)
+            if target != "":
+                prompt += cfg.get("target_delimiter", " ") + target + fewshot.get("fewshot_delimiter", cfg.get("fewshot_delimiter", "\n\n"))
+        prompt += env.from_string(cfg["doc_to_text"]).render(**doc)
+        out.append(prompt)
+    return out
+
+
+def recompute_multiple_choice(paths):
+    """acc and acc_norm again from the logged log-likelihoods (numpy argmax, as process_results)."""
+    import numpy as np
+
+    results = json.load(open(paths[0], encoding="utf-8"))
+    report = {}
+    for path in paths[1:]:
+        task = os.path.basename(path)[len("samples_"):].rsplit("_", 1)[0]
+        delimiter = results["configs"][task].get("target_delimiter", " ")
+        scores = {"acc": [], "acc_norm": []}
+        mismatches = []
+        for sample in (json.loads(line) for line in open(path, encoding="utf-8")):
+            lls = np.array([float(r[0][0]) for r in sample["resps"]])
+            choices = [arg["arg_1"][len(delimiter):] for arg in sample["arguments"].values()]
+            lengths = np.array([float(len(c)) for c in choices])
+            gold = int(sample["target"])
+            acc = 1.0 if np.argmax(lls) == gold else 0.0
+            acc_norm = 1.0 if np.argmax(lls / lengths) == gold else 0.0
+            for name, value in (("acc", acc), ("acc_norm", acc_norm)):
+                scores[name].append(value)
+                if sample[name] != value:
+                    mismatches.append({"doc_id": sample["doc_id"], "metric": name, "python": value, "hanlab": sample[name]})
+        figures = {}
+        for name, values in scores.items():
+            figures[f"{name},none"] = mean(values)
+            figures[f"{name}_stderr,none"] = mean_stderr(values)
+        report[task] = {"figures": figures, "mismatches": mismatches}
+    return report
+
+
 def hash_string(text):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -86,7 +160,7 @@ def recompute(paths):
             name = sample["filter"]
             steps = [s["function"] for s in filters[name]["filter"]] if name in filters else ["take_first"]
             answer = raw
-            if "!function utils.ExtractChoiceFilter" in steps:
+            if any("ExtractChoiceFilter" in str(step) for step in steps):
                 answer = ExtractChoiceFilter().apply([[raw]], [sample["doc"]])[0][0]
             if answer != sample["filtered_resps"][0]:
                 mismatches.append({"doc_id": sample["doc_id"], "field": "filtered_resps", "python": answer, "hanlab": sample["filtered_resps"][0]})
@@ -125,15 +199,19 @@ def main():
         cases = [list(case) for mark in marks if mark.name == "parametrize" for case in mark.args[1]]
         print(json.dumps(cases, ensure_ascii=False))
         return
-    request = json.load(sys.stdin) if command != "recompute" else None
+    request = json.load(sys.stdin) if not command.startswith("recompute") else None
     if command == "extract":
         result = [extract_choice(text) for text in request]
     elif command == "exact_match":
         result = [float(exact_match_hf_evaluate(predictions=[c["pred"]], references=[c["ref"]], **c["kwargs"])["exact_match"]) for c in request]
     elif command == "render":
         result = render(request)
+    elif command == "prompts":
+        result = prompts(request)
     elif command == "recompute":
         result = recompute(sys.argv[2:])
+    elif command == "recompute_mc":
+        result = recompute_multiple_choice(sys.argv[2:])
     else:
         raise SystemExit(f"unknown command {command}")
     print(json.dumps(result, ensure_ascii=False))

@@ -71,6 +71,7 @@ export function pythonJsonDumps(value: unknown, indent?: number): string {
       if (item.length === 0) return '[]';
       return `[${open}${item.map((element) => write(element, depth + 1)).join(separator)}${close}]`;
     }
+    if (typeof item === 'object' && typeof (item as { toJSON?: unknown }).toJSON === 'function') return write((item as { toJSON(): unknown }).toJSON(), depth);
     if (typeof item === 'object') {
       const entries = Object.entries(item as Record<string, unknown>);
       if (entries.length === 0) return '{}';

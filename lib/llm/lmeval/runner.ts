@@ -73,6 +73,15 @@ export function resolveNumFewshot(task: LmevalTaskConfig, requested: number | nu
   return task.numFewshot ?? 0;
 }
 
+/** `deepcopy(generation_kwargs)`, keeping PyFloat values (immutable, so shared). */
+function copyKwargs<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(copyKwargs) as T;
+  if (value !== null && typeof value === 'object' && !(value instanceof PyFloat)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, copyKwargs(item)])) as T;
+  }
+  return value;
+}
+
 /** Every document's requests, as `build_all_requests` makes them. */
 export function buildTaskRequests(task: LmevalTaskConfig, data: LmevalTaskData, options: LmevalRunOptions = {}): { docId: number; doc: LmevalDoc; arguments: RequestArguments[] }[] {
   const numFewshot = resolveNumFewshot(task, options.numFewshot);
@@ -81,7 +90,7 @@ export function buildTaskRequests(task: LmevalTaskConfig, data: LmevalTaskData, 
   return data.evalDocs.slice(0, count).map((doc, docId) => {
     const context = fewshotContext(task, doc, numFewshot, sampler, data.fewshotFromTestSplit);
     if (task.outputType === 'generate_until') {
-      return { docId, doc, arguments: [[context, structuredClone(task.generation!.logged)] as RequestArguments] };
+      return { docId, doc, arguments: [[context, copyKwargs(task.generation!.logged)] as RequestArguments] };
     }
     return { docId, doc, arguments: docToChoice(task, doc).map((choice): RequestArguments => [context, `${task.targetDelimiter}${choice}`]) };
   });

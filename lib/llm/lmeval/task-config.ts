@@ -110,7 +110,7 @@ const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   version: '1.1', // PyYAML reads YAML 1.1 (yes/no are booleans, 010 is octal)
   customTags: [FUNCTION_TAG],
   uniqueKeys: false, // PyYAML keeps the last of duplicated keys
-  prettyErrors: false,
+  prettyErrors: true, // errors carry their line
 };
 
 /** Reads one YAML file (no include resolution); errors name the file and line. */
@@ -125,7 +125,8 @@ export function readYamlFile(file: string): Record<string, unknown> {
   const problem = document.errors[0];
   if (problem) {
     const line = problem.linePos?.[0]?.line;
-    throw new InputError(`YAML does not parse: ${problem.message.split('\n')[0]}`, { file, line }, { cause: problem });
+    const reason = problem.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    throw new InputError(`YAML does not parse: ${reason}`, { file, line }, { cause: problem });
   }
   // Python keeps `3.0` a float (lm-eval writes `"version": 3.0`); JavaScript would make it 3.
   visit(document, {
