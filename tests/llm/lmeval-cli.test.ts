@@ -192,6 +192,69 @@ describe('hanlab lmeval on a scripted model', () => {
   });
 });
 
+describe('hanlab lmeval: other task versions and samplers', () => {
+  test('an earlier KorMedMCQA version (no filter, regexes_to_ignore: [" "]): filter "none", exact_match on the raw answer, as lm-eval', { skip: skipReference }, async () => {
+    const tasks = path.join(dir, 'tasks-v2');
+    mkdirSync(tasks, { recursive: true });
+    const template = readFileSync(path.join(shippedTasksDir(), 'kormedmcqa', '_template_yaml'), 'utf8');
+    // The 2.0 template: the same prompts, no filter_list, spaces ignored by exact_match.
+    const v2 = template
+      .replace(/filter_list:\n(?: {2}.*\n)+/, '')
+      .replace(/regexes_to_ignore:\n(?: {6}- .*\n)+/, 'regexes_to_ignore:\n      - " "\n')
+      .replace(/version: 3\.0/g, 'version: 2.0');
+    assert.ok(!v2.includes('filter_list') && v2.includes('- " "\n') && !v2.includes('"\\n"'), v2);
+    writeFileSync(path.join(tasks, '_template_v2_yaml'), v2);
+    writeFileSync(path.join(tasks, 'doctor_v2.yaml'), 'include: _template_v2_yaml\ndataset_name: doctor\ntask: kormedmcqa_doctor_v2\n');
+    const model = new ScriptedModel({ complete: scriptedAnswer });
+    const out = path.join(dir, 'out-v2');
+    const argv = ['--tasks', 'kormedmcqa_doctor_v2', '--include-path', tasks, '--model', 'm.gguf', '--data', data, '--output-path', out, '--log-samples'];
+    const { result, output } = await quietly(() => runLmevalCommand(argv, async () => model));
+    assert.equal(result, 0, output);
+    const files = outputFiles(out);
+    const results = JSON.parse(readFileSync(files.results, 'utf8'));
+    assert.deepEqual(Object.keys(results.results.kormedmcqa_doctor_v2).slice(3), ['exact_match,none', 'exact_match_stderr,none']);
+    assert.equal(results.versions.kormedmcqa_doctor_v2, 2);
+    const recomputed = lmevalReference<{ tasks: Record<string, { figures: Record<string, number>; mismatches: unknown[] }> }>('recompute', undefined, [files.results, files.samples.kormedmcqa_doctor_v2]);
+    assert.deepEqual(recomputed.tasks.kormedmcqa_doctor_v2.mismatches, []);
+    for (const [key, value] of Object.entries(recomputed.tasks.kormedmcqa_doctor_v2.figures)) assert.equal(results.results.kormedmcqa_doctor_v2[key], value, key);
+    const samples = readFileSync(files.samples.kormedmcqa_doctor_v2, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(samples.map((sample) => sample.filtered_resps[0]), samples.map((sample) => sample.resps[0][0]), 'no extraction: the raw answer is scored');
+  });
+
+  test("the default sampler draws the few-shot examples Python's Random(1234) draws, leaving the question out of its own prompt", { skip: skipReference }, async () => {
+    const tasks = path.join(dir, 'tasks-random');
+    mkdirSync(tasks, { recursive: true });
+    const yaml = path.join(tasks, 'doctor_random.yaml');
+    writeFileSync(
+      yaml,
+      [
+        `include: ${JSON.stringify(path.join(shippedTasksDir(), 'kormedmcqa', '_template_yaml'))}`,
+        'task: kormedmcqa_doctor_random',
+        'dataset_name: doctor',
+        'fewshot_split: test',
+        'num_fewshot: 3',
+        'fewshot_config:',
+        '  sampler: default',
+        `  doc_to_text: "{{question.strip()}}\\n정답： {{['A', 'B', 'C', 'D', 'E'][answer-1]}}\\n\\n"`,
+        '  doc_to_target: ""',
+        '',
+      ].join('\n'),
+    );
+    const model = new ScriptedModel({ complete: scriptedAnswer });
+    const out = path.join(dir, 'out-random');
+    const argv = ['--tasks', yaml, '--model', 'm.gguf', '--data', data, '--limit', '6', '--output-path', out, '--log-samples'];
+    const { result, output } = await quietly(() => runLmevalCommand(argv, async () => model));
+    assert.equal(result, 0, output);
+    const loaded = await loadKorMedMcqa(data, { subsets: ['doctor'] });
+    const docs = loaded.questions.filter((q) => q.split === 'test').map(kormedmcqaDoc);
+    const expected = lmevalReference<string[]>('prompts', { yaml, docs: docs.slice(0, 6), fewshot_docs: docs, num_fewshot: 3 });
+    const samples = readFileSync(outputFiles(out).samples.kormedmcqa_doctor_random, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(samples.map((sample) => sample.arguments.gen_args_0.arg_0), expected);
+    // three examples and the question, which appears once: never as its own example
+    assert.ok(expected.every((prompt, i) => prompt.split('의사 문항').length === 5 && prompt.split(`의사 문항 ${i + 1}:`).length === 2));
+  });
+});
+
 describe('hanlab lmeval: bad task files and options', () => {
   function taskFile(name: string, lines: string[]): string {
     const file = path.join(dir, name);

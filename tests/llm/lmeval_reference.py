@@ -84,7 +84,8 @@ def load_task_yaml(path):
 
 
 def prompts(request):
-    """Prompts of a first_n few-shot generate_until task, from the YAML and jinja2: each example is the
+    """Prompts of a few-shot generate_until task, from the YAML and jinja2 (examples drawn as lm-eval's
+    first_n or default sampler draws them, Python's Random(1234)): each example is the
     few-shot doc_to_text, then (when its few-shot target is not empty) target_delimiter + target +
     fewshot_delimiter; the question's doc_to_text ends the prompt (lm-eval's build_qa_turn)."""
     cfg = load_task_yaml(request["yaml"])
@@ -92,10 +93,20 @@ def prompts(request):
     fewshot = cfg.get("fewshot_config") or {}
     text_t = fewshot.get("doc_to_text", cfg["doc_to_text"])
     target_t = fewshot.get("doc_to_target", cfg["doc_to_target"])
+    import random
+
+    rnd = random.Random(1234)  # lm-eval's fewshot_random_seed
+    n = request["num_fewshot"]
     out = []
     for doc in request["docs"]:
         prompt = ""
-        for example in request["fewshot_docs"][: request["num_fewshot"]]:
+        if fewshot.get("sampler", "default") == "first_n":
+            examples = request["fewshot_docs"][:n]
+        elif cfg.get("fewshot_split") == cfg.get("test_split"):
+            examples = [x for x in rnd.sample(request["fewshot_docs"], n + 1) if x != doc][:n]
+        else:
+            examples = rnd.sample(request["fewshot_docs"], n)
+        for example in examples:
             prompt += env.from_string(text_t).render(**example)
             target = env.from_string(target_t).render(**example)
             if target != "":
