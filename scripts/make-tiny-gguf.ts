@@ -22,6 +22,7 @@ export type TinyGgufArchitecture = (typeof TINY_GGUF_ARCHITECTURES)[number];
 
 /** The sizes of every tiny model (the Python reference reads them from the file's metadata). */
 export const TINY_SIZES = { embedding: 32, layers: 2, feedForward: 64, heads: 4, kvHeads: 2, contextLength: 512 } as const;
+export type TinyGgufSizes = { [K in keyof typeof TINY_SIZES]: number };
 
 const COMMON_SYLLABLES =
   '가각간갈감강개거건게격결경고공과관광교구국군권규그근금기김나날남내너네노논높누는니다단달담답당대더도독동되된될두드들등디따때떤또라락란람랑래러런레려력로록론료루류르른를름리린림마만많말맞매머먼메면명모목무문물므미민바반받발방배번법변별보복본부분불비사산살상새생서석선설성세소속손수순스습시식신실심아안않알애야약양어억언얼업없에여역연열영예오온와완요용우운원위유율으은을음응의이인일임입있자작잘장재저적전절점정제조종주준중지직진질차참창책처천체초최추출치친카커코크키타태터토통트파판패퍼포표프피하학한할함합해했행향험현형호화확환회효후희';
@@ -91,8 +92,9 @@ function normalSource(seed: number): () => number {
 }
 
 /** The file's content: metadata and tensors, ready for writeGgufFile (or for a test to change first). */
-export function tinyGgufContent(arch: TinyGgufArchitecture, seed = 1): GgufContent {
-  const { embedding, layers, feedForward, heads, kvHeads, contextLength } = TINY_SIZES;
+export function tinyGgufContent(arch: TinyGgufArchitecture, seed = 1, sizes: Partial<TinyGgufSizes> = {}): GgufContent {
+  // Larger sizes make a bench model: the same layout, only bigger.
+  const { embedding, layers, feedForward, heads, kvHeads, contextLength } = { ...TINY_SIZES, ...sizes };
   const headDim = embedding / heads;
   const vocab = vocabulary(CONTROL_TOKENS[arch]);
   const normal = normalSource(seed * 7919 + (arch === 'llama' ? 1 : 2));
@@ -164,8 +166,37 @@ export function tinyGgufContent(arch: TinyGgufArchitecture, seed = 1): GgufConte
   return { metadata, tensors };
 }
 
-export function makeTinyGguf(options: { arch: TinyGgufArchitecture; out: string; seed?: number }): void {
-  writeGgufFile(options.out, tinyGgufContent(options.arch, options.seed ?? 1));
+/**
+ * A random LoRA adapter for a tiny model, in llama.cpp's GGUF LoRA layout: `general.type` "adapter",
+ * `adapter.type` "lora", `adapter.lora.alpha`, and per target `<name>.lora_a` (ggml dims [in, rank])
+ * and `<name>.lora_b` ([rank, out]); llama.cpp adds scale * alpha / rank * B(A x).
+ */
+export function tinyLoraContent(arch: TinyGgufArchitecture, options: { rank?: number; alpha?: number; seed?: number } = {}): GgufContent {
+  const { embedding, layers, feedForward, heads, kvHeads } = TINY_SIZES;
+  const headDim = embedding / heads;
+  const rank = options.rank ?? 4;
+  const normal = normalSource((options.seed ?? 1) * 31 + 17);
+  const targets: Array<[string, number, number]> = [];
+  for (let layer = 0; layer < layers; layer++) {
+    targets.push([`blk.${layer}.attn_q.weight`, embedding, heads * headDim], [`blk.${layer}.attn_v.weight`, embedding, kvHeads * headDim],
+      [`blk.${layer}.ffn_up.weight`, embedding, feedForward], [`blk.${layer}.ffn_down.weight`, feedForward, embedding]);
+  }
+  const tensors: GgufTensorToWrite[] = targets.flatMap(([name, inputs, outputs]) => [
+    { name: `${name}.lora_a`, type: 'F32' as const, dims: [inputs, rank], data: Float32Array.from({ length: inputs * rank }, () => normal() / Math.sqrt(inputs)) },
+    { name: `${name}.lora_b`, type: 'F32' as const, dims: [rank, outputs], data: Float32Array.from({ length: rank * outputs }, () => normal() / Math.sqrt(rank)) },
+  ]);
+  const metadata: [string, GgufValue][] = [
+    ['general.architecture', gguf.string(arch)],
+    ['general.type', gguf.string('adapter')],
+    ['general.name', gguf.string(`hanlab tiny random ${arch} LoRA`)],
+    ['adapter.type', gguf.string('lora')],
+    ['adapter.lora.alpha', gguf.float32(options.alpha ?? 8)],
+  ];
+  return { metadata, tensors };
+}
+
+export function makeTinyGguf(options: { arch: TinyGgufArchitecture; out: string; seed?: number; sizes?: Partial<TinyGgufSizes> }): void {
+  writeGgufFile(options.out, tinyGgufContent(options.arch, options.seed ?? 1, options.sizes));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -12,10 +12,10 @@
 import { Template } from '@huggingface/jinja';
 import {
   getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar,
-  type LlamaModel, type Token, LlamaGrammarEvaluationState,
+  type LlamaModel, type Token, LlamaGrammarEvaluationState, NoBinaryFoundError, TokenBias,
 } from 'node-llama-cpp';
 import { HanlabError, UsageError } from '../errors.js';
-import { checkedArchitecture, GgufError, metadataString, quantizationName, readGguf } from './gguf/read.js';
+import { checkedArchitecture, GgufError, metadataString, quantizationName, readGguf, type GgufFile } from './gguf/read.js';
 import type { Completion, CompletionOptions, LanguageModel, LanguageModelDescription, Loglikelihood } from './language-model.js';
 import { GPU_CHOICES, type GpuChoice } from './gpu-choice.js';
 import type { ChatMessage } from './openai-client.js';
@@ -31,6 +31,13 @@ export interface LocalModelOptions {
   loras?: readonly { file: string; scale: number }[];
   /** Tokens of context; default the model's training context, at most 4096. */
   contextSize?: number;
+  /**
+   * How the context keeps attention keys and values: `F16` (llama.cpp's default) or `F32`, exact
+   * but twice the memory (the PyTorch parity test uses it to compare the arithmetic, not the rounding).
+   */
+  kvCacheType?: 'F16' | 'F32';
+  /** llama.cpp's flash attention: `auto` (default) uses it where the backend supports it. */
+  flashAttention?: 'auto' | boolean;
 }
 
 export interface LocalCompletionOptions extends CompletionOptions {
@@ -49,6 +56,8 @@ export interface LocalModel extends LanguageModel {
   applyChatTemplate(messages: readonly ChatMessage[]): string;
   /** Token ids as this engine feeds them to the model (BOS included when the model adds one). */
   tokenize(text: string): number[];
+  /** log P(next token | tokens) for every token of the vocabulary (natural log, index = token id). */
+  nextTokenLogprobs(tokens: readonly number[]): Promise<Float64Array>;
 }
 
 const NODE_LLAMA_CPP_VERSION = '3.22.1';
@@ -71,8 +80,7 @@ function llamaFor(gpu: GpuChoice): Promise<Llama> {
       },
     }).catch((error: unknown) => {
       bindings.delete(gpu);
-      const name = (error as Error)?.name ?? '';
-      if (name === 'NoBinaryFoundError' && (gpu === 'vulkan' || gpu === 'cuda')) {
+      if (error instanceof NoBinaryFoundError && (gpu === 'vulkan' || gpu === 'cuda')) {
         throw new UsageError(
           `--gpu ${gpu}: node-llama-cpp's ${gpu === 'vulkan' ? 'Vulkan' : 'CUDA'} build is not installed, or cannot load here ` +
             `(README, "Local GGUF models", says how to add it; --gpu off runs on the CPU)`,
@@ -120,6 +128,8 @@ export async function openLocalModel(file: string, options: LocalModelOptions = 
       contextSize,
       sequences: 1,
       threads: options.threads,
+      ...(options.flashAttention !== undefined ? { flashAttention: options.flashAttention } : {}),
+      ...(options.kvCacheType ? { experimentalKvCacheKeyType: options.kvCacheType, experimentalKvCacheValueType: options.kvCacheType } : {}),
       lora: loras.length ? { adapters: loras.map((l) => ({ filePath: l.file, scale: l.scale })) } : undefined,
     });
   } catch (error) {
@@ -133,12 +143,76 @@ export async function openLocalModel(file: string, options: LocalModelOptions = 
     loras: loras.map((l) => ({ file: l.file, scale: l.scale })),
     build: `node-llama-cpp ${NODE_LLAMA_CPP_VERSION} (${llama.gpu === false ? 'cpu' : llama.gpu})`,
   };
-  return new GgufModel(model, context, description, metadataString(header, 'tokenizer.chat_template'));
+  const vocabulary = header.metadata.get('tokenizer.ggml.tokens');
+  const vocabularySize = vocabulary?.type === 'array' ? vocabulary.items.length : 0;
+  return new GgufModel(model, context, description, metadataString(header, 'tokenizer.chat_template'), byteTokens(header), vocabularySize);
+}
+
+/** SentencePiece byte-fallback tokens (`<0xE2>`, token type 6): token id -> byte. */
+function byteTokens(header: GgufFile): Map<number, number> {
+  const bytes = new Map<number, number>();
+  const tokens = header.metadata.get('tokenizer.ggml.tokens');
+  const types = header.metadata.get('tokenizer.ggml.token_type');
+  if (tokens?.type !== 'array' || types?.type !== 'array') return bytes;
+  types.items.forEach((type, id) => {
+    const match = type === 6 ? /^<0x([0-9A-Fa-f]{2})>$/.exec(String(tokens.items[id])) : null;
+    if (match) bytes.set(id, parseInt(match[1]!, 16));
+  });
+  return bytes;
+}
+
+/**
+ * Keeps byte-fallback tokens to well-formed UTF-8 under a grammar: llama.cpp's grammar takes a lone or
+ * mismatched byte token, and the answer then holds U+FFFD, so a string can break `maxLength` and is not
+ * the text the model "wrote". Each step bans the byte tokens that cannot come next (and, in the middle
+ * of a character, every other token).
+ */
+class Utf8Guard {
+  private needed = 0;
+  private low = 0x80;
+  private high = 0xbf;
+  constructor(
+    private readonly model: LlamaModel,
+    private readonly bytes: Map<number, number>,
+    private readonly vocabularySize: number,
+    /** Shared by every answer of a model: a ban list over a 256k vocabulary is worth building once. */
+    private readonly biases: Map<string, TokenBias>,
+  ) {}
+
+  accept(token: number): void {
+    const byte = this.bytes.get(token);
+    if (byte === undefined) return;
+    if (this.needed > 0) {
+      this.needed--;
+      [this.low, this.high] = [0x80, 0xbf];
+      return;
+    }
+    this.needed = byte >= 0xf0 ? 3 : byte >= 0xe0 ? 2 : byte >= 0xc2 ? 1 : 0;
+    // The second byte's range after E0, ED, F0 and F4 (no overlong forms, no surrogates, nothing past U+10FFFF).
+    [this.low, this.high] = byte === 0xe0 ? [0xa0, 0xbf] : byte === 0xed ? [0x80, 0x9f] : byte === 0xf0 ? [0x90, 0xbf] : byte === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+  }
+
+  bias = (): TokenBias => {
+    const key = this.needed > 0 ? `${this.low}-${this.high}` : 'start';
+    let bias = this.biases.get(key);
+    if (!bias) {
+      bias = new TokenBias(this.model.tokenizer);
+      if (this.needed > 0) {
+        const allowed = new Set([...this.bytes].filter(([, b]) => b >= this.low && b <= this.high).map(([id]) => id));
+        for (let id = 0; id < this.vocabularySize; id++) if (!allowed.has(id)) bias.set(id as Token, 'never');
+      } else {
+        for (const [id, b] of this.bytes) if ((b >= 0x80 && b <= 0xc1) || b >= 0xf5) bias.set(id as Token, 'never');
+      }
+      this.biases.set(key, bias);
+    }
+    return bias;
+  };
 }
 
 class GgufModel implements LocalModel {
   private readonly sequence: LlamaContextSequence;
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  private readonly utf8Biases = new Map<string, TokenBias>();
   private disposed = false;
   // node-llama-cpp evaluates one request at a time on a sequence; calls queue here in order.
   private queue: Promise<unknown> = Promise.resolve();
@@ -148,6 +222,8 @@ class GgufModel implements LocalModel {
     private readonly context: LlamaContext,
     readonly description: LanguageModelDescription,
     readonly chatTemplate: string | undefined,
+    private readonly byteTokens: Map<number, number>,
+    private readonly vocabularySize: number,
   ) {
     this.sequence = context.getSequence();
   }
@@ -213,13 +289,15 @@ class GgufModel implements LocalModel {
     // lm-eval truncates from the left to the model's length; so does this (the last token needs no logits).
     const input = tokens.slice(0, -1).slice(-this.contextSize);
     return this.serial(async () => {
-      const start = await this.reusePrefix(input);
       const firstScored = input.length - continuationTokens.length;
+      // Positions that are scored must be evaluated now (their logits are not kept), so only what comes before them is reused.
+      const start = await this.reusePrefix(input, firstScored);
       const items = input.slice(start).map((token, i) => {
         const position = start + i;
         if (position < firstScored) return token as Token;
         const target = continuationTokens[position - firstScored]! as Token;
-        return [token as Token, { generateNext: { logits: { filter: { tokens: [target], includeMax: true } }, totalLogitWeight: true } }] as const;
+        // The whole vocabulary's logits: node-llama-cpp's totalLogitWeight covers only a filter's tokens.
+        return [token as Token, { generateNext: { logits: true } }] as const;
       });
       const results = await this.sequence.controlledEvaluate(items as Parameters<LlamaContextSequence['controlledEvaluate']>[0]);
       let logprob = 0;
@@ -228,15 +306,32 @@ class GgufModel implements LocalModel {
         const position = firstScored + k;
         const next = results[position - start]?.next;
         const target = continuationTokens[k]! as Token;
-        if (!next?.logits || next.totalLogitWeight === undefined) {
-          throw new HanlabError(`${this.description.model}: llama.cpp returned no logits at position ${position}`);
-        }
-        const [maxToken, maxLogit] = next.logits.entries().next().value as [Token, number];
-        const logit = next.logits.get(target)!;
-        logprob += logit - maxLogit - Math.log(next.totalLogitWeight);
-        if (maxToken !== target && logit < maxLogit) isGreedy = false;
+        if (!next?.logits) throw new HanlabError(`${this.description.model}: llama.cpp returned no logits at position ${position}`);
+        const { logSum, max } = logSumExp(next.logits);
+        const logit = next.logits.get(target) ?? -Infinity;
+        logprob += logit - logSum;
+        if (logit < max) isGreedy = false;
       }
       return { logprob, isGreedy, continuationTokens: continuationTokens.length };
+    });
+  }
+
+  nextTokenLogprobs(tokens: readonly number[]): Promise<Float64Array> {
+    if (tokens.length === 0 || tokens.length > this.contextSize) {
+      return Promise.reject(new HanlabError(`${this.description.model}: nextTokenLogprobs needs 1 to ${this.contextSize} tokens, got ${tokens.length}`));
+    }
+    return this.serial(async () => {
+      const start = await this.reusePrefix(tokens, tokens.length - 1);
+      const items = tokens.slice(start).map((token, i, rest) =>
+        i === rest.length - 1 ? ([token as Token, { generateNext: { logits: true } }] as const) : (token as Token));
+      const results = await this.sequence.controlledEvaluate(items as Parameters<LlamaContextSequence['controlledEvaluate']>[0]);
+      const logits = results[items.length - 1]?.next.logits;
+      if (!logits) throw new HanlabError(`${this.description.model}: llama.cpp returned no logits`);
+      const out = new Float64Array(this.vocabularySize || logits.size);
+      const { logSum } = logSumExp(logits);
+      out.fill(-Infinity);
+      for (const [token, value] of logits) out[token] = value - logSum;
+      return out;
     });
   }
 
@@ -260,10 +355,10 @@ class GgufModel implements LocalModel {
    * is evaluated once) and erases the rest; returns how many were kept. At least one token is left
    * to evaluate, because the logits come from evaluating.
    */
-  private async reusePrefix(tokens: readonly number[]): Promise<number> {
+  private async reusePrefix(tokens: readonly number[], keepAtMost = tokens.length - 1): Promise<number> {
     const held = this.sequence.contextTokens;
     let common = 0;
-    const limit = Math.min(held.length, tokens.length - 1);
+    const limit = Math.min(held.length, tokens.length - 1, keepAtMost);
     while (common < limit && held[common] === tokens[common]) common++;
     if (common < this.sequence.nextTokenIndex) {
       await this.sequence.eraseContextTokenRanges([{ start: common, end: this.sequence.nextTokenIndex }]);
@@ -275,7 +370,11 @@ class GgufModel implements LocalModel {
     const key = JSON.stringify(schema);
     let grammar = this.grammars.get(key);
     if (!grammar) {
-      grammar = this.model.llama.createGrammarForJsonSchema(schema as never) as Promise<LlamaGrammar>;
+      const llama = this.model.llama;
+      grammar = (async () => {
+        const json = await llama.createGrammarForJsonSchema(schema as never);
+        return llama.createGrammar({ grammar: boundedNumbers(json.grammar), trimWhitespaceSuffix: true });
+      })();
       this.grammars.set(key, grammar);
     }
     return grammar;
@@ -295,6 +394,7 @@ class GgufModel implements LocalModel {
     const grammarEvaluationState = options.jsonSchema
       ? new LlamaGrammarEvaluationState({ model: this.model, grammar: await this.grammarFor(options.jsonSchema) })
       : undefined;
+    const utf8 = json && this.byteTokens.size ? new Utf8Guard(this.model, this.byteTokens, this.vocabularySize, this.utf8Biases) : undefined;
     const start = await this.reusePrefix(promptTokens);
     const generated: Token[] = [];
     let text = '';
@@ -307,6 +407,7 @@ class GgufModel implements LocalModel {
         temperature: options.temperature ?? 0,
         seed: options.seed,
         grammarEvaluationState,
+        tokenBias: utf8?.bias,
         // Reproducible answers: no repeat penalty, no top-k/top-p cut beyond what the temperature says.
         topK: 0,
         topP: 1,
@@ -315,6 +416,7 @@ class GgufModel implements LocalModel {
       for await (const token of evaluation) {
         options.signal?.throwIfAborted();
         generated.push(token);
+        utf8?.accept(token);
         if (until.length) {
           pending.push(token);
           const piece = this.model.detokenize(pending, false, generated.slice(-pending.length - 8, -pending.length));
@@ -335,8 +437,10 @@ class GgufModel implements LocalModel {
       }
       await evaluation.return(undefined);
     }
-    if (!until.length || cut < 0) text = this.model.detokenize(generated, false);
-    if (cut < 0 && until.length) cut = firstStop(text, until, 0);
+    // The answer is decoded whole (the pieces above only decide when to stop): a character split over
+    // byte-fallback tokens is then never cut apart.
+    text = this.model.detokenize(generated, false);
+    cut = until.length ? firstStop(text, until, 0) : -1;
     if (cut >= 0) {
       text = text.slice(0, cut);
       finishReason = 'stop';
@@ -368,4 +472,31 @@ function closesJson(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * node-llama-cpp's JSON grammar lets a number's exponent have 16 digits, so `216E7545216545216165` is
+ * grammatical but is Infinity to every JSON reader, and an `integer` may take an exponent (`16E-5` is
+ * not an integer). Here integers have no exponent and other numbers at most two exponent digits.
+ */
+function boundedNumbers(grammar: string): string {
+  const exponent = '([eE] [-+]? ("0" | [1-9] [0-9]{0,15}))?';
+  return grammar
+    .split('\n')
+    .map((line) => {
+      if (!line.includes(exponent)) return line;
+      return /^integer-number-rule\b/.test(line.trimStart()) || /^[\w-]*integer[\w-]* ::=/.test(line)
+        ? line.replace(exponent, '')
+        : line.replace(exponent, '([eE] [-+]? [0-9]{1,2})?');
+    })
+    .join('\n');
+}
+
+/** log(sum(exp(logits))) in float64, and the largest logit. */
+function logSumExp(logits: ReadonlyMap<Token, number>): { logSum: number; max: number } {
+  let max = -Infinity;
+  for (const value of logits.values()) max = Math.max(max, value);
+  let sum = 0;
+  for (const value of logits.values()) sum += Math.exp(value - max);
+  return { logSum: max + Math.log(sum), max };
 }
