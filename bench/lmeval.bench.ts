@@ -52,7 +52,8 @@ try {
   const options = { numFewshot: SHOTS };
   const modelFile = path.join(dir, 'tiny-llama.gguf');
   makeTinyGguf({ arch: 'llama', out: modelFile });
-  const engine = await openLocalModel(modelFile, { gpu: 'off' });
+  // One thread: on a shared, loaded machine more threads only wait for each other.
+  const engine = await openLocalModel(modelFile, { gpu: 'off', threads: 1 });
   const generation = task.generation!;
   const prompts = buildTaskRequests(task, data, options).map((document) => document.arguments[0][0]);
   const bare: number[] = [];
