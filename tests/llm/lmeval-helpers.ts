@@ -20,8 +20,8 @@ function lmevalReferenceMissing(): string | undefined {
   if (!existsSync(path.join(LMEVAL_REFERENCE, 'lm_eval', 'tasks', 'kormedmcqa', 'utils.py'))) {
     return (missing = `lm-eval's reference copy is not at ${LMEVAL_REFERENCE} (set HANLAB_REFERENCE_DIR)`);
   }
-  const probe = spawnSync(PYTHON, ['-B', '-c', 'import numpy, jinja2, pytest'], { encoding: 'utf8' });
-  if (probe.status !== 0) return (missing = `${PYTHON} cannot import numpy, jinja2 and pytest; apt install python3-numpy python3-jinja2 python3-pytest`);
+  const probe = spawnSync(PYTHON, ['-B', '-c', 'import numpy, jinja2, yaml, pytest'], { encoding: 'utf8' });
+  if (probe.status !== 0) return (missing = `${PYTHON} cannot import numpy, jinja2, yaml and pytest; apt install python3-numpy python3-jinja2 python3-yaml python3-pytest`);
   return (missing = undefined);
 }
 

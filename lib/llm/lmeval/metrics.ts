@@ -76,10 +76,3 @@ export function meanStderr(values: readonly number[]): number | 'N/A' {
   const variance = values.reduce((sum, value) => sum + (value - mu) ** 2, 0) / (values.length - 1);
   return Math.sqrt(variance) / Math.sqrt(values.length);
 }
-
-/** `pooled_sample_stderr`: a size-weighted group's stderr from its tasks' stderrs and sizes. */
-export function pooledSampleStderr(stderrs: readonly number[], sizes: readonly number[]): number {
-  const total = sizes.reduce((a, b) => a + b, 0);
-  const pooled = sizes.reduce((sum, size, i) => sum + (size - 1) * stderrs[i] ** 2 * size, 0) / (total - sizes.length);
-  return Math.sqrt(pooled / total);
-}

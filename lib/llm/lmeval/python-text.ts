@@ -17,11 +17,6 @@ export function isPythonSpace(char: string): boolean {
   return WHITESPACE_CLASS.test(char);
 }
 
-/** `str.isspace()`: non-empty and whitespace throughout. */
-export function pythonIsSpace(text: string): boolean {
-  return text.length > 0 && [...text].every(isPythonSpace);
-}
-
 /** `str.isdigit()` for the digits `ast.literal_eval` reads back as an int (ASCII), else false. */
 export function pythonIsAsciiDigits(text: string): boolean {
   return /^[0-9]+$/.test(text);
@@ -249,9 +244,4 @@ export function pythonRegExp(pattern: string, flags: PythonRegexFlags = {}): Reg
  */
 export function pythonSub(pattern: string, replacement: string, text: string, flags?: PythonRegexFlags): string {
   return text.replace(pythonRegExp(pattern, flags), () => replacement);
-}
-
-/** `re.findall(pattern, text)` for a pattern with at most one group: the group's text, else the match. */
-export function pythonFindAll(pattern: string, text: string, flags?: PythonRegexFlags): string[] {
-  return [...text.matchAll(pythonRegExp(pattern, flags))].map((match) => (match.length > 1 ? (match[1] ?? '') : match[0]));
 }
