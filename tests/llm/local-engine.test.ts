@@ -76,6 +76,30 @@ test('loglikelihood(): the greedy continuation is greedy, its log-probability is
   }
 });
 
+test('loglikelihood(): a choice list over one context (multiple_choice) scores the same in any order, with the prefix reused', async () => {
+  const context = '질문: 다음 중 옳은 것은?\nA. 가나다\nB. 라마바\n정답:';
+  const choices = [' A. 가나다', ' B. 라마바', ' C. 사아자 차카', ' D. 타파하'];
+  for (const [arch, model] of Object.entries(models)) {
+    const forward = [];
+    for (const choice of choices) forward.push(await model.loglikelihood(context, choice));
+    assert.ok(forward.every((r) => r.continuationTokens > 1), 'multi-token continuations');
+    const backward = [];
+    for (const choice of [...choices].reverse()) backward.unshift(await model.loglikelihood(context, choice));
+    // A fresh model of the same file, one choice each, reuses nothing.
+    const fresh = await openLocalModel(path.join(dir, `${arch}.gguf`), { threads: 1, gpu: 'off' });
+    try {
+      for (let i = 0; i < choices.length; i++) {
+        const alone = await fresh.loglikelihood(context, choices[i]!);
+        await fresh.complete('다른 질문', { maxTokens: 1 });
+        assert.ok(Math.abs(forward[i]!.logprob - alone.logprob) < 1e-4, `${arch} ${choices[i]}: ${forward[i]!.logprob} vs ${alone.logprob}`);
+        assert.ok(Math.abs(backward[i]!.logprob - alone.logprob) < 1e-4, `${arch} ${choices[i]} (reversed): ${backward[i]!.logprob} vs ${alone.logprob}`);
+      }
+    } finally {
+      await fresh.dispose();
+    }
+  }
+});
+
 test('chat(): the model\'s own chat template, as in its GGUF metadata', async () => {
   assert.equal(models.gemma2.applyChatTemplate([{ role: 'user', content: '안녕' }]), '<s><start_of_turn>user\n안녕<end_of_turn>\n<start_of_turn>model\n');
   assert.equal(models.llama.applyChatTemplate([{ role: 'system', content: 'JSON' }, { role: 'user', content: '안녕' }]),
