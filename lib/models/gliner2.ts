@@ -141,6 +141,11 @@ function headSpecs(h: number): WeightSpec[] {
   ];
 }
 
+/** Every tensor of a GLiNER2 model over `encoder` (checkpoint names and shapes). */
+export function gliner2WeightSpecs(encoder: EncoderConfig): WeightSpec[] {
+  return [...encoderSpecs(encoder), ...headSpecs(encoder.hiddenSize)];
+}
+
 /** The encoder's tensors under GLiNER2's `encoder.` prefix. */
 function encoderSpecs(encoder: EncoderConfig): WeightSpec[] {
   const prefix = BASE_PREFIX[encoder.architecture] + '.';
@@ -229,7 +234,7 @@ export class Gliner2Model {
   static async load(dir: string, setup: Gliner2Setup, name: string = dir): Promise<Gliner2Model> {
     const folder = openGliner2Folder(dir, name);
     const tokenizer = await EncoderTokenizer.load({ dir, configFile: folder.encoderConfigFile, config: folder.encoder, weights: folder.weights, weightsFile: folder.weightsFile, ...folder.tokenizer });
-    const specs = [...encoderSpecs(folder.encoder), ...headSpecs(folder.encoder.hiddenSize)];
+    const specs = gliner2WeightSpecs(folder.encoder);
     const loaded = new Map<string, Float32Array>();
     for (const spec of specs) {
       const info = folder.weights.info(spec.name);

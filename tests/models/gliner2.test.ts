@@ -13,7 +13,8 @@ import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } 
 import path from 'node:path';
 import { initBackend } from '../../lib/backend/index.js';
 import { InputError } from '../../lib/errors.js';
-import { Gliner2Model, openGliner2Folder } from '../../lib/models/gliner2.js';
+import { Gliner2Model, gliner2WeightSpecs, openGliner2Folder, resolveGliner2LoraTargets } from '../../lib/models/gliner2.js';
+import { parseEncoderConfig } from '../../lib/models/config.js';
 import { decodeEntities, extractEntities } from '../../lib/models/gliner2-entities.js';
 import { encodeEntityInputs, splitWords, type Gliner2Sample } from '../../lib/models/gliner2-input.js';
 import { loadGliner2WithAdapter, writeGliner2Adapter, writeGliner2Merged } from '../../lib/models/gliner2-export.js';
@@ -243,4 +244,17 @@ test('decoding: threshold, no overlap within a label (best first), overlap acros
       ['A', '나'],
     ],
   );
+});
+
+test("study 000's LoRA (r 16 on encoder, span_rep, classifier) over gliner2-base-v1's shapes is its 3,096,592 parameters", () => {
+  // fastino/gliner2-base-v1: DeBERTa-v3-base (its vocabulary plus GLiNER2's ten markers), max_width 8, count_lstm.
+  const encoder = parseEncoderConfig(
+    { model_type: 'deberta-v2', vocab_size: 128011, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, max_position_embeddings: 512, relative_attention: true, position_buckets: 256, norm_rel_ebd: 'layer_norm', share_att_key: true, pos_att_type: 'p2c|c2p', position_biased_input: false, type_vocab_size: 0 },
+    'encoder_config/config.json',
+  );
+  const targets = resolveGliner2LoraTargets(gliner2WeightSpecs(encoder), ['encoder', 'span_rep', 'classifier']);
+  assert.equal(targets.reduce((n, t) => n + 16 * (t.inputs + t.outputs), 0), 3_096_592);
+  assert.ok(targets.some((t) => t.module === 'encoder.encoder.layer.11.output.dense'));
+  assert.ok(!targets.some((t) => t.module.startsWith('count_')));
+  assert.throws(() => resolveGliner2LoraTargets(gliner2WeightSpecs(encoder), ['query']), /"query" is not a GLiNER2 LoRA target/);
 });
