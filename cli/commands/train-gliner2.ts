@@ -5,24 +5,13 @@
  * encoder,span_rep,classifier; `[Hyperparameters]` epochs, batch_size, learning_rate, seed). Writes
  * `<output_dir>/adapter/` (PEFT), `<output_dir>/merged/` (GLiNER2 layout) and history.json.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TrainingConfig } from '../../lib/data/config-ini.js';
 import { readKbmc } from '../../lib/data/kbmc.js';
 import { UsageError } from '../../lib/errors.js';
 import { fineTuneGliner2 } from '../../lib/train/gliner2-fine-tune.js';
+export { isGliner2Folder } from '../../lib/models/gliner2.js';
 import { formatDuration } from '../../lib/train/progress.js';
-
-/** Is `dir` a GLiNER2 folder (config.json with model_type "extractor")? */
-export function isGliner2Folder(dir: string): boolean {
-  const file = path.join(dir, 'config.json');
-  if (!existsSync(file)) return false;
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { model_type?: unknown }).model_type === 'extractor';
-  } catch {
-    return false;
-  }
-}
 
 export async function trainGliner2FromConfig(config: TrainingConfig, modelDir: string, options: { epochs?: number; log: (line: string) => void }): Promise<void> {
   if (!config.lora) throw new UsageError(`${config.file}: GLiNER2 fine-tuning runs with LoRA, as study 000; add a [LoRA] section (r = 16, alpha = 32, dropout = 0.1, target_modules = encoder,span_rep,classifier)`);

@@ -74,6 +74,17 @@ function readJsonObject(file: string): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
+/** Is `dir` a GLiNER2 folder (config.json with model_type "extractor")? */
+export function isGliner2Folder(dir: string): boolean {
+  const file = path.join(dir, 'config.json');
+  if (!existsSync(file)) return false;
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { model_type?: unknown }).model_type === 'extractor';
+  } catch {
+    return false;
+  }
+}
+
 /** Opens a GLiNER2 folder (headers only; weights load in `Gliner2Model.load`). */
 export function openGliner2Folder(dir: string, name: string = dir): Gliner2Folder {
   const hint = downloadHint(/^[\w.-]+\/[\w.-]+$/.test(name) ? name : 'fastino/gliner2-base-v1');
