@@ -43,7 +43,7 @@ export interface TinyCheckpointOptions {
   /** GLiNER2's maximum span width in words (default 8, as gliner2-base-v1). */
   maxWidth?: number;
   /** Override sizes (the bench uses a bigger BERT). */
-  sizes?: Partial<{ hidden: number; layers: number; heads: number; intermediate: number; maxPositions: number; vocabPadding: number; vocabSize: number }>;
+  sizes?: Partial<{ hidden: number; layers: number; heads: number; intermediate: number; maxPositions: number; vocabPadding: number; vocabSize: number; positionBuckets: number }>;
 }
 
 /** The Korean vocabulary: frequent syllables, their `##` forms and frequent two-syllable word starts. */
@@ -195,8 +195,9 @@ function makeTinyGliner2(options: TinyCheckpointOptions): void {
   const { out } = options;
   mkdirSync(path.join(out, 'encoder_config'), { recursive: true });
   const tokens = saveUnigram(out, GLINER2_SPECIAL_TOKENS);
-  const encoder = configFor('deberta-v2', tokens, options);
+  const encoder = configFor('deberta-v2', Math.max(tokens, options.sizes?.vocabSize ?? 0), options);
   encoder.architectures = ['DebertaV2Model'];
+  if (options.sizes?.positionBuckets) encoder.position_buckets = options.sizes.positionBuckets;
   encoder.max_position_embeddings = 512; // DeBERTa-v3's: a prompt and a sentence fit.
   writeFileSync(path.join(out, 'encoder_config', 'config.json'), JSON.stringify(encoder, null, 2) + '\n');
   const config = { model_type: 'extractor', model_name: 'microsoft/deberta-v3-base', max_width: options.maxWidth ?? 8, counting_layer: 'count_lstm', token_pooling: 'first', transformers_version: '4.51.3' };

@@ -15,6 +15,9 @@ Usage (Debian's /usr/bin/python3 with python3-torch):
       "prompt": position of [P], "fields": [positions of [E]], "gold": [[field, start, width], ...]}]}
       OUT.json: {"span_logits": per sample [field][word][width], "count_logits": per sample [20],
       "loss": entity loss summed over samples (no negative-span masking), "grads"}
+  gliner2_reference.py train-bench --model DIR --inputs IN.json --adapter DIR --out OUT.json
+      times LoRA training steps (dropout on) of the batches in IN.json ({"threads", "warmup", "steps",
+      "batches"}); OUT.json {"samples_per_s", "seconds", "threads", "torch"}
   gliner2_reference.py train   --model DIR --inputs IN.json --adapter DIR --steps N --lr LR --out OUT.json
       N AdamW steps (weight decay 0.01, gradient norm clipped to 1, constant lr) on LoRA only, starting
       from the adapter's values (the same initial A and B as hanlab's); dropout off; OUT.json {"losses"}
@@ -185,16 +188,51 @@ def cmd_forward(args):
     json.dump(out, open(args.out, 'w'))
 
 
-def cmd_train(args):
-    model = load_model(args.model)
+def lora_training(model, adapter):
     for p in model.parameters():
         p.requires_grad_(False)
-    wrapped = apply_lora(model, args.adapter)
+    wrapped = apply_lora(model, adapter)
     params = []
     for name in sorted(wrapped):
         for part in (wrapped[name].lora_A, wrapped[name].lora_B):
             part.weight.requires_grad_(True)
             params.append(part.weight)
+    return params
+
+
+def cmd_train_bench(args):
+    """Times LoRA training steps (dropout on) on the batches in --inputs: {"threads", "warmup", "steps", "batches"}."""
+    import time
+    spec = json.load(open(args.inputs))
+    torch.set_num_threads(spec['threads'])
+    model = load_model(args.model)
+    params = lora_training(model, args.adapter)
+    model.train()
+    optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    batches = spec['batches']
+
+    def step(inputs):
+        optimizer.zero_grad()
+        loss = torch.stack([r[2] for r in model.run(inputs)]).sum()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+
+    for i in range(spec['warmup']):
+        step(batches[i % len(batches)])
+    samples = 0
+    started = time.perf_counter()
+    for i in range(spec['steps']):
+        inputs = batches[(spec['warmup'] + i) % len(batches)]
+        step(inputs)
+        samples += len(inputs['samples'])
+    seconds = time.perf_counter() - started
+    json.dump({'samples_per_s': samples / seconds, 'seconds': seconds, 'threads': torch.get_num_threads(), 'torch': torch.__version__}, open(args.out, 'w'))
+
+
+def cmd_train(args):
+    model = load_model(args.model)
+    params = lora_training(model, args.adapter)
     model.eval()  # dropout off, as hanlab's side of the comparison
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, eps=1e-8)
     batches = json.load(open(args.inputs))['batches']
@@ -218,7 +256,8 @@ def main():
     make.add_argument('--seed', type=int, default=0)
     forward = sub.add_parser('forward')
     train = sub.add_parser('train')
-    for p in (forward, train):
+    bench = sub.add_parser('train-bench')
+    for p in (forward, train, bench):
         p.add_argument('--model', required=True)
         p.add_argument('--inputs', required=True)
         p.add_argument('--out', required=True)
@@ -226,9 +265,10 @@ def main():
     forward.add_argument('--grads', action='store_true')
     train.add_argument('--steps', type=int, default=3)
     train.add_argument('--lr', type=float, default=5e-4)
+    bench.add_argument('--lr', type=float, default=5e-4)
     args = parser.parse_args()
     torch.manual_seed(0)
-    {'make': cmd_make, 'forward': cmd_forward, 'train': cmd_train}[args.command](args)
+    {'make': cmd_make, 'forward': cmd_forward, 'train': cmd_train, 'train-bench': cmd_train_bench}[args.command](args)
 
 
 if __name__ == '__main__':
