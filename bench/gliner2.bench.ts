@@ -9,7 +9,6 @@
  *
  * Last line: {"gliner2": {"samples_per_s", "pytorch_samples_per_s", "ratio_vs_pytorch", "goal_samples_per_s", ...}}
  */
-import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -19,8 +18,7 @@ import { readKbmc } from '../lib/data/kbmc.js';
 import { writeGliner2Adapter } from '../lib/models/gliner2-export.js';
 import { encodeEntityInputs } from '../lib/models/gliner2-input.js';
 import { Gliner2Model } from '../lib/models/gliner2.js';
-import { goldSpans } from '../lib/train/gliner2-fine-tune.js';
-import { globalNorm } from '../lib/train/gradients.js';
+import { goldSpans, trainingStep } from '../lib/train/gliner2-fine-tune.js';
 import { AdamW } from '../lib/train/optimizer.js';
 import { SeededRandom } from '../lib/train/rng.js';
 import { GLINER2_REFERENCE_SCRIPT, makeTinyCheckpoint, PYTHON } from '../scripts/make-tiny-checkpoint.js';
@@ -51,21 +49,7 @@ async function main(): Promise<void> {
     console.log(`GLiNER2, DeBERTa-v3-base shapes (${model.totalCount.toLocaleString('en-US')} parameters, ${model.trainableCount.toLocaleString('en-US')} LoRA), batch ${BATCH}; backend ${device.backend}, load ${load.map((l) => l.toFixed(2)).join(' ')}`);
     const rng = new SeededRandom(7);
     const optimizer = new AdamW(model.parameters, { weightDecay: 0.01 });
-    const step = (indices: number[]) => {
-      const { value, grads } = tf.variableGrads(() => model.entityLoss(indices.map((i) => samples[i]), indices.map((i) => gold[i]), { training: true, rng }, rng), model.parameters.variables);
-      const flat = new Float32Array(model.parameters.count);
-      let at = 0;
-      for (const v of model.parameters.variables) {
-        const g = grads[v.name];
-        if (g) flat.set(g.dataSync() as Float32Array, at);
-        at += v.size;
-      }
-      tf.dispose([value, ...Object.values(grads)]);
-      const norm = globalNorm(flat);
-      const weights = model.parameters.read();
-      optimizer.apply(weights, flat, 5e-4, norm > 1 ? 1 / (norm + 1e-6) : 1);
-      model.parameters.write(weights);
-    };
+    const step = (indices: number[]) => trainingStep(model, optimizer, () => model.entityLoss(indices.map((i) => samples[i]), indices.map((i) => gold[i]), { training: true, rng }, rng), 5e-4);
     for (let i = 0; i < WARMUP; i++) step(batches[i % 2]);
     const started = performance.now();
     for (let i = 0; i < STEPS; i++) step(batches[(WARMUP + i) % 2]);

@@ -67,6 +67,29 @@ export function goldSpans(example: EntityExample, labels: readonly string[]): [n
   return gold;
 }
 
+/**
+ * One update of the LoRA matrices: the gradient of `loss`, clipped to global norm 1 as GLiNER2's
+ * trainer does, then AdamW at `lr`. Returns the loss, or NaN when an updated weight is not finite.
+ */
+export function trainingStep(model: Gliner2Model, optimizer: AdamW, loss: () => tf.Scalar, lr: number): number {
+  const { value, grads } = tf.variableGrads(loss, model.parameters.variables);
+  const flat = new Float32Array(model.parameters.count);
+  let at = 0;
+  for (const variable of model.parameters.variables) {
+    // Matrices the loss does not reach (the classifier's LoRA for entities) have no gradient entry.
+    const g = grads[variable.name];
+    if (g) flat.set(g.dataSync() as Float32Array, at);
+    at += variable.size;
+  }
+  const result = value.dataSync()[0];
+  tf.dispose([value, ...Object.values(grads)]);
+  const norm = globalNorm(flat);
+  const weights = model.parameters.read();
+  const finite = optimizer.apply(weights, flat, lr, norm > 1 ? 1 / (norm + 1e-6) : 1);
+  model.parameters.write(weights);
+  return finite ? result : NaN;
+}
+
 export async function fineTuneGliner2(options: FineTuneGliner2Options): Promise<FineTunedGliner2> {
   const log = options.log ?? (() => {});
   const model = await Gliner2Model.load(options.modelDir, { lora: options.lora, seed: options.seed });
@@ -91,20 +114,8 @@ export async function fineTuneGliner2(options: FineTuneGliner2Options): Promise<
     for (let from = 0; from < order.length; from += options.batchSize) {
       const picked = order.slice(from, from + options.batchSize);
       const batch: Gliner2Sample[] = picked.map((i) => samples[i]);
-      const { value, grads } = tf.variableGrads(() => model.entityLoss(batch, picked.map((i) => gold[i]), { training: true, rng }, rng), model.parameters.variables);
-      const flat = new Float32Array(model.parameters.count);
-      let at = 0;
-      for (const variable of model.parameters.variables) {
-        const g = grads[variable.name];
-        if (g) flat.set(g.dataSync() as Float32Array, at);
-        at += variable.size;
-      }
-      const loss = value.dataSync()[0];
-      tf.dispose([value, ...Object.values(grads)]);
-      const norm = globalNorm(flat);
-      const weights = model.parameters.read();
-      if (!optimizer.apply(weights, flat, learningRateAt(schedule, step), norm > 1 ? 1 / (norm + 1e-6) : 1)) throw new Error(`GLiNER2 fine-tuning diverged at step ${step + 1} (a weight is not finite)`);
-      model.parameters.write(weights);
+      const loss = trainingStep(model, optimizer, () => model.entityLoss(batch, picked.map((i) => gold[i]), { training: true, rng }, rng), learningRateAt(schedule, step));
+      if (!Number.isFinite(loss)) throw new Error(`GLiNER2 fine-tuning diverged at step ${step + 1} (a weight is not finite)`);
       sum += loss;
       step++;
     }

@@ -19,7 +19,7 @@ import { decodeEntities, extractEntities } from '../../lib/models/gliner2-entiti
 import { encodeEntityInputs, splitWords, type Gliner2Sample } from '../../lib/models/gliner2-input.js';
 import { loadGliner2WithAdapter, writeGliner2Adapter, writeGliner2Merged } from '../../lib/models/gliner2-export.js';
 import { AdamW } from '../../lib/train/optimizer.js';
-import { globalNorm } from '../../lib/train/gradients.js';
+import { trainingStep } from '../../lib/train/gliner2-fine-tune.js';
 import { GLINER2_REFERENCE_SCRIPT, PYTHON } from '../../scripts/make-tiny-checkpoint.js';
 import { cleanup, flat, maxAbsDifference, skipWithoutTorch, tempDir, tinyCheckpoint } from './helpers.js';
 
@@ -135,20 +135,7 @@ describe('GLiNER2 vs the PyTorch re-statement', { skip }, () => {
       const ours: number[] = [];
       for (let step = 0; step < steps; step++) {
         const part = step % 2 === 0 ? [samples.slice(0, 2), GOLD.slice(0, 2)] : [samples.slice(2), GOLD.slice(2)];
-        const { value, grads } = tf.variableGrads(() => model.entityLoss(part[0] as Gliner2Sample[], part[1] as [number, number, number][][], { training: false }), model.parameters.variables);
-        ours.push(value.dataSync()[0]);
-        const flatGrads = new Float32Array(model.parameters.count);
-        let at = 0;
-        for (const variable of model.parameters.variables) {
-          const g = grads[variable.name];
-          if (g) flatGrads.set(g.dataSync() as Float32Array, at);
-          at += variable.size;
-        }
-        const norm = globalNorm(flatGrads);
-        const weights = model.parameters.read();
-        optimizer.apply(weights, flatGrads, lr, norm > 1 ? 1 / (norm + 1e-6) : 1);
-        model.parameters.write(weights);
-        tf.dispose([value, ...Object.values(grads)]);
+        ours.push(trainingStep(model, optimizer, () => model.entityLoss(part[0] as Gliner2Sample[], part[1] as [number, number, number][][], { training: false }), lr));
       }
       const worst = maxAbsDifference(ours, reference.losses);
       assert.ok(worst < TOLERANCE * Math.max(1, ...reference.losses.map(Math.abs)), `losses ${ours.join(', ')} vs ${reference.losses.join(', ')}`);
