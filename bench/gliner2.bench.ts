@@ -7,6 +7,12 @@
  * train-bench, Debian's python3-torch, 2 threads) on the same batches from the same files in the same run.
  * The study's own figure, 2.6 samples/s on its CPU, is the goal.
  *
+ * Known limit, not solved yet: on the wasm backend the first training step of this base-size model
+ * fails — "memory access out of bounds" with the full 128,011-row vocabulary, XNNPACK's
+ * xnn_create_fully_connected_nc_f32 status 6 (out of memory) even with HANLAB_BENCH_GLINER2_VOCAB=8000
+ * (124 M parameters) — and the cpu backend (HANLAB_BACKEND=cpu) did not finish one step in 15 minutes
+ * on the shared 2-core machine. So this bench is not part of `npm run bench:train` yet.
+ *
  * Last line: {"gliner2": {"samples_per_s", "pytorch_samples_per_s", "ratio_vs_pytorch", "goal_samples_per_s", ...}}
  */
 import { spawnSync } from 'node:child_process';
@@ -30,13 +36,15 @@ const STEPS = Number(process.env.HANLAB_BENCH_GLINER2_STEPS ?? 3);
 const LORA = { r: 16, alpha: 32, dropout: 0.1, targetModules: ['encoder', 'span_rep', 'classifier'] };
 const LABELS = ['Disease', 'Body', 'Treatment'];
 const GOAL = 2.6;
+// gliner2-base-v1's 128,011 rows; HANLAB_BENCH_GLINER2_VOCAB=8000 keeps the wasm heap under 2 GiB (see below).
+const VOCAB = Number(process.env.HANLAB_BENCH_GLINER2_VOCAB ?? 128011);
 
 async function main(): Promise<void> {
   const load = loadavg();
   const dir = mkdtempSync(path.join(tmpdir(), 'hanlab-gliner2-bench-'));
   try {
     const modelDir = path.join(dir, 'gliner2-base-shaped');
-    makeTinyCheckpoint({ arch: 'gliner2', out: modelDir, seed: 7, sizes: { hidden: 768, layers: 12, heads: 12, intermediate: 3072, vocabSize: 128011, positionBuckets: 256 } });
+    makeTinyCheckpoint({ arch: 'gliner2', out: modelDir, seed: 7, sizes: { hidden: 768, layers: 12, heads: 12, intermediate: 3072, vocabSize: VOCAB, positionBuckets: 256 } });
     const device = await initBackend();
     const kbmc = await readKbmc('tests/fixtures/kbmc/kbmc-sample.tsv');
     const examples = kbmc.sentences.map((s) => ({ text: s.sentence, entities: s.spans }));
@@ -81,6 +89,7 @@ async function main(): Promise<void> {
       JSON.stringify({
         gliner2: {
           model: 'gliner2-deberta-v3-base-shaped',
+          vocabulary: VOCAB,
           batch: BATCH,
           steps: STEPS,
           backend: device.backend,
