@@ -2,7 +2,7 @@
  * Makes a tiny random checkpoint (2 layers, hidden 32) in the real Hugging Face file layout, for tests
  * and for trying the encoder pipeline without a download:
  *
- *   node --import tsx scripts/make-tiny-checkpoint.ts --arch bert|roberta|electra|deberta-v2|deberta-v2-classic --out DIR
+ *   node --import tsx scripts/make-tiny-checkpoint.ts --arch bert|roberta|electra|deberta-v2|deberta-v2-classic|gliner2 --out DIR
  *        [--seed N] [--head seq:3|tok:13] [--shards K] [--extras]
  *
  * Writes `config.json` (as transformers writes it for the architecture), the tokenizer (a Korean
@@ -13,7 +13,8 @@
  * `model.safetensors`, or `K` shards with `model.safetensors.index.json`. `--extras` adds what
  * pre-training checkpoints carry beside the encoder (an LM-head tensor, BERT's int64 position_ids).
  * `deberta-v2-classic` is DeBERTa-v2 with absolute positions, separate position projections and no
- * log buckets (the v2 options v3 turns off).
+ * log buckets (the v2 options v3 turns off). `gliner2` is GLiNER2's span model over a tiny DeBERTa-v3
+ * (makeTinyGliner2 below).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,8 @@ const { Tokenizer, WordPiece, Unigram, bertNormalizer, bertPreTokenizer, metaspa
 
 export const PYTHON = '/usr/bin/python3';
 export const REFERENCE_SCRIPT = path.join('tests', 'models', 'reference', 'hf_reference.py');
-export const TINY_ARCHITECTURES = ['bert', 'roberta', 'electra', 'deberta-v2', 'deberta-v2-classic'] as const;
+export const GLINER2_REFERENCE_SCRIPT = path.join('tests', 'models', 'reference', 'gliner2_reference.py');
+export const TINY_ARCHITECTURES = ['bert', 'roberta', 'electra', 'deberta-v2', 'deberta-v2-classic', 'gliner2'] as const;
 export type TinyArchitecture = (typeof TINY_ARCHITECTURES)[number];
 
 export interface TinyCheckpointOptions {
@@ -38,8 +40,10 @@ export interface TinyCheckpointOptions {
   head?: string;
   shards?: number;
   extras?: boolean;
+  /** GLiNER2's maximum span width in words (default 8, as gliner2-base-v1). */
+  maxWidth?: number;
   /** Override sizes (the bench uses a bigger BERT). */
-  sizes?: Partial<{ hidden: number; layers: number; heads: number; intermediate: number; maxPositions: number; vocabPadding: number; vocabSize: number }>;
+  sizes?: Partial<{ hidden: number; layers: number; heads: number; intermediate: number; maxPositions: number; vocabPadding: number; vocabSize: number; positionBuckets: number }>;
 }
 
 /** The Korean vocabulary: frequent syllables, their `##` forms and frequent two-syllable word starts. */
@@ -91,7 +95,7 @@ function saveWordPiece(dir: string, vocab: string[], withTokenizerJson: boolean)
   tokenizer.save(path.join(dir, 'tokenizer.json'), true);
 }
 
-function saveUnigram(dir: string): number {
+function saveUnigram(dir: string, addedSpecials: readonly string[] = []): number {
   const { syllables, bigrams } = koreanPieces();
   const pieces: [string, number][] = SPECIALS.deberta.map((t) => [t, 0]);
   const seen = new Set(pieces.map(([p]) => p));
@@ -110,13 +114,16 @@ function saveUnigram(dir: string): number {
   tokenizer.setPostProcessor(templateProcessing('[CLS]:0 $A:0 [SEP]:0', '[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1', [['[CLS]', 1], ['[SEP]', 2]]));
   tokenizer.setDecoder(metaspaceDecoder('▁', 'always', true));
   tokenizer.addSpecialTokens(['[PAD]', '[CLS]', '[SEP]', '[UNK]', '[MASK]']);
+  // GLiNER2's processor adds its schema markers as special tokens after the base vocabulary.
+  if (addedSpecials.length) tokenizer.addSpecialTokens([...addedSpecials]);
   tokenizer.save(path.join(dir, 'tokenizer.json'), true);
-  const settings = { do_lower_case: false, cls_token: '[CLS]', sep_token: '[SEP]', pad_token: '[PAD]', unk_token: '[UNK]', mask_token: '[MASK]', split_by_punct: false, tokenizer_class: 'DebertaV2Tokenizer', vocab_type: 'spm' };
+  const settings: Record<string, unknown> = { do_lower_case: false, cls_token: '[CLS]', sep_token: '[SEP]', pad_token: '[PAD]', unk_token: '[UNK]', mask_token: '[MASK]', split_by_punct: false, tokenizer_class: 'DebertaV2Tokenizer', vocab_type: 'spm' };
+  if (addedSpecials.length) settings.additional_special_tokens = [...addedSpecials];
   writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(settings, null, 2) + '\n');
-  return pieces.length;
+  return pieces.length + addedSpecials.length;
 }
 
-function configFor(arch: TinyArchitecture, vocabSize: number, options: TinyCheckpointOptions): Record<string, unknown> {
+function configFor(arch: Exclude<TinyArchitecture, 'gliner2'>, vocabSize: number, options: TinyCheckpointOptions): Record<string, unknown> {
   const s = { hidden: 32, layers: 2, heads: 4, intermediate: 64, maxPositions: 128, ...options.sizes };
   const common = {
     hidden_size: s.hidden,
@@ -178,8 +185,34 @@ function configFor(arch: TinyArchitecture, vocabSize: number, options: TinyCheck
   }
 }
 
+/**
+ * A GLiNER2 folder as `Extractor.save_pretrained` writes it: `config.json` (model_type `extractor`,
+ * max_width, counting_layer, token_pooling), `encoder_config/config.json` (a tiny DeBERTa-v3), the
+ * tokenizer with GLiNER2's schema markers added, and `model.safetensors` (`encoder.…`, `span_rep.…`,
+ * `classifier.…`, `count_pred.…`, `count_embed.…`) from tests/models/reference/gliner2_reference.py.
+ */
+function makeTinyGliner2(options: TinyCheckpointOptions): void {
+  const { out } = options;
+  mkdirSync(path.join(out, 'encoder_config'), { recursive: true });
+  const tokens = saveUnigram(out, GLINER2_SPECIAL_TOKENS);
+  const encoder = configFor('deberta-v2', Math.max(tokens, options.sizes?.vocabSize ?? 0), options);
+  encoder.architectures = ['DebertaV2Model'];
+  if (options.sizes?.positionBuckets) encoder.position_buckets = options.sizes.positionBuckets;
+  encoder.max_position_embeddings = 512; // DeBERTa-v3's: a prompt and a sentence fit.
+  writeFileSync(path.join(out, 'encoder_config', 'config.json'), JSON.stringify(encoder, null, 2) + '\n');
+  const config = { model_type: 'extractor', model_name: 'microsoft/deberta-v3-base', max_width: options.maxWidth ?? 8, counting_layer: 'count_lstm', token_pooling: 'first', transformers_version: '4.51.3' };
+  writeFileSync(path.join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  const args = [GLINER2_REFERENCE_SCRIPT, 'make', '--out', out, '--seed', String(options.seed ?? 0)];
+  const run = spawnSync(PYTHON, args, { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`${PYTHON} ${args.join(' ')} failed (python3-torch installed?):\n${run.stderr || run.error?.message}`);
+}
+
+/** GLiNER2's schema markers (its processor's SPECIAL_TOKENS, in its order). */
+export const GLINER2_SPECIAL_TOKENS = ['[SEP_STRUCT]', '[SEP_TEXT]', '[P]', '[C]', '[E]', '[R]', '[L]', '[EXAMPLE]', '[OUTPUT]', '[DESCRIPTION]'];
+
 export function makeTinyCheckpoint(options: TinyCheckpointOptions): void {
   const { arch, out } = options;
+  if (arch === 'gliner2') return makeTinyGliner2(options);
   mkdirSync(out, { recursive: true });
   let tokens: number;
   if (arch.startsWith('deberta')) {

@@ -15,6 +15,7 @@ import { f1Score } from '../../lib/metrics/seqeval.js';
 import { classificationFigures, loadModel, predictProbabilities, predictTagStrings, syllables } from '../../lib/train/index.js';
 import { encoderPredictor, type Predictor } from '../../lib/train/fine-tune.js';
 import { SeededRandom } from '../../lib/train/rng.js';
+import { predictEntities } from './predict-entities.js';
 
 const HELP = `Usage: hanlab predict --model FILE (--input FILE | --text TEXT) [options]
 
@@ -28,8 +29,16 @@ label column, then accuracy and macro F1 are printed; rows with an empty text or
 on stderr and left out). Output: TSV row, predicted label, one
 probability column per label.
 
+Entities (GLiNER2, study 000): --model is a GLiNER2 folder (e.g. fastino/gliner2-base-v1, or the
+merged/ folder of its LoRA fine-tuning), --task entities --labels Disease,Body,Treatment; --input is
+one text per line or JSON Lines with "text" (and "id"). Output: JSON Lines {"text", "entities":
+[{"label", "start", "end", "text", "score"}]} with character offsets, read by \`hanlab eval spans\`.
+
 Options:
   --model FILE        the saved model (required)
+  --task entities     GLiNER2 entity extraction (needs --labels)
+  --labels A,B,C      entity labels, in the schema prompt's order
+  --threshold P       minimum span score (default 0.5, GLiNER2's)
   --input FILE        input file
   --text TEXT         one sentence instead of a file
   --output FILE       write predictions here (default: stdout)
@@ -45,6 +54,9 @@ export async function run(argv: string[]): Promise<number> {
     output: { type: 'string' },
     sample: { type: 'string' },
     seed: { type: 'string' },
+    task: { type: 'string' },
+    labels: { type: 'string' },
+    threshold: { type: 'string' },
   });
   if (!values) return 0;
   if (!values.model) throw new UsageError('--model is required (see hanlab predict --help)');
@@ -53,8 +65,15 @@ export async function run(argv: string[]): Promise<number> {
   if (sample !== undefined && !(Number.isSafeInteger(sample) && sample >= 1)) throw new UsageError(`--sample must be a positive integer, got '${values.sample}'`);
   const seed = values.seed !== undefined ? Number(values.seed) : 42;
   if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got '${values.seed}'`);
+  if (values.task !== undefined && values.task !== 'entities') throw new UsageError(`--task must be entities (other models know their task), got '${values.task}'`);
+  if (values.task === undefined && (values.labels !== undefined || values.threshold !== undefined)) throw new UsageError('--labels and --threshold go with --task entities');
   await initBackend();
   const emit = (text: string) => (values.output ? writeFileSync(values.output, text) : process.stdout.write(text));
+  if (values.task === 'entities') {
+    if (sample !== undefined) throw new UsageError('--sample applies to classifiers only');
+    emit(await predictEntities({ model: values.model, labels: values.labels, threshold: values.threshold, input: values.input, text: values.text }));
+    return 0;
+  }
   // A folder is a fine-tuned encoder (<output_dir>/merged or /adapter, or any HF / PEFT folder).
   const { model, predictor } = isDirectory(values.model) ? await encoderPredictor(values.model) : syllablePredictor(values.model);
   try {

@@ -30,6 +30,7 @@ import { checkOutputDirectory } from '../../lib/train/output-directory.js';
 import { SeededRandom } from '../../lib/train/rng.js';
 import { formatDuration } from '../../lib/train/progress.js';
 import { encoderFolderFor, encoderHint, trainEncoderFromConfig } from './train-encoder.js';
+import { isGliner2Folder, trainGliner2FromConfig } from './train-gliner2.js';
 
 const HELP = `Usage: hanlab train --config config.ini [options]
 
@@ -37,6 +38,11 @@ Trains a model from a study-004 config.ini ([Path] model_name, train_file, valid
 checkpoint_dir; [Hyperparameters] num_labels, max_seq_length, batch_size, learning_rate, epochs, seed,
 split_ratio). batch_size is the effective batch: when memory runs out the micro-batch is halved and
 gradients are accumulated. Writes <output_dir>/model.hanlab, history.json and metrics.json.
+
+A GLiNER2 folder as model_name (study 000) fine-tunes its entity extraction with LoRA on a KBMC
+train_file ([LoRA] r = 16, alpha = 32, dropout = 0.1, target_modules = encoder,span_rep,classifier):
+<output_dir>/adapter (PEFT), <output_dir>/merged (GLiNER2 layout, for hanlab predict --task entities);
+valid_file and split_ratio are not used there (study 000 scores a separate test set).
 
 The model kind decides the task. model_name (or --model) is a local Hugging Face model folder (BERT,
 RoBERTa, ELECTRA, DeBERTa-v2/v3: config.json, model.safetensors, tokenizer.json or vocab.txt) to
@@ -149,6 +155,10 @@ export async function run(argv: string[]): Promise<number> {
     // Notices (a clamped batch size, micro-batch changes, resume, early stop) whatever the progress mode.
     log: (line) => console.log(line),
   };
+  if (encoderDir && isGliner2Folder(encoderDir)) {
+    await trainGliner2FromConfig(config, encoderDir, { epochs: training.epochs, log: (line) => console.log(line) });
+    return 0;
+  }
   if (!kind) {
     const partitionFile = values['klue-partition'] ? (values['partition-file'] ?? KLUE_PARTITION_FILE) : undefined;
     await trainEncoderFromConfig(config, encoderDir as string, training, { task, partitionFile });

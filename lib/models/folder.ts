@@ -65,6 +65,12 @@ export function openModelFolder(dir: string, name: string = dir): ModelFolder {
       { file: dir },
     );
   }
+  const { tokenizerFile, vocabFile, tokenizerConfig } = readTokenizerFiles(dir, name);
+  return { dir, configFile, config, weights, weightsFile, tokenizerFile, vocabFile, tokenizerConfig };
+}
+
+/** The tokenizer files of a model folder (`tokenizer.json` or `vocab.txt`, and their settings). */
+export function readTokenizerFiles(dir: string, name: string = dir): Pick<ModelFolder, 'tokenizerFile' | 'vocabFile' | 'tokenizerConfig'> {
   const tokenizerFile = existsSync(path.join(dir, 'tokenizer.json')) ? path.join(dir, 'tokenizer.json') : null;
   const vocabFile = existsSync(path.join(dir, 'vocab.txt')) ? path.join(dir, 'vocab.txt') : null;
   if (!tokenizerFile && !vocabFile) {
@@ -87,5 +93,5 @@ export function openModelFolder(dir: string, name: string = dir): ModelFolder {
       throw new InputError(`is not valid JSON: ${(error as Error).message}`, { file: full }, { cause: error });
     }
   }
-  return { dir, configFile, config, weights, weightsFile, tokenizerFile, vocabFile, tokenizerConfig };
+  return { tokenizerFile, vocabFile, tokenizerConfig };
 }

@@ -87,6 +87,16 @@ export class EncoderTokenizer {
     return this.tokenizer.idToToken(id);
   }
 
+  /**
+   * Token ids of each text without `[CLS]`/`[SEP]` (transformers' `tokenizer.tokenize` + ids), as
+   * GLiNER2's processor tokenises each word and schema token on its own.
+   */
+  async pieces(texts: readonly string[]): Promise<Int32Array[]> {
+    this.tokenizer.disableTruncation();
+    const encodings = await this.tokenizer.encodeBatch([...texts], { addSpecialTokens: false });
+    return encodings.map((e) => Int32Array.from(e.getIds()));
+  }
+
   /** Encodes texts with `[CLS]`/`[SEP]`, truncated to `maxLength` tokens when given. */
   async encode(texts: readonly string[], maxLength?: number): Promise<EncodedText[]> {
     if (maxLength !== undefined) this.tokenizer.setTruncation(maxLength);
