@@ -192,7 +192,8 @@ async function main() {
   kernel.once('exit', (code, signal) => {
     comm.close();
     log(`kernel ${config.kernelId} exited (${signal || code})`);
-    process.exit(code ?? 0);
+    // Stopped as the gateway asked (its SIGTERM may come before the kernel's own handler is in place): a clean end.
+    process.exit(stopping ? 0 : code ?? 0);
   });
   kernel.once('error', (error) => fail(`cannot start the kernel: ${error.message}`));
 

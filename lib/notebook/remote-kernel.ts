@@ -140,6 +140,8 @@ export class RemoteKernel implements KernelConnection {
   /** The server stopped answering: the shutdown request is sent, not waited for. */
   private unresponsive = false;
   private livenessTimer?: NodeJS.Timeout;
+  /** Whether the server answers `GET /api/kernels/{id}` for this kernel (the liveness check's question). */
+  private livenessCheckable = false;
   /** Aborts the requests still in flight at shutdown (a frozen server would hold them to their timeout). */
   private readonly requests = new AbortController();
   private readonly sockets = new Set<WebSocket>();
@@ -171,7 +173,10 @@ export class RemoteKernel implements KernelConnection {
     }
     const kernel = new RemoteKernel(address, model, { ...options, startTimeoutMs });
     kernel.serverStarted = await kernel.fetchServerStarted();
-    kernel.scheduleLivenessCheck();
+    // A gateway may not show single kernels (Kernel Gateway's list_kernels=False): then the socket
+    // and the reconnect grace are all there is, as before.
+    kernel.livenessCheckable = await kernel.kernelModelAnswers();
+    if (kernel.livenessCheckable) kernel.scheduleLivenessCheck();
     try {
       await kernel.waitForKernelInfo(startTimeoutMs, `the "${name}" kernel on ${address.url} did not answer within ${formatSeconds(startTimeoutMs)} of starting`);
     } catch (error) {
@@ -221,7 +226,7 @@ export class RemoteKernel implements KernelConnection {
       const reply = (await Promise.race(racers)) as KernelMessage.IExecuteReplyMsg;
       const content = reply.content as unknown as Record<string, unknown>;
       const status = content.status === 'ok' || content.status === 'error' || content.status === 'abort' ? content.status : 'error';
-      if (status === 'error' && !this.interruptRequested && INTERRUPT_NAMES.has(String(content.ename))) {
+      if (status === 'error' && this.livenessCheckable && !this.interruptRequested && INTERRUPT_NAMES.has(String(content.ename))) {
         // Nobody here interrupted the cell. A server that shuts down (or restarts) interrupts its
         // kernels first, then stops them: the error is then the server going away, not the cell.
         const liveness = await this.watchAfterForeignInterrupt();
@@ -427,6 +432,17 @@ export class RemoteKernel implements KernelConnection {
       return typeof started === 'string' ? started : undefined;
     } catch {
       return undefined;
+    }
+  }
+
+  /** Whether `GET /api/kernels/{id}` answers 200 now, within the connect timeout. */
+  private async kernelModelAnswers(): Promise<boolean> {
+    try {
+      const response = await this.request('GET', `api/kernels/${encodeURIComponent(this.id)}`, this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      return false;
     }
   }
 
