@@ -12,6 +12,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import type nunjucks from 'nunjucks';
 import { InputError } from '../errors.js';
 import type { Notebook } from '../notebook/nbformat.js';
+import { hashInputs } from '../notebook/provenance.js';
 import { readResults } from '../notebook/results.js';
 import { renderSvg } from './chart-svg.js';
 import { chartFor, type Figure } from './charts.js';
@@ -218,6 +219,17 @@ export interface RenderedReport {
   charts: ChartFile[];
 }
 
+/**
+ * The run's 재현 정보 plus the templates that render it: the run's content stamp (lib/notebook/provenance.ts)
+ * names the notebook, lib/ and data; the report is those results through these templates.
+ */
+function withTemplatesStamp(context: object, templatesDir: string): object {
+  const run = (context as { run?: unknown }).run;
+  if (!Array.isArray(run) || run.length === 0) return context;
+  const hash = hashInputs([templatesDir], templatesDir)[templatesDir];
+  return { ...context, run: [...run, { label: '템플릿 해시', value: `templates/ ${hash.slice(0, 16)} (SHA-256 앞 16자리)` }] };
+}
+
 function renderMarkdownWithCharts(context: object, options: RenderOptions, template: string) {
   const templatesDir = resolveTemplatesDir(options);
   if (!existsSync(path.join(templatesDir, `${template}.njk`))) {
@@ -231,7 +243,7 @@ function renderMarkdownWithCharts(context: object, options: RenderOptions, templ
   const charts = new ChartCollector(reportName);
   const env = createMarkdownEnvironment(templatesDir);
   configure(env, charts);
-  const markdown = tidyMarkdown(env.render(`${template}.njk`, context));
+  const markdown = tidyMarkdown(env.render(`${template}.njk`, withTemplatesStamp(context, templatesDir)));
   return { markdown, charts: charts.charts, templatesDir };
 }
 
