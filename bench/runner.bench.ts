@@ -8,8 +8,12 @@
  *   tsx (target ≤ 0.3 s);
  * - a 10-code-cell notebook through `hanlab run` vs `jupyter nbconvert --to notebook --execute` with the
  *   same kernel (target: ratio < 1), plus the runner's overhead over the kernel's own work (start, the
- *   same ten cells sent straight through KernelClient, stop).
+ *   same ten cells sent straight through KernelClient, stop);
+ * - a trivial cell (`1 + 1`) in a kernel that has run a 10 MB string literal vs one that has run a
+ *   short one (issue 26: the literal's type travelled to every later cell's compilation; target:
+ *   ratio near 1, it was 35).
  *
+ * HANLAB_BENCH_ONLY=name,name measures only those (e.g. trivialCell,trivialCellAfterLiteral).
  * The machine is shared, so each measurement is repeated (HANLAB_BENCH_REPS, default 3) in rounds whose
  * order rotates, medians are reported, and overheads are medians of per-round paired differences.
  * Ends with one JSON line; report the load average printed with it.
@@ -87,6 +91,24 @@ async function runner(): Promise<number> {
   return performance.now() - started;
 }
 
+/** Median time of a trivial cell, in a fresh kernel, after a cell holding a string literal of `literalBytes` characters. */
+async function trivialCellAfter(literalBytes: number): Promise<number> {
+  const kernel = await KernelClient.start();
+  try {
+    const literal = await kernel.execute(`const big = "${'x'.repeat(literalBytes)}";\nbig.length`);
+    if (literal.status !== 'ok') throw new Error('the literal cell failed');
+    const trivial: number[] = [];
+    for (let index = 0; index < 5; index++) {
+      const started = performance.now();
+      if ((await kernel.execute('1 + 1')).status !== 'ok') throw new Error('the trivial cell failed');
+      trivial.push(performance.now() - started);
+    }
+    return median(trivial);
+  } finally {
+    await kernel.shutdown();
+  }
+}
+
 /** Runs a command to completion without blocking this process; resolves to its wall time. */
 function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const started = performance.now();
@@ -140,8 +162,16 @@ const measures: Record<string, () => Promise<number>> = {
   kernelWork,
   runNotebook: runner,
   cli,
+  trivialCell: () => trivialCellAfter(1),
+  trivialCellAfterLiteral: () => trivialCellAfter(10 * 1024 * 1024),
 };
 if (jupyter) measures.nbconvert = nbconvert;
+const only = process.env.HANLAB_BENCH_ONLY?.split(',').filter(Boolean);
+if (only) {
+  const unknown = only.filter((name) => !(name in measures));
+  if (unknown.length) throw new Error(`HANLAB_BENCH_ONLY names unknown measures: ${unknown.join(', ')} (known: ${Object.keys(measures).join(', ')})`);
+  for (const name of Object.keys(measures)) if (!only.includes(name)) delete measures[name];
+}
 const times: Record<string, number[]> = Object.fromEntries(Object.keys(measures).map((name) => [name, []]));
 try {
   // Warm the file cache (tslab, TypeScript, zeromq) so the first round is not an outlier.
@@ -161,8 +191,9 @@ try {
 const pairedMedian = (a: number[], b: number[]) => Math.round(median(a.map((value, index) => value - b[index])));
 const m = Object.fromEntries(Object.entries(times).map(([name, list]) => [name, list.length ? Math.round(median(list)) : null])) as Record<string, number | null>;
 const ratio = (a: number | null, b: number | null) => (a !== null && b ? Number((a / b).toFixed(3)) : null);
-const runnerOverheadMs = pairedMedian(times.runNotebook, times.kernelWork);
-const cliOverheadMs = pairedMedian(times.cli, times.kernelWork);
+const measured = (name: string) => times[name]?.length > 0;
+const runnerOverheadMs = measured('runNotebook') && measured('kernelWork') ? pairedMedian(times.runNotebook, times.kernelWork) : null;
+const cliOverheadMs = measured('cli') && measured('kernelWork') ? pairedMedian(times.cli, times.kernelWork) : null;
 const figures = {
   notebook: NOTEBOOK,
   codeCells: cells.length,
@@ -180,12 +211,16 @@ const figures = {
   cliOverheadMs,
   cliVsNbconvert: ratio(m.cli, m.nbconvert ?? null),
   cliBeatsNbconvert: m.nbconvert ? m.cli! < m.nbconvert : null,
-  cliMinusNbconvertMs: jupyter ? pairedMedian(times.cli, times.nbconvert) : null,
+  cliMinusNbconvertMs: measured('cli') && measured('nbconvert') ? pairedMedian(times.cli, times.nbconvert) : null,
   nbconvert: jupyter ? 'measured' : 'not installed',
+  trivialCellMs: m.trivialCell ?? null,
+  trivialCellAfter10MbLiteralMs: m.trivialCellAfterLiteral ?? null,
+  trivialCellAfter10MbLiteralVsWithout: ratio(m.trivialCellAfterLiteral ?? null, m.trivialCell ?? null),
 };
-console.log(`kernel start to first idle: hanlab ${m.startToIdle} ms, stock tslab ${m.tslabStartToIdle} ms (ratio ${figures.startToIdleVsTslab}); to the first cell run: ${m.startToFirstCell} vs ${m.tslabStartToFirstCell} ms`);
-console.log(`hanlab --help CPU: ${m.helpCpu} ms compiled, ${m.helpCpuTsx} ms through tsx (ratio ${figures.helpCpuVsTsx})`);
-console.log(`runNotebook ${(m.runNotebook! / 1000).toFixed(2)} s (overhead ${runnerOverheadMs} ms); hanlab run CLI ${(m.cli! / 1000).toFixed(2)} s (overhead ${cliOverheadMs} ms)`);
+if (measured('startToIdle')) console.log(`kernel start to first idle: hanlab ${m.startToIdle} ms, stock tslab ${m.tslabStartToIdle} ms (ratio ${figures.startToIdleVsTslab}); to the first cell run: ${m.startToFirstCell} vs ${m.tslabStartToFirstCell} ms`);
+if (measured('helpCpu')) console.log(`hanlab --help CPU: ${m.helpCpu} ms compiled, ${m.helpCpuTsx} ms through tsx (ratio ${figures.helpCpuVsTsx})`);
+if (measured('runNotebook')) console.log(`runNotebook ${(m.runNotebook! / 1000).toFixed(2)} s (overhead ${runnerOverheadMs} ms); hanlab run CLI ${(m.cli! / 1000).toFixed(2)} s (overhead ${cliOverheadMs} ms)`);
+if (measured('trivialCellAfterLiteral')) console.log(`a trivial cell after a 10 MB string literal: ${m.trivialCellAfterLiteral} ms, after a short one: ${m.trivialCell} ms (ratio ${figures.trivialCellAfter10MbLiteralVsWithout})`);
 if (m.nbconvert) console.log(`jupyter nbconvert --execute ${(m.nbconvert / 1000).toFixed(2)} s; hanlab run / nbconvert = ${figures.cliVsNbconvert}`);
 console.log(`load average before ${loadBefore.join(' ')}, after ${figures.loadAverage.after.join(' ')} (2 cores)`);
 console.log(JSON.stringify(figures));

@@ -36,7 +36,22 @@ function launch(kernelName) {
   process.env.HANLAB_PROJECT_ROOT = root;
   process.env.HANLAB_KERNEL = kernelName;
   if (kernelName === 'hanlab-gpu') process.env.HANLAB_REQUIRE_GPU = '1';
-  start(kernelName, configPath, root).catch((error) => fail(kernelName, `could not start: ${error && error.stack ? error.stack : error}`));
+  start(kernelName, configPath, root).catch((error) => {
+    // hanlab's own errors (a bad connection file) say what is wrong in one line: exit 2, no stack.
+    if (isHanlabError(error)) {
+      process.stderr.write(`[${kernelName}] ${error.message}\n`);
+      process.exit(2);
+    }
+    fail(kernelName, `could not start: ${error && error.stack ? error.stack : error}`);
+  });
+}
+
+/** An instance of lib/errors.ts' HanlabError (a class this CommonJS file cannot import). */
+function isHanlabError(error) {
+  for (let proto = error && Object.getPrototypeOf(error); proto; proto = Object.getPrototypeOf(proto)) {
+    if (proto.constructor && proto.constructor.name === 'HanlabError') return true;
+  }
+  return false;
 }
 
 async function start(kernelName, connectionFile, root) {

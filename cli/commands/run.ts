@@ -29,7 +29,8 @@ import ./lib/...), and writes the executed notebook with outputs, errors and run
                               Enterprise Gateway (its kernels REST + WebSocket API) instead
                               of a local one; the notebook runs in the server's checkout
       --token TOKEN           the server's token (default: ?token= in the URL, else $JUPYTER_TOKEN)
-      --connect-timeout S     bound on reaching the server and each request (default 10)
+      --connect-timeout S     bound on reaching the server, each request, and noticing a
+                              server that stopped answering mid-run (default 10)
       --allow-errors          keep running after a failing cell (exit status is still 1)
   -q, --quiet                 no per-cell progress
   -h, --help                  show this help

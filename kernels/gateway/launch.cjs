@@ -14,6 +14,13 @@
  * answer while a cell keeps the kernel's event loop busy for minutes (training), or the gateway's
  * 3-second poll would take the kernel for dead.
  *
+ * The communication port listens on every interface, as the gateway's own launchers do (the gateway
+ * reaches it from its own host). Its protocol carries no credential (a bare {"signum": n}), so what
+ * the launcher can check it checks: requests are taken only from the gateway's host (the response
+ * address; HANLAB_GATEWAY_TRUSTED_HOSTS adds hosts, comma-separated, or "*" for any), a request is at
+ * most 4 KiB and must arrive within 5 s (the gateway's launchers time out at 5 s too), and only
+ * integer signals from 0 to 64 are sent on. Anything else is closed and logged in one line.
+ *
  * Arguments (as Enterprise Gateway's kernelspecs pass them; a pod gets them as environment variables
  * KERNEL_ID, RESPONSE_ADDRESS, PUBLIC_KEY, PORT_RANGE instead):
  *   --kernel hanlab|hanlab-gpu             (or HANLAB_KERNEL)
@@ -29,7 +36,13 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
+const dns = require('node:dns');
+
 const LAUNCHER_VERSION = 1;
+/** The gateway's requests are a few bytes of JSON: more is not the gateway. */
+const MAX_REQUEST_BYTES = 4096;
+/** How long one request may take to arrive (Enterprise Gateway's launchers: 5 s socket timeout). */
+const REQUEST_TIMEOUT_MS = 5_000;
 const KERNELS = ['hanlab', 'hanlab-gpu'];
 const projectRoot = path.resolve(__dirname, '..', '..');
 
@@ -131,6 +144,8 @@ async function main() {
   const config = settings(process.argv.slice(2), process.env);
   const launcher = path.join(projectRoot, 'kernels', config.kernel, 'launch.cjs');
   if (!fs.existsSync(launcher)) fail(`no hanlab checkout here: ${launcher} does not exist`);
+  // Before the gateway learns the communication port: its first poll must find the list ready.
+  const trusted = await trustedHosts(config.response.host, process.env.HANLAB_GATEWAY_TRUSTED_HOSTS);
 
   // The five kernel ports: bound together (so they differ) and released for the kernel to bind.
   const holders = [];
@@ -177,35 +192,38 @@ async function main() {
   kernel.once('exit', (code, signal) => {
     comm.close();
     log(`kernel ${config.kernelId} exited (${signal || code})`);
-    process.exit(code ?? 0);
+    // Stopped as the gateway asked (its SIGTERM may come before the kernel's own handler is in place): a clean end.
+    process.exit(stopping ? 0 : code ?? 0);
   });
   kernel.once('error', (error) => fail(`cannot start the kernel: ${error.message}`));
 
   // The gateway's requests: {"signum": n} (0 is its liveness poll) and {"shutdown": 1}.
+  comm.maxConnections = 8;
   comm.on('connection', (socket) => {
-    let data = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk) => {
-      data += chunk;
-      // The gateway may keep the socket open after sending: act as soon as the JSON is whole.
-      let request;
-      try {
-        request = JSON.parse(data);
-      } catch {
-        return;
-      }
-      data = '';
-      socket.end();
-      if (request.signum !== undefined && Number(request.signum) > 0 && kernel.exitCode === null) {
-        try {
-          kernel.kill(Number(request.signum));
-        } catch (error) {
-          log(`signal ${request.signum}: ${error.message}`);
+    socket.on('error', () => undefined);
+    const peer = normalizeAddress(socket.remoteAddress);
+    if (trusted !== '*' && !trusted.has(peer)) {
+      log(`refused a request from ${peer}: only the gateway's host (${[...trusted].join(', ')}) may send them (HANLAB_GATEWAY_TRUSTED_HOSTS adds hosts)`);
+      socket.destroy();
+      return;
+    }
+    readRequest(socket, (request) => {
+      if (request.signum !== undefined) {
+        const signum = request.signum;
+        if (!Number.isInteger(signum) || signum < 0 || signum > 64) {
+          log(`ignored a request from ${peer} with signum ${JSON.stringify(signum).slice(0, 40)}: not a signal number`);
+          return;
+        }
+        if (signum > 0 && kernel.exitCode === null) {
+          try {
+            kernel.kill(signum);
+          } catch (error) {
+            log(`signal ${signum}: ${error.message}`);
+          }
         }
       }
       if (request.shutdown) stop();
-    });
-    socket.on('error', () => undefined);
+    }, (problem) => log(`closed a request from ${peer}: ${problem}`));
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(signal, () => {
@@ -213,6 +231,81 @@ async function main() {
       else stop();
     });
   }
+}
+
+/**
+ * Reads one JSON object from `socket`, at most MAX_REQUEST_BYTES within REQUEST_TIMEOUT_MS; the
+ * gateway closes its side after sending, or may keep it open, so the object is taken as soon as it is
+ * whole. Calls `onRequest` once with it, or `onProblem` with why the connection was closed instead.
+ */
+function readRequest(socket, onRequest, onProblem) {
+  const chunks = [];
+  let bytes = 0;
+  let done = false;
+  const finish = (request, problem) => {
+    if (done) return;
+    done = true;
+    socket.setTimeout(0);
+    if (problem) {
+      onProblem(problem);
+      socket.destroy();
+      return;
+    }
+    socket.end();
+    onRequest(request);
+  };
+  const tryParse = (final) => {
+    const text = Buffer.concat(chunks).toString('utf8').trim();
+    if (!final && !text.endsWith('}')) return;
+    let request;
+    try {
+      request = JSON.parse(text);
+    } catch {
+      if (final) finish(undefined, text ? 'not a JSON request' : 'no request');
+      return;
+    }
+    if (request === null || typeof request !== 'object' || Array.isArray(request)) finish(undefined, 'not a JSON object');
+    else finish(request);
+  };
+  socket.setTimeout(REQUEST_TIMEOUT_MS, () => finish(undefined, `no whole request within ${REQUEST_TIMEOUT_MS / 1000} s`));
+  socket.on('data', (chunk) => {
+    if (done) return;
+    bytes += chunk.length;
+    if (bytes > MAX_REQUEST_BYTES) {
+      finish(undefined, `more than ${MAX_REQUEST_BYTES} bytes`);
+      return;
+    }
+    chunks.push(chunk);
+    tryParse(false);
+  });
+  socket.on('end', () => tryParse(true));
+}
+
+/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) as `10.0.0.1`. */
+function normalizeAddress(address) {
+  return String(address || '').replace(/^::ffff:/, '');
+}
+
+/**
+ * The hosts whose requests are carried out: the gateway's (the response address, its name resolved)
+ * and those HANLAB_GATEWAY_TRUSTED_HOSTS lists; '*' there trusts any host.
+ */
+async function trustedHosts(responseHost, extra) {
+  const names = [responseHost, ...String(extra || '').split(',').map((name) => name.trim()).filter(Boolean)];
+  if (names.includes('*')) return '*';
+  const hosts = new Set();
+  for (const name of names) {
+    if (net.isIP(name)) {
+      hosts.add(normalizeAddress(name));
+      continue;
+    }
+    try {
+      for (const { address } of await dns.promises.lookup(name, { all: true })) hosts.add(normalizeAddress(address));
+    } catch (error) {
+      log(`cannot resolve trusted host "${name}": ${error.code || error.message}`);
+    }
+  }
+  return hosts;
 }
 
 main().catch((error) => fail(error.message));

@@ -13,7 +13,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { gpuProblem } from '../backend/probe.js';
-import { Session, type ConnectionInfo } from '../notebook/protocol.js';
+import { Session } from '../notebook/protocol.js';
+import { readConnectionFile } from './connection-file.js';
 import { DisplayChannel } from './display-channel.js';
 import type { Engine } from './engine.js';
 import { fullGpuCheck, GpuGatedEngine } from './gpu-gate.js';
@@ -39,7 +40,10 @@ export async function runKernelProcess(options: KernelProcessOptions): Promise<v
   // Our own stdout/stderr are pipes to whoever started us; once they are gone (SIGKILL), writing fails
   // with EPIPE. That must not become an uncaught exception (whose report would write again, forever).
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-  const connection = readConnection(options.connectionFile);
+  const connection = readConnectionFile(options.connectionFile);
+  if (!connection.signed) {
+    log(`[${options.kernelName}] ${options.connectionFile} has no "key": messages are not signed (the protocol's rule for an empty key); whoever reaches ${connection.ip} can run code\n`);
+  }
   const session = new Session(connection.key, randomUUID(), 'kernel');
   const version = (JSON.parse(readFileSync(path.join(options.root, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
 
@@ -94,15 +98,6 @@ export async function runKernelProcess(options: KernelProcessOptions): Promise<v
 
   transport = await ZmqTransport.bind(connection, session, (channelName, message) => kernel.receive(channelName, message), log);
   kernel.announce();
-}
-
-function readConnection(file: string): ConnectionInfo {
-  const info = JSON.parse(readFileSync(file, 'utf8')) as ConnectionInfo;
-  if (info.signature_scheme && info.signature_scheme !== 'hmac-sha256') {
-    throw new Error(`${file}: signature_scheme ${JSON.stringify(info.signature_scheme)} is not supported (only hmac-sha256)`);
-  }
-  if (info.transport !== 'tcp') throw new Error(`${file}: transport ${JSON.stringify(info.transport)} is not supported (only tcp)`);
-  return info;
 }
 
 /** Notebook code's stdout and stderr become `stream` messages of the running cell. */

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import type { CompletenessAnswer, Completion, Engine, ExecuteContext, ExecuteOutcome, Inspection, LanguageInfo, PagePayload } from './engine.js';
+import { widenLongLiterals, type DeclarationScanner } from './declarations.js';
 import { PositionMap, type ScannerModule } from './position-map.js';
 import { describeThrown, excerpt, type FrameLocation } from './traceback.js';
 
@@ -30,6 +31,8 @@ interface TslabDiagnostic {
 }
 interface TslabConvertResult {
   output?: string;
+  /** The declarations of this and every earlier cell: what the next cell compiles against. */
+  declOutput?: string;
   diagnostics: TslabDiagnostic[];
   hasToplevelAwait?: boolean;
   sideOutputs?: { path: string; data: string }[];
@@ -49,7 +52,7 @@ interface TslabExecutor {
   close(): void;
 }
 interface TslabModules {
-  ts: ScannerModule & {
+  ts: ScannerModule & DeclarationScanner & {
     createSourceFile(fileName: string, text: string, target: number, setParentNodes?: boolean, kind?: number): { parseDiagnostics?: { code: number }[] };
     ScriptKind: { TS: number };
   };
@@ -154,7 +157,7 @@ export class TslabEngine implements Engine {
       printQuickInfo: fromTslab('inspect.js').printQuickInfo,
     };
     // This takes most of a second: TypeScript builds its first program.
-    const node = this.recording(modules.createConverter({ isJS: false, isBrowser: false }));
+    const node = this.recording(modules.createConverter({ isJS: false, isBrowser: false }), modules.ts);
     let browser: TslabConverter | undefined;
     const converters = this.converters;
     converters.push(node);
@@ -181,11 +184,15 @@ export class TslabEngine implements Engine {
     this.modules = modules;
   }
 
-  /** The converter, remembering what it produced for the cell being run. */
-  private recording(converter: TslabConverter): TslabConverter {
+  /**
+   * The converter, remembering what it produced for the cell being run, and passing on declarations
+   * without long literal types (declarations.ts: a 10 MB literal made every later cell slow).
+   */
+  private recording(converter: TslabConverter, ts: DeclarationScanner): TslabConverter {
     return {
       convert: (prevDecl, src) => {
         const result = converter.convert(prevDecl, src);
+        if (result.declOutput) result.declOutput = widenLongLiterals(result.declOutput, ts);
         this.captured.convert = result;
         return result;
       },

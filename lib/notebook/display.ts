@@ -240,6 +240,9 @@ function preview(value: unknown): string {
 }
 
 /** Checks and converts to plain JSON; `where` is a path like `metrics.f1` for error messages. */
+/** How deep a displayed JSON value may nest (objects and arrays); deeper is an error, not a stack overflow. */
+export const MAX_JSON_DEPTH = 100;
+
 export function toJsonValue(value: unknown, where: string, ancestors: Set<object>): unknown {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
@@ -252,6 +255,14 @@ export function toJsonValue(value: unknown, where: string, ancestors: Set<object
     return Array.from(value as unknown as ArrayLike<number | bigint>, (item, index) => toJsonValue(item, `${where}[${index}]`, ancestors));
   }
   if (ancestors.has(value)) throw new TypeError(`${where} refers back to itself (a cycle), which JSON cannot hold`);
+  // `ancestors` is the chain of objects above this one: its size is the depth.
+  if (ancestors.size >= MAX_JSON_DEPTH) {
+    // The path of a deep value is long: its start and end, cut between steps (`.key`, `[0]`).
+    const head = where.slice(0, 60);
+    const tail = where.slice(-20);
+    const shown = where.length > 80 ? `${head.slice(0, Math.max(head.search(/[.[][^.[]*$/), 1))}…${tail.slice(Math.max(tail.search(/[.[]/), 0))}` : where;
+    throw new TypeError(`${shown} is nested more than ${MAX_JSON_DEPTH} levels deep, deeper than a report can show (and than the call stack allows at some thousands); flatten it before emitting`);
+  }
   if (value instanceof Map || value instanceof Set) {
     throw new TypeError(`${where} is a ${value instanceof Map ? 'Map' : 'Set'}; convert it (Object.fromEntries / Array.from) before emitting`);
   }

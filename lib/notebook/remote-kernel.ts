@@ -11,8 +11,14 @@
  * - carry on after the server restarted a dead kernel: the notebook's state is gone, so that too is a
  *   lost kernel;
  * - leave kernels behind: every kernel this process started is shut down at the end, on error, and
- *   by `shutdownRemoteKernels()` from the CLI's SIGINT/SIGTERM handler.
+ *   by `shutdownRemoteKernels()` from the CLI's SIGINT/SIGTERM handler (a server that is restarting
+ *   the kernel refuses the shutdown for a moment: it is asked again);
+ * - trust a quiet socket: a frozen server (SIGSTOP, a hung host) keeps its TCP connections open and
+ *   says nothing, so a liveness check asks for the kernel's model every few seconds and ends the run
+ *   when no answer comes within the connect timeout; a server that was restarted answers 404 for the
+ *   kernel and a new start time, and is named as such.
  */
+import type WebSocket from 'ws';
 import { KernelAPI, KernelConnection as JupyterKernelConnection, type Kernel, type KernelMessage } from '@jupyterlab/services';
 import type { StreamChunk } from './cell-errors.js';
 import { KernelDiedError, KernelStartError, formatSeconds, type CellLocation } from './errors.js';
@@ -50,6 +56,29 @@ export class RemoteKernelLostError extends KernelDiedError {
 }
 
 const live = new Set<RemoteKernel>();
+
+/**
+ * Jupyter's kernel connection, with one change: after a server-side restart the client calls
+ * `reconnect()` without awaiting it, and disposing the connection meanwhile rejects that promise with
+ * nobody to handle it (a stack trace after hanlab's own error line). RemoteKernel follows the
+ * connection status itself, so the rejection carries nothing it needs.
+ */
+class QuietKernelConnection extends JupyterKernelConnection {
+  override reconnect(): Promise<void> {
+    return super.reconnect().catch(() => undefined);
+  }
+}
+
+/** How often the liveness check asks the server about the kernel: a quarter of the connect timeout, within 0.25–2.5 s. */
+export function livenessIntervalMs(connectTimeoutMs: number): number {
+  return Math.min(2_500, Math.max(250, Math.round(connectTimeoutMs / 4)));
+}
+
+/** The error names of an interrupted cell (the hanlab kernel's, IPython's). */
+const INTERRUPT_NAMES = new Set(['InterruptError', 'KeyboardInterrupt']);
+
+/** What the server said about the kernel when asked. */
+type Liveness = { state: 'alive' } | { state: 'gone'; reason: string } | { state: 'unreachable'; reason: string; timedOut: boolean };
 
 /** Shuts down every remote kernel this process started (for SIGINT/SIGTERM handlers); bounded by `timeoutMs`. */
 export async function shutdownRemoteKernels(timeoutMs = 5_000): Promise<void> {
@@ -104,14 +133,26 @@ export class RemoteKernel implements KernelConnection {
   private reconnectTimer?: NodeJS.Timeout;
   private everConnected = false;
   private closed = false;
+  /** The server's start time (`GET /api/status`) when the kernel started: a different one later means it was restarted. */
+  private serverStarted?: string;
+  /** Set while this client's own interrupt request is in flight or answered (its error reply is expected). */
+  private interruptRequested = false;
+  /** The server stopped answering: the shutdown request is sent, not waited for. */
+  private unresponsive = false;
+  private livenessTimer?: NodeJS.Timeout;
+  /** Whether the server answers `GET /api/kernels/{id}` for this kernel (the liveness check's question). */
+  private livenessCheckable = false;
+  /** Aborts the requests still in flight at shutdown (a frozen server would hold them to their timeout). */
+  private readonly requests = new AbortController();
+  private readonly sockets = new Set<WebSocket>();
 
   private constructor(address: ServerAddress, model: Kernel.IModel, options: RemoteKernelOptions) {
     this.address = address;
     this.id = model.id;
     this.name = model.name;
     this.options = options;
-    const settings = clientSettings(address, options, (request, attempt) => this.fetchPolicy(request, attempt));
-    this.connection = new JupyterKernelConnection({ model, serverSettings: settings, handleComms: false });
+    const settings = clientSettings(address, options, (request, attempt) => this.fetchPolicy(request, attempt), (socket) => this.sockets.add(socket));
+    this.connection = new QuietKernelConnection({ model, serverSettings: settings, handleComms: false });
     this.connection.statusChanged.connect((_, status) => this.onStatus(status));
     this.connection.connectionStatusChanged.connect((_, status) => this.onConnectionStatus(status));
     live.add(this);
@@ -131,6 +172,11 @@ export class RemoteKernel implements KernelConnection {
       throw serverFailure(error, address, `start a "${name}" kernel (POST /api/kernels)`, startTimeoutMs);
     }
     const kernel = new RemoteKernel(address, model, { ...options, startTimeoutMs });
+    kernel.serverStarted = await kernel.fetchServerStarted();
+    // A gateway may not show single kernels (Kernel Gateway's list_kernels=False): then the socket
+    // and the reconnect grace are all there is, as before.
+    kernel.livenessCheckable = await kernel.kernelModelAnswers();
+    if (kernel.livenessCheckable) kernel.scheduleLivenessCheck();
     try {
       await kernel.waitForKernelInfo(startTimeoutMs, `the "${name}" kernel on ${address.url} did not answer within ${formatSeconds(startTimeoutMs)} of starting`);
     } catch (error) {
@@ -153,6 +199,7 @@ export class RemoteKernel implements KernelConnection {
   async execute(code: string, options: ExecuteOptions = {}): Promise<ExecuteOutcome> {
     if (this.lostReason !== undefined) throw new RemoteKernelLostError(this.lostReason, options.cell);
     const started = Date.now();
+    this.interruptRequested = false;
     const target: { outputs: Output[]; streams: StreamChunk[] } = { outputs: options.outputs ?? [], streams: options.streams ?? [] };
     const future = this.connection.requestExecute(
       { code, silent: options.silent === true, store_history: options.silent !== true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
@@ -179,6 +226,15 @@ export class RemoteKernel implements KernelConnection {
       const reply = (await Promise.race(racers)) as KernelMessage.IExecuteReplyMsg;
       const content = reply.content as unknown as Record<string, unknown>;
       const status = content.status === 'ok' || content.status === 'error' || content.status === 'abort' ? content.status : 'error';
+      if (status === 'error' && this.livenessCheckable && !this.interruptRequested && INTERRUPT_NAMES.has(String(content.ename))) {
+        // Nobody here interrupted the cell. A server that shuts down (or restarts) interrupts its
+        // kernels first, then stops them: the error is then the server going away, not the cell.
+        const liveness = await this.watchAfterForeignInterrupt();
+        if (liveness.state !== 'alive') {
+          this.lose(liveness.reason);
+          throw new RemoteKernelLostError(this.lostReason ?? liveness.reason, options.cell);
+        }
+      }
       return {
         status,
         executionCount: typeof content.execution_count === 'number' ? content.execution_count : null,
@@ -205,6 +261,7 @@ export class RemoteKernel implements KernelConnection {
   /** `POST /api/kernels/{id}/interrupt`: the server interrupts the kernel as its kernelspec says (SIGINT for tslab). */
   async interrupt(): Promise<void> {
     if (this.lostReason !== undefined || this.closed) return;
+    this.interruptRequested = true;
     try {
       await KernelAPI.interruptKernel(this.id, this.connection.serverSettings);
     } catch (error) {
@@ -216,18 +273,45 @@ export class RemoteKernel implements KernelConnection {
    * `DELETE /api/kernels/{id}`, then closes the socket. The server stops the kernel process (its
    * shutdown_request, then signals), so `graceful` changes nothing here. Never throws: a server that is
    * gone has no kernel left to stop. Idempotent.
+   *
+   * A server that is restarting the kernel (it died) answers 500 until the new one is up: the request
+   * is repeated for up to 15 s. A frozen server gets the request without waiting for its answer: it
+   * reads it when it runs again.
    */
   async shutdown(_options: { graceful?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.reconnectTimer);
-    try {
-      await KernelAPI.shutdownKernel(this.id, this.connection.serverSettings);
-    } catch {
-      // 404: already gone; network error: the server is gone and its kernels with it.
+    clearTimeout(this.livenessTimer);
+    const connectTimeoutMs = this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const deadline = Date.now() + Math.max(15_000, connectTimeoutMs);
+    for (;;) {
+      let status: number | undefined;
+      try {
+        status = (await this.request('DELETE', `api/kernels/${encodeURIComponent(this.id)}`, this.unresponsive ? 1_000 : connectTimeoutMs)).status;
+      } catch {
+        // A network error: the server is gone, or frozen (it reads the request when it runs again).
+      }
+      if (status === undefined || status < 500 || Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
+    this.requests.abort();
     this.connection.dispose();
+    await this.closeSockets();
     live.delete(this);
+  }
+
+  /** Waits briefly for the sockets' closing handshake, then drops them (a frozen server never answers it, and `ws` would wait 30 s). */
+  private async closeSockets(): Promise<void> {
+    const open = [...this.sockets].filter((socket) => socket.readyState !== socket.CLOSED);
+    if (open.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(open.map((socket) => new Promise((resolve) => socket.once('close', resolve)))),
+      new Promise((resolve) => (timer = setTimeout(resolve, this.unresponsive ? 0 : 1_000))),
+    ]);
+    clearTimeout(timer);
+    for (const socket of open) if (socket.readyState !== socket.CLOSED) socket.terminate();
   }
 
   /** Runs the host probe in the kernel (after the notebook's cells, so their execution counts are untouched). */
@@ -273,6 +357,7 @@ export class RemoteKernel implements KernelConnection {
     if (this.lostReason !== undefined || this.closed) return;
     this.lostReason = reason;
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.livenessTimer);
     for (const listener of [...this.lostListeners]) listener(reason);
   }
 
@@ -320,6 +405,123 @@ export class RemoteKernel implements KernelConnection {
     }
   }
 
+  /**
+   * One HTTP request to the server with the token, bounded by `timeoutMs` (until the headers come).
+   * A timer of its own: Node 20 may collect an `AbortSignal.timeout` combined with `AbortSignal.any`
+   * before it fires, and undici would then wait 300 s for a frozen server.
+   */
+  private async request(method: string, route: string, timeoutMs: number): Promise<Response> {
+    const headers: Record<string, string> = this.address.token ? { Authorization: `token ${this.address.token}` } : {};
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${formatSeconds(timeoutMs)}`, 'TimeoutError')), timeoutMs);
+    const cancel = () => controller.abort(new DOMException('the kernel was shut down', 'AbortError'));
+    this.requests.signal.addEventListener('abort', cancel, { once: true });
+    try {
+      return await fetch(new URL(route, this.address.url), { method, headers, signal: controller.signal });
+    } finally {
+      clearTimeout(timer);
+      this.requests.signal.removeEventListener('abort', cancel);
+    }
+  }
+
+  /** `started` of `GET /api/status` (Jupyter Server and Notebook have it; gateways may not). */
+  private async fetchServerStarted(): Promise<string | undefined> {
+    try {
+      const response = await this.request('GET', 'api/status', this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+      const started = response.ok ? ((await response.json()) as { started?: unknown }).started : undefined;
+      return typeof started === 'string' ? started : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether `GET /api/kernels/{id}` answers 200 now, within the connect timeout. */
+  private async kernelModelAnswers(): Promise<boolean> {
+    try {
+      const response = await this.request('GET', `api/kernels/${encodeURIComponent(this.id)}`, this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Why the server no longer has the kernel: restarted (a new start time), or the kernel shut down by someone else. */
+  private async goneReason(): Promise<string> {
+    const now = this.serverStarted === undefined ? undefined : await this.fetchServerStarted();
+    if (now !== undefined && now !== this.serverStarted) {
+      return `the Jupyter server at ${this.address.url} was restarted (it has run since ${now.replace(/\.\d+/, '')}); the kernel and the notebook's state are gone`;
+    }
+    return `the Jupyter server at ${this.address.url} no longer has the kernel (shut down from elsewhere, culled, or the server restarted); the notebook's state is gone`;
+  }
+
+  /**
+   * Asks the server for the kernel's model (`GET /api/kernels/{id}`), each attempt bounded by the
+   * connect timeout. A refused or reset connection is asked again until `retryForMs` passes (a server
+   * restarting on its port); no answer at all is a frozen server, at once.
+   */
+  private async checkLiveness(retryForMs: number): Promise<Liveness> {
+    const timeoutMs = this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const deadline = Date.now() + retryForMs;
+    for (;;) {
+      try {
+        const response = await this.request('GET', `api/kernels/${encodeURIComponent(this.id)}`, timeoutMs);
+        await response.body?.cancel();
+        if (response.status === 404) return { state: 'gone', reason: await this.goneReason() };
+        if (response.status === 401 || response.status === 403) {
+          return {
+            state: 'gone',
+            reason: `the Jupyter server at ${this.address.url} refuses the token now (HTTP ${response.status}): it was restarted with another one, and the kernel and the notebook's state are gone`,
+          };
+        }
+        // Anything else (200, or a 5xx of a busy server) is a server that answers.
+        return { state: 'alive' };
+      } catch (error) {
+        const timedOut = (error as Error)?.name === 'TimeoutError' || (error as Error)?.name === 'AbortError';
+        if (timedOut) {
+          return {
+            state: 'unreachable',
+            timedOut,
+            reason: `the Jupyter server at ${this.address.url} stopped answering: no answer within ${formatSeconds(timeoutMs)} (is it stopped, or its host frozen?)`,
+          };
+        }
+        if (this.closed || Date.now() >= deadline) {
+          return { state: 'unreachable', timedOut, reason: `cannot reach the Jupyter server at ${this.address.url} any more: ${describeNetworkError(error, timeoutMs)}` };
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  /**
+   * After an interrupt this client did not ask for: watches the kernel for a few seconds (a server
+   * shutting down stops it within its shutdown wait); alive after that, it was someone's interrupt.
+   */
+  private async watchAfterForeignInterrupt(): Promise<Liveness> {
+    const until = Date.now() + Math.min(this.graceMs(), 10_000);
+    for (;;) {
+      if (this.lostReason !== undefined) return { state: 'gone', reason: this.lostReason };
+      const liveness = await this.checkLiveness(this.graceMs());
+      if (liveness.state !== 'alive' || Date.now() >= until || this.closed) return liveness;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /** The periodic liveness check; stops when the kernel is shut down or lost. */
+  private scheduleLivenessCheck(): void {
+    if (this.closed || this.lostReason !== undefined) return;
+    const intervalMs = livenessIntervalMs(this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    this.livenessTimer = setTimeout(async () => {
+      const liveness = await this.checkLiveness(this.graceMs());
+      if (this.closed || this.lostReason !== undefined) return;
+      if (liveness.state === 'alive') return this.scheduleLivenessCheck();
+      if (liveness.state === 'unreachable' && liveness.timedOut) this.unresponsive = true;
+      this.lose(liveness.reason);
+    }, intervalMs);
+    // A run waits on its cells, not on this timer.
+    this.livenessTimer.unref();
+  }
+
   private graceMs(): number {
     return this.options.reconnectGraceMs ?? this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   }
@@ -336,7 +538,10 @@ export class RemoteKernel implements KernelConnection {
     const deadline = Date.now() + this.graceMs();
     for (;;) {
       try {
-        return await attempt(request.clone());
+        const response = await attempt(request.clone());
+        // The client then reports the kernel dead; say first why it is gone.
+        if (response.status === 404 && !this.closed) this.lose(await this.goneReason());
+        return response;
       } catch (error) {
         if (this.closed || Date.now() >= deadline) {
           // `attempt` has already put the network error in words.

@@ -109,18 +109,19 @@ function filterClientConsole(): void {
  * when none is asked for, while Notebook 6 and Kernel Gateway refuse the subprotocol offer, which
  * would cost a failed handshake and a reconnect on every kernel.
  */
-function webSocketClass(handshakeTimeout: number): typeof WebSocket {
+function webSocketClass(handshakeTimeout: number, onSocket?: (socket: WebSocket) => void): typeof WebSocket {
   return class HanlabWebSocket extends WebSocket {
     constructor(url: string, _protocols?: string | string[]) {
       super(url, [], { handshakeTimeout });
+      onSocket?.(this);
     }
   } as typeof WebSocket;
 }
 
 export type FetchPolicy = (request: Request, attempt: (request: Request) => Promise<Response>) => Promise<Response>;
 
-/** The client settings for one server (or one kernel, with its own fetch policy). */
-export function clientSettings(address: ServerAddress, options: ServerOptions = {}, policy?: FetchPolicy): ServerConnection.ISettings {
+/** The client settings for one server (or one kernel, with its own fetch policy; `onSocket` sees every channels socket it opens). */
+export function clientSettings(address: ServerAddress, options: ServerOptions = {}, policy?: FetchPolicy, onSocket?: (socket: WebSocket) => void): ServerConnection.ISettings {
   filterClientConsole();
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_KERNEL_START_TIMEOUT_MS;
@@ -150,7 +151,7 @@ export function clientSettings(address: ServerAddress, options: ServerOptions = 
     // The server completes the handshake only once the kernel answers (Notebook waits for its
     // kernel_info): the kernel's start bounds it, not the connect timeout. An aborted handshake makes
     // the server hold a stale connection for the same session, and the next one hears nothing.
-    WebSocket: webSocketClass(startTimeoutMs) as unknown as typeof globalThis.WebSocket,
+    WebSocket: webSocketClass(startTimeoutMs, onSocket) as unknown as typeof globalThis.WebSocket,
   });
 }
 

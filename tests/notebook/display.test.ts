@@ -2,7 +2,7 @@ import { describe, test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as dfd from 'danfojs-node';
-import { clearOutput, emit, escapeHtml, inKernel, showPlot, showTable, toJsonValue } from '../../lib/notebook/display.js';
+import { MAX_JSON_DEPTH, clearOutput, emit, escapeHtml, inKernel, showPlot, showTable, toJsonValue } from '../../lib/notebook/display.js';
 
 /** Runs `fn` with console.log captured (outside a kernel every helper prints its text/plain form). */
 function printed(fn: () => void): string {
@@ -31,6 +31,26 @@ describe('display helpers outside a kernel', () => {
     cycle.self = cycle;
     assert.throws(() => emit('m', cycle), /m\.self refers back to itself/);
     assert.throws(() => emit('', 1), /name must be a non-empty string/);
+  });
+
+  test('a value nested 5,000 deep is a TypeError naming the depth limit, not a stack overflow; 100 levels still go through', () => {
+    const nest = (depth: number) => {
+      let value: unknown = 1;
+      for (let level = 0; level < depth; level++) value = { a: value };
+      return value;
+    };
+    for (const depth of [MAX_JSON_DEPTH + 1, 5_000, 200_000]) {
+      assert.throws(() => emit('deep', nest(depth)), (error: Error) => {
+        assert.ok(error instanceof TypeError && !(error instanceof RangeError), String(error));
+        assert.match(error.message, /^deep\.a\.a.*…(\.a)+ is nested more than 100 levels deep, deeper than a report can show .*; flatten it before emitting$/);
+        return true;
+      });
+    }
+    assert.equal(MAX_JSON_DEPTH, 100);
+    assert.doesNotThrow(() => printed(() => emit('deep', nest(MAX_JSON_DEPTH))));
+    let list: unknown = [];
+    for (let level = 0; level < 5_000; level++) list = [list];
+    assert.throws(() => emit('list', list), /^TypeError: list(\[0\])+…(\[0\])+ is nested more than 100 levels deep/);
   });
 
   test('toJsonValue converts Dates and typed arrays, keeps "__proto__" as a key, and shared (non-cyclic) objects', () => {

@@ -12,6 +12,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import net from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -206,6 +208,77 @@ describe('kernels/gateway/launch.cjs against the gateway\'s side of the protocol
         const argv = JSON.parse(spec.files[0].content).argv as string[];
         assert.deepEqual(argv.slice(-8).filter((arg) => arg.startsWith('{')), ['{kernel_id}', '{response_address}', '{public_key}', '{port_range}'], `${placement} ${spec.name}`);
       }
+    }
+  });
+});
+
+describe('the launcher\'s communication port against strangers', () => {
+  /** Connects from `localAddress` to the communication port, sends `data`, and resolves when the launcher closes the connection. */
+  function send(port: number, localAddress: string, data: string | Buffer, { end = true } = {}): Promise<number> {
+    const started = Date.now();
+    return new Promise((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port, localAddress }, () => {
+        socket.write(data, () => {
+          if (end) socket.end();
+        });
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(Date.now() - started));
+    });
+  }
+
+  test('only the gateway\'s host is heard; an oversized, endless or malformed request is closed and logged; the kernel goes on until the gateway says shutdown', async () => {
+    // The "gateway" answers from 127.0.0.2; a stranger on the same machine connects from 127.0.0.1.
+    const gateway = net.createServer((socket) => socket.resume());
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.2', resolve));
+    const publicKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    const marker = newMarker();
+    const launcher = spawn(process.execPath, [path.join(root, 'kernels', 'gateway', 'launch.cjs')], {
+      env: { ...process.env, KERNEL_ID: 'stranger-test', RESPONSE_ADDRESS: `127.0.0.2:${(gateway.address() as net.AddressInfo).port}`, PUBLIC_KEY: publicKey, PORT_RANGE: '0..0', HANLAB_KERNEL: 'hanlab', HANLAB_TEST_MARKER: marker },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    launcher.stdout!.on('data', (chunk) => (log += chunk));
+    const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 30_000;
+      let port: number | undefined;
+      await new Promise<void>((resolve, reject) => {
+        launcher.stderr!.on('data', (chunk) => {
+          log += chunk;
+          port ??= Number(/communication port (\d+)/.exec(log)?.[1]) || undefined;
+          if (port) resolve();
+        });
+        setTimeout(() => reject(new Error(`no communication port within 30 s: ${log}`)), deadline - Date.now()).unref();
+      });
+      const stillRunning = () => launcher.exitCode === null && launcher.signalCode === null;
+
+      await send(port!, '127.0.0.1', JSON.stringify({ shutdown: 1 }));
+      await send(port!, '127.0.0.1', JSON.stringify({ signum: 9 }));
+      await send(port!, '127.0.0.2', Buffer.alloc(100_000, '{'), { end: false });
+      await send(port!, '127.0.0.2', JSON.stringify({ signum: '9; rm -rf /' }));
+      await send(port!, '127.0.0.2', '[1, 2]');
+      const silentMs = await send(port!, '127.0.0.2', '', { end: false });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.ok(stillRunning(), `the launcher carried out a request it should have refused:\n${log}`);
+      assert.match(log, /refused a request from 127\.0\.0\.1: only the gateway's host \(127\.0\.0\.2\) may send them/);
+      assert.match(log, /closed a request from 127\.0\.0\.2: more than 4096 bytes/);
+      assert.match(log, /ignored a request from 127\.0\.0\.2 with signum "9; rm -rf \/": not a signal number/);
+      assert.match(log, /closed a request from 127\.0\.0\.2: not a JSON object/);
+      assert.match(log, /closed a request from 127\.0\.0\.2: no whole request within 5 s/);
+      assert.ok(silentMs >= 4_500 && silentMs < 15_000, `a silent connection was closed after ${silentMs} ms`);
+
+      // The gateway's own requests still work: its poll, then shutdown.
+      await send(port!, '127.0.0.2', JSON.stringify({ signum: 0 }));
+      assert.ok(stillRunning());
+      await send(port!, '127.0.0.2', JSON.stringify({ shutdown: 1 }));
+      const timer = setTimeout(() => launcher.kill('SIGKILL'), 20_000);
+      assert.equal(await exited, 0, log);
+      clearTimeout(timer);
+      assert.deepEqual(await waitForNoProcesses(marker), [], 'no kernel or launcher left');
+    } finally {
+      if (launcher.exitCode === null) launcher.kill('SIGKILL');
+      await new Promise((resolve) => gateway.close(resolve));
     }
   });
 });

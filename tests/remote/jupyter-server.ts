@@ -57,7 +57,8 @@ export interface JupyterServer {
 const root = process.cwd();
 
 /** Starts jupyter-notebook with hanlab's kernelspecs; resolves when its API answers. */
-export async function startJupyterServer(options: { notebookDir?: string } = {}): Promise<JupyterServer> {
+/** `port` and `token`: those of a server that stopped (restarting it); default a free port and a new token. */
+export async function startJupyterServer(options: { notebookDir?: string; port?: number; token?: string } = {}): Promise<JupyterServer> {
   const jupyter = findJupyterNotebook();
   if (!jupyter) throw new Error('jupyter-notebook is not installed (apt install jupyter-notebook)');
   const work = mkdtempSync(path.join(tmpdir(), 'hanlab-jupyter-server-'));
@@ -66,8 +67,8 @@ export async function startJupyterServer(options: { notebookDir?: string } = {})
   const install = spawnSync(process.execPath, ['bin/hanlab.mjs', 'kernels', 'install', '--prefix', prefix], { cwd: root, encoding: 'utf8' });
   if (install.status !== 0) throw new Error(`hanlab kernels install failed: ${install.stderr}`);
   for (const dir of ['runtime', 'config', 'data']) mkdirSync(path.join(work, dir));
-  const token = randomBytes(16).toString('hex');
-  const port = await freePort();
+  const token = options.token ?? randomBytes(16).toString('hex');
+  const port = options.port ?? (await freePort());
   const marker = newMarker();
   const args = [
     '--no-browser',

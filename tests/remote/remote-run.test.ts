@@ -209,6 +209,18 @@ describe('hanlab run --server', { skip }, () => {
     }
   });
 
+  test('a kernel that dies on the server: one line, exit 1, no stack trace, and the kernel the server restarted is shut down too', async () => {
+    const output = path.join(work, 'kernel-dies-remote.ipynb');
+    const result = await hanlab(['run', path.join(FIXTURES, 'kernel-dies.ipynb'), '--server', server.url, '--token', server.token, '--out', output]);
+    assert.equal(result.code, 1, result.stderr);
+    const lines = result.stderr.trim().split('\n');
+    assert.match(lines.at(-1)!, /^hanlab run: the kernel on http:\/\/127\.0\.0\.1:\d+\/ died and the server restarted it; the notebook's state is gone while running cell 2 \("console\.log\('dying'\);"\)$/);
+    assert.ok(!/^\s+at /m.test(result.stderr) && !result.stderr.includes('Kernel connection disconnected'), result.stderr);
+    assert.deepEqual(runOf(readNotebook(output)).cells.map((cell) => cell.status), ['ok', 'kernel-died', 'skipped']);
+    // The restarted kernel is gone from the server as soon as the command has exited.
+    assert.deepEqual(await server.kernels(), []);
+  });
+
   test('a wrong token is one clear line and exit 2, before anything starts', async () => {
     const result = await hanlab(['run', path.join(FIXTURES, 'success.ipynb'), '--server', server.url, '--token', 'not-the-token', '--out', path.join(work, 'never.ipynb')]);
     assert.equal(result.code, 2);
@@ -278,6 +290,88 @@ describe('hanlab run --server: servers that fail', { skip, concurrency: 2 }, () 
     assert.equal((cells[1].outputs.at(-1) as ErrorOutput).ename, 'RemoteKernelLostError');
     assert.deepEqual(runOf(saved).cells.map((cell) => cell.status), ['ok', 'kernel-died', 'skipped']);
     assert.ok(!JSON.stringify(saved).includes(server.token));
+  });
+
+  test('a server frozen mid-cell (SIGSTOP) ends the run with one line within about the connect timeout, and its kernel goes once it runs again', async () => {
+    const server = await startJupyterServer();
+    const output = path.join(work, 'frozen.ipynb');
+    let frozenAt = 0;
+    try {
+      // --timeout 0: no cell limit would ever end this run; only the liveness check can.
+      const result = await hanlab(['run', path.join(FIXTURES, 'timeout.ipynb'), '--server', server.url, '--token', server.token, '--out', output, '--connect-timeout', '3', '--timeout', '0'], {
+        onStderr: (text) => {
+          if (!frozenAt && text.includes('cell 1: ok')) {
+            frozenAt = Date.now();
+            process.kill(server.process.pid!, 'SIGSTOP');
+          }
+        },
+      });
+      const tookMs = Date.now() - frozenAt;
+      assert.ok(frozenAt, result.stderr);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr.trim().split('\n').at(-1)!, /^hanlab run: the Jupyter server at http:\/\/127\.0\.0\.1:\d+\/ stopped answering: no answer within 3 s \(is it stopped, or its host frozen\?\) while running cell 2 /);
+      // The connect timeout, plus one liveness interval and the shutdown request's second.
+      assert.ok(tookMs < 3_000 + 750 + 1_000 + 3_000, `ended ${tookMs} ms after the server froze`);
+      const saved = readNotebook(output);
+      assert.deepEqual(codeCells(saved)[0].outputs, [{ output_type: 'stream', name: 'stdout', text: 'start\n' }]);
+      assert.deepEqual(runOf(saved).cells.map((cell) => cell.status), ['ok', 'kernel-died', 'skipped']);
+    } finally {
+      process.kill(server.process.pid!, 'SIGCONT');
+    }
+    // The shutdown request was sent before hanlab left: the server carries it out when it runs again.
+    const deadline = Date.now() + 15_000;
+    let kernels = await server.kernels();
+    while (kernels.length && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      kernels = await server.kernels();
+    }
+    assert.deepEqual(kernels, []);
+    await server.stop();
+  });
+
+  test('SIGTERM while the server is frozen: the partial notebook is written and hanlab exits within the connect timeout', async () => {
+    const server = await startJupyterServer();
+    const output = path.join(work, 'frozen-sigterm.ipynb');
+    let signalledAt = 0;
+    try {
+      const result = await hanlab(['run', path.join(FIXTURES, 'timeout.ipynb'), '--server', server.url, '--token', server.token, '--out', output, '--connect-timeout', '5', '--timeout', '0'], {
+        onStderr: (text, child) => {
+          if (!signalledAt && text.includes('cell 1: ok')) {
+            process.kill(server.process.pid!, 'SIGSTOP');
+            signalledAt = Date.now();
+            child.kill('SIGTERM');
+          }
+        },
+      });
+      assert.equal(result.code, 143, result.stderr);
+      // The shutdown request waits the connect timeout for the frozen server, no longer (it was 40 s).
+      assert.ok(Date.now() - signalledAt < 5_000 + 4_000, `exited ${Date.now() - signalledAt} ms after SIGTERM`);
+      assert.equal((codeCells(readNotebook(output))[1].outputs.at(-1) as ErrorOutput).ename, 'RunStoppedError');
+    } finally {
+      process.kill(server.process.pid!, 'SIGCONT');
+    }
+    await server.stop();
+  });
+
+  test('a server restarted mid-run is named as such, not reported as an interrupted cell', async () => {
+    const first = await startJupyterServer();
+    const output = path.join(work, 'restarted.ipynb');
+    let restarted: Promise<JupyterServer> | undefined;
+    const result = await hanlab(['run', path.join(FIXTURES, 'timeout.ipynb'), '--server', first.url, '--token', first.token, '--out', output, '--connect-timeout', '30'], {
+      onStderr: (text) => {
+        if (!restarted && text.includes('cell 1: ok')) restarted = first.stop().then(() => startJupyterServer({ port: first.port, token: first.token }));
+      },
+    });
+    const second = await restarted!;
+    try {
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr.trim().split('\n').at(-1)!, /^hanlab run: the Jupyter server at http:\/\/127\.0\.0\.1:\d+\/ was restarted \(it has run since [\d-]+T[\d:]+Z?\); the kernel and the notebook's state are gone while running cell 2 /);
+      assert.ok(!result.stderr.includes('InterruptError'), result.stderr);
+      assert.equal((codeCells(readNotebook(output))[1].outputs.at(-1) as ErrorOutput).ename, 'RemoteKernelLostError');
+      assert.deepEqual(await second.kernels(), []);
+    } finally {
+      await second.stop();
+    }
   });
 
   test('nothing listening: one line, exit 2, at once', async () => {
