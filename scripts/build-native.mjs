@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run build:native` (and before `npm start` / `npm test`, with --if-stale): compiles
 // native/blas-gemm.c, the bridge from the wasm backend's matrix products to OpenBLAS
-// (lib/backend/blas.ts), into native/build/blas-gemm.node.
+// (lib/tensor/blas.ts), into native/build/blas-gemm.node.
 //
 // One C file against Node-API needs no build system: the compiler is called directly, with Node's own
 // headers (node-gyp would fetch headers from the internet where a Node install lacks them). Without a

@@ -14,7 +14,7 @@ import { klueScores } from '../../lib/metrics/klue.js';
 import { f1Score } from '../../lib/metrics/seqeval.js';
 import { classificationFigures, loadModel, predictProbabilities, predictTagStrings, syllables } from '../../lib/train/index.js';
 import { encoderPredictor, type Predictor } from '../../lib/train/fine-tune.js';
-import { SeededRandom } from '../../lib/train/rng.js';
+import { SeededRandom } from '../../lib/tensor/rng.js';
 
 const HELP = `Usage: hanlab predict --model FILE (--input FILE | --text TEXT) [options]
 

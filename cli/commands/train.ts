@@ -27,7 +27,7 @@ import {
   type TrainOptions,
 } from '../../lib/train/index.js';
 import { checkOutputDirectory } from '../../lib/train/output-directory.js';
-import { SeededRandom } from '../../lib/train/rng.js';
+import { SeededRandom } from '../../lib/tensor/rng.js';
 import { formatDuration } from '../../lib/train/progress.js';
 import { encoderFolderFor, encoderHint, trainEncoderFromConfig } from './train-encoder.js';
 

@@ -14,7 +14,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { HanlabError } from '../errors.js';
-import { installBlasProducts, type GemmChoice } from './blas.js';
+import { installBlasProducts, type GemmChoice } from '../tensor/blas.js';
 import { queryGpu } from './cuda.js';
 import { loadNativeBackend } from './native.js';
 import { BACKEND_CHOICES, gpuProblem, locatePackage, type BackendChoice } from './probe.js';

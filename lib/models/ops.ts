@@ -1,11 +1,11 @@
 /**
  * The tensor operations the encoders share: layer norm, activations, scaled dot-product attention,
  * and the relative shift DeBERTa's disentangled attention needs. Dense layers and embedding lookups
- * come from lib/train/ops (fast-path matMul gradients; a scatter-add gradient for row gathers).
+ * come from lib/tensor/ops (fast-path matMul gradients; a scatter-add gradient for row gathers).
  */
 import * as tf from '@tensorflow/tfjs';
-import { productsRunOnXnnpack } from '../backend/blas.js';
-import { dense, matMulWithTransposes } from '../train/ops/mat-mul.js';
+import { productsRunOnXnnpack } from '../tensor/blas.js';
+import { dense, matMulWithTransposes } from '../tensor/ops/mat-mul.js';
 
 /**
  * Column sums of `m [rows, n]` as `[n]`, by a product with a row of ones: on the wasm backend a sum

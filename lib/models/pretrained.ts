@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
-import { ParameterSet, type ParameterSpec } from '../train/parameters.js';
-import { SeededRandom } from '../train/rng.js';
+import { ParameterSet, type ParameterSpec } from '../tensor/parameters.js';
+import { SeededRandom } from '../tensor/rng.js';
 import type { ForwardContext } from '../train/models/encoder.js';
 import { ARCHITECTURES } from './architectures.js';
 import type { EncoderInputs, EncoderTask } from './architecture.js';

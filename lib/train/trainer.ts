@@ -19,7 +19,7 @@ import { CorruptFileError, previousFile, readContainer, removeStaleTemporaries, 
 import { AdamW } from './optimizer.js';
 import { checkOutputDirectory } from './output-directory.js';
 import { createProgress, formatDuration, type ProgressMode, type ProgressReporter } from './progress.js';
-import { SeededRandom, type RandomState } from './rng.js';
+import { SeededRandom, type RandomState } from '../tensor/rng.js';
 import { describeModel, type TrainableModel } from './saved-model.js';
 import { learningRateAt } from './schedule.js';
 import { InputError, UsageError } from '../errors.js';

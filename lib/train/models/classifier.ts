@@ -4,9 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertFinite } from '../errors.js';
-import { dense } from '../ops/mat-mul.js';
-import { ParameterSet } from '../parameters.js';
-import { SeededRandom } from '../rng.js';
+import { dense } from '../../tensor/ops/mat-mul.js';
+import { ParameterSet } from '../../tensor/parameters.js';
+import { SeededRandom } from '../../tensor/rng.js';
 import type { Batch } from '../batching.js';
 import type { Vocabulary } from '../vocabulary.js';
 import { dropout, encode, encoderOutputDim, encoderSpecs, lengthMask, type EncoderConfig, type ForwardContext } from './encoder.js';

@@ -4,12 +4,12 @@
  * depend on how much padding its batch has (bucketing and micro-batching change only the speed).
  */
 import * as tf from '@tensorflow/tfjs';
-import { convBlock } from '../ops/conv-block.js';
-import { seededDropout } from '../ops/dropout.js';
-import { embedTokens, type EmbeddingInput } from '../ops/embedding-lookup.js';
-import { bidirectionalLstm } from '../ops/lstm.js';
-import type { ParameterSet, ParameterSpec } from '../parameters.js';
-import type { SeededRandom } from '../rng.js';
+import { convBlock } from '../../tensor/ops/conv-block.js';
+import { seededDropout } from '../../tensor/ops/dropout.js';
+import { embedTokens, type EmbeddingInput } from '../../tensor/ops/embedding-lookup.js';
+import { bidirectionalLstm } from '../../tensor/ops/lstm.js';
+import type { ParameterSet, ParameterSpec } from '../../tensor/parameters.js';
+import type { SeededRandom } from '../../tensor/rng.js';
 
 export type EncoderType = 'conv' | 'bilstm';
 

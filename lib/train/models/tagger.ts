@@ -4,9 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertFinite } from '../errors.js';
-import { dense } from '../ops/mat-mul.js';
-import { ParameterSet, type ParameterSpec } from '../parameters.js';
-import { SeededRandom } from '../rng.js';
+import { dense } from '../../tensor/ops/mat-mul.js';
+import { ParameterSet, type ParameterSpec } from '../../tensor/parameters.js';
+import { SeededRandom } from '../../tensor/rng.js';
 import type { Batch } from '../batching.js';
 import type { Vocabulary } from '../vocabulary.js';
 import { crfNegLogLikelihood, iob2Constraints, viterbiDecode, type TransitionConstraints } from './crf.js';

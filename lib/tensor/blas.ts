@@ -86,7 +86,7 @@ export function installBlasProducts(root: string): GemmChoice {
 
 /**
  * Whether the current backend's products are XNNPACK's in tfjs-backend-wasm, fast only for plain 2-D
- * operands: callers then transpose explicitly (lib/train/ops/mat-mul.ts) and batch by other means
+ * operands: callers then transpose explicitly (lib/tensor/ops/mat-mul.ts) and batch by other means
  * (batchMatMul in lib/models/ops.ts). OpenBLAS, tfjs-node and the JavaScript backend need neither.
  */
 export function productsRunOnXnnpack(): boolean {

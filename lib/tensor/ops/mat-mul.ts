@@ -3,11 +3,11 @@
  *
  * On the wasm backend with its own XNNPACK products, matMul with transposeA/transposeB misses the fast
  * path (measured 2 vs 20–32 GFLOP/s): an explicit transpose followed by a plain matMul is faster.
- * OpenBLAS (lib/backend/blas.ts), tfjs-node and the plain JavaScript backend read a transposed operand
+ * OpenBLAS (lib/tensor/blas.ts), tfjs-node and the plain JavaScript backend read a transposed operand
  * in place, so there the flags go straight to matMul and no transposed copy is made.
  */
 import * as tf from '@tensorflow/tfjs';
-import { productsRunOnXnnpack } from '../../backend/blas.js';
+import { productsRunOnXnnpack } from '../blas.js';
 
 /** `op(a) · op(b)` for 2-D tensors, op = transpose where asked. */
 export function matMulWithTransposes(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, transposeB = false): tf.Tensor2D {

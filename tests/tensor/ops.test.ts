@@ -1,15 +1,15 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { embedTokens } from '../../lib/train/ops/embedding-lookup.js';
-import { matMul } from '../../lib/train/ops/mat-mul.js';
-import { convBlock } from '../../lib/train/ops/conv-block.js';
-import { dropoutScales, seededDropout } from '../../lib/train/ops/dropout.js';
+import { embedTokens } from '../../lib/tensor/ops/embedding-lookup.js';
+import { matMul } from '../../lib/tensor/ops/mat-mul.js';
+import { convBlock } from '../../lib/tensor/ops/conv-block.js';
+import { dropoutScales, seededDropout } from '../../lib/tensor/ops/dropout.js';
 import { dilatedConv1d } from './reference-conv.js';
-import { bidirectionalLstm } from '../../lib/train/ops/lstm.js';
+import { bidirectionalLstm } from '../../lib/tensor/ops/lstm.js';
 import { referenceLstm } from './reference-lstm.js';
 import { bigramIds } from '../../lib/train/models/encoder.js';
-import { maxAbsDifference, setupBackend } from './helpers.js';
+import { maxAbsDifference, setupBackend } from '../train/helpers.js';
 
 before(setupBackend);
 

@@ -1,5 +1,5 @@
 /**
- * The OpenBLAS products of the wasm backend (lib/backend/blas.ts, native/blas-gemm.c): the same
+ * The OpenBLAS products of the wasm backend (lib/tensor/blas.ts, native/blas-gemm.c): the same
  * values as a float64 product for every shape, transpose and batch broadcast tf.matMul allows, bit for
  * bit the same on every call, and the addon refuses what would read or write outside its buffer.
  * Without the built addon these tests skip and say why; CI builds it and sets HANLAB_GEMM=openblas.
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
-import { BLAS_ADDON, loadBlasAddon, type BlasAddon } from '../../lib/backend/blas.js';
+import { BLAS_ADDON, loadBlasAddon, type BlasAddon } from '../../lib/tensor/blas.js';
 import { initBackend } from '../../lib/backend/index.js';
 
 const ROOT = process.cwd();
@@ -141,7 +141,7 @@ test('HANLAB_GEMM: wasm keeps XNNPACK, openblas without the addon is an error, a
   try {
     const script = `
       import * as tf from '@tensorflow/tfjs';
-      import { installBlasProducts } from './lib/backend/blas.ts';
+      import { installBlasProducts } from './lib/tensor/blas.ts';
       import { initBackend } from './lib/backend/index.ts';
       const root = ${JSON.stringify(emptyRoot)};
       process.env.HANLAB_GEMM = 'wasm';

@@ -4,7 +4,7 @@
  * used before the fused op; tfjs's own conv1d has no gradient for dilation > 1).
  */
 import * as tf from '@tensorflow/tfjs';
-import { matMul } from '../../lib/train/ops/mat-mul.js';
+import { matMul } from '../../lib/tensor/ops/mat-mul.js';
 
 /**
  * `x [B, T, C]`, `kernel [width·C, O]` (rows ordered tap-major: tap 0's C channels first), `bias [O]`

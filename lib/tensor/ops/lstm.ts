@@ -17,7 +17,7 @@
  * zero state at its own first token, and a sentence's result does not depend on the batch's padding.
  */
 import * as tf from '@tensorflow/tfjs';
-import { productsRunOnXnnpack } from '../../backend/blas.js';
+import { productsRunOnXnnpack } from '../blas.js';
 import { dropoutScales } from './dropout.js';
 import { floats, readValues, tensorOf } from './scratch.js';
 import { matMulWithTransposes } from './mat-mul.js';

@@ -4,7 +4,7 @@
  * before the fused op). The mask keeps the state unchanged over padding.
  */
 import * as tf from '@tensorflow/tfjs';
-import { dense, matMul } from '../../lib/train/ops/mat-mul.js';
+import { dense, matMul } from '../../lib/tensor/ops/mat-mul.js';
 
 export interface ReferenceLstmWeights {
   /** `[inputDim, 4·hidden]`, gate order i, f, g (cell candidate), o. */
