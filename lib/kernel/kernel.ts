@@ -11,7 +11,7 @@
  */
 import type { MimeBundle } from '../notebook/nbformat.js';
 import type { DisplayContent } from '../notebook/mime.js';
-import { PROTOCOL_VERSION, type Message, type Session } from '../notebook/protocol.js';
+import { PROTOCOL_VERSION, type Message, type Session } from '../jupyter/protocol.js';
 import type { CellFailure, Engine, ExecuteOutcome } from './engine.js';
 import { History, type HistoryQuery } from './history.js';
 import { IopubPublisher, type StreamName } from './iopub.js';

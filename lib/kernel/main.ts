@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { gpuProblem } from '../backend/probe.js';
-import { Session, type ConnectionInfo } from '../notebook/protocol.js';
+import { Session, type ConnectionInfo } from '../jupyter/protocol.js';
 import { DisplayChannel } from './display-channel.js';
 import type { Engine } from './engine.js';
 import { fullGpuCheck, GpuGatedEngine } from './gpu-gate.js';

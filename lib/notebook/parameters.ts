@@ -7,7 +7,7 @@
  * defaults cell gives a type, the injected declaration uses the same type, so a value of the wrong type
  * fails to compile in that cell instead of misbehaving later.
  */
-import { ParameterError } from './errors.js';
+import { ParameterError } from '../jupyter/errors.js';
 import { sourceText, toLines, type CodeCell, type Notebook } from './nbformat.js';
 
 export const PARAMETERS_TAG = 'parameters';

@@ -218,7 +218,7 @@ export function environmentRows(env: EnvironmentResult): InfoRow[] {
   return rows;
 }
 
-/** Korean labels for the runner's metadata (lib/notebook/runner.ts RunMetadata); other keys print under their own name. */
+/** Korean labels for the runner's metadata (lib/jupyter/runner.ts RunMetadata); other keys print under their own name. */
 const RUN_LABELS: Record<string, string> = {
   git: 'git 커밋',
   inputHashes: '데이터 해시',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DisplayChannel, DuplicateResultError } from '../../lib/kernel/display-channel.js';
 import type { CurrentExecution } from '../../lib/kernel/kernel.js';
 import { KERNEL_DISPLAY_KEY, PLOTLY_MIME, RESULT_MIME, type DisplayContent } from '../../lib/notebook/mime.js';
-import type { Message } from '../../lib/notebook/protocol.js';
+import type { Message } from '../../lib/jupyter/protocol.js';
 import { resultHtml } from '../../lib/report/result-html.js';
 
 function setup() {

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import { ProtocolError, Session, channelAddress } from '../../lib/notebook/protocol.js';
+import { ProtocolError, Session, channelAddress } from '../../lib/jupyter/protocol.js';
 
 describe('Session wire format', () => {
   const session = new Session('secret-key', 'session-1');

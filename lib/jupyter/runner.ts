@@ -18,10 +18,10 @@ import { CellError, CellTimeoutError, KernelDiedError, KernelStartError, RunStop
 import { KernelClient } from './kernel-client.js';
 import { ExecuteTimeout, type KernelConnection, type KernelHostManifest, type KernelLauncher } from './kernel-connection.js';
 import { readKernelSpec } from './kernelspec.js';
-import { readNotebook, sourceText, writeNotebook, type CodeCell, type ErrorOutput, type Notebook, type Output } from './nbformat.js';
-import { injectParameters, INJECTED_TAG, hasTag } from './parameters.js';
+import { readNotebook, sourceText, writeNotebook, type CodeCell, type ErrorOutput, type Notebook, type Output } from '../notebook/nbformat.js';
+import { injectParameters, INJECTED_TAG, hasTag } from '../notebook/parameters.js';
 import { gitState, hashExistingInputs, packageVersions, type GitState } from './provenance.js';
-import { readResults } from './results.js';
+import { readResults } from '../notebook/results.js';
 
 export interface RunOptions {
   /** Values for the notebook's parameters (injected after the `parameters` cell). */

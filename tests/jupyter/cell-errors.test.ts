@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { errorFromStderr, parseThrown, removeTrailingStderr } from '../../lib/notebook/cell-errors.js';
+import { errorFromStderr, parseThrown, removeTrailingStderr } from '../../lib/jupyter/cell-errors.js';
 import type { Output } from '../../lib/notebook/nbformat.js';
 
 // What tslab 1.0.22 on Node 20 prints (captured from a real kernel).

@@ -19,7 +19,7 @@ import { KernelDiedError, KernelStartError, formatSeconds, type CellLocation } f
 import { applyIopubMessage, type DisplayRegistry } from './iopub-outputs.js';
 import { ExecuteTimeout, type ExecuteOptions, type ExecuteOutcome } from './kernel-client.js';
 import type { KernelConnection, KernelHostManifest, KernelLauncher } from './kernel-connection.js';
-import type { Output } from './nbformat.js';
+import type { Output } from '../notebook/nbformat.js';
 import type { Message } from './protocol.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -73,7 +73,7 @@ const HOST_MARKER = 'hanlab:kernel-host-manifest:';
  */
 function hostProbeCode(inputs: readonly string[]): string {
   return `{
-  const provenance = await import('./lib/notebook/provenance.js');
+  const provenance = await import('./lib/jupyter/provenance.js');
   const probe = await import('./lib/backend/probe.js');
   const root = process.cwd();
   const backends = probe.probeBackends(root);

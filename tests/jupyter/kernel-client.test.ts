@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
-import { KernelDiedError, KernelSpecError } from '../../lib/notebook/errors.js';
-import { ExecuteTimeout, KernelClient, liveKernelCount } from '../../lib/notebook/kernel-client.js';
-import { isListening, newMarker, processesWithMarker, waitForNoProcesses } from './processes.js';
+import { KernelDiedError, KernelSpecError } from '../../lib/jupyter/errors.js';
+import { ExecuteTimeout, KernelClient, liveKernelCount } from '../../lib/jupyter/kernel-client.js';
+import { isListening, newMarker, processesWithMarker, waitForNoProcesses } from '../notebook/processes.js';
 
 const marker = newMarker();
 let kernel: KernelClient;

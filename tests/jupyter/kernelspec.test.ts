@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { KernelSpecError } from '../../lib/notebook/errors.js';
-import { KERNEL_NAMES, findInstalledKernelSpecs, installKernelSpecs, kernelCommand, kernelsInstallDir, readKernelSpec, readKernelSpecDir, userJupyterDataDir } from '../../lib/notebook/kernelspec.js';
+import { KernelSpecError } from '../../lib/jupyter/errors.js';
+import { KERNEL_NAMES, findInstalledKernelSpecs, installKernelSpecs, kernelCommand, kernelsInstallDir, readKernelSpec, readKernelSpecDir, userJupyterDataDir } from '../../lib/jupyter/kernelspec.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'hanlab-kernelspec-'));
 after(() => rmSync(work, { recursive: true, force: true }));

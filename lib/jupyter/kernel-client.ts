@@ -24,7 +24,7 @@ import { KernelConnectionError, KernelDiedError, KernelStartError, formatSeconds
 import { ExecuteTimeout, type ExecuteOptions, type ExecuteOutcome, type KernelConnection } from './kernel-connection.js';
 import { kernelCommand, readKernelSpec, type KernelSpec } from './kernelspec.js';
 import { applyIopubMessage, type DisplayRegistry } from './iopub-outputs.js';
-import type { Output } from './nbformat.js';
+import type { Output } from '../notebook/nbformat.js';
 import type { StreamChunk } from './cell-errors.js';
 import { Session, channelAddress, type ConnectionInfo, type Message } from './protocol.js';
 

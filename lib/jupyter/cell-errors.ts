@@ -8,7 +8,7 @@
  * TypeScript diagnostic (`3:7 - Cannot find name 'x'.`). We turn those chunks into an error output
  * and take them out of the stderr stream, so the notebook shows the error once, as Jupyter does.
  */
-import type { ErrorOutput, Output } from './nbformat.js';
+import type { ErrorOutput, Output } from '../notebook/nbformat.js';
 
 export interface StreamChunk {
   name: 'stdout' | 'stderr';

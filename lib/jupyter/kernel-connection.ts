@@ -5,7 +5,7 @@
  * only to these interfaces, so both transports give the same executed notebook.
  */
 import { formatSeconds, type CellLocation } from './errors.js';
-import type { Output } from './nbformat.js';
+import type { Output } from '../notebook/nbformat.js';
 import type { StreamChunk } from './cell-errors.js';
 import type { Message } from './protocol.js';
 

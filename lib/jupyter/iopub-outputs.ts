@@ -7,7 +7,7 @@
  * delivers; kernel-client.ts builds the same outputs from ZeroMQ frames.
  */
 import type { StreamChunk } from './cell-errors.js';
-import type { MimeBundle, Output } from './nbformat.js';
+import type { MimeBundle, Output } from '../notebook/nbformat.js';
 
 /** Outputs by display_id, shared by every cell of one kernel (an update may target an earlier cell). */
 export type DisplayRegistry = Map<string, Output[]>;
