@@ -21,7 +21,7 @@ import { readKernelSpec } from './kernelspec.js';
 import { readNotebook, sourceText, writeNotebook, type CodeCell, type ErrorOutput, type Notebook, type Output } from '../notebook/nbformat.js';
 import { injectParameters, INJECTED_TAG, hasTag } from '../notebook/parameters.js';
 import { gitState, hashExistingInputs, packageVersions, type GitState } from './provenance.js';
-import { readResults } from '../notebook/results.js';
+import { readResults } from '../results/read.js';
 
 export interface RunOptions {
   /** Values for the notebook's parameters (injected after the `parameters` cell). */

@@ -4,14 +4,14 @@
  * it too. On the way to the front end it:
  *
  * - adds `text/html` to hanlab's own mime types: an emitted result is drawn by the report's own code
- *   (lib/report/result-html.ts: its tables, and its charts as the same static SVG), so it reads the same
+ *   (lib/results/result-html.ts: its tables, and its charts as the same static SVG), so it reads the same
  *   in Jupyter and in reports/; a plotly figure (`showPlot`) gets HTML that draws it offline
  *   (plotly-html.ts; plotly.js rides in the session's first figure);
  * - refuses a second result of the same name from the same cell run, or from another cell, unless the
  *   later emit says `{ replace: true }`: a report keeps one value per name and must not pick silently.
  */
 import { HanlabError } from '../errors.js';
-import { KERNEL_DISPLAY_KEY, PLOTLY_MIME, RESULT_MIME, type DisplayContent, type KernelDisplayChannel, type ResultBundle } from '../notebook/mime.js';
+import { KERNEL_DISPLAY_KEY, PLOTLY_MIME, RESULT_MIME, type DisplayContent, type KernelDisplayChannel, type ResultBundle } from '../results/mime.js';
 import { escapeHtml } from '../notebook/display.js';
 import type { CurrentExecution } from './kernel.js';
 import { plotlyFigureHtml, plotlyLoaderHtml, type PlotlyFigureSpec } from './plotly-html.js';
@@ -25,7 +25,7 @@ export interface DisplayHost {
   clearOutput(wait: boolean): void;
 }
 
-type ResultHtmlModule = typeof import('../report/result-html.js');
+type ResultHtmlModule = typeof import('../results/result-html.js');
 
 interface EmittedAt {
   serial: number;
@@ -46,7 +46,7 @@ export class DisplayChannel implements KernelDisplayChannel {
 
   /** Loads the report's renderers (nunjucks, marked): done while the kernel warms, not at start. */
   async load(): Promise<void> {
-    this.report ??= await import('../report/result-html.js');
+    this.report ??= await import('../results/result-html.js');
   }
 
   /** Makes this the channel notebook code finds, and tslab's `display` API's sender. */

@@ -12,7 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { KERNEL_DISPLAY_KEY, PLOTLY_MIME, RESULT_MIME, type DisplayContent, type KernelDisplayChannel, type ResultBundle } from './mime.js';
+import { KERNEL_DISPLAY_KEY, PLOTLY_MIME, RESULT_MIME, type DisplayContent, type KernelDisplayChannel, type ResultBundle } from '../results/mime.js';
 import { columnWidths, formatTextRow } from '../text-columns.js';
 
 export { PLOTLY_MIME, RESULT_MIME };

@@ -16,7 +16,7 @@ import type { Finding } from './findings.js';
 import { renderDocuments, renderIndex, reportSettings, type IndexEntry, type RenderedReport, type RenderOptions, type ReportSettings } from './render.js';
 import { stripRunMetadata, type DocumentKind } from './run-section.js';
 import { jobsOnCycles, runScheduled, type ScheduledJob } from './schedule.js';
-import type { HeadlineFigure } from './result-kinds.js';
+import type { HeadlineFigure } from '../results/kinds.js';
 
 export interface WrittenReport {
   name: string;

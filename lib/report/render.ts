@@ -12,17 +12,17 @@ import { existsSync, readdirSync } from 'node:fs';
 import type nunjucks from 'nunjucks';
 import { InputError } from '../errors.js';
 import type { Notebook } from '../notebook/nbformat.js';
-import { readResults } from '../notebook/results.js';
-import { renderSvg } from './chart-svg.js';
-import { chartFor, type Figure } from './charts.js';
-import { FILTERS, josa } from './filters.js';
+import { readResults } from '../results/read.js';
+import { renderSvg } from '../results/chart-svg.js';
+import { chartFor, type Figure } from '../results/charts.js';
+import { FILTERS, josa } from '../results/filters.js';
 import { INTERPRETATION_TABLE, findFindings, interpretLevel, levelInput, type Finding, type LevelVerdict } from './findings.js';
-import { markdownToHtml, renderPage, type ChartImage } from './html.js';
-import { codeSpan, escapeMarkdown, fenceCode, richMarkdown } from './markdown-escape.js';
-import { createMarkdownEnvironment, safe } from './markdown-env.js';
-import { boundResult, omittedText, type OmittedResult } from './result-bounds.js';
-import { classifyResult, type EnvironmentResult, type HeadlineFigure, type NamedResult } from './result-kinds.js';
-import * as views from './views.js';
+import { markdownToHtml, renderPage, type ChartImage } from '../results/html.js';
+import { codeSpan, escapeMarkdown, fenceCode, richMarkdown } from '../results/markdown-escape.js';
+import { createMarkdownEnvironment, safe } from '../results/markdown-env.js';
+import { boundResult, omittedText, type OmittedResult } from '../results/bounds.js';
+import { classifyResult, type EnvironmentResult, type HeadlineFigure, type NamedResult } from '../results/kinds.js';
+import * as views from '../results/views.js';
 
 export interface RenderOptions {
   /** Folder with the templates (default `<cwd>/templates`). */

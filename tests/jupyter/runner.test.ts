@@ -8,7 +8,7 @@ import { liveKernelCount } from '../../lib/jupyter/kernel-client.js';
 import { readNotebook, sourceText, type CodeCell, type ErrorOutput } from '../../lib/notebook/nbformat.js';
 import { INJECTED_TAG, hasTag } from '../../lib/notebook/parameters.js';
 import { DEFAULT_CELL_TIMEOUT_MS, runNotebook, type CellEvent, type RunMetadata } from '../../lib/jupyter/runner.js';
-import { RESULT_MIME, readResults } from '../../lib/notebook/results.js';
+import { RESULT_MIME, readResults } from '../../lib/results/read.js';
 import { nbformatErrors } from '../notebook/jupyter.js';
 import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { installKernelSpecs } from '../../lib/jupyter/kernelspec.js';
 import { readNotebook, type CodeCell } from '../../lib/notebook/nbformat.js';
-import { readResults } from '../../lib/notebook/results.js';
+import { readResults } from '../../lib/results/read.js';
 import { runNotebook } from '../../lib/jupyter/runner.js';
 import { findJupyter, nbformatErrors } from './jupyter.js';
 import { newMarker, waitForNoProcesses } from './processes.js';

@@ -16,7 +16,7 @@ import { CellTimeoutError } from '../../lib/jupyter/errors.js';
 import { readNotebook, type CodeCell, type ErrorOutput, type Notebook } from '../../lib/notebook/nbformat.js';
 import { RemoteKernel, RemoteKernelLostError, liveRemoteKernelCount, remoteLauncher } from '../../lib/jupyter/remote-kernel.js';
 import { RemoteServerError, parseServerAddress, requireKernelSpec } from '../../lib/jupyter/remote-server.js';
-import { readResults } from '../../lib/notebook/results.js';
+import { readResults } from '../../lib/results/read.js';
 import { runNotebook, type RunMetadata } from '../../lib/jupyter/runner.js';
 import { freePort, remoteSkipReason, startJupyterServer, type JupyterServer } from './jupyter-server.js';
 

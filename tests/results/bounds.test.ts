@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RESULT_MIME } from '../../lib/notebook/results.js';
+import { RESULT_MIME } from '../../lib/results/read.js';
 import { renderReport } from '../../lib/report/pipeline.js';
-import { MAX_RESULT_CHARS, MAX_RESULT_DEPTH, measureResult } from '../../lib/report/result-bounds.js';
+import { MAX_RESULT_CHARS, MAX_RESULT_DEPTH, measureResult } from '../../lib/results/bounds.js';
 
 /** An executed notebook's JSON text with one result nested `depth` levels (built as text: JSON.stringify would overflow). */
 function notebookText(depth: number, extra: Record<string, unknown> = {}): string {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { marked } from 'marked';
-import { codeSpan, escapeMarkdown, fenceCode } from '../../lib/report/markdown-escape.js';
+import { codeSpan, escapeMarkdown, fenceCode } from '../../lib/results/markdown-escape.js';
 
 function decodeHtml(html: string): string {
   return html

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { comparisonChart, confusionChart, lossChart, lossScale, perLabelF1Chart } from '../../lib/report/charts.js';
+import { comparisonChart, confusionChart, lossChart, lossScale, perLabelF1Chart } from '../../lib/results/charts.js';
 
 type Layer = { data?: { values: Array<Record<string, unknown>> }; encoding: Record<string, any>; mark: any };
 const layers = (spec: Record<string, unknown>) => spec.layer as Layer[];

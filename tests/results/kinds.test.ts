@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../../lib/errors.js';
-import { classifyResult, predictedByGold, type ConfusionResult } from '../../lib/report/result-kinds.js';
+import { classifyResult, predictedByGold, type ConfusionResult } from '../../lib/results/kinds.js';
 
 const fails = (value: unknown, field: string) =>
   assert.throws(() => classifyResult('r', value, 'n.ipynb'), (e: unknown) => e instanceof InputError && e.file === 'n.ipynb' && e.field === field && /result "r"/.test(e.message), field);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { isSafeUrl, markdownToHtml, renderPage } from '../../lib/report/html.js';
+import { isSafeUrl, markdownToHtml, renderPage } from '../../lib/results/html.js';
 
 test('raw HTML in Markdown prints as text; only our chart images become inline SVG figures', () => {
   const chart = { file: 'r.loss.svg', title: '손실 <b>', svg: '<svg xmlns="http://www.w3.org/2000/svg"><text>7.5</text></svg>' };

@@ -14,7 +14,7 @@ import {
   type HeadlineFigure,
   type MetricsResult,
   type NamedResult,
-} from './result-kinds.js';
+} from './kinds.js';
 
 const METRIC_NAMES: Record<string, string> = {
   accuracy: '정확도',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { InputError } from '../../lib/errors.js';
 import type { Notebook, Output } from '../../lib/notebook/nbformat.js';
-import { RESULT_MIME, readResultEntries, readResults } from '../../lib/notebook/results.js';
+import { RESULT_MIME, readResultEntries, readResults } from '../../lib/results/read.js';
 
 function notebookWith(...cellsOutputs: Output[][]): Notebook {
   return {

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
-import { renderSvg } from '../../lib/report/chart-svg.js';
-import { comparisonChart, confusionChart, lossChart, perLabelF1Chart, type Figure } from '../../lib/report/charts.js';
+import { renderSvg } from '../../lib/results/chart-svg.js';
+import { comparisonChart, confusionChart, lossChart, perLabelF1Chart, type Figure } from '../../lib/results/charts.js';
 
 const figures: Figure[] = [
   lossChart({ kind: 'loss', epochs: [7.5144, 0.6174, 0.0151, 0, 0.22].map((trainLoss, i) => ({ epoch: i + 1, trainLoss })) })!,

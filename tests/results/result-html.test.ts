@@ -1,13 +1,13 @@
 /**
- * lib/report/result-html.ts: one emitted result drawn by the report's own templates and HTML renderer,
+ * lib/results/result-html.ts: one emitted result drawn by the report's own templates and HTML renderer,
  * for the notebook display. The same result must read the same in a notebook and in the report.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Notebook } from '../../lib/notebook/nbformat.js';
-import { RESULT_MIME } from '../../lib/notebook/results.js';
+import { RESULT_MIME } from '../../lib/results/read.js';
 import { renderDocuments } from '../../lib/report/render.js';
-import { resultHtml } from '../../lib/report/result-html.js';
+import { resultHtml } from '../../lib/results/result-html.js';
 
 const RESULTS: Record<string, unknown> = {
   risk: { kind: 'confusion', title: '위험도 혼동 행렬', labels: ['높음', '<b>낮음</b>'], matrix: [[29, 1], [0, 42]] },

@@ -9,7 +9,7 @@
  * No study result comes close: the deepest is 4 levels, the largest about 40 KB of JSON.
  */
 import { josa } from './filters.js';
-import type { NamedResult } from './result-kinds.js';
+import type { NamedResult } from './kinds.js';
 
 /** Deepest nesting a result may have (an array or object inside another counts one level). */
 export const MAX_RESULT_DEPTH = 32;

@@ -1,7 +1,7 @@
 /**
  * The result shapes the report templates understand.
  *
- * A notebook emits named results (`application/vnd.hanlab.result+json`, see lib/notebook/results.ts).
+ * A notebook emits named results (`application/vnd.hanlab.result+json`, see lib/results/read.ts).
  * Any JSON value is allowed; a value that is an object with one of the `kind`s below is rendered by the
  * matching macro in `templates/macros.njk` and feeds the automatic findings (`findings.ts`) and charts
  * (`charts.ts`). Anything else is rendered by the generic template as a small table or a JSON block.

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createHtmlEnvironment, createMarkdownEnvironment, safe } from '../../lib/report/markdown-env.js';
+import { createHtmlEnvironment, createMarkdownEnvironment, safe } from '../../lib/results/markdown-env.js';
 
 test('Markdown templates escape every {{ value }} for Markdown; HTML templates keep HTML escaping', (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'hanlab-env-'));

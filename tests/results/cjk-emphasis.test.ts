@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { Marked } from 'marked';
 import { micromark } from 'micromark';
 import { cjkFriendlyExtension } from 'micromark-extension-cjk-friendly';
-import { cjkFriendlyEmphasis } from '../../lib/report/cjk-emphasis.js';
+import { cjkFriendlyEmphasis } from '../../lib/results/cjk-emphasis.js';
 
 const ours = new Marked({ gfm: true }).use(cjkFriendlyEmphasis());
 const plain = new Marked({ gfm: true });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decimal, gainArrow, josa, metric, NOT_A_NUMBER, percent, pointDelta, ratio, relativeGain, signedDelta, thousands } from '../../lib/report/filters.js';
+import { decimal, gainArrow, josa, metric, NOT_A_NUMBER, percent, pointDelta, ratio, relativeGain, signedDelta, thousands } from '../../lib/results/filters.js';
 
 const unformat = (text: string) => Number(text.replace(/[,%+]/g, '').replace(/^▴ |^▾ /, ''));
 

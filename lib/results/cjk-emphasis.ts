@@ -14,7 +14,7 @@
  * it three rules rebuilt with the CJK cases: the opener test, the closer search for `*` runs, whose
  * capture groups keep marked's meaning (1–2 close only, 3–4 open only, 5–6 both), and the "previous
  * character allows an opener" test. `_` is left as CommonMark has it (intraword underscores such as risk_level stay text).
- * tests/report/cjk-emphasis.test.ts checks the result against micromark-extension-cjk-friendly itself.
+ * tests/results/cjk-emphasis.test.ts checks the result against micromark-extension-cjk-friendly itself.
  */
 import { Tokenizer, type MarkedExtension, type Tokens } from 'marked';
 

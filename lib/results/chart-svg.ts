@@ -10,7 +10,7 @@
  *  - The SVG definition ids (clip paths, gradients) are reset before every chart; Vega numbers them
  *    with module-wide counters otherwise, so the ids would depend on what was drawn before.
  *  - Synchronous: with inline data the dataflow runs to completion in `run()`; the same renderer
- *    `View.toSVG()` uses then writes the scene (tests/report/chart-svg.test.ts checks both agree).
+ *    `View.toSVG()` uses then writes the scene (tests/results/chart-svg.test.ts checks both agree).
  */
 import * as vega from 'vega';
 import { compile } from 'vega-lite';

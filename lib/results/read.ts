@@ -8,7 +8,7 @@
  * public `display.raw`) can only send strings.
  */
 import { InputError } from '../errors.js';
-import { sourceText, type Notebook, type Output } from './nbformat.js';
+import { sourceText, type Notebook, type Output } from '../notebook/nbformat.js';
 import { RESULT_MIME, type ResultBundle } from './mime.js';
 
 export { RESULT_MIME, type ResultBundle };

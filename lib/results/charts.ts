@@ -10,7 +10,7 @@
  *  - Both axes of a dual-axis chart get round ticks (`nice`, a fixed tick count, a fixed format).
  *  - Labels are data, never spec text or expressions: Vega escapes them when it writes the SVG.
  */
-import { predictedByGold, type ComparisonResult, type ConfusionResult, type LossResult, type NamedResult, type PerLabelResult } from './result-kinds.js';
+import { predictedByGold, type ComparisonResult, type ConfusionResult, type LossResult, type NamedResult, type PerLabelResult } from './kinds.js';
 import { comparisonRows } from './views.js';
 
 export interface Figure {
