@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { dense, matMulWithTransposes } from '../tensor/ops/mat-mul.js';
 import { embeddingLookup } from '../tensor/ops/embedding-lookup.js';
-import { dropout, type ForwardContext } from '../train/models/encoder.js';
+import { dropout, type ForwardContext } from '../tensor/forward-context.js';
 import { layerNorm, linear } from './ops.js';
 
 export type WeightRole = 'linear' | 'bias' | 'embedding' | 'norm-weight' | 'norm-bias';

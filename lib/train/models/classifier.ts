@@ -9,7 +9,8 @@ import { ParameterSet } from '../../tensor/parameters.js';
 import { SeededRandom } from '../../tensor/rng.js';
 import type { Batch } from '../batching.js';
 import type { Vocabulary } from '../vocabulary.js';
-import { dropout, encode, encoderOutputDim, encoderSpecs, lengthMask, type EncoderConfig, type ForwardContext } from './encoder.js';
+import { dropout, type ForwardContext } from '../../tensor/forward-context.js';
+import { encode, encoderOutputDim, encoderSpecs, lengthMask, type EncoderConfig } from './encoder.js';
 
 export interface ClassifierConfig extends EncoderConfig {
   kind: 'classifier';

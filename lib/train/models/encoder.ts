@@ -5,11 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { convBlock } from '../../tensor/ops/conv-block.js';
-import { seededDropout } from '../../tensor/ops/dropout.js';
+import { dropoutDraw, type ForwardContext } from '../../tensor/forward-context.js';
 import { embedTokens, type EmbeddingInput } from '../../tensor/ops/embedding-lookup.js';
 import { bidirectionalLstm } from '../../tensor/ops/lstm.js';
 import type { ParameterSet, ParameterSpec } from '../../tensor/parameters.js';
-import type { SeededRandom } from '../../tensor/rng.js';
 
 export type EncoderType = 'conv' | 'bilstm';
 
@@ -29,12 +28,6 @@ export interface EncoderConfig {
    * (0 or absent = off). Each position's bigram is (previous syllable id, syllable id).
    */
   bigramBuckets?: number;
-}
-
-export interface ForwardContext {
-  training: boolean;
-  /** Draws dropout seeds; required when training with dropout > 0. */
-  rng?: SeededRandom;
 }
 
 export function encoderSpecs(config: EncoderConfig, vocabSize: number): ParameterSpec[] {
@@ -116,13 +109,6 @@ export function bigramIds(ids: Int32Array, size: number, time: number, buckets: 
   return out;
 }
 
-/** A dropout rate and the seed of its mask, when this forward pass trains with dropout. */
-function dropoutDraw(rate: number, context: ForwardContext): { rate: number; seed: number } | undefined {
-  if (!context.training || rate <= 0) return undefined;
-  if (!context.rng) throw new Error('dropout while training needs a seeded generator');
-  return { rate, seed: context.rng.nextUint32() };
-}
-
 /** `[B, T, 1]` float mask from sentence lengths. */
 export function lengthMask(lengths: readonly number[], time: number): tf.Tensor3D {
   const values = new Float32Array(lengths.length * time);
@@ -130,7 +116,3 @@ export function lengthMask(lengths: readonly number[], time: number): tf.Tensor3
   return tf.tensor3d(values, [lengths.length, time, 1]);
 }
 
-export function dropout<T extends tf.Tensor>(x: T, rate: number, context: ForwardContext): T {
-  const draw = dropoutDraw(rate, context);
-  return draw ? seededDropout(x, draw.rate, draw.seed) : x;
-}

@@ -10,7 +10,8 @@ import { SeededRandom } from '../../tensor/rng.js';
 import type { Batch } from '../batching.js';
 import type { Vocabulary } from '../vocabulary.js';
 import { crfNegLogLikelihood, iob2Constraints, viterbiDecode, type TransitionConstraints } from './crf.js';
-import { encode, encoderOutputDim, encoderSpecs, lengthMask, type EncoderConfig, type ForwardContext } from './encoder.js';
+import type { ForwardContext } from '../../tensor/forward-context.js';
+import { encode, encoderOutputDim, encoderSpecs, lengthMask, type EncoderConfig } from './encoder.js';
 
 export type TaggerHead = 'crf' | 'softmax';
 
