@@ -84,9 +84,6 @@ export class KernelConnectionError extends HanlabError {}
 /** A kernel name that has no kernelspec, or a kernelspec that cannot be used. */
 export class KernelSpecError extends HanlabError {}
 
-/** A malformed or impossible parameter (`-p name=value`). */
-export class ParameterError extends HanlabError {}
-
 export function formatSeconds(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s` : `${Math.round(ms)} ms`;
 }
