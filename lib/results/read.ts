@@ -8,10 +8,23 @@
  * public `display.raw`) can only send strings.
  */
 import { InputError } from '../errors.js';
-import { sourceText, type Notebook, type Output } from '../notebook/nbformat.js';
 import { RESULT_MIME, type ResultBundle } from './mime.js';
+import { isSecondValue } from './one-value-per-name.js';
 
 export { RESULT_MIME, type ResultBundle };
+
+/**
+ * What reading results needs of an nbformat notebook (lib/notebook/nbformat.ts `Notebook` is one):
+ * the cells, and the display outputs of code cells.
+ */
+export interface NotebookOutputs {
+  readonly cells: ReadonlyArray<{
+    readonly cell_type: string;
+    readonly id?: string;
+    readonly source: string | readonly string[];
+    readonly outputs?: ReadonlyArray<{ readonly output_type: string; readonly data?: Readonly<Record<string, unknown>> }>;
+  }>;
+}
 
 /** One emitted result and where it came from. */
 export interface ResultEntry extends ResultBundle {
@@ -26,15 +39,15 @@ export interface ResultEntry extends ResultBundle {
  * Every result bundle in the notebook, in output order. Throws InputError naming the cell (index,
  * id and the first line of its source) when a bundle is malformed.
  */
-export function readResultEntries(notebook: Notebook, file?: string): ResultEntry[] {
+export function readResultEntries(notebook: NotebookOutputs, file?: string): ResultEntry[] {
   const entries: ResultEntry[] = [];
   notebook.cells.forEach((cell, cellIndex) => {
     if (cell.cell_type !== 'code') return;
-    cell.outputs.forEach((output: Output, outputIndex) => {
+    (cell.outputs ?? []).forEach((output, outputIndex) => {
       if (output.output_type !== 'display_data' && output.output_type !== 'execute_result') return;
-      if (!Object.hasOwn(output.data, RESULT_MIME)) return;
+      if (!output.data || !Object.hasOwn(output.data, RESULT_MIME)) return;
       const where = () => {
-        const firstLine = sourceText(cell.source).split('\n')[0].slice(0, 60);
+        const firstLine = (typeof cell.source === 'string' ? cell.source : cell.source.join('')).split('\n')[0].slice(0, 60);
         const id = cell.id ? ` (id ${cell.id})` : '';
         return { file, field: `cells[${cellIndex}]${id} "${firstLine}" outputs[${outputIndex}] ${RESULT_MIME}` };
       };
@@ -50,12 +63,12 @@ export function readResultEntries(notebook: Notebook, file?: string): ResultEntr
  * twice is an InputError naming both cells, unless the later emit said `{ replace: true }`: then the
  * later value wins. A report must never pick one of two values silently.
  */
-export function readResults(notebook: Notebook, file?: string): Record<string, unknown> {
+export function readResults(notebook: NotebookOutputs, file?: string): Record<string, unknown> {
   const results = Object.create(null) as Record<string, unknown>;
   const first = new Map<string, ResultEntry>();
   for (const entry of readResultEntries(notebook, file)) {
     const earlier = first.get(entry.name);
-    if (earlier && !entry.replace) {
+    if (earlier && isSecondValue({ run: earlier.cellIndex, cell: earlier.cellIndex }, { run: entry.cellIndex, cell: entry.cellIndex }, entry.replace === true)) {
       const cell = (e: ResultEntry) => `cell ${e.cellIndex + 1}${e.cellId ? ` (id ${e.cellId})` : ''}`;
       throw new InputError(
         `result "${entry.name}" is emitted twice, by ${cell(earlier)} and by ${cell(entry)}; rename one, or emit the later one with { replace: true }`,
