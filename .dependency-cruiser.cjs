@@ -14,7 +14,8 @@ const MAY_IMPORT = {
   tensor: [],
   // Loads and names the TensorFlow.js backend (the device manifest); installs the tensor floor's products.
   backend: ['tensor'],
-  data: [],
+  // data reads and splits data sets; its seeded splits draw from the tensor floor's generator (lib/tensor/rng.ts).
+  data: ['tensor'],
   // LLM code (extraction, generation, engines) sits with data -> model -> predictions.
   llm: ['data', 'tensor', 'backend', 'models'],
   ner: ['data', 'llm'],

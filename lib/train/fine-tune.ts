@@ -20,7 +20,8 @@ import { formatTrainableParameters, type LoraSettings } from '../models/lora.js'
 import { makeBatch, planBatches, type EncodedExample } from './batching.js';
 import { EncoderModel, type EncoderTaskKind } from './encoder-model.js';
 import { encodeSentencesForEncoder, encodeTextsForEncoder, projectToSyllables, type EncodedSentences } from './encoder-data.js';
-import { classificationFigures, collectTags, type TaggedSentence } from './examples.js';
+import { classificationFigures, type TaggedSentence } from './examples.js';
+import { collectTags } from '../data/klue-ner.js';
 import { trainModel, type TrainHistory, type TrainOptions, type ValidationResult } from './trainer.js';
 
 export interface FineTuneEncoderOptions {

@@ -10,7 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
 import type { LabeledTexts } from '../data/tabular.js';
-import { collectTags, encodeTaggedSentences, encodeTexts, evaluateClassifier, evaluateTagger, type TaggedSentence } from './examples.js';
+import { encodeTaggedSentences, encodeTexts, evaluateClassifier, evaluateTagger, type TaggedSentence } from './examples.js';
+import { collectTags } from '../data/klue-ner.js';
 import { TextClassifier, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './models/classifier.js';
 import { SequenceTagger, DEFAULT_TAGGER_CONFIG, type TaggerConfig } from './models/tagger.js';
 import { trainModel, type TrainHistory, type TrainOptions, type ValidationResult } from './trainer.js';
