@@ -20,6 +20,8 @@ const MAY_IMPORT = {
   llm: ['data', 'tensor', 'backend', 'models'],
   ner: ['data', 'llm'],
   metrics: ['data', 'llm', 'ner'],
+  // Why an LLM's good answers score F1 = 0: alignment (ner) read against the scores (metrics).
+  diagnosis: ['data', 'llm', 'ner', 'metrics'],
   models: ['data', 'tensor', 'backend'],
   train: ['data', 'tensor', 'backend', 'models', 'metrics', 'ner', 'llm'],
   // The result contract and its renderers: below everything that shows results.

@@ -9,7 +9,7 @@
 import { readTextFile, type TextEncodingName } from '../data/encoding.js';
 import { jsonSyntaxError } from '../data/json-errors.js';
 import { InputError } from '../errors.js';
-import type { DiagnoseItem, GoldSentence } from './diagnose.js';
+import type { DiagnoseItem, GoldSentence } from '../diagnosis/diagnose.js';
 
 export interface AnswerSet<S extends GoldSentence = GoldSentence> {
   /** One item per gold sentence, in gold order; `answer` undefined where the file has none. */

@@ -3,7 +3,7 @@
  * number comes from the result object. Labels are Korean with the English status code in
  * parentheses, so a reader can grep for the code.
  */
-import type { AnswerShape, EntityStatus } from './align.js';
+import type { AnswerShape, EntityStatus } from '../ner/align.js';
 import {
   GOLD_FATES,
   PARSE_FAILURES,
@@ -18,7 +18,7 @@ import {
   type SentenceExplanation,
   type SpanDiffKind,
 } from './diagnose.js';
-import { ENTITY_STATUSES } from './align.js';
+import { ENTITY_STATUSES } from '../ner/align.js';
 import { columnWidths, formatTextRow, padEndToWidth } from '../text-columns.js';
 
 export const PARSE_OUTCOME_LABELS: Readonly<Record<ParseOutcome, string>> = {

@@ -3,7 +3,7 @@
  *
  * `explainSentence` follows one answer through parsing, placement and scoring; `diagnose` counts the
  * same over a data set and raises the F1 = 0 alarm. Only counting lives here; the text reporters
- * are in `diagnosis-format.ts`.
+ * are in `format.ts`.
  *
  * Every gold entity gets exactly one fate, checked in this order:
  * 1. `correct` — predicted with the same type and boundaries;
@@ -18,9 +18,9 @@
  *    right but the converter under test (a seed step) did not;
  * 5. `not_predicted` — the answer does not mention it: a model error, not a conversion error.
  */
-import { getEntities, type Entity } from './scheme.js';
-import { alignAnswer, isPlaced, ENTITY_STATUSES, type AlignOptions, type AlignParseReport, type EntityReport, type EntityStatus } from './align.js';
-import { normalizeForMatch } from './normalize.js';
+import { getEntities, type Entity } from '../ner/scheme.js';
+import { alignAnswer, isPlaced, ENTITY_STATUSES, type AlignOptions, type AlignParseReport, type EntityReport, type EntityStatus } from '../ner/align.js';
+import { normalizeForMatch } from '../ner/normalize.js';
 import { f1Score, precisionScore, recallScore } from '../metrics/seqeval.js';
 import type { JsonExtractionStatus } from '../llm/extract-json.js';
 

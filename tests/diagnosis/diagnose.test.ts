@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diagnose, explainSentence, type GoldSentence } from '../../lib/ner/diagnose.js';
-import { formatDiagnosis, formatExplanation, formatWorstSentences } from '../../lib/ner/diagnosis-format.js';
+import { diagnose, explainSentence, type GoldSentence } from '../../lib/diagnosis/diagnose.js';
+import { formatDiagnosis, formatExplanation, formatWorstSentences } from '../../lib/diagnosis/format.js';
 import { seedStep } from '../../lib/ner/seed-converter.js';
 import { alignAnswer } from '../../lib/ner/align.js';
 import { parseKlueNer } from '../../lib/data/klue-ner.js';
