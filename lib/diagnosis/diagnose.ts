@@ -23,15 +23,9 @@ import { alignAnswer, isPlaced, ENTITY_STATUSES, type AlignOptions, type AlignPa
 import { normalizeForMatch } from '../ner/normalize.js';
 import { f1Score, precisionScore, recallScore } from '../metrics/seqeval.js';
 import type { JsonExtractionStatus } from '../llm/extract-json.js';
+import type { DiagnoseItem, GoldSentence } from '../ner/answers.js';
 
-/** A gold sentence: what `readKlueNer` returns satisfies it. */
-export interface GoldSentence {
-  id: string;
-  tokens: readonly string[];
-  tags: readonly string[];
-  /** The sentence text; `tokens.join('')` when absent. */
-  text?: string;
-}
+export type { DiagnoseItem, GoldSentence };
 
 /** Turns an answer into tags; the default is `alignAnswer`. A seed step can be passed instead. */
 export type Tagger = (tokens: readonly string[], answer: string) => string[];
@@ -137,11 +131,6 @@ export function explainSentence(sentence: GoldSentence, answer: string | undefin
 }
 
 /** One sentence of a data set and its answer (undefined: the model gave none). */
-export interface DiagnoseItem {
-  sentence: GoldSentence;
-  answer?: string | null;
-}
-
 export interface DiagnoseOptions extends ExplainOptions {
   /** How many example sentence ids to keep per cause (default 3). */
   examples?: number;
