@@ -3,7 +3,7 @@
  * (render.ts `renderResult`, through `templates/_macros.njk` and html.ts, charts as the same inline
  * SVG), so a table, headline or confusion matrix reads the same in Jupyter as in reports/.
  */
-import { renderResult } from '../report/render.js';
+import { renderResult } from './render.js';
 import { classifyResult } from './kinds.js';
 
 /** Renders `emit(name, value)`'s result as the report does (throws the report's InputError for a malformed one). */
