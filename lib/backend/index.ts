@@ -14,6 +14,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { HanlabError } from '../errors.js';
+import { checkWasmInternals } from '../tensor/backend-internals.js';
 import { installBlasProducts, type GemmChoice } from '../tensor/blas.js';
 import { queryGpu } from './cuda.js';
 import { loadNativeBackend } from './native.js';
@@ -37,8 +38,12 @@ export interface DeviceManifest {
   cpuModel?: string;
   memoryMiB: number;
   gpu?: { name?: string; memoryMiB?: number; driverVersion?: string };
-  /** wasm only: SIMD and threads as the backend reports them, and what runs its matrix products. */
-  wasm?: { simd: boolean; threads: boolean; gemm: GemmChoice };
+  /**
+   * wasm only: SIMD and threads as the backend reports them, and what runs its matrix products;
+   * `internals`, when the backend's private members that the tensor floor reads in place were
+   * missing at load (lib/tensor/backend-internals.ts), why it copies through the public API instead.
+   */
+  wasm?: { simd: boolean; threads: boolean; gemm: GemmChoice; internals?: string };
   /** Why a preferred backend was not used (each one tried, in order). */
   fallbackReason?: string;
   /** What asked for the backend: `HANLAB_BACKEND`, `prefer`, or `auto`. */
@@ -261,6 +266,8 @@ function buildManifest(
       threads: Boolean(tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')),
       gemm: gemm ?? { products: 'xnnpack' },
     };
+    const internals = checkWasmInternals(tf.backend());
+    if (typeof internals === 'string') manifest.wasm.internals = internals;
   }
   if (failures.length) manifest.fallbackReason = failures.join('; ');
   return manifest;

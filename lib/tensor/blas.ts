@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { HanlabError } from '../errors.js';
+import { checkWasmInternals } from './backend-internals.js';
 
 export const BLAS_ADDON = path.join('native', 'build', 'blas-gemm.node');
 
@@ -51,12 +52,6 @@ export interface BlasAddon {
   library(): { core: string; config: string; threads: number };
 }
 
-interface WasmBackendInternals {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
-
 /** HANLAB_GEMM named something other than auto / openblas / wasm, or asked for OpenBLAS where it cannot load. */
 export class GemmUnavailableError extends HanlabError {}
 
@@ -75,6 +70,11 @@ export function installBlasProducts(root: string): GemmChoice {
     throw new GemmUnavailableError(`HANLAB_GEMM="${process.env.HANLAB_GEMM}" is not a choice; use auto, openblas or wasm`);
   }
   if (wanted === 'wasm') return { products: 'xnnpack' };
+  const internals = checkWasmInternals(tf.backend());
+  if (typeof internals === 'string') {
+    if (wanted === 'openblas') throw new GemmUnavailableError(`HANLAB_GEMM=openblas, but ${internals}`);
+    return { products: 'xnnpack', reason: internals };
+  }
   const addon = loadBlasAddon(root);
   if (typeof addon === 'string') {
     if (wanted === 'openblas') throw new GemmUnavailableError(`HANLAB_GEMM=openblas, but ${addon}`);
@@ -87,7 +87,7 @@ export function installBlasProducts(root: string): GemmChoice {
 /**
  * Whether the current backend's products are XNNPACK's in tfjs-backend-wasm, fast only for plain 2-D
  * operands: callers then transpose explicitly (lib/tensor/ops/mat-mul.ts) and batch by other means
- * (batchMatMul in lib/models/ops.ts). OpenBLAS, tfjs-node and the JavaScript backend need neither.
+ * (lib/tensor/ops/batch-mat-mul.ts). OpenBLAS, tfjs-node and the JavaScript backend need neither.
  */
 export function productsRunOnXnnpack(): boolean {
   return tf.getBackend() === 'wasm' && installed === undefined;
@@ -141,7 +141,9 @@ function replaceBatchMatMul(addon: BlasAddon): void {
     // Other dtypes, and broadcasts other than one operand shared by every product, stay with tfjs.
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return fallback(args);
     if (batchA !== batchB && batchA !== 1 && batchB !== 1) return fallback(args);
-    const backend = args.backend as unknown as WasmBackendInternals;
+    const internals = checkWasmInternals(args.backend as object);
+    // Checked when the backend loaded (installBlasProducts); a backend set up again is checked here.
+    if (typeof internals === 'string') return fallback(args);
     const [aRows, aCols] = a.shape.slice(-2);
     const [bRows, bCols] = b.shape.slice(-2);
     const m = transposeA ? aCols : aRows;
@@ -155,23 +157,23 @@ function replaceBatchMatMul(addon: BlasAddon): void {
       );
     }
     const outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-    const out = backend.makeOutput([...outer, m, n], 'float32');
+    const out = internals.makeOutput([...outer, m, n], 'float32');
     const batch = Math.max(batchA, batchB);
     if (batch * m * n === 0) return out;
     // Offsets are read after makeOutput: it may grow the heap (the buffer is taken afresh, too).
     addon.sgemm(
-      backend.wasm.HEAPU8.buffer as ArrayBuffer,
+      internals.heap(),
       transposeA,
       transposeB,
       m,
       n,
       k,
       batch,
-      backend.dataIdMap.get(a.dataId).memoryOffset / 4,
+      internals.byteOffset(a.dataId) / 4,
       batchA === 1 ? 0 : m * k,
-      backend.dataIdMap.get(b.dataId).memoryOffset / 4,
+      internals.byteOffset(b.dataId) / 4,
       batchB === 1 ? 0 : k * n,
-      backend.dataIdMap.get(out.dataId).memoryOffset / 4,
+      internals.byteOffset(out.dataId) / 4,
     );
     return out;
   };

@@ -9,6 +9,7 @@
  * are ordinary allocations.
  */
 import * as tf from '@tensorflow/tfjs';
+import { runningWasmInternals, type WasmInternals } from '../backend-internals.js';
 
 const CHUNK_BYTES = 16 << 20;
 
@@ -81,8 +82,60 @@ export function bytes(length: number): Uint8Array {
   return new Uint8Array(buffer, offset, length).fill(0);
 }
 
-interface WasmHeapReader {
-  typedArrayFromHeap(info: { shape: number[]; dtype: tf.DataType; dataId: object }): Float32Array;
+/**
+ * How the fused ops move float32 values between typed arrays and the running backend's tensors: one
+ * implementation per backend. The wasm backend's works in its heap, through the one adapter over its
+ * private members (../backend-internals.ts); every other backend (and wasm, when that adapter found
+ * its members missing) uses the portable one, through tfjs's public API. A backend with memory of its
+ * own (WebGPU) adds its implementation here.
+ */
+interface TensorMemory {
+  /** The values of a float32 tensor as an array the caller may keep until the scratch scope ends. */
+  read(tensor: tf.Tensor): Float32Array;
+  /** The values without a copy where the backend allows it; read them at once. */
+  peek(tensor: tf.Tensor): Float32Array;
+  /** A new float32 tensor of `shape` whose values `fill` writes (every element). */
+  filled<R extends tf.Rank>(shape: number[], fill: (values: Float32Array) => void): tf.Tensor<R>;
+}
+
+const portableMemory: TensorMemory = {
+  read: (tensor) => tensor.dataSync() as Float32Array,
+  peek: (tensor) => tensor.dataSync() as Float32Array,
+  filled: <R extends tf.Rank>(shape: number[], fill: (values: Float32Array) => void) => {
+    const values = new Float32Array(shape.reduce((n, d) => n * d, 1));
+    fill(values);
+    return tf.tensor(values, shape) as unknown as tf.Tensor<R>;
+  },
+};
+
+function wasmMemory(wasm: WasmInternals): TensorMemory {
+  const view = (tensor: tf.Tensor) => wasm.view(tensor as unknown as tf.TensorInfo);
+  return {
+    // Outside a scratch scope a fresh array is as cheap as a copy, and nothing reuses it.
+    read: (tensor) => {
+      if (!active) return tensor.dataSync() as Float32Array;
+      const values = floats(tensor.size);
+      values.set(view(tensor));
+      return values;
+    },
+    peek: view,
+    filled: <R extends tf.Rank>(shape: number[], fill: (values: Float32Array) => void) => {
+      const info = wasm.makeOutput(shape, 'float32');
+      const tensor = tf.engine().makeTensorFromTensorInfo(info as never) as tf.Tensor<R>;
+      fill(wasm.view(info));
+      return tensor;
+    },
+  };
+}
+
+let wasmMemoryOf: { internals: WasmInternals; memory: TensorMemory } | undefined;
+
+/** The running backend's TensorMemory. */
+function tensorMemory(): TensorMemory {
+  const internals = runningWasmInternals();
+  if (!internals) return portableMemory;
+  if (wasmMemoryOf?.internals !== internals) wasmMemoryOf = { internals, memory: wasmMemory(internals) };
+  return wasmMemoryOf.memory;
 }
 
 /**
@@ -91,11 +144,7 @@ interface WasmHeapReader {
  */
 export function readValues(tensor: tf.Tensor): Float32Array {
   if (tensor.dtype !== 'float32') throw new Error(`readValues: expected a float32 tensor, got ${tensor.dtype}`);
-  if (!active || tf.getBackend() !== 'wasm') return tensor.dataSync() as Float32Array;
-  const heap = (tf.backend() as unknown as WasmHeapReader).typedArrayFromHeap(tensor as unknown as { shape: number[]; dtype: tf.DataType; dataId: object });
-  const values = floats(tensor.size);
-  values.set(heap);
-  return values;
+  return tensorMemory().read(tensor);
 }
 
 /**
@@ -104,8 +153,7 @@ export function readValues(tensor: tf.Tensor): Float32Array {
  */
 export function peekValues(tensor: tf.Tensor): Float32Array {
   if (tensor.dtype !== 'float32') throw new Error(`peekValues: expected a float32 tensor, got ${tensor.dtype}`);
-  if (tf.getBackend() !== 'wasm') return tensor.dataSync() as Float32Array;
-  return (tf.backend() as unknown as WasmHeapReader).typedArrayFromHeap(tensor as unknown as { shape: number[]; dtype: tf.DataType; dataId: object });
+  return tensorMemory().peek(tensor);
 }
 
 /**
@@ -118,10 +166,6 @@ export function tensorOf<R extends tf.Rank>(values: Float32Array, shape: number[
   return filledTensor<R>(shape, (memory) => memory.set(values));
 }
 
-interface WasmOutputMaker extends WasmHeapReader {
-  makeOutput(shape: number[], dtype: tf.DataType): { dataId: object; shape: number[]; dtype: tf.DataType };
-}
-
 /**
  * A new float32 tensor of `shape` whose values `fill` writes. On wasm `fill` writes straight into the
  * tensor's memory in the backend's heap (uninitialised: `fill` must write every element), so the
@@ -129,14 +173,5 @@ interface WasmOutputMaker extends WasmHeapReader {
  * grow the heap and detach the array it is writing.
  */
 export function filledTensor<R extends tf.Rank>(shape: number[], fill: (values: Float32Array) => void): tf.Tensor<R> {
-  if (tf.getBackend() !== 'wasm') {
-    const values = new Float32Array(shape.reduce((n, d) => n * d, 1));
-    fill(values);
-    return tf.tensor(values, shape) as unknown as tf.Tensor<R>;
-  }
-  const backend = tf.backend() as unknown as WasmOutputMaker;
-  const info = backend.makeOutput(shape, 'float32');
-  const tensor = tf.engine().makeTensorFromTensorInfo(info as never) as tf.Tensor<R>;
-  fill(backend.typedArrayFromHeap(info) as Float32Array);
-  return tensor;
+  return tensorMemory().filled<R>(shape, fill);
 }
