@@ -6,7 +6,11 @@
 /** Results for the report: data `{ name, value }` (ResultBundle). */
 export const RESULT_MIME = 'application/vnd.hanlab.result+json';
 
-/** Plotly figures: data `{ data, layout, config? }`, drawn by JupyterLab and the report renderer. */
+/**
+ * Plotly figures (`showPlot`): data `{ data, layout, config? }`, drawn in Jupyter (JupyterLab's plotly
+ * renderer, or the HTML the hanlab kernel adds). Reports do not draw them: a report's charts are SVG
+ * drawn from result kinds (lib/results/charts.ts).
+ */
 export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 
 /** The data under RESULT_MIME. `value` is plain JSON (emit() checks that). */
