@@ -21,6 +21,7 @@ import { ExecuteTimeout, type ExecuteOptions, type ExecuteOutcome } from './kern
 import type { KernelConnection, KernelHostManifest, KernelLauncher } from './kernel-connection.js';
 import type { Output } from '../notebook/nbformat.js';
 import type { Message } from './protocol.js';
+import { HOST_MARKER, hostProbeCell } from './host-probe.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_KERNEL_START_TIMEOUT_MS,
@@ -62,33 +63,6 @@ export async function shutdownRemoteKernels(timeoutMs = 5_000): Promise<void> {
 /** Remote kernels started by this process and not yet shut down. */
 export function liveRemoteKernelCount(): number {
   return live.size;
-}
-
-/** The marker the host probe prints before its JSON (a line no notebook prints by accident). */
-const HOST_MARKER = 'hanlab:kernel-host-manifest:';
-
-/**
- * Runs in the remote kernel (TypeScript for tslab): what the machine and the working tree are. A
- * block and dynamic imports, so no name of the notebook is shadowed or redeclared.
- */
-function hostProbeCode(inputs: readonly string[]): string {
-  return `{
-  const provenance = await import('./lib/jupyter/provenance.js');
-  const probe = await import('./lib/backend/probe.js');
-  const root = process.cwd();
-  const backends = probe.probeBackends(root);
-  const files = provenance.hashExistingInputs(${JSON.stringify(inputs)}, root);
-  console.log(${JSON.stringify(HOST_MARKER)} + JSON.stringify({
-    device: { expectedBackend: probe.expectedBackend(backends), backends: backends },
-    packages: provenance.packageVersions(root),
-    git: await provenance.gitState(root),
-    platform: { os: process.platform, arch: process.arch, node: process.version },
-    inputHashes: files.hashes,
-    missingInputs: files.missing,
-    root: root,
-  }));
-}
-void 0;`;
 }
 
 export class RemoteKernel implements KernelConnection {
@@ -232,11 +206,11 @@ export class RemoteKernel implements KernelConnection {
 
   /** Runs the host probe in the kernel (after the notebook's cells, so their execution counts are untouched). */
   async describeHost(inputs: readonly string[]): Promise<KernelHostManifest> {
-    let outcome = await this.execute(hostProbeCode(inputs), { timeoutMs: 60_000 });
+    let outcome = await this.execute(hostProbeCell(inputs), { timeoutMs: 60_000 });
     // tslab refuses requests for ~200 ms after a failed cell.
     for (let retry = 0; outcome.status === 'abort' && retry < 10; retry++) {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      outcome = await this.execute(hostProbeCode(inputs), { timeoutMs: 60_000 });
+      outcome = await this.execute(hostProbeCell(inputs), { timeoutMs: 60_000 });
     }
     const text = outcome.streams.filter((chunk) => chunk.name === 'stdout').map((chunk) => chunk.text).join('');
     const line = text.split('\n').find((candidate) => candidate.startsWith(HOST_MARKER));
