@@ -11,7 +11,7 @@ import path from 'node:path';
 import { currentDevice } from '../../lib/backend/index.js';
 import type { TrainingConfig } from '../../lib/data/config-ini.js';
 import { readKlueSplits } from '../../lib/data/klue-splits.js';
-import { loadTrainValidation } from '../../lib/data/tabular.js';
+import { loadTrainValidation } from '../../lib/data/train-validation.js';
 import { UsageError } from '../../lib/errors.js';
 import { klueScores } from '../../lib/metrics/klue.js';
 import { classificationReport, formatClassificationReport } from '../../lib/metrics/seqeval.js';

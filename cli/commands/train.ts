@@ -9,7 +9,7 @@ import { describeBackend, initBackend } from '../../lib/backend/index.js';
 import { readTrainingConfig, type TrainingConfig } from '../../lib/data/config-ini.js';
 import { KLUE_PARTITION_FILE } from '../../lib/data/klue-partition.js';
 import { readKlueSplits } from '../../lib/data/klue-splits.js';
-import { loadTrainValidation } from '../../lib/data/tabular.js';
+import { loadTrainValidation } from '../../lib/data/train-validation.js';
 import { UsageError } from '../../lib/errors.js';
 import { classificationReport, formatClassificationReport } from '../../lib/metrics/seqeval.js';
 import { klueScores } from '../../lib/metrics/klue.js';

@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import type { LabeledTexts } from '../data/tabular.js';
+import type { LabeledTexts } from '../data/text-classification.js';
 import { f1Score, precisionScore, recallScore } from '../metrics/seqeval.js';
 import { writeAdapter, writeMergedModel, type FineTunedInfo, loadFineTuned } from '../models/export.js';
 import { formatTrainableParameters, type LoraSettings } from '../models/lora.js';

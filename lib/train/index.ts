@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
-import type { LabeledTexts } from '../data/tabular.js';
+import type { LabeledTexts } from '../data/text-classification.js';
 import { encodeTaggedSentences, encodeTexts, evaluateClassifier, evaluateTagger, type TaggedSentence } from './examples.js';
 import { collectTags } from '../data/klue-ner.js';
 import { TextClassifier, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './models/classifier.js';
