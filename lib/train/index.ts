@@ -20,7 +20,7 @@ import { syllables, Vocabulary } from './vocabulary.js';
 export * from './examples.js';
 export { SequenceTagger, DEFAULT_TAGGER_CONFIG, type TaggerConfig, type TaggerHead } from './models/tagger.js';
 export { TextClassifier, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './models/classifier.js';
-export type { EncoderConfig, EncoderType } from './models/encoder.js';
+export type { SyllableEncoderConfig, EncoderType } from './models/encoder.js';
 export { saveModel, loadModel, type TrainableModel } from './saved-model.js';
 export {
   trainModel,

@@ -10,9 +10,9 @@ import { SeededRandom } from '../../tensor/rng.js';
 import type { Batch } from '../batching.js';
 import type { Vocabulary } from '../vocabulary.js';
 import { dropout, type ForwardContext } from '../../tensor/forward-context.js';
-import { encode, encoderOutputDim, encoderSpecs, lengthMask, type EncoderConfig } from './encoder.js';
+import { encode, encoderOutputDim, encoderSpecs, lengthMask, type SyllableEncoderConfig } from './encoder.js';
 
-export interface ClassifierConfig extends EncoderConfig {
+export interface ClassifierConfig extends SyllableEncoderConfig {
   kind: 'classifier';
 }
 

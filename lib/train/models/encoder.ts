@@ -12,7 +12,11 @@ import type { ParameterSet, ParameterSpec } from '../../tensor/parameters.js';
 
 export type EncoderType = 'conv' | 'bilstm';
 
-export interface EncoderConfig {
+/**
+ * The syllable encoder's settings (what the BiLSTM/conv taggers and classifiers train). Not the
+ * pretrained encoders' config.json (lib/models/config.ts `EncoderConfig`).
+ */
+export interface SyllableEncoderConfig {
   encoder: EncoderType;
   embeddingDim: number;
   /** Conv: channels of every layer. BiLSTM: units per direction. */
@@ -30,7 +34,7 @@ export interface EncoderConfig {
   bigramBuckets?: number;
 }
 
-export function encoderSpecs(config: EncoderConfig, vocabSize: number): ParameterSpec[] {
+export function encoderSpecs(config: SyllableEncoderConfig, vocabSize: number): ParameterSpec[] {
   const specs: ParameterSpec[] = [{ name: 'embedding', shape: [vocabSize, config.embeddingDim], init: 'normal', std: 0.1 }];
   if (config.bigramBuckets) specs.push({ name: 'bigram-embedding', shape: [config.bigramBuckets, config.embeddingDim], init: 'normal', std: 0.1 });
   if (config.encoder === 'conv') {
@@ -50,7 +54,7 @@ export function encoderSpecs(config: EncoderConfig, vocabSize: number): Paramete
   return specs;
 }
 
-export function encoderOutputDim(config: EncoderConfig): number {
+export function encoderOutputDim(config: SyllableEncoderConfig): number {
   return config.encoder === 'conv' ? config.hiddenDim : 2 * config.hiddenDim;
 }
 
@@ -65,7 +69,7 @@ export interface EncoderInput {
 }
 
 /** `[B, T, encoderOutputDim]`, zero at padding. */
-export function encode(config: EncoderConfig, params: ParameterSet, batch: EncoderInput, context: ForwardContext): tf.Tensor3D {
+export function encode(config: SyllableEncoderConfig, params: ParameterSet, batch: EncoderInput, context: ForwardContext): tf.Tensor3D {
   const shape = { size: batch.size, time: batch.time, lengths: batch.lengths };
   const tables: EmbeddingInput[] = [{ table: params.get<tf.Rank.R2>('embedding'), ids: batch.ids }];
   if (config.bigramBuckets) {

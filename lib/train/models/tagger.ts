@@ -11,11 +11,11 @@ import type { Batch } from '../batching.js';
 import type { Vocabulary } from '../vocabulary.js';
 import { crfNegLogLikelihood, iob2Constraints, viterbiDecode, type TransitionConstraints } from './crf.js';
 import type { ForwardContext } from '../../tensor/forward-context.js';
-import { encode, encoderOutputDim, encoderSpecs, lengthMask, type EncoderConfig } from './encoder.js';
+import { encode, encoderOutputDim, encoderSpecs, lengthMask, type SyllableEncoderConfig } from './encoder.js';
 
 export type TaggerHead = 'crf' | 'softmax';
 
-export interface TaggerConfig extends EncoderConfig {
+export interface TaggerConfig extends SyllableEncoderConfig {
   kind: 'tagger';
   head: TaggerHead;
 }
