@@ -208,12 +208,13 @@ export function diagnose(items: readonly DiagnoseItem[], labels: readonly string
   const fates = zeroCounts(GOLD_FATES);
   const notParsedBy = zeroCounts(PARSE_FAILURES);
   const notPlacedBy = zeroCounts(PLACEMENT_CAUSES);
-  let answered = 0;
-  let nonEmptyAnswers = 0;
-  let listed = 0;
-  let gold = 0;
-  let predicted = 0;
-  let spurious = 0;
+  const total = (of: (ex: SentenceExplanation) => number) => explanations.reduce((sum, ex) => sum + of(ex), 0);
+  const answered = total((ex) => Number(ex.answer !== null));
+  const nonEmptyAnswers = total((ex) => Number(ex.answer !== null && ex.answer.trim() !== ''));
+  const listed = total((ex) => ex.entities.length);
+  const gold = total((ex) => ex.goldEntities.length);
+  const predicted = total((ex) => ex.predEntities.length);
+  const spurious = total((ex) => ex.diffs.filter((diff) => diff.kind === 'spurious').length);
   let answerTp = 0;
   let answerListed = 0;
   const causeMap = new Map<string, LossCause>();
@@ -225,13 +226,7 @@ export function diagnose(items: readonly DiagnoseItem[], labels: readonly string
 
   for (const ex of explanations) {
     parseOutcomes[ex.outcome]++;
-    if (ex.answer !== null) answered++;
-    if (ex.answer !== null && ex.answer.trim() !== '') nonEmptyAnswers++;
     for (const entity of ex.entities) entityStatuses[entity.status]++;
-    listed += ex.entities.length;
-    gold += ex.goldEntities.length;
-    predicted += ex.predEntities.length;
-    spurious += ex.diffs.filter((diff) => diff.kind === 'spurious').length;
     const bag = answerBag(ex);
     answerListed += bag.listed;
     answerTp += bag.matched;
