@@ -179,14 +179,14 @@ export async function run(argv: string[]): Promise<number> {
     const out = new OrderedRecord<unknown>([
       ['accuracy', result.accuracy],
       ['report', classificationReportRecord(result)],
-      ['confusion_matrix', result.confusionMatrixDefined ? result.confusionMatrix : null],
+      ['confusion_matrix', result.confusionMatrix],
       ['labels', result.labels],
     ]);
     console.log(stringifyMetricsJson(out));
     return 0;
   }
   process.stdout.write(formatClassificationReport(result, digits));
-  if (!result.confusionMatrixDefined) {
+  if (!result.confusionMatrix) {
     process.stdout.write(`\n혼동 행렬 없음: --labels의 어떤 레이블도 정답에 없습니다 (${result.total}개 중 정답 ${result.correct}개).\n`);
     return 0;
   }

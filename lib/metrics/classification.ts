@@ -46,10 +46,11 @@ export interface ClassificationResult {
   macro: Scores;
   weighted: Scores;
   /**
-   * `confusion_matrix(gold, pred, labels)`: rows are gold labels, columns predicted ones. All zeros when
-   * no label of `labels` occurs in gold; see `confusionMatrixDefined`.
+   * `confusion_matrix(gold, pred, labels)`: rows are gold labels, columns predicted ones. Null where
+   * scikit-learn raises (labels given, none of them in gold): an all-zero matrix there would read as a
+   * real one. `confusionMatrix()` below throws scikit-learn's error instead.
    */
-  confusionMatrix: number[][];
+  confusionMatrix: number[][] | null;
   /**
    * False when scikit-learn's `confusion_matrix` raises "At least one label specified must be in
    * y_true" (labels given, none of them in gold). The report itself is still defined there.
@@ -137,7 +138,7 @@ export function scoreClassification(gold: readonly string[], pred: readonly stri
     micro: averageScores(counts, 'micro', opts),
     macro: averageScores(counts, 'macro', opts),
     weighted: averageScores(counts, 'weighted', opts),
-    confusionMatrix: matrix,
+    confusionMatrix: confusionMatrixDefined ? matrix : null,
     confusionMatrixDefined,
     // scikit-learn's multilabel_confusion_matrix: no tp at all -> counts as float64 (its "pathological case").
     supportIsFloat: correct === 0,
@@ -145,13 +146,17 @@ export function scoreClassification(gold: readonly string[], pred: readonly stri
   };
 }
 
+/** scikit-learn's error where `labels` are given and none occurs in gold, in hanlab's words. */
+export const LABELS_NOT_IN_GOLD =
+  'no label of labels occurs in the gold labels, so there is no confusion matrix (scikit-learn: "At least one label specified must be in y_true")';
+
 /**
  * `confusion_matrix(gold, pred, labels=labels)`: rows gold, columns predicted. Raises, as scikit-learn
  * does, when none of `labels` occurs in gold.
  */
 export function confusionMatrix(gold: readonly string[], pred: readonly string[], labels: readonly string[]): number[][] {
   const result = scoreClassification(gold, pred, { labels, zeroDivision: 0 });
-  if (!result.confusionMatrixDefined) throw new UsageError('At least one label specified must be in the gold labels (scikit-learn: "At least one label specified must be in y_true")');
+  if (!result.confusionMatrix) throw new UsageError(LABELS_NOT_IN_GOLD);
   return result.confusionMatrix;
 }
 

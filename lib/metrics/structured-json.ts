@@ -440,7 +440,7 @@ function emptyReport(labels: string[]): ClassificationResult {
     micro: zero,
     macro: zero,
     weighted: zero,
-    confusionMatrix: labels.map(() => labels.map(() => 0)),
+    confusionMatrix: null,
     confusionMatrixDefined: false,
     supportIsFloat: false,
     zeroDivision: 0,

@@ -3,6 +3,7 @@
  * task head, optionally wrapped with LoRA: the weights keep the checkpoint's names, the architecture
  * file runs the forward pass, and the result can be written back in HF's and PEFT's layouts.
  */
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
 import { ParameterSet, type ParameterSpec } from '../tensor/parameters.js';
@@ -101,15 +102,24 @@ export class PretrainedEncoder {
   /** Loads `dir` for `setup`. `name` is the model name as the user wrote it (for messages). */
   static async load(dir: string, setup: EncoderSetup, name: string = dir): Promise<PretrainedEncoder> {
     const folder = openModelFolder(dir, name);
+    checkLayerCount(folder);
     const tokenizer = await EncoderTokenizer.load(folder);
     const { config } = folder;
     const specs = ARCHITECTURES[config.architecture].weightSpecs(config, setup.task, setup.labels.length);
     const wordEmbeddings = specs.find((s) => s.name.endsWith('.word_embeddings.weight')) as WeightSpec;
-    if (tokenizer.vocabSize > config.vocabSize) {
+    const { vocabulary, added } = tokenizer.largest;
+    if (vocabulary.id >= config.vocabSize) {
       throw new InputError(
-        `the tokenizer has ${tokenizer.vocabSize} tokens but config.json's vocab_size (rows of ${wordEmbeddings.name}) is ${config.vocabSize}: ` +
+        `the tokenizer's vocabulary reaches id ${vocabulary.id} (token ${JSON.stringify(vocabulary.token)}) but config.json's vocab_size (rows of ${wordEmbeddings.name}) is ${config.vocabSize}: ` +
           `tokenizer and weights come from different models`,
         { file: tokenizer.file, field: wordEmbeddings.name },
+      );
+    }
+    if (added && added.id >= config.vocabSize) {
+      throw new InputError(
+        `added token ${JSON.stringify(added.token)} has id ${added.id}, beyond config.json's vocab_size ${config.vocabSize} (rows of ${wordEmbeddings.name}): ` +
+          `tokens were added without resizing the embeddings; run model.resize_token_embeddings(len(tokenizer)) and save the model again`,
+        { file: tokenizer.file, field: added.token },
       );
     }
     if (tokenizer.padId >= config.vocabSize) {
@@ -200,6 +210,7 @@ export class PretrainedEncoder {
       if (stored.shape.join('×') !== checkpointSpec.shape.join('×')) {
         throw new InputError(`tensor has shape [${stored.shape.join(', ')}], the model needs [${checkpointSpec.shape.join(', ')}]`, { file, field: `base_model.model.${spec.name}` });
       }
+      checkFinite(stored.values, `base_model.model.${spec.name}`, file);
       values.push(toInternal(checkpointSpec, stored.values));
     }
     const flat = new Float32Array(values.reduce((n, v) => n + v.length, 0));
@@ -252,7 +263,9 @@ function readWeights(folder: ModelFolder, specs: readonly WeightSpec[], setup: E
     if (info.shape.join('×') !== spec.shape.join('×')) {
       throw new InputError(`tensor has shape [${info.shape.join(', ')}] but config.json implies [${spec.shape.join(', ')}]`, { file: info.file, field: stored as string });
     }
-    loaded.set(spec.name, weights.read(stored as string).values);
+    const tensor = weights.read(stored as string);
+    checkFinite(tensor.values, stored as string, info.file);
+    loaded.set(spec.name, tensor.values);
     used.add(stored as string);
   }
   const notes: string[] = [];
@@ -260,6 +273,35 @@ function readWeights(folder: ModelFolder, specs: readonly WeightSpec[], setup: E
   const unused = weights.names().filter((n) => !used.has(n));
   if (unused.length) notes.push(`checkpoint tensors not used by this task model: ${unused.slice(0, 8).join(', ')}${unused.length > 8 ? `, … (${unused.length} in all)` : ''}`);
   return { loaded, notes };
+}
+
+/**
+ * Checks config.json's layer count against the checkpoint before any layer is described: a damaged
+ * `num_hidden_layers` (10^7) would otherwise build millions of weight specs and exhaust the heap before
+ * the first missing tensor is noticed.
+ */
+function checkLayerCount(folder: ModelFolder): void {
+  const { config, weights } = folder;
+  const layers = new Set<number>();
+  for (const name of weights.names()) {
+    const match = /(?:^|\.)encoder\.layer\.(\d+)\./.exec(name);
+    if (match) layers.add(Number(match[1]));
+  }
+  if (config.numLayers <= layers.size) return;
+  const held = layers.size ? `layers 0…${Math.max(...layers)} (${layers.size})` : 'no encoder layers';
+  throw new InputError(
+    `num_hidden_layers is ${config.numLayers}, but ${path.basename(folder.weightsFile)} holds ${held}: config.json and the weights come from different models, or config.json is damaged`,
+    { file: folder.configFile, field: 'num_hidden_layers' },
+  );
+}
+
+/** NaN or ±Inf in a checkpoint tensor would surface later as "training diverged"; name it here instead. */
+function checkFinite(values: Float32Array, name: string, file: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      throw new InputError(`tensor holds ${values[i]} at element ${i} (of ${values.length}); the weights are damaged (or were saved from a diverged run)`, { file, field: name });
+    }
+  }
 }
 
 /** transformers' `_init_weights` for a new Linear: weight ~ normal(0, 0.02), bias 0. */

@@ -131,11 +131,13 @@ function readHeader(file: string): { tensors: TensorInfo[]; metadata: Record<str
     const size = fstatSync(fd).size;
     const prefix = Buffer.alloc(8);
     if (size < 8 || readSync(fd, prefix, 0, 8, 0) !== 8) throw new InputError('is not a safetensors file (shorter than its 8-byte header length)', { file });
-    const headerLength = Number(prefix.readBigUInt64LE(0));
+    // Kept as a bigint until checked: a corrupt prefix can exceed 2^53, which a number would misprint.
+    const declaredLength = prefix.readBigUInt64LE(0);
     // The Rust reference implementation caps headers at 100 MB; a larger value means a corrupt or foreign file.
-    if (headerLength < 2 || headerLength > 100_000_000 || 8 + headerLength > size) {
-      throw new InputError(`is not a safetensors file (header length ${headerLength} for a ${size}-byte file)`, { file });
+    if (declaredLength < 2n || declaredLength > 100_000_000n || 8n + declaredLength > BigInt(size)) {
+      throw new InputError(`is not a safetensors file (header length ${declaredLength} for a ${size}-byte file)`, { file });
     }
+    const headerLength = Number(declaredLength);
     const headerBytes = Buffer.alloc(headerLength);
     readSync(fd, headerBytes, 0, headerLength, 8);
     let header: unknown;
@@ -148,6 +150,7 @@ function readHeader(file: string): { tensors: TensorInfo[]; metadata: Record<str
     const dataStart = 8 + headerLength;
     const dataLength = size - dataStart;
     const tensors: TensorInfo[] = [];
+    const spans: { name: string; begin: number; end: number }[] = [];
     let metadata: Record<string, string> = {};
     for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
       if (name === '__metadata__') {
@@ -160,7 +163,10 @@ function readHeader(file: string): { tensors: TensorInfo[]; metadata: Record<str
       const shape = entry.shape;
       if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new InputError('tensor shape is not a list of sizes', { file, field: name });
       const offsets = entry.data_offsets;
-      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[1] < offsets[0] || offsets[1] > dataLength) {
+      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)) {
+        throw new InputError(`tensor data_offsets ${JSON.stringify(offsets)} are not two whole byte offsets [begin, end]`, { file, field: name });
+      }
+      if (offsets[1] < offsets[0] || offsets[1] > dataLength) {
         throw new InputError(`tensor data_offsets ${JSON.stringify(offsets)} fall outside the ${dataLength} data bytes`, { file, field: name });
       }
       const elements = (shape as number[]).reduce((a, b) => a * b, 1);
@@ -169,10 +175,37 @@ function readHeader(file: string): { tensors: TensorInfo[]; metadata: Record<str
         throw new InputError(`tensor holds ${byteLength} bytes but ${dtype}[${shape.join('×')}] needs ${elements * DTYPE_BYTES[dtype]}`, { file, field: name });
       }
       tensors.push({ name, dtype: dtype as SafetensorsDtype, shape: shape as number[], file, offset: dataStart + offsets[0], byteLength });
+      spans.push({ name, begin: offsets[0], end: offsets[1] });
     }
+    checkContiguous(spans, dataLength, file);
     return { tensors, metadata };
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * The format requires the tensors' byte ranges, in offset order, to tile the data section exactly: the
+ * first begins at 0, each begins where the one before ends, the last ends at the end of the file (the
+ * Rust reference's `validate`). Overlaps would let two tensors share bytes; gaps and trailing bytes
+ * mean a damaged or foreign file.
+ */
+function checkContiguous(spans: { name: string; begin: number; end: number }[], dataLength: number, file: string): void {
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let expected = 0;
+  let previous: string | null = null;
+  for (const span of spans) {
+    if (span.begin < expected) {
+      throw new InputError(`tensor data_offsets [${span.begin}, ${span.end}] overlap tensor "${previous}" (which ends at ${expected}); tensors may not share bytes`, { file, field: span.name });
+    }
+    if (span.begin > expected) {
+      throw new InputError(`tensor data_offsets [${span.begin}, ${span.end}] leave bytes ${expected}…${span.begin - 1} unused${previous === null ? ' before the first tensor' : ` after tensor "${previous}"`}; the format requires contiguous offsets`, { file, field: span.name });
+    }
+    expected = span.end;
+    previous = span.name;
+  }
+  if (expected !== dataLength) {
+    throw new InputError(`the tensors' data_offsets end at byte ${expected}, but the file holds ${dataLength} data bytes (truncated header or trailing bytes)`, { file, field: previous ?? 'header' });
   }
 }
 

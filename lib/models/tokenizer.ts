@@ -30,6 +30,8 @@ export class EncoderTokenizer {
     readonly file: string,
     readonly padId: number,
     readonly vocabSize: number,
+    /** The tokens with the largest ids, of the model's vocabulary and of the added tokens: ids index the embedding table's rows. */
+    readonly largest: { vocabulary: LargestId; added: LargestId | null },
   ) {}
 
   static async load(folder: ModelFolder): Promise<EncoderTokenizer> {
@@ -41,24 +43,33 @@ export class EncoderTokenizer {
       try {
         tokenizer = Tokenizer.fromFile(file);
       } catch (error) {
-        throw new InputError(`the tokenizers library cannot read it: ${(error as Error).message}`, { file }, { cause: error });
+        throw new InputError(`the tokenizers library cannot read it: ${rustMessage(error)}`, { file }, { cause: error });
       }
+      checkWordPieceModel(file);
     } else {
       file = folder.vocabFile as string;
       tokenizer = wordPieceFromVocab(file, settings);
     }
     const vocabSize = tokenizer.getVocabSize(true);
+    if (vocabSize === 0) throw new InputError('has an empty vocabulary (no tokens at all); the tokenizer files are damaged or incomplete', { file });
+    const largest = { vocabulary: largestId(tokenizer.getVocab(false)) as LargestId, added: largestId(tokenizer.getVocab(true)) };
+    if (largest.added && largest.added.id <= largest.vocabulary.id) largest.added = null;
     const padToken = tokenText(settings.pad_token);
     const padId =
       (padToken !== undefined ? tokenizer.tokenToId(padToken) : null) ?? tokenizer.tokenToId('[PAD]') ?? tokenizer.tokenToId('<pad>') ?? folder.config.padTokenId;
-    const wrapped = new EncoderTokenizer(tokenizer, file, padId, vocabSize);
+    const wrapped = new EncoderTokenizer(tokenizer, file, padId, vocabSize, largest);
     await wrapped.ensureSpecialTokens(settings);
     return wrapped;
   }
 
   /** A tokenizer.json without a post-processor adds no `[CLS]`/`[SEP]`; transformers then adds them itself. */
   private async ensureSpecialTokens(settings: Record<string, unknown>): Promise<void> {
-    const probe = await this.tokenizer.encode('a');
+    let probe: Awaited<ReturnType<RustTokenizer['encode']>>;
+    try {
+      probe = await this.tokenizer.encode('a');
+    } catch (error) {
+      throw new InputError(`the tokenizer cannot encode text: ${rustMessage(error)}`, { file: this.file }, { cause: error });
+    }
     if (probe.getSpecialTokensMask().some((flag) => flag === 1)) return;
     const cls = tokenText(settings.cls_token) ?? (this.tokenizer.tokenToId('[CLS]') !== null ? '[CLS]' : '<s>');
     const sep = tokenText(settings.sep_token) ?? (this.tokenizer.tokenToId('[SEP]') !== null ? '[SEP]' : '</s>');
@@ -93,6 +104,17 @@ export class EncoderTokenizer {
   }
 }
 
+export interface LargestId {
+  token: string;
+  id: number;
+}
+
+function largestId(vocabulary: Record<string, number>): LargestId | null {
+  let largest: LargestId | null = null;
+  for (const [token, id] of Object.entries(vocabulary)) if (!largest || id > largest.id) largest = { token, id };
+  return largest;
+}
+
 /** A special token's text from tokenizer_config.json (a string, or an AddedToken object with `content`). */
 function tokenText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
@@ -100,9 +122,33 @@ function tokenText(value: unknown): string | undefined {
   return undefined;
 }
 
+/** A Rust error's message, with the separator the binding leaves out ("Error loading from fileinvalid type"). */
+function rustMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/^Error loading from file(?=\S)/, 'Error loading from file: ');
+}
+
+/**
+ * A tokenizer.json WordPiece model must hold its unknown token: the Rust library accepts the file and
+ * fails only when encoding ("WordPiece error: Missing [UNK] token"), with no word of which file.
+ */
+function checkWordPieceModel(file: string): void {
+  let model: { type?: unknown; unk_token?: unknown; vocab?: unknown } | undefined;
+  try {
+    model = (JSON.parse(readFileSync(file, 'utf8')) as { model?: typeof model })?.model;
+  } catch {
+    return; // the library read it, so this cannot fail in practice; the library's own checks stand
+  }
+  if (model?.type !== 'WordPiece' || typeof model.vocab !== 'object' || model.vocab === null) return;
+  const unk = typeof model.unk_token === 'string' ? model.unk_token : '[UNK]';
+  if (Object.keys(model.vocab).length === 0) throw new InputError('has an empty WordPiece vocabulary ("model.vocab" is {}); the tokenizer file is damaged or incomplete', { file, field: 'model.vocab' });
+  if (!Object.hasOwn(model.vocab, unk)) throw new InputError(`WordPiece vocabulary has no unknown token ${JSON.stringify(unk)}, which "model.unk_token" names`, { file, field: 'model.unk_token' });
+}
+
 function wordPieceFromVocab(file: string, settings: Record<string, unknown>): RustTokenizer {
   const lines = readFileSync(file, 'utf8').split(/\r?\n/);
   if (lines.at(-1) === '') lines.pop();
+  if (lines.length === 0) throw new InputError('is an empty WordPiece vocabulary (one token a line expected); the file is damaged or incomplete', { file });
   // transformers' load_vocab: one token per line, id = line number, a repeated token keeps its last id.
   const vocab = Object.fromEntries(lines.map((token, id) => [token.replace(/\s+$/, ''), id]));
   const special = (key: string, fallback: string) => tokenText(settings[key]) ?? fallback;

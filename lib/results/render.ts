@@ -54,8 +54,11 @@ export class ChartCollector {
     const figure = chartFor(result, title);
     if (!figure) return '';
     const stem = `${this.reportName}.${chartSlug(result.name) || `chart-${this.charts.length + 1}`}`;
+    // Compared without case: on case-insensitive file systems (macOS, Windows) `x-y` and `X-Y` would
+    // be one file, and the second chart would overwrite the first.
+    const taken = (file: string) => this.charts.some((c) => c.file.toLowerCase() === file.toLowerCase());
     let file = `${stem}.svg`;
-    for (let n = 2; this.charts.some((c) => c.file === file); n++) file = `${stem}-${n}.svg`;
+    for (let n = 2; taken(file); n++) file = `${stem}-${n}.svg`;
     this.charts.push({ file, title: figure.title, svg: renderSvg(figure.spec), figure });
     // Blank lines around it: the image is a paragraph of its own, never part of a table.
     return `\n\n![${escapeMarkdown(figure.title)}](${file})\n\n`;

@@ -13,9 +13,11 @@
  * force while the library loads, so every AVX2 machine trains bit for bit alike; and
  * OPENBLAS_NUM_THREADS=1, because the trainer runs its own threads, one product per thread.
  *
- * HANLAB_GEMM chooses: `auto` (default: OpenBLAS when the addon is built, else the wasm products, with
- * the reason in the device manifest), `openblas` (that or an error) or `wasm`.
+ * HANLAB_GEMM chooses: `auto` (default: OpenBLAS when the addon is built and matches the size and
+ * checksum its build recorded, else the wasm products, with the reason in the device manifest),
+ * `openblas` (that or an error) or `wasm`.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -24,6 +26,8 @@ import { HanlabError } from '../errors.js';
 import { checkWasmInternals } from './backend-internals.js';
 
 export const BLAS_ADDON = path.join('native', 'build', 'blas-gemm.node');
+/** The addon's size and SHA-256, written by scripts/build-native.mjs beside it. */
+export const BLAS_ADDON_RECORD = `${BLAS_ADDON}.json`;
 
 export interface GemmChoice {
   /** What runs float32 matrix products on the wasm backend. */
@@ -99,6 +103,8 @@ export function loadBlasAddon(root: string): BlasAddon | string {
   if (!existsSync(file)) {
     return `${BLAS_ADDON} is not built (npm run build:native; it needs Debian's libopenblas-dev)`;
   }
+  const damage = addonDamage(root);
+  if (damage) return `${BLAS_ADDON} ${damage}; rebuild it with npm run build:native`;
   // OpenBLAS reads its settings from the environment once, when it loads: set them for that moment
   // only, so programs this process starts later (a notebook's Python, say) keep the user's.
   const saved = { OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE };
@@ -115,6 +121,25 @@ export function loadBlasAddon(root: string): BlasAddon | string {
       else process.env[name] = value;
     }
   }
+}
+
+/**
+ * Why the addon must not be loaded, or null: its size and checksum against the build's record. Loading
+ * a truncated shared object ends the process with SIGBUS (exit 135), past any fallback, so a file that
+ * is not byte for byte what the build wrote is never handed to the dynamic loader.
+ */
+function addonDamage(root: string): string | null {
+  let written: { size?: unknown; sha256?: unknown };
+  try {
+    written = JSON.parse(readFileSync(path.join(root, BLAS_ADDON_RECORD), 'utf8'));
+  } catch {
+    return `has no readable size and checksum record (${BLAS_ADDON_RECORD}), so it cannot be verified`;
+  }
+  const bytes = readFileSync(path.join(root, BLAS_ADDON));
+  if (bytes.length !== written.size) return `is damaged: ${bytes.length} bytes where the build wrote ${JSON.stringify(written.size)}`;
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 !== written.sha256) return `is damaged: its SHA-256 differs from the one the build wrote`;
+  return null;
 }
 
 function cpuHasAvx2Fma(): boolean {

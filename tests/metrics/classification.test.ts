@@ -137,7 +137,8 @@ test('labels are data: __proto__ is a label like any other; report keys cannot b
   assert.deepEqual(unseen.perLabel, [{ label: 'x', precision: 0, recall: 0, f1: 0, support: 0 }]);
   assert.equal(unseen.microIsAccuracy, false);
   assert.equal(unseen.confusionMatrixDefined, false);
-  assert.throws(() => confusionMatrix(['2'], ['2'], ['x']), /At least one label specified must be in the gold labels/);
+  assert.equal(unseen.confusionMatrix, null);
+  assert.throws(() => confusionMatrix(['2'], ['2'], ['x']), (e: unknown) => e instanceof UsageError && /no label of labels occurs in the gold labels.*"At least one label specified must be in y_true"/.test(e.message));
 });
 
 test('the confusion table: rows = gold by default, study 001 orientation (rows = 예측) on request', () => {
@@ -170,7 +171,7 @@ test('invariants: accuracy = trace / total, rows sum to support, columns to pred
       const gold = samples.map(([g]) => g);
       const pred = samples.map(([, p]) => p);
       const r = scoreClassification(gold, pred, { zeroDivision: 0 });
-      const m = r.confusionMatrix;
+      const m = r.confusionMatrix as number[][];
       const trace = r.labels.reduce((sum, _, i) => sum + m[i][i], 0);
       assert.equal(r.accuracy, trace / gold.length);
       assert.ok(Math.abs(r.micro.f1 - r.accuracy) < 1e-12);
@@ -209,7 +210,7 @@ test('invariants: sample order does not matter; a label order permutes the matri
       const reversed = [...base.labels].reverse();
       const permuted = scoreClassification(gold, pred, { labels: reversed, zeroDivision: 0 });
       const n = reversed.length;
-      permuted.confusionMatrix.forEach((row, i) => row.forEach((value, j) => assert.equal(value, base.confusionMatrix[n - 1 - i][n - 1 - j])));
+      (permuted.confusionMatrix as number[][]).forEach((row, i) => row.forEach((value, j) => assert.equal(value, (base.confusionMatrix as number[][])[n - 1 - i][n - 1 - j])));
       assert.deepEqual(permuted.perLabel, [...base.perLabel].reverse());
       assert.equal(permuted.macro.f1.toFixed(12), base.macro.f1.toFixed(12));
     }),

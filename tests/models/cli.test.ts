@@ -206,6 +206,34 @@ describe('hanlab train / predict with a pretrained encoder folder', { skip }, ()
     assert.ok(!existsSync(path.join(dir, 'models')), 'nothing trained on the CPU behind the user’s back');
   });
 
+  test('damaged model folders end `hanlab train` with one line naming the file and field, exit 2, before any layer is built', () => {
+    const dir = tempDir();
+    writeNewsTable(path.join(dir, 'dataset_dir', 'news_data.csv'), 12);
+    writeFileSync(path.join(dir, 'config.ini'), study004Config('./model'));
+    const model = path.join(dir, 'model');
+    spawnSync('cp', ['-r', deberta, model]);
+    const config = JSON.parse(readFileSync(path.join(model, 'config.json'), 'utf8'));
+    const trainOnce = () => spawnSync(process.execPath, [path.join('bin', 'hanlab.mjs'), 'train', '--config', path.join(dir, 'config.ini'), '--progress', 'none'], { encoding: 'utf8', timeout: 120_000 });
+    // 10^7 layers: V8 ran out of heap after 69 s before config.json was checked against the weights.
+    writeFileSync(path.join(model, 'config.json'), JSON.stringify({ ...config, num_hidden_layers: 10_000_000 }));
+    let run = trainOnce();
+    assert.equal(run.status, 2, run.stderr);
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    assert.match(run.stderr, /config\.json, field "num_hidden_layers": num_hidden_layers is 10000000, but model\.safetensors holds layers 0…1 \(2\)/);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+    // A tokenizer id beyond vocab_size ended in "internal error: GatherV2 …", exit 1.
+    writeFileSync(path.join(model, 'config.json'), JSON.stringify(config));
+    const tokenizer = JSON.parse(readFileSync(path.join(model, 'tokenizer.json'), 'utf8'));
+    // tokenizer.add_tokens() and save, without model.resize_token_embeddings(): the new token's id is the vocabulary's length.
+    tokenizer.added_tokens.push({ id: tokenizer.model.vocab.length, content: '[새토큰]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+    writeFileSync(path.join(model, 'config.json'), JSON.stringify({ ...config, vocab_size: tokenizer.model.vocab.length }));
+    writeFileSync(path.join(model, 'tokenizer.json'), JSON.stringify(tokenizer));
+    run = trainOnce();
+    assert.equal(run.status, 2, run.stderr);
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    assert.match(run.stderr, /tokenizer\.json, field "\[새토큰\]": added token "\[새토큰\]" has id \d+, beyond config\.json's vocab_size \d+ .*resize_token_embeddings/);
+  });
+
   test('model_name that is neither a model kind nor a folder says how to download it', async () => {
     const dir = tempDir();
     writeNewsTable(path.join(dir, 'dataset_dir', 'news_data.csv'), 6);

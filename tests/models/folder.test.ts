@@ -78,6 +78,84 @@ describe('model folders', { skip }, () => {
     await assert.rejects(PretrainedEncoder.load(dir, SETUP), (e: unknown) => e instanceof InputError && e.file === path.join(dir, 'tokenizer.json') && e.field === 'bert.embeddings.word_embeddings.weight' && /different models/.test(e.message));
   });
 
+  test('num_hidden_layers far beyond the checkpoint fails at once, naming config.json (no layer is built first)', async () => {
+    const dir = copy();
+    const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, num_hidden_layers: 10_000_000 }));
+    await assert.rejects(
+      PretrainedEncoder.load(dir, SETUP),
+      (e: unknown) => e instanceof InputError && e.file === path.join(dir, 'config.json') && e.field === 'num_hidden_layers' && /is 10000000, but model\.safetensors holds layers 0…1 \(2\)/.test(e.message),
+    );
+  });
+
+  test('a token id beyond vocab_size names tokenizer.json and the token: added tokens without resized embeddings, or a foreign vocabulary', async () => {
+    const dir = copy();
+    const file = path.join(dir, 'tokenizer.json');
+    const tokenizer = JSON.parse(readFileSync(file, 'utf8'));
+    const { vocab_size: vocabSize } = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    // tokenizer.add_tokens() then save, without model.resize_token_embeddings(): the library numbers added tokens after the vocabulary.
+    const added = Array.from({ length: vocabSize - Object.keys(tokenizer.model.vocab).length + 1 }, (_, i) => `[NEW${i}]`);
+    tokenizer.added_tokens.push(...added.map((content, i) => ({ id: 1_000_000 + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })));
+    writeFileSync(file, JSON.stringify(tokenizer));
+    const last = added.at(-1) as string;
+    await assert.rejects(
+      PretrainedEncoder.load(dir, SETUP),
+      (e: unknown) => e instanceof InputError && e.file === file && e.field === last && new RegExp(`token "\\[${last.slice(1, -1)}\\]" has id ${vocabSize}, beyond config\\.json's vocab_size ${vocabSize}`).test(e.message) && /resize_token_embeddings/.test(e.message),
+    );
+    // The fuzzed case: a vocabulary entry with id 1000000 (GatherV2 "index 1000000 is not in [0, …]" before).
+    tokenizer.added_tokens = tokenizer.added_tokens.filter((t: { content: string }) => !added.includes(t.content));
+    tokenizer.model.vocab['가나다'] = 1_000_000;
+    writeFileSync(file, JSON.stringify(tokenizer));
+    await assert.rejects(
+      PretrainedEncoder.load(dir, SETUP),
+      (e: unknown) => e instanceof InputError && e.file === file && /reaches id 1000000 \(token "가나다"\) but config\.json's vocab_size/.test(e.message),
+    );
+  });
+
+  test('an empty WordPiece vocabulary (tokenizer.json or vocab.txt) is one clear line naming the file', async () => {
+    const dir = copy();
+    const file = path.join(dir, 'tokenizer.json');
+    const tokenizer = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...tokenizer, added_tokens: [], model: { ...tokenizer.model, vocab: {} } }));
+    await assert.rejects(PretrainedEncoder.load(dir, SETUP), (e: unknown) => e instanceof InputError && e.file === file && e.field === 'model.vocab' && /empty WordPiece vocabulary/.test(e.message));
+    rmSync(file);
+    writeFileSync(path.join(dir, 'vocab.txt'), '');
+    await assert.rejects(PretrainedEncoder.load(dir, SETUP), (e: unknown) => e instanceof InputError && e.file === path.join(dir, 'vocab.txt') && /empty WordPiece vocabulary/.test(e.message));
+  });
+
+  test('a tokenizer.json the library cannot read keeps the separator in its message', async () => {
+    const dir = copy();
+    writeFileSync(path.join(dir, 'tokenizer.json'), '{"model": 5}');
+    await assert.rejects(PretrainedEncoder.load(dir, SETUP), (e: unknown) => e instanceof InputError && /Error loading from file: invalid type/.test(e.message));
+  });
+
+  for (const bad of [Number.NaN, Infinity, -Infinity]) {
+    test(`${bad} in the weights is found when loading, naming the tensor`, async () => {
+      const dir = copy();
+      const name = 'bert.encoder.layer.1.attention.self.key.weight';
+      rewrite(path.join(dir, 'model.safetensors'), (t) => {
+        const values = Float32Array.from((t.get(name) as TensorToWrite).values);
+        values[7] = bad;
+        t.set(name, { shape: [32, 32], values });
+      });
+      await assert.rejects(PretrainedEncoder.load(dir, SETUP), (e: unknown) => e instanceof InputError && e.file === path.join(dir, 'model.safetensors') && e.field === name && new RegExp(`holds ${bad} at element 7`).test(e.message));
+    });
+  }
+
+  test('NaN in a PEFT adapter is found when loading it, naming the adapter tensor', async () => {
+    const encoder = await PretrainedEncoder.load(bert, { ...SETUP, lora: { r: 2, alpha: 4, dropout: 0, targetModules: ['query', 'value'] } });
+    try {
+      const tensors = encoder.adapterWeights();
+      const name = 'base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight';
+      const tensor = tensors.get(name);
+      assert.ok(tensor, [...tensors.keys()].join(', '));
+      tensor.values[3] = Number.NaN;
+      assert.throws(() => encoder.loadAdapterWeights(tensors, 'adapter_model.safetensors'), (e: unknown) => e instanceof InputError && e.file === 'adapter_model.safetensors' && e.field === name && /holds NaN at element 3/.test(e.message));
+    } finally {
+      encoder.dispose();
+    }
+  });
+
   test('pickle-only and tokenizer-less folders say what to fetch or convert', () => {
     const dir = copy();
     renameSync(path.join(dir, 'model.safetensors'), path.join(dir, 'pytorch_model.bin'));

@@ -64,6 +64,52 @@ test('corrupt files are errors that name the file and the tensor', () => {
   assert.throws(() => SafetensorsArchive.openIndex(index), /must be a file name in the same folder/);
 });
 
+test('overlapping, gapped or trailing data_offsets are refused as the format requires, naming the tensor', () => {
+  const file = path.join(tempDir(), 'offsets.safetensors');
+  const refuses = (field: string, pattern: RegExp) =>
+    assert.throws(() => SafetensorsArchive.open(file), (e: unknown) => e instanceof InputError && e.file === file && e.field === field && pattern.test(e.message));
+  // Two tensors sharing bytes 4…7.
+  rawFile(file, { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, Buffer.alloc(12));
+  refuses('b', /overlap tensor "a".*may not share bytes/);
+  // The same range twice.
+  rawFile(file, { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, Buffer.alloc(8));
+  assert.throws(() => SafetensorsArchive.open(file), (e: unknown) => e instanceof InputError && /overlap tensor/.test(e.message));
+  // A gap between tensors, and one before the first.
+  rawFile(file, { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, Buffer.alloc(12));
+  refuses('b', /leave bytes 4…7 unused after tensor "a".*contiguous/);
+  rawFile(file, { a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, Buffer.alloc(8));
+  refuses('a', /unused before the first tensor/);
+  // Bytes after the last tensor.
+  rawFile(file, { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, Buffer.alloc(8));
+  refuses('a', /end at byte 4, but the file holds 8 data bytes/);
+  // Declared out of order but contiguous: accepted, as the reference accepts it.
+  rawFile(file, { b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] }, a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, Buffer.from(new Float32Array([1, 2]).buffer));
+  assert.deepEqual(Array.from(SafetensorsArchive.open(file).read('b').values), [2]);
+});
+
+test('property: any two tensors whose byte ranges intersect are refused', () => {
+  const file = path.join(tempDir(), 'overlap.safetensors');
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 5 }), (n, m, shift) => {
+      fc.pre(shift < n); // b begins inside a
+      const data = Buffer.alloc(4 * Math.max(n, shift + m));
+      rawFile(file, { a: { dtype: 'F32', shape: [n], data_offsets: [0, 4 * n] }, b: { dtype: 'F32', shape: [m], data_offsets: [4 * shift, 4 * (shift + m)] } }, data);
+      assert.throws(() => SafetensorsArchive.open(file), (e: unknown) => e instanceof InputError && /overlap tensor/.test(e.message));
+    }),
+    { numRuns: 100 },
+  );
+});
+
+test('a header length beyond 2^53 is printed exactly; fractional offsets are named as such', () => {
+  const file = path.join(tempDir(), 'huge.safetensors');
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(2n ** 63n + 5n);
+  writeFileSync(file, Buffer.concat([prefix, Buffer.from('{}')]));
+  assert.throws(() => SafetensorsArchive.open(file), (e: unknown) => e instanceof InputError && e.message.includes('header length 9223372036854775813 for a 10-byte file'));
+  rawFile(file, { w: { dtype: 'U8', shape: [1], data_offsets: [0.5, 1.5] } }, Buffer.alloc(2));
+  assert.throws(() => SafetensorsArchive.open(file), (e: unknown) => e instanceof InputError && e.field === 'w' && /\[0\.5,1\.5\] are not two whole byte offsets/.test(e.message) && !/fall outside/.test(e.message));
+});
+
 test('property: writeSafetensors then SafetensorsArchive gives back every tensor, with format "pt" metadata', () => {
   const dir = tempDir();
   fc.assert(

@@ -168,6 +168,25 @@ test('result names are untrusted: __proto__ and constructor render as ordinary r
   assert.match(md, /### constructor/);
 });
 
+test('result names that differ only in case get chart files that differ in more than case', () => {
+  const confusion = (name: string, cell: number) => ({
+    output_type: 'display_data' as const,
+    metadata: {},
+    data: { 'application/vnd.hanlab.result+json': { name, value: { kind: 'confusion', labels: ['a', 'b'], matrix: [[cell, 1], [2, 3]] } } },
+  });
+  const notebook: Notebook = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { hanlab: { report: { title: '대소문자' } } },
+    cells: [{ cell_type: 'code', source: '', metadata: {}, execution_count: 1, outputs: [confusion('x-y', 5), confusion('X-Y', 6), confusion('x-Y', 7)] }],
+  };
+  const { charts, markdown } = renderDocuments(notebook, { file: 'case.ipynb' });
+  const files = charts.map((c) => c.file);
+  assert.deepEqual(files, ['case.x-y.svg', 'case.X-Y-2.svg', 'case.x-Y-3.svg']);
+  assert.equal(new Set(files.map((f) => f.toLowerCase())).size, files.length);
+  for (const file of files) assert.ok(markdown.includes(`](${file})`), file);
+});
+
 test('an index without reports says so', () => {
   assert.match(renderIndex([]).markdown, /아직 만든 보고서가 없습니다/);
 });

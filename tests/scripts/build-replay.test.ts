@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { KlueSentence } from '../../lib/data/klue-ner.js';
 import { InputError } from '../../lib/errors.js';
 import { buildReplay, replayLine } from '../../scripts/build-replay.js';
+import { skipUnlessRequired } from '../notebook/jupyter.js';
 
 const SEEDS = '../shared/seeds';
 const REPLAY = 'data/replay';
@@ -93,8 +94,9 @@ describe('scripts/build-replay.ts', () => {
     assert.equal(line, '{"id": "x", "answer": "```json\\n{\\"PS\\": [\\"안\\\\현수\\"]}\\t\\u0001\\n```", "source": "s", "matched_by": "m"}\n');
   });
 
-  const skip = existsSync(SEEDS) ? false : `${SEEDS} is absent: the study texts live beside the repository (CI has them)`;
-  test('regenerates data/replay/*.jsonl byte for byte from the text of study 003', { skip }, () => {
+  const missing = existsSync(SEEDS) ? undefined : `${SEEDS} is absent: the study texts live beside the repository, not in it`;
+  test('regenerates data/replay/*.jsonl byte for byte from the text of study 003', { skip: skipUnlessRequired(missing, 'HANLAB_REQUIRE_SEEDS') }, () => {
+    assert.equal(missing, undefined, missing);
     const studies = readdirSync(SEEDS).filter((name) => /^003_.*\.txt$/.test(name));
     assert.equal(studies.length, 1, `expected one study 003 text in ${SEEDS}, found ${studies.join(', ') || 'none'}`);
     const out = path.join(work, 'replay');

@@ -7,12 +7,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
-import { BLAS_ADDON, loadBlasAddon, type BlasAddon } from '../../lib/tensor/blas.js';
+import { BLAS_ADDON, BLAS_ADDON_RECORD, loadBlasAddon, type BlasAddon } from '../../lib/tensor/blas.js';
 import { initBackend } from '../../lib/backend/index.js';
 
 const ROOT = process.cwd();
@@ -183,4 +184,70 @@ test('build:native without a C compiler says why in one line and goes on; --requ
   assert.equal(build([], 'openblas').status, 1);
   // A failed build leaves the built addon as it was.
   assert.equal(existsSync(addon) ? statSync(addon).mtimeMs : undefined, before);
+});
+
+/** installBlasProducts(root), or with `load`, loadBlasAddon(root), in a child process (a damaged addon that did get loaded would kill it with SIGBUS). */
+function gemmChoiceIn(root: string, gemm: string, call: 'install' | 'load' = 'install'): { status: number | null; signal: NodeJS.Signals | null; stderr: string; answer?: { products?: string; reason?: string; error?: string; loaded?: string } } {
+  const script = `
+    import { installBlasProducts, loadBlasAddon } from './lib/tensor/blas.ts';
+    const root = ${JSON.stringify(root)};
+    try { console.log(JSON.stringify(${call === 'load' ? "{ loaded: typeof loadBlasAddon(root) === 'string' ? loadBlasAddon(root) : 'addon' }" : 'installBlasProducts(root)'})); }
+    catch (error) { console.log(JSON.stringify({ error: error.name + ': ' + error.message })); }`;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, HANLAB_GEMM: gemm } });
+  const last = run.stdout.trim().split('\n').at(-1);
+  return { status: run.status, signal: run.signal, stderr: run.stderr, answer: last ? JSON.parse(last) : undefined };
+}
+
+test('a damaged addon (truncated, altered, or without its build record) is never loaded: auto falls back saying why, openblas fails in one line', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'hanlab-blas-damaged-'));
+  try {
+    const addon = path.join(root, BLAS_ADDON);
+    const record = path.join(root, BLAS_ADDON_RECORD);
+    mkdirSync(path.dirname(addon), { recursive: true });
+    // The real build when there is one (a truncated shared object is what crashed with SIGBUS), else bytes that stand for it.
+    const whole = built ? readFileSync(path.join(ROOT, BLAS_ADDON)) : Buffer.concat([Buffer.from('\x7fELF'), Buffer.alloc(16_000, 7)]);
+    writeFileSync(addon, whole);
+    writeFileSync(record, JSON.stringify({ size: whole.length, sha256: createHash('sha256').update(whole).digest('hex') }));
+    const half = Math.floor(whole.length / 2);
+    truncateSync(addon, half);
+    const auto = gemmChoiceIn(root, 'auto');
+    assert.equal(auto.status, 0, `${auto.signal ?? ''} ${auto.stderr}`);
+    assert.deepEqual(auto.answer, { products: 'xnnpack', reason: `native/build/blas-gemm.node is damaged: ${half} bytes where the build wrote ${whole.length}; rebuild it with npm run build:native` });
+    const strict = gemmChoiceIn(root, 'openblas');
+    assert.equal(strict.status, 0, `${strict.signal ?? ''} ${strict.stderr}`);
+    assert.equal(strict.answer?.error, `GemmUnavailableError: HANLAB_GEMM=openblas, but native/build/blas-gemm.node is damaged: ${half} bytes where the build wrote ${whole.length}; rebuild it with npm run build:native`);
+    // Same size, one byte changed.
+    const altered = Buffer.from(whole);
+    altered[altered.length - 1] ^= 0xff;
+    writeFileSync(addon, altered);
+    assert.match(gemmChoiceIn(root, 'auto').answer?.reason ?? '', /is damaged: its SHA-256 differs from the one the build wrote/);
+    rmSync(record);
+    assert.match(gemmChoiceIn(root, 'auto').answer?.reason ?? '', /has no readable size and checksum record \(native\/build\/blas-gemm\.node\.json\), so it cannot be verified/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('build:native writes the size and checksum record, and --if-stale rebuilds an addon that no longer matches it', { skip: built ? false : skip }, () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'hanlab-blas-rebuild-'));
+  try {
+    for (const file of ['scripts/build-native.mjs', 'native/blas-gemm.c']) {
+      mkdirSync(path.join(root, path.dirname(file)), { recursive: true });
+      copyFileSync(path.join(ROOT, file), path.join(root, file));
+    }
+    const build = (...args: string[]) => spawnSync(process.execPath, [path.join(root, 'scripts', 'build-native.mjs'), ...args], { encoding: 'utf8', cwd: root, env: { ...process.env, HANLAB_GEMM: 'openblas' } });
+    const first = build('--quiet');
+    assert.equal(first.status, 0, first.stderr);
+    const addon = path.join(root, BLAS_ADDON);
+    const written = JSON.parse(readFileSync(path.join(root, BLAS_ADDON_RECORD), 'utf8'));
+    assert.deepEqual(written, { size: statSync(addon).size, sha256: createHash('sha256').update(readFileSync(addon)).digest('hex') });
+    assert.equal(gemmChoiceIn(root, 'openblas', 'load').answer?.loaded, 'addon');
+    truncateSync(addon, 1000);
+    const again = build('--if-stale', '--quiet');
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(statSync(addon).size, written.size);
+    assert.equal(gemmChoiceIn(root, 'openblas', 'load').answer?.loaded, 'addon');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -198,7 +198,7 @@ export function hanlabErrorKind(error: unknown): string {
   if (name === 'MetricOptionError') return 'option';
   if (name === 'TagSchemeError') return 'tag';
   if (name === 'ClassLabelError') return 'label';
-  if (/At least one label specified must be in the gold labels/.test(message)) return 'labels not in gold';
+  if (/no label of labels occurs in the gold labels/.test(message)) return 'labels not in gold';
   return `other: ${name}: ${message}`;
 }
 
