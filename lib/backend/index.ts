@@ -79,6 +79,26 @@ export function currentDevice(): DeviceManifest | undefined {
   return current;
 }
 
+/** What runs the tensors: initBackend's BackendChoice, else TensorFlow.js's backend name (before initBackend). */
+export function runningBackend(): string {
+  return current?.backend ?? tf.getBackend();
+}
+
+/** TensorFlow.js's own name of the backend that runs now (`wasm`, `cpu`, `tensorflow`), for records. */
+export function tfBackendName(): string {
+  return tf.getBackend();
+}
+
+/**
+ * Throws when TensorFlow.js no longer runs on the backend initBackend set up: setBackend can fall back
+ * silently (wasm → cpu is 8–32× slower), so a trainer checks before it starts.
+ */
+export function checkBackendUnchanged(): void {
+  if (current && current.tfBackend !== tf.getBackend()) {
+    throw new Error(`TensorFlow.js runs on "${tf.getBackend()}" but initBackend() set up "${current.tfBackend}"; something switched backends`);
+  }
+}
+
 export async function initBackend(opts: InitBackendOptions = {}): Promise<DeviceManifest> {
   const root = opts.root ?? process.cwd();
   const fromEnv = process.env.HANLAB_BACKEND?.trim();

@@ -21,7 +21,7 @@ import { SeededRandom } from '../tensor/rng.js';
 import { describeModel, type TrainableModel } from './saved-model.js';
 import { learningRateAt } from './schedule.js';
 import { InputError, UsageError } from '../errors.js';
-import { currentDevice, type BackendChoice } from '../backend/index.js';
+import { checkBackendUnchanged, runningBackend, tfBackendName, type BackendChoice } from '../backend/index.js';
 import { GradientWorkers } from './parallel.js';
 
 export { NonFiniteOutputError, OutOfMemoryError, TrainingDivergedError } from './errors.js';
@@ -211,7 +211,7 @@ export function resolveWorkers(workers: number | 'auto', updates: number): numbe
     if (!Number.isSafeInteger(workers) || workers < 0) throw new UsageError(`workers must be a non-negative integer or 'auto', got ${workers}`);
     return workers;
   }
-  const backend = currentDevice()?.backend ?? tf.getBackend();
+  const backend = runningBackend();
   if (backend !== 'wasm' && backend !== 'cpu') return 0;
   return os.availableParallelism() >= 2 && updates >= MIN_UPDATES_FOR_WORKER ? 1 : 0;
 }
@@ -265,11 +265,8 @@ class Trainer {
     private readonly options: TrainOptions,
   ) {
     if (train.length === 0) throw new InputError('no training examples');
-    // setBackend can fall back silently (wasm → cpu is 8–32× slower): train only on the backend initBackend reported.
-    const device = currentDevice();
-    if (device && device.tfBackend !== tf.getBackend()) {
-      throw new Error(`TensorFlow.js runs on "${tf.getBackend()}" but initBackend() set up "${device.tfBackend}"; something switched backends`);
-    }
+    // Train only on the backend initBackend reported.
+    checkBackendUnchanged();
     if (!(options.batchSize >= 1) || !(options.epochs >= 1)) throw new UsageError('batchSize and epochs must be ≥ 1');
     this.rng = new SeededRandom((options.seed ^ 0x6a09e667) >>> 0);
     this.optimizer = new AdamW(model.parameters, { weightDecay: options.weightDecay ?? 0.01 });
@@ -287,7 +284,7 @@ class Trainer {
     this.weights = shared ? new Float32Array(new SharedArrayBuffer(4 * count)) : new Float32Array(count);
     this.gradients = new Float32Array(count);
     this.history = {
-      backend: tf.getBackend(),
+      backend: tfBackendName(),
       steps: [],
       epochs: [],
       events: [],
@@ -318,7 +315,7 @@ class Trainer {
     this.weights.set(this.model.parameters.read());
     this.weightsVersion++;
     if (workerCount > 0) {
-      const backend = (currentDevice()?.backend ?? tf.getBackend()) as BackendChoice;
+      const backend = runningBackend() as BackendChoice;
       // Each worker would open its own CUDA context on the one GPU: workers are for CPU backends.
       if (backend === 'tensorflow-gpu') throw new UsageError('gradient worker threads are for CPU backends; train on the GPU without workers');
       this.workers = await GradientWorkers.start(workerCount, describeModel(this.model, this.options.seed), backend, this.weights);
@@ -660,7 +657,7 @@ class Trainer {
     this.epochSeconds = state.epochSeconds;
     const events = this.history.events;
     this.history = state.history;
-    this.history.backend = tf.getBackend();
+    this.history.backend = tfBackendName();
     // Notices of this process (a clamped batch size) stay in the history.
     for (const event of events) if (!this.history.events.some((e) => e.kind === event.kind && e.message === event.message)) this.history.events.push(event);
     this.earlierSeconds = state.history.seconds ?? 0;
