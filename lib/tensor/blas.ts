@@ -23,7 +23,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { HanlabError } from '../errors.js';
-import { checkWasmInternals } from './backend-internals.js';
+import { checkWasmInternals, runsOnWasm } from './backend-internals.js';
 
 export const BLAS_ADDON = path.join('native', 'build', 'blas-gemm.node');
 /** The addon's size and SHA-256, written by scripts/build-native.mjs beside it. */
@@ -74,15 +74,16 @@ export function installBlasProducts(root: string): GemmChoice {
     throw new GemmUnavailableError(`HANLAB_GEMM="${process.env.HANLAB_GEMM}" is not a choice; use auto, openblas or wasm`);
   }
   if (wanted === 'wasm') return { products: 'xnnpack' };
-  const internals = checkWasmInternals(tf.backend());
-  if (typeof internals === 'string') {
-    if (wanted === 'openblas') throw new GemmUnavailableError(`HANLAB_GEMM=openblas, but ${internals}`);
-    return { products: 'xnnpack', reason: internals };
-  }
   const addon = loadBlasAddon(root);
   if (typeof addon === 'string') {
     if (wanted === 'openblas') throw new GemmUnavailableError(`HANLAB_GEMM=openblas, but ${addon}`);
     return { products: 'xnnpack', reason: addon };
+  }
+  // The products read the operands where they lie in the wasm heap: not without the backend's members.
+  const internals = runsOnWasm() ? checkWasmInternals(tf.backend()) : undefined;
+  if (typeof internals === 'string') {
+    if (wanted === 'openblas') throw new GemmUnavailableError(`HANLAB_GEMM=openblas, but ${internals}`);
+    return { products: 'xnnpack', reason: internals };
   }
   replaceBatchMatMul(addon);
   return (installed = { products: 'openblas', openblas: addon.library() });
