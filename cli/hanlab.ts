@@ -29,6 +29,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   report: { summary: 'render an executed notebook into Markdown and HTML reports', load: () => import('./commands/report.js') },
   reports: { summary: 'run every notebook and regenerate all reports (the main job)', load: () => import('./commands/reports.js') },
   generate: { summary: 'generate answers from an OpenAI-compatible server, resumably', load: () => import('./commands/generate.js') },
+  'convert lora': { summary: 'PEFT LoRA adapter folder -> GGUF LoRA for llama.cpp', load: () => import('./commands/convert-lora.js') },
   train: { summary: 'train a tagger or classifier from a config.ini', load: () => import('./commands/train.js') },
   predict: { summary: 'predict with a saved model', load: () => import('./commands/predict.js') },
 };

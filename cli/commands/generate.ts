@@ -1,6 +1,7 @@
 /**
  * `hanlab generate`: answers for a data set from an OpenAI-compatible server (vLLM, llama.cpp server,
- * Ollama), resumable through the answer cache. A thin shell over lib/llm/generate.ts.
+ * Ollama) or from a GGUF model file run in this process (the local engine), resumable through the
+ * answer cache. A thin shell over lib/llm/generate.ts.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -9,16 +10,19 @@ import { decodeText, type TextEncodingName } from '../../lib/data/encoding.js';
 import { formatMcqaPrompt, loadKorMedMcqa, MCQA_SUBSETS, type McqaSubset } from '../../lib/data/kormedmcqa.js';
 import { readTable, rowValue } from '../../lib/data/tabular.js';
 import { InputError, UsageError } from '../../lib/errors.js';
-import { generate, type Prompt } from '../../lib/llm/generate.js';
+import { generate, type GenerateOptions, type Prompt } from '../../lib/llm/generate.js';
+import { readJsonSchema } from '../../lib/llm/json-schema.js';
+import { GPU_CHOICES, type GpuChoice } from '../../lib/llm/gpu-choice.js';
 import { readGenerationConfig, type GenerationConfig } from '../../lib/llm/generation-config.js';
 import type { ChatMessage } from '../../lib/llm/openai-client.js';
 import { parseNumberOption, parseOptions, rowLocation, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab generate --data FILE --base-url URL --model NAME --out FILE [options]
+       hanlab generate --data FILE --model FILE.gguf --out FILE [options]
        hanlab generate --config generate.ini --data FILE --out FILE [options]
 
-Asks an OpenAI-compatible chat-completions server for an answer to every prompt of a data set and
-writes them to --out as JSON Lines, in input order. Every answer is also appended (fsync'd) to a cache
+Asks an OpenAI-compatible chat-completions server, or a GGUF model file run here (no --base-url), for
+an answer to every prompt of a data set and writes them to --out as JSON Lines, in input order. Every answer is also appended (fsync'd) to a cache
 as it arrives, so an interrupted run continues where it stopped when started again: no answer is lost
 and no prompt is asked twice.
 
@@ -34,7 +38,8 @@ and no prompt is asked twice.
                            question; the output lines are what \`hanlab eval mcqa --records\` reads.
   --base-url URL       e.g. http://localhost:8000/v1 (vLLM), http://localhost:8080/v1 (llama.cpp),
                        http://localhost:11434/v1 (Ollama)
-  --model NAME         the served model name
+  --model NAME         the served model name, or without --base-url a GGUF model file, run in this
+                       process by llama.cpp (node-llama-cpp's CPU build; see README, "Local GGUF models")
   --out FILE           answers, JSON Lines (written when every prompt has an answer)
   --cache FILE         the resumable answer cache (default: <out>.cache.jsonl); one run at a
                        time per cache: a second run on it stops with an error (<cache>.lock)
@@ -51,6 +56,16 @@ and no prompt is asked twice.
   --retries N          retries on 429 / 5xx / timeouts / network errors (default 4)
   --api-key-env NAME   environment variable holding the API key (default OPENAI_API_KEY; unset = none)
   --limit N            only the first N prompts (a smoke test)
+
+Local GGUF model only:
+  --chat-template M    auto (default): the model's own chat template (tokenizer.chat_template) when it
+                       has one; none: the prompt text as it is (a chat's messages one paragraph each)
+  --lora FILE[:SCALE]  a LoRA adapter in GGUF (scale default 1); repeatable
+  --json-schema FILE   every answer is JSON valid under this JSON Schema (a grammar constrains it)
+  --seed N             sampling seed, for --temperature above 0 (default 0)
+  --threads N          CPU threads (default: all cores)
+  --gpu G              auto (default), off, vulkan, cuda (the GPU builds are optional: see README)
+  --context-size N     tokens of context (default: the model's, at most 4096)
   -h, --help           show this help`;
 
 /** One prompt and what goes beside its answer in the output line. */
@@ -143,14 +158,28 @@ export async function run(argv: string[]): Promise<number> {
     limit: { type: 'string' },
     config: { type: 'string' },
     rate: { type: 'string' },
+    'chat-template': { type: 'string' },
+    lora: { type: 'string', multiple: true },
+    'json-schema': { type: 'string' },
+    seed: { type: 'string' },
+    threads: { type: 'string' },
+    gpu: { type: 'string' },
+    'context-size': { type: 'string' },
   });
   if (!options) return 0;
   const config: GenerationConfig = options.config !== undefined ? readGenerationConfig(options.config) : {};
   const baseUrl = options['base-url'] ?? config.baseUrl;
   const modelName = options.model ?? config.model;
-  for (const [required, value] of [['data', options.data], ['base-url', baseUrl], ['model', modelName], ['out', options.out]] as const) {
-    if (!value) throw usageError(`--${required} is required${required === 'base-url' || required === 'model' ? ' (or in --config)' : ''}`, USAGE);
+  const local = baseUrl === undefined && modelName !== undefined && /\.gguf$/i.test(modelName);
+  for (const [required, value] of [['data', options.data], ['base-url', local ? 'local' : baseUrl], ['model', modelName], ['out', options.out]] as const) {
+    if (!value) {
+      const where = required === 'base-url' ? ' (or in --config), or --model FILE.gguf to run a model here' : required === 'model' ? ' (or in --config)' : '';
+      throw usageError(`--${required} is required${where}`, USAGE);
+    }
   }
+  const localOnly = (['chat-template', 'lora', 'json-schema', 'seed', 'threads', 'gpu', 'context-size'] as const).filter((name) => options[name] !== undefined);
+  if (!local && localOnly.length) throw new UsageError(`--${localOnly[0]} is for a local GGUF model (--model FILE.gguf without --base-url)`);
+  const localSettings = local ? readLocalSettings(options) : {};
   const subset = options.subset as McqaSubset | undefined;
   if (subset !== undefined && !(MCQA_SUBSETS as readonly string[]).includes(subset)) throw new UsageError(`--subset must be one of ${MCQA_SUBSETS.join(', ')}`);
   const isInt = (n: number) => Number.isInteger(n);
@@ -179,6 +208,9 @@ export async function run(argv: string[]): Promise<number> {
   const cachePath = options.cache ?? `${out}.cache.jsonl`;
   const apiKey = process.env[options['api-key-env'] ?? config.apiKeyEnv ?? 'OPENAI_API_KEY'] || undefined;
   const every = Math.max(1, Math.floor(items.length / 20));
+  const started = performance.now();
+  let promptTokens = 0;
+  let generatedTokens = 0;
   // Ctrl-C stops cleanly: requests in flight are aborted, every answer so far is already in the cache.
   const stop = new AbortController();
   const onInterrupt = () => {
@@ -189,8 +221,9 @@ export async function run(argv: string[]): Promise<number> {
   const generation = await generate(
     items.map((item) => item.prompt),
     {
-      baseUrl: baseUrl!,
+      baseUrl: local ? undefined : baseUrl,
       model: modelName!,
+      ...localSettings,
       apiKey,
       temperature,
       maxTokens,
@@ -200,8 +233,15 @@ export async function run(argv: string[]): Promise<number> {
       retries,
       cachePath,
       signal: stop.signal,
-      onAnswer: (_answer, done, total) => {
-        if (done % every === 0 || done === total) console.error(`${done}/${total} answered`);
+      onAnswer: (answer, done, total) => {
+        promptTokens += answer.promptTokens ?? 0;
+        generatedTokens += answer.generatedTokens ?? 0;
+        if (done % every !== 0 && done !== total) return;
+        const seconds = (performance.now() - started) / 1000;
+        const speed = local && generatedTokens > 0
+          ? `, ${(generatedTokens / seconds).toFixed(1)} tokens/s generated (${generatedTokens} tokens, ${promptTokens} prompt tokens read)`
+          : '';
+        console.error(`${done}/${total} answered${speed}`);
       },
       onRetry: (event) => console.error(`retry ${event.attempt} of prompt ${event.index} in ${event.delayMs} ms: ${event.error.message}`),
     },
@@ -220,4 +260,33 @@ export async function run(argv: string[]): Promise<number> {
       `${s.staleLockPid !== undefined ? `, the lock of a run that died (pid ${s.staleLockPid}) taken over` : ''}); cache: ${cachePath}`,
   );
   return 0;
+}
+
+type LocalSettings = Pick<GenerateOptions, 'chatTemplate' | 'loras' | 'jsonSchema' | 'seed' | 'threads' | 'gpu' | 'contextSize'>;
+
+/** The local engine's options, checked (the model file itself is checked when it opens). */
+function readLocalSettings(options: Record<string, string | string[] | boolean | undefined>): LocalSettings {
+  const text = (name: string) => options[name] as string | undefined;
+  const chatTemplate = text('chat-template') ?? 'auto';
+  if (chatTemplate !== 'auto' && chatTemplate !== 'none') throw new UsageError(`--chat-template must be auto or none, not "${chatTemplate}"`);
+  const gpu = text('gpu') ?? 'auto';
+  if (!(GPU_CHOICES as readonly string[]).includes(gpu)) throw new UsageError(`--gpu must be one of ${GPU_CHOICES.join(', ')}, not "${gpu}"`);
+  const isInt = (n: number) => Number.isInteger(n);
+  const loras = ((options.lora as string[] | undefined) ?? []).map((spec) => {
+    // FILE[:SCALE]; a path may itself hold colons, so only a trailing number is a scale.
+    const match = /^(.*):([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)$/i.exec(spec);
+    const file = match ? match[1]! : spec;
+    const scale = match ? Number(match[2]) : 1;
+    if (!file) throw new UsageError(`--lora ${spec}: expected FILE.gguf or FILE.gguf:SCALE`);
+    return { file, scale };
+  });
+  return {
+    chatTemplate,
+    loras,
+    jsonSchema: text('json-schema') === undefined ? undefined : readJsonSchema(text('json-schema')!),
+    seed: parseNumberOption(text('seed'), '--seed', 0, (n) => isInt(n) && n >= 0 && n <= 0xffffffff, 'an integer from 0 to 4294967295'),
+    threads: text('threads') === undefined ? undefined : parseNumberOption(text('threads'), '--threads', 0, (n) => isInt(n) && n >= 1, 'a positive integer'),
+    gpu: gpu as GpuChoice,
+    contextSize: text('context-size') === undefined ? undefined : parseNumberOption(text('context-size'), '--context-size', 0, (n) => isInt(n) && n >= 16, 'an integer >= 16'),
+  };
 }

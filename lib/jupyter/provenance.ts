@@ -101,3 +101,32 @@ export function hashExistingInputs(inputs: readonly string[], root: string): { h
   }
   return { hashes, missing };
 }
+
+/**
+ * What produced a run, by content: SHA-256 of the notebook's bytes, of every file under `lib/`
+ * (relative paths and contents), and of the declared inputs' hashes, plus one hash over all three.
+ * Unlike a commit it identifies a dirty tree too, and it does not change when only unrelated files
+ * (other notebooks, tests, the reports themselves) do. The templates that render the run are stamped
+ * by the report itself (lib/report/render.ts).
+ */
+export interface ContentStamp {
+  /** One hash over the parts below. */
+  combined: string;
+  notebook: string;
+  lib?: string;
+  /** Over the declared inputs' hashes (`inputHashes`), sorted by path. */
+  data?: string;
+}
+
+export function contentStamp(notebookFile: string, root: string, inputHashes: Record<string, string>): ContentStamp {
+  const notebook = sha256(readFileSync(notebookFile));
+  const folder = (name: string) => {
+    const full = path.join(root, name);
+    return existsSync(full) && statSync(full).isDirectory() ? hashInput(full) : undefined;
+  };
+  const lib = folder('lib');
+  const inputs = Object.keys(inputHashes).sort();
+  const data = inputs.length ? sha256(inputs.map((input) => `${input}\0${inputHashes[input]}\n`).join('')) : undefined;
+  const combined = sha256(`notebook ${notebook}\nlib ${lib ?? '-'}\ndata ${data ?? '-'}\n`);
+  return { combined, notebook, ...(lib ? { lib } : {}), ...(data ? { data } : {}) };
+}

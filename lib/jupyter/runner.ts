@@ -20,7 +20,7 @@ import { ExecuteTimeout, type KernelConnection, type KernelHostManifest, type Ke
 import { readKernelSpec } from './kernelspec.js';
 import { readNotebook, sourceText, writeNotebook, type CodeCell, type ErrorOutput, type Notebook, type Output } from '../notebook/nbformat.js';
 import { injectParameters, INJECTED_TAG, hasTag } from '../notebook/parameters.js';
-import { gitState, hashExistingInputs, packageVersions, type GitState } from './provenance.js';
+import { contentStamp, gitState, hashExistingInputs, packageVersions, type ContentStamp, type GitState } from './provenance.js';
 import { readResults } from '../results/read.js';
 
 export interface RunOptions {
@@ -110,6 +110,8 @@ export interface RunMetadata {
   deviceSource?: 'notebook' | 'runner-probe' | 'kernel-probe';
   packages: Record<string, string>;
   git?: GitState;
+  /** The notebook, lib/ and declared inputs by content (local kernels; see contentStamp). */
+  contentStamp?: ContentStamp;
   platform: { os: string; arch: string; node: string };
   /** SHA-256 of the declared inputs (metadata.hanlab.report.inputs) where the kernel ran. */
   inputHashes?: Record<string, string>;
@@ -327,6 +329,7 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
     deviceSource,
     packages: host ? host.packages : packageVersions(root),
     git: host ? host.git : launcher ? undefined : await gitPromise,
+    ...(launcher ? {} : { contentStamp: contentStamp(path.resolve(input), root, localInputs.hashes) }),
     platform: host ? host.platform : { os: process.platform, arch: process.arch, node: process.version },
     ...(Object.keys(inputHashes).length ? { inputHashes } : {}),
     ...(mismatch ? { inputMismatch: mismatch } : {}),

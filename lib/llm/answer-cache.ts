@@ -25,6 +25,11 @@ export interface AnswerSettings {
   model: string;
   temperature: number;
   maxTokens: number;
+  /**
+   * Whatever else decides the answer, as one canonical string: the local engine's chat-template mode,
+   * LoRA adapters, seed and JSON schema. Absent for the server path (its keys stay as they were).
+   */
+  variant?: string;
 }
 
 export interface CachedAnswer extends AnswerSettings {
@@ -49,7 +54,9 @@ export function promptHash(messages: readonly ChatMessage[]): string {
  * so all of them are part of the key.
  */
 export function answerKey(settings: AnswerSettings, hashOfPrompt: string): string {
-  const canonical = JSON.stringify([settings.model, settings.temperature, settings.maxTokens, hashOfPrompt]);
+  const parts: unknown[] = [settings.model, settings.temperature, settings.maxTokens, hashOfPrompt];
+  if (settings.variant !== undefined) parts.push(settings.variant);
+  const canonical = JSON.stringify(parts);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -288,6 +295,7 @@ function parseCacheLine(line: string, file: string, lineNumber: number): CachedA
     model: record.model as string,
     temperature: record.temperature as number,
     maxTokens: record.maxTokens as number,
+    ...(typeof record.variant === 'string' ? { variant: record.variant } : {}),
     answer: record.answer as string,
     // Explicit type: tslab compiles lib/ without strictNullChecks, where the narrowed type is lost.
     finishReason: finishReason as string | null,

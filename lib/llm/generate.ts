@@ -1,5 +1,7 @@
 /**
- * `generate(prompts, options)`: answers for many prompts from an OpenAI-compatible server, with a
+ * `generate(prompts, options)`: answers for many prompts from an OpenAI-compatible server, or, without a
+ * base URL, from a GGUF model file run in this process (lib/llm/local-engine.ts, one prompt at a time,
+ * same cache and lock; the engine loads only when some prompt is not cached). The server path has a
  * concurrency limit and an optional request-rate limit, retries with exponential backoff (jittered,
  * honouring `Retry-After`) on 429 / 5xx / timeouts / network errors / empty replies, and the resumable
  * answer cache, so an interrupted run picks up where it stopped without asking any prompt twice.
@@ -10,14 +12,20 @@
  */
 import { HanlabError, UsageError } from '../errors.js';
 import { AnswerCache, answerKey, promptHash, type AnswerSettings } from './answer-cache.js';
-import { ChatCompletionError, createChatCompletion, type ChatMessage } from './openai-client.js';
+import { ChatCompletionError, createChatCompletion, type ChatCompletion, type ChatMessage } from './openai-client.js';
+import type { GpuChoice } from './gpu-choice.js';
+import type { LocalModel } from './local-engine.js';
 
 /** A bare string is one user message. */
 export type Prompt = string | readonly ChatMessage[];
 
 export interface GenerateOptions {
-  /** e.g. `http://localhost:8000/v1` (vLLM), `http://localhost:8080/v1` (llama.cpp), `http://localhost:11434/v1` (Ollama). */
-  baseUrl: string;
+  /**
+   * e.g. `http://localhost:8000/v1` (vLLM), `http://localhost:8080/v1` (llama.cpp), `http://localhost:11434/v1` (Ollama).
+   * Without it, `model` is a GGUF file that runs in this process (lib/llm/local-engine.ts).
+   */
+  baseUrl?: string;
+  /** The served model name, or with no `baseUrl` the GGUF file's path. */
   model: string;
   apiKey?: string;
   /** Default 0 (greedy), so that evaluation answers are reproducible. */
@@ -48,6 +56,22 @@ export interface GenerateOptions {
   onRetry?: (event: RetryEvent) => void;
   /** Random source for the jitter; tests pass a fixed one. Default Math.random. */
   random?: () => number;
+  /** Local engine: `auto` (default) applies the model's own chat template when it has one; `none` sends the prompt text as it is. */
+  chatTemplate?: 'auto' | 'none';
+  /** Local engine: LoRA adapters (GGUF) with their scales. */
+  loras?: readonly { file: string; scale: number }[];
+  /** Local engine: every answer is JSON valid under this schema (lib/llm/json-schema.ts says which subset). */
+  jsonSchema?: object;
+  /** Local engine: the sampling seed (matters only with a temperature above 0). Default 0. */
+  seed?: number;
+  /** Local engine: CPU threads. */
+  threads?: number;
+  /** Local engine: `auto` (default), `off`, `vulkan`, `cuda`. */
+  gpu?: GpuChoice;
+  /** Local engine: tokens of context (default: the model's, at most 4096). */
+  contextSize?: number;
+  /** Local engine: a model opened already (a notebook keeps one across calls); it is not disposed here. */
+  localModel?: LocalModel;
 }
 
 export interface GeneratedAnswer {
@@ -59,6 +83,9 @@ export interface GeneratedAnswer {
   /** HTTP attempts this run made for it (0 when cached). */
   attempts: number;
   promptHash: string;
+  /** Local engine, generated answers only: tokens read and written (for a tokens/s progress line). */
+  promptTokens?: number;
+  generatedTokens?: number;
 }
 
 export interface RetryEvent {
@@ -118,13 +145,35 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
   return Math.round(delay / 2 + random() * (delay / 2));
 }
 
+/** The prompt text the local engine completes without a chat template: the messages' contents, one paragraph each. */
+export function rawPromptText(messages: readonly ChatMessage[]): string {
+  return messages.map((m) => m.content).join('\n\n');
+}
+
 export async function generate(prompts: readonly Prompt[], options: GenerateOptions): Promise<GenerationRun> {
+  const local = options.baseUrl === undefined;
+  if (local && options.localModel === undefined && !/\.gguf$/i.test(options.model ?? '')) {
+    throw new UsageError(`a server's base URL is needed unless the model is a .gguf file that runs here, and "${options.model}" is not one`);
+  }
+  const temperature = options.temperature ?? 0;
   const settings: AnswerSettings = {
     model: options.model,
-    temperature: options.temperature ?? 0,
+    temperature,
     maxTokens: options.maxTokens ?? 512,
+    ...(local
+      ? {
+          variant: JSON.stringify({
+            engine: 'gguf',
+            chatTemplate: options.chatTemplate ?? 'auto',
+            loras: options.loras ?? [],
+            seed: temperature > 0 ? options.seed ?? 0 : null,
+            jsonSchema: options.jsonSchema ?? null,
+          }),
+        }
+      : {}),
   };
-  const concurrency = options.concurrency ?? 4;
+  // One local model answers one prompt at a time.
+  const concurrency = local ? 1 : options.concurrency ?? 4;
   const retries = options.retries ?? 4;
   const timeoutMs = options.timeoutMs ?? 120_000;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`concurrency must be a positive integer, got ${concurrency}`);
@@ -187,7 +236,7 @@ export async function generate(prompts: readonly Prompt[], options: GenerateOpti
   const worker = async () => {
     while (next < pending.length && failures.length === 0 && !options.signal?.aborted) {
       const job = pending[next++];
-      const result = await askWithRetries(job.messages, job.indices[0]);
+      const result = local ? await askLocal(job.messages) : await askWithRetries(job.messages, job.indices[0]);
       if (result instanceof ChatCompletionError) {
         failures.push({ index: job.indices[0], error: result });
         continue;
@@ -211,17 +260,46 @@ export async function generate(prompts: readonly Prompt[], options: GenerateOpti
           fromCache: position > 0,
           attempts: position === 0 ? result.attempts : 0,
           promptHash: job.hash,
+          ...(position === 0 && result.tokens ? result.tokens : {}),
         });
       });
     }
   };
 
-  const askWithRetries = async (messages: ChatMessage[], index: number) => {
+  let engine: LocalModel | undefined = options.localModel;
+  let openedEngine: LocalModel | undefined;
+  type Answered = { completion: ChatCompletion; attempts: number; tokens?: { promptTokens: number; generatedTokens: number } };
+  const askLocal = async (messages: ChatMessage[]): Promise<Answered | ChatCompletionError> => {
+    if (!engine) {
+      const { openLocalModel } = await import('./local-engine.js');
+      engine = openedEngine = await openLocalModel(options.model, {
+        threads: options.threads, gpu: options.gpu, loras: options.loras, contextSize: options.contextSize,
+      });
+    }
+    const completionOptions = {
+      temperature, maxTokens: settings.maxTokens, seed: options.seed ?? 0, jsonSchema: options.jsonSchema, signal: options.signal,
+    };
+    try {
+      const completion = options.chatTemplate !== 'none' && engine.chatTemplate !== undefined
+        ? await engine.chat(messages, completionOptions)
+        : await engine.complete(rawPromptText(messages), completionOptions);
+      return {
+        completion: { content: completion.text, finishReason: completion.finishReason } as ChatCompletion,
+        attempts: 1,
+        tokens: { promptTokens: completion.promptTokens, generatedTokens: completion.generatedTokens },
+      };
+    } catch (error) {
+      if (options.signal?.aborted) return new ChatCompletionError('request cancelled', { kind: 'aborted', retryable: false });
+      throw error;
+    }
+  };
+
+  const askWithRetries = async (messages: ChatMessage[], index: number): Promise<Answered | ChatCompletionError> => {
     for (let attempt = 1; ; attempt++) {
       if (takeSlot && !(await takeSlot(options.signal))) return new ChatCompletionError('request cancelled', { kind: 'aborted', retryable: false });
       try {
         const completion = await createChatCompletion(
-          { baseUrl: options.baseUrl, apiKey: options.apiKey },
+          { baseUrl: options.baseUrl!, apiKey: options.apiKey },
           { model: settings.model, messages, temperature: settings.temperature, maxTokens: settings.maxTokens },
           { timeoutMs, signal: options.signal },
         );
@@ -242,6 +320,7 @@ export async function generate(prompts: readonly Prompt[], options: GenerateOpti
     await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
   } finally {
     await cache?.close();
+    await openedEngine?.dispose();
   }
   if (failures.length > 0) {
     failures.sort((a, b) => a.index - b.index);

@@ -201,7 +201,7 @@ function confusedPair(results: NamedResult[]): Finding[] {
     findings.push({
       rule: 'confused-pair',
       title: '가장 많이 헷갈린 쌍',
-      text: `${titleOf(result)}: 정답 ${josa(`"${gold}"`, '을/를')} ${josa(`"${predicted}"`, '으로/로')} 예측한 경우가 ${thousands(best.count)}건으로 가장 많습니다 (정답 "${gold}" ${thousands(goldTotal)}건 중 ${percent(best.count / goldTotal)}).`,
+      text: `${titleOf(result)}에서 정답 ${josa(`"${gold}"`, '을/를')} ${josa(`"${predicted}"`, '으로/로')} 예측한 경우가 ${thousands(best.count)}건으로 가장 많습니다 (정답 "${gold}" ${thousands(goldTotal)}건 중 ${percent(best.count / goldTotal)}).`,
       brief: `혼동 ${gold}→${predicted} ${thousands(best.count)}건`,
       numbers: { count: best.count, goldTotal },
       sources: [result.name],

@@ -13,6 +13,7 @@ import type nunjucks from 'nunjucks';
 import { InputError } from '../errors.js';
 import type { Notebook } from '../notebook/nbformat.js';
 import { readResults } from '../results/read.js';
+import { hashInputs } from '../jupyter/provenance.js';
 import { INTERPRETATION_TABLE, findFindings, interpretLevel, levelInput, type Finding, type LevelVerdict } from './findings.js';
 import { renderPage } from '../results/html.js';
 import { createMarkdownEnvironment } from '../results/markdown-env.js';
@@ -138,6 +139,17 @@ export interface RenderedReport {
   charts: ChartFile[];
 }
 
+/**
+ * The run's 재현 정보 plus the templates that render it: the run's content stamp (lib/jupyter/provenance.ts)
+ * names the notebook, lib/ and data; the report is those results through these templates.
+ */
+function withTemplatesStamp(context: object, templatesDir: string): object {
+  const run = (context as { run?: unknown }).run;
+  if (!Array.isArray(run) || run.length === 0) return context;
+  const hash = hashInputs([templatesDir], templatesDir)[templatesDir];
+  return { ...context, run: [...run, { label: '템플릿 해시', value: `templates/ ${hash.slice(0, 16)} (SHA-256 앞 16자리)` }] };
+}
+
 function renderMarkdownWithCharts(context: object, options: RenderOptions, template: string) {
   const templatesDir = resolveTemplatesDir(options);
   if (!existsSync(path.join(templatesDir, `${template}.njk`))) {
@@ -151,7 +163,7 @@ function renderMarkdownWithCharts(context: object, options: RenderOptions, templ
   const charts = new ChartCollector(reportName);
   const env = createMarkdownEnvironment(templatesDir);
   configure(env, charts);
-  const markdown = tidyMarkdown(env.render(`${template}.njk`, context));
+  const markdown = tidyMarkdown(env.render(`${template}.njk`, withTemplatesStamp(context, templatesDir)));
   return { markdown, charts: charts.charts, templatesDir };
 }
 

@@ -210,7 +210,8 @@ export function environmentRows(env: EnvironmentResult): InfoRow[] {
   const rows: InfoRow[] = [];
   if (env.hardware !== undefined) rows.push({ label: '하드웨어', value: env.hardware });
   if (env.backend !== undefined) rows.push({ label: '백엔드', value: env.backend, code: true });
-  if (env.durationMs !== undefined) rows.push({ label: '실행 시간', value: formatDuration(env.durationMs) });
+  // The runner's 실행 시간 (재현 정보) covers the whole run; this is what the notebook timed itself.
+  if (env.durationMs !== undefined) rows.push({ label: '계산 시간 (노트북 측정)', value: formatDuration(env.durationMs) });
   if (env.samples !== undefined) rows.push({ label: '샘플 수', value: env.samples.toLocaleString('en-US') });
   const speed = env.samplesPerSec ?? (env.samples !== undefined && env.durationMs ? env.samples / (env.durationMs / 1000) : undefined);
   if (speed !== undefined) rows.push({ label: '처리 속도', value: `${speed.toFixed(1)} 샘플/초` });
@@ -221,6 +222,7 @@ export function environmentRows(env: EnvironmentResult): InfoRow[] {
 /** Korean labels for the runner's metadata (lib/jupyter/runner.ts RunMetadata); other keys print under their own name. */
 const RUN_LABELS: Record<string, string> = {
   git: 'git 커밋',
+  contentStamp: '내용 해시',
   inputHashes: '데이터 해시',
   parameters: '매개변수',
   injectedParameters: '매개변수 주입',
@@ -239,6 +241,7 @@ const RUN_LABELS: Record<string, string> = {
   endedAt: '종료 시각',
   durationMs: '실행 시간',
   kernelStartMs: '커널 시작 시간',
+  cellTimeoutMs: '셀 시간 제한',
   cells: '셀 실행',
   inputMismatch: '서버와 다른 입력',
   hostProbeError: '서버 정보 확인 실패',
@@ -287,9 +290,21 @@ function runValue(key: string, value: unknown): InfoRow {
   const label = Object.hasOwn(RUN_LABELS, key) ? RUN_LABELS[key] : key;
   const isMap = value !== null && typeof value === 'object' && !Array.isArray(value);
   if (key === 'git' && isMap && typeof (value as { commit?: unknown }).commit === 'string') {
+    // A commit identifies the code only when the tree was clean; a dirty tree is identified by 내용 해시.
     const git = value as { commit: string; dirty?: unknown };
-    return { label, value: git.dirty === true ? `${git.commit} (커밋되지 않은 변경 있음)` : git.commit, code: git.dirty !== true };
+    return git.dirty === true
+      ? { label, value: '커밋되지 않은 변경이 있던 작업 트리라 커밋으로는 식별할 수 없습니다 (내용 해시를 보세요)' }
+      : { label, value: git.commit, code: true };
   }
+  if (key === 'contentStamp' && isMap && typeof (value as { combined?: unknown }).combined === 'string') {
+    const stamp = value as Record<string, unknown>;
+    const short = (name: string) => (typeof stamp[name] === 'string' ? (stamp[name] as string).slice(0, 16) : undefined);
+    const parts = [['노트북', 'notebook'], ['lib/', 'lib'], ['데이터', 'data']]
+      .filter(([, name]) => short(name) !== undefined)
+      .map(([part, name]) => `${part} ${short(name)}`);
+    return { label, value: `${short('combined')} (${parts.join(' · ')}, SHA-256 앞 16자리)` };
+  }
+  if (key === 'cellTimeoutMs' && (typeof value === 'number' || value === null)) return { label, value: value === null ? '없음' : formatDuration(value) };
   if (key === 'packages' && isMap) {
     return { label, value: Object.entries(value as Record<string, unknown>).map(([name, version]) => `${name} ${String(version)}`).join(', ') };
   }

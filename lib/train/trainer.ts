@@ -582,7 +582,7 @@ class Trainer {
       } else {
         this.epochsWithoutImprovement++;
       }
-      this.history.overfitting ??= detectOverfitting(this.history.epochs, this.bestEpoch);
+      this.history.overfitting = updateOverfitting(this.history.overfitting, this.history.epochs, this.bestEpoch);
       const patience = this.options.patience ?? 3;
       if (patience > 0 && this.epochsWithoutImprovement >= patience && epochNumber < this.options.epochs) {
         this.history.stoppedEarly = true;
@@ -689,7 +689,19 @@ export function detectOverfitting(epochs: readonly EpochRecord[], bestEpoch: num
     trainLossDrop: lossDrop,
     validationDrop,
     message:
-      `과적합 신호: ${bestEpoch} 에폭 이후 학습 손실은 ${(lossDrop * 100).toFixed(0)}% 더 줄었지만 ` +
+      `과적합 신호: ${bestEpoch} 에폭부터 ${last.epoch} 에폭까지 학습 손실은 ${(lossDrop * 100).toFixed(0)}% 더 줄었지만 ` +
       `검증 점수는 ${(validationDrop * 100).toFixed(2)}%p 떨어졌습니다. 조기 종료나 드롭아웃·데이터 증강을 검토하세요.`,
   };
+}
+
+/**
+ * The overfitting signal after one more epoch. A finding must hold for the state it is printed with:
+ * a signal raised earlier is withdrawn when a later epoch beats its best epoch (the validation score
+ * recovered), and is kept (its message names the epochs it covers) only while that best still stands.
+ */
+export function updateOverfitting(previous: OverfittingSignal | null, epochs: readonly EpochRecord[], bestEpoch: number | null): OverfittingSignal | null {
+  const now = detectOverfitting(epochs, bestEpoch);
+  if (now) return now;
+  if (previous && previous.bestEpoch === bestEpoch) return previous;
+  return null;
 }

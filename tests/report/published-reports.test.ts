@@ -16,7 +16,7 @@ import { readNotebook } from '../../lib/notebook/nbformat.js';
 import { renderDocuments } from '../../lib/report/render.js';
 
 const DIR = 'reports';
-const reports = readdirSync(DIR).filter((f) => f.endsWith('.md') && f !== 'index.md').map((f) => f.replace(/\.md$/, '')).sort();
+const reports = readdirSync(DIR).filter((f) => f.endsWith('.md') && f !== 'index.md' && f !== 'README.md').map((f) => f.replace(/\.md$/, '')).sort();
 const markdownOf = (name: string) => readFileSync(path.join(DIR, `${name}.md`), 'utf8');
 /** The body a reader sees before the run-metadata section. */
 const bodyOf = (name: string) => markdownOf(name).split('\n---\n\n## 실행 정보\n')[0];

@@ -70,7 +70,7 @@ for (const file of NOTEBOOKS) {
 
 test('study 000 template: the overfitting analysis follows the numbers', () => {
   const results = {
-    'data-note': { reconstruction: true, text: '재구성 | <script>alert(1)</script>' },
+    'data-note': { source: 'reconstructed', files: ['data/study-000/base.jsonl'], text: '재구성 | <script>alert(1)</script>' },
     scores: { kind: 'comparison', base: { precision: 0.5, recall: 0.0455, f1: 0.0833, tp: 1, fp: 1, fn: 21 }, tuned: { precision: 0, recall: 0, f1: 0, tp: 0, fp: 0, fn: 22 }, highlight: ['f1'] },
     loss: { kind: 'loss', epochs: [{ epoch: 1, trainLoss: 7.5 }, { epoch: 2, trainLoss: 0 }] },
     'loss-summary': { first: 7.5, min: 0, minEpoch: 2, last: 0, lastEpoch: 2, epochs: 2, baseF1: 0.0833, tunedF1: 0, trainSentences: 37, testSentences: 8 },
@@ -80,7 +80,8 @@ test('study 000 template: the overfitting analysis follows the numbers', () => {
   assert.match(md, /\*\*과적합\*\*입니다/);
   assert.match(md, /\*\*파인튜닝으로 성능이 나아지지 않았습니다\*\*/);
   assert.match(md, /\| \*\*F1\*\* \| \*\*0\.0833\*\* \| \*\*0\.0000\*\* \| \*\*-0\.0833\*\* \|/);
-  assert.match(md, /모두 일치합니다/);
+  assert.match(md, /모두 일치합니다\. 이 기록은 그 표에서 재구성한 것이라 일치는 구성상 당연하며/, 'agreement with rebuilt records is said to be by construction');
+  assert.match(md, /> \*\*데이터 안내 — 공개 보고서의 표에서 재구성한 기록\*\*: 이 보고서의 수치는 `data\/study-000\/base\.jsonl`에서 계산했습니다\./);
   assert.match(md, /재구성 \\\| \\<script>/, 'untrusted text is escaped');
   assert.doesNotMatch(md, /(^|[^\\])<script>/, 'no raw <script> tag');
 
@@ -122,5 +123,8 @@ test('study 002 template: per-subset table with ▴ gains and the CI conclusion'
   assert.match(md, /Doctor \(435\)/);
   assert.match(md, /▴ 15\.98%/);
   assert.match(md, /- 한 부분집합 모두 차이의 95% 신뢰구간이 0을 포함합니다\./);
-  assert.match(md, /전체\(문항 가중\) 차이의 95% 신뢰구간: -0\.90%p ~ \+11\.70%p/);
+  assert.match(md, /전체 차이의 95% 신뢰구간: 문항 가중\(micro\) -0\.90%p ~ \+11\.70%p\.\n/);
+  const both = renderMarkdown(withResults('05-kormedmcqa.ipynb', { ...results, 'ci-summary': { ...results['ci-summary'], macroLow: 0.01, macroHigh: 5.13, overallLine: '어느 평균을 쓰느냐에 따라 판단이 갈립니다.', pairingAssumed: true } }), { file: '05' });
+  assert.match(both, /문항 가중\(micro\) -0\.90%p ~ \+11\.70%p, 세트 평균\(macro\) \+0\.01%p ~ \+5\.13%p\. 어느 평균을 쓰느냐에 따라 판단이 갈립니다\./);
+  assert.match(both, /향상이 우연과 구별되는지는 실제 문항별 답변이 있어야 판단할 수 있습니다/, 'the assumed overlap of rebuilt records is named');
 });

@@ -82,7 +82,7 @@ describe('own data gives a coherent report (notebooks 01–06 on synthetic data)
     assert.match(md, /\| test \| 5 \|/);
     assert.match(md, /klue\.tsv`의 32문장을 고정 분할 `[^`]*partition\.json`에 따라 train \/ validation \/ test로 나눠 씁니다/);
     assert.doesNotMatch(md, /21,008|5,000문장|KLUE NER v1\.1 dev의/, 'no word of the shipped KLUE split for our own file');
-    assert.match(md, /train 23문장 × 1 에폭/);
+    assert.match(md, /학습 23문장 × 1 에폭/);
   });
 
   test('04 structured JSON: 37 records of our own', async () => {
@@ -107,7 +107,8 @@ describe('own data gives a coherent report (notebooks 01–06 on synthetic data)
     assert.match(md, new RegExp(`\\| risk_level 정확도 \\(전체 샘플 기준\\) \\| ${riskCorrect}/37 \\|`));
     assert.match(md, new RegExp(`\\| match 정확도 \\(전체 정답 항목 기준\\) \\| ${matchCorrect}/${items} \\|`));
     assert.match(md, new RegExp(`### JSON 파싱 실패 \\(${broken}건\\)`));
-    assert.doesNotMatch(md, /데이터 안내 — 재구성 자료/, 'no reconstruction note for our own data');
+    assert.doesNotMatch(md, /데이터 안내 — 공개 보고서의 표에서 재구성한 기록/, 'no reconstruction note for our own data');
+    assert.match(md, /데이터 안내 — 사용자가 준 파일/);
     // The comparison rows carry both sides: the published figure and ours.
     assert.match(lineWith(md, '| risk_level 정확도 | 135/147'), new RegExp(`\\| 135/147 \\(91\\.8%\\) \\| ${riskCorrect}/37 \\(`));
     assert.match(lineWith(md, '| match 정확도 | 611/643'), new RegExp(`\\| 611/643 \\(95\\.0%\\) \\| ${matchCorrect}/${items} \\(`));
@@ -136,12 +137,14 @@ describe('own data gives a coherent report (notebooks 01–06 on synthetic data)
     const pct = (c: number, n: number) => `${((100 * c) / n).toFixed(2)}%`;
     for (const [subset, n] of Object.entries(sizes)) {
       const name = subset[0].toUpperCase() + subset.slice(1);
-      assert.match(md, new RegExp(`\\| \\*\\*${name} \\(${n}\\)\\*\\* \\| \\*\\*${pct(expected[subset].base, n).replace('.', '\\.')}\\*\\* \\| \\*\\*${pct(expected[subset].tuned, n).replace('.', '\\.')}\\*\\*`));
+      assert.match(md, new RegExp(`\\| ${name} \\(${n}\\) \\| ${pct(expected[subset].base, n).replace('.', '\\.')} \\| ${pct(expected[subset].tuned, n).replace('.', '\\.')} \\|`));
       assert.match(md, new RegExp(`\\| ${subset} \\| ${n} \\|`), `${subset}: question count`);
     }
     assert.match(md, /세 부분집합 모두에서 파인튜닝 모델의 정확도가 베이스 모델보다 높습니다/);
     assert.match(md, /### 길이 EDA \(이 평가\)\n\n\| 부분집합 \| 건수 \| 최소 길이/, 'our own questions get a length EDA');
-    assert.doesNotMatch(md, /Gemma/, 'the study\'s model is not named as the model that answered');
+    assert.doesNotMatch(md.split('\n')[0], /Gemma/, 'the study\'s model is not named as the model that answered');
+    assert.doesNotMatch(md, /Gemma[^\n]*파인튜닝한 모델의 답변/, 'nor in the introduction');
+    assert.doesNotMatch(md, /자리표시자/, 'our own questions are not called placeholders');
     // Both sides on the comparison line.
     assert.match(lineWith(md, '| Doctor | 435 / 23 |'), /\| 33\.1% \| \d+(\.\d+)?% \|/);
     assertLabelled(md, 'data/study-002/published.json');
@@ -188,9 +191,10 @@ describe('own data gives a coherent report (notebooks 01–06 on synthetic data)
     assert.match(md, /\| train \| 23 \|/);
     assert.match(md, /\| test \| 5 \|/);
     assert.match(md, /\| 합계 \| 9 \| 9 \|/);
-    assert.match(md, /- JSON 파싱 성공: 6\/9/);
+    assert.match(md, /답변 9개 중 3개가 파싱 에러입니다/);
+    assert.match(md, /데이터 안내 — 사용자가 준 파일/, 'our answers are not called a replay of the study');
     assert.match(md, /변환 단계별 점수와 정답 개체 18개의 행방/);
-    assert.match(md, /oracle round trip \(정답 → JSON → 태그\), klue\.tsv 32문장/);
+    assert.match(md, /정답 왕복 변환 \(정답 → JSON → 태그\), klue\.tsv 32문장/);
     assert.doesNotMatch(md, /디버그 출력, "JSON Error" 목록/, 'our answers are not called the study\'s');
     assert.doesNotMatch(md, /EXAONE-3\.0-7\.8B 답변 재생/);
     assert.match(md, /## 6\. 모델별 성능 비교/, 'no gap in the numbering without fresh answers');

@@ -207,7 +207,7 @@ describe('notebooks 03 and 06 fine-tune a local checkpoint (model_dir)', { concu
     assert.match(md, /\| Test \| 9개 문장, 정답 개체 27개 \|/);
     assert.match(md, /\| 학습 데이터 \| 24개 문장, 정답 개체 73개 \|/);
     assert.match(md, /\| 과제 \| 음절 BIO 토큰 분류 \(태그 9개: O B-Body I-Body B-Disease I-Disease B-Treatment I-Treatment B-Symptom I-Symptom\) \|/);
-    assert.doesNotMatch(md, /데이터 안내 — 재구성 자료/, 'our own gold file is not the reconstruction');
+    assert.doesNotMatch(md, /데이터 안내 — 공개 보고서의 표에서 재구성한 기록/, 'our own gold file is not the reconstruction');
 
     // trainable%: LoRA on every dense layer of the encoder plus a new 9-tag head; the pooler is not used.
     const shapes = checkpointShapes(modelDir);

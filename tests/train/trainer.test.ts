@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SequenceTagger, DEFAULT_TAGGER_CONFIG, type TaggerConfig } from '../../lib/train/models/tagger.js';
 import { encodeTaggedSentences, evaluateTagger } from '../../lib/train/examples.js';
 import { collectTags } from '../../lib/data/klue-ner.js';
-import { detectOverfitting, isAllocationFailure, trainModel, type EpochRecord, type TrainOptions } from '../../lib/train/trainer.js';
+import { detectOverfitting, isAllocationFailure, updateOverfitting, trainModel, type EpochRecord, type TrainOptions } from '../../lib/train/trainer.js';
 import { Vocabulary } from '../../lib/train/vocabulary.js';
 import { klueSentences, maxAbsDifference, setupBackend } from './helpers.js';
 
@@ -135,6 +135,39 @@ test('overfitting signal: training loss falls while validation falls for two epo
   assert.equal(detectOverfitting(rising.slice(0, 3), 2), null, 'one bad epoch is not a trend');
   const flatLoss = [epoch(1, 1, 0.6), epoch(2, 0.6, 0.8), epoch(3, 0.59, 0.78), epoch(4, 0.58, 0.74)];
   assert.equal(detectOverfitting(flatLoss, 2), null, 'validation noise without a loss collapse');
+});
+
+test('overfitting signal: withdrawn when a later epoch beats the best it was measured from, kept while that best stands', () => {
+  const epoch = (n: number, trainLoss: number, score: number): EpochRecord => ({
+    epoch: n,
+    trainLoss,
+    validation: { score, metrics: {} },
+    seconds: 1,
+    tokensPerSecond: 1,
+    paddingEfficiency: 1,
+    memory: { numTensors: 0, numBytes: 0, rssBytes: 0 },
+  });
+  // The KLUE run of issue 25: best at 8, falling at 9-10 (signal), then epoch 12 beats epoch 8.
+  const scores = [0.5, 0.6, 0.65, 0.7, 0.72, 0.75, 0.76, 0.7733, 0.77, 0.7661, 0.772, 0.7818];
+  const epochs = scores.map((score, i) => epoch(i + 1, 0.8 ** i, score));
+  let signal = null;
+  let best: number | null = null;
+  let bestScore = -Infinity;
+  const seen: Array<number | null> = [];
+  for (let n = 1; n <= epochs.length; n++) {
+    if (epochs[n - 1].validation!.score > bestScore) {
+      bestScore = epochs[n - 1].validation!.score;
+      best = n;
+    }
+    signal = updateOverfitting(signal, epochs.slice(0, n), best);
+    seen.push(signal ? signal.epoch : null);
+  }
+  assert.deepEqual(seen.slice(0, 9), [null, null, null, null, null, null, null, null, null]);
+  assert.equal(seen[9], 10, 'raised at epoch 10: two falling epochs after the best (8)');
+  assert.equal(seen[10], 10, 'epoch 11 rose but stayed below epoch 8: the signal, measured at 10, still stands');
+  assert.equal(signal, null);
+  const raised = updateOverfitting(null, epochs.slice(0, 10), 8)!;
+  assert.match(raised.message, /8 에폭부터 10 에폭까지/, 'the message says which epochs it covers');
 });
 
 test('a worker thread computing half of each update changes nothing: the same losses and weights, bit for bit', async () => {
