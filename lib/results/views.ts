@@ -304,7 +304,9 @@ function runValue(key: string, value: unknown): InfoRow {
       .map(([part, name]) => `${part} ${short(name)}`);
     return { label, value: `${short('combined')} (${parts.join(' · ')}, SHA-256 앞 16자리)` };
   }
-  if (key === 'cellTimeoutMs' && (typeof value === 'number' || value === null)) return { label, value: value === null ? '없음' : formatDuration(value) };
+  // Two checks, not one union: tslab compiles lib/ without strictNullChecks, where `number | null` does not narrow.
+  if (key === 'cellTimeoutMs' && value === null) return { label, value: '없음' };
+  if (key === 'cellTimeoutMs' && typeof value === 'number') return { label, value: formatDuration(value) };
   if (key === 'packages' && isMap) {
     return { label, value: Object.entries(value as Record<string, unknown>).map(([name, version]) => `${name} ${String(version)}`).join(', ') };
   }
