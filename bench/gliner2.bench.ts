@@ -26,7 +26,7 @@ import { encodeEntityInputs } from '../lib/models/gliner2-input.js';
 import { Gliner2Model } from '../lib/models/gliner2.js';
 import { goldSpans, trainingStep } from '../lib/train/gliner2-fine-tune.js';
 import { AdamW } from '../lib/train/optimizer.js';
-import { SeededRandom } from '../lib/train/rng.js';
+import { SeededRandom } from '../lib/tensor/rng.js';
 import { GLINER2_REFERENCE_SCRIPT, makeTinyCheckpoint, PYTHON } from '../scripts/make-tiny-checkpoint.js';
 import { pytorchEnvironment } from './pytorch.js';
 

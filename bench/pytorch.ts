@@ -4,7 +4,7 @@
  * OpenBLAS would start a second pool of one thread per core under them, and the two fight (measured
  * here on the BiLSTM+CRF, 2 threads: about 5,000 tokens/s with OpenBLAS's pool against 19,000 without).
  * The thread count is set explicitly, so the baseline does not depend on the caller's shell; the
- * kernel is left to OpenBLAS (hanlab pins its own only while loading it, lib/backend/blas.ts).
+ * kernel is left to OpenBLAS (hanlab pins its own only while loading it, lib/tensor/blas.ts).
  */
 export { PYTHON } from '../scripts/make-tiny-checkpoint.js';
 

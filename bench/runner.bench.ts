@@ -22,10 +22,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { KernelClient } from '../lib/notebook/kernel-client.js';
-import { installKernelSpecs, type KernelSpec } from '../lib/notebook/kernelspec.js';
+import { KernelClient } from '../lib/jupyter/kernel-client.js';
+import { installKernelSpecs, type KernelSpec } from '../lib/jupyter/kernelspec.js';
 import { readNotebook, sourceText } from '../lib/notebook/nbformat.js';
-import { runNotebook } from '../lib/notebook/runner.js';
+import { runNotebook } from '../lib/jupyter/runner.js';
 
 const NOTEBOOK = 'tests/fixtures/notebooks/ten-cells.ipynb';
 const reps = Math.max(1, Number(process.env.HANLAB_BENCH_REPS ?? 3));

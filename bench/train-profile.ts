@@ -25,9 +25,9 @@ function cpuMs(): number {
   return (user + system) / 1000;
 }
 
-/** Name of a fused op from the call stack (the first frame in lib/train/ops or models). */
+/** Name of a fused op from the call stack (the first frame in lib/tensor/ops or models). */
 function callerOp(): string {
-  const frame = (new Error().stack ?? '').split('\n').find((line) => /lib\/train\/(ops|models)\//.test(line)) ?? '';
+  const frame = (new Error().stack ?? '').split('\n').find((line) => /lib\/(tensor\/ops|train\/models)\//.test(line)) ?? '';
   return `op:${/lib\/train\/\w+\/([\w-]+)\.ts/.exec(frame)?.[1] ?? 'unknown'}`;
 }
 

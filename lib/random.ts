@@ -1,7 +1,7 @@
 /**
  * Seeded random numbers for lib/ and scripts/: pure-rand's xoroshiro128+ generator and its unbiased
  * `uniformInt`, so the same seed gives the same draws on every platform and Node version. Every
- * seeded shuffle or resample in hanlab goes through here (lib/train/rng.ts keeps its own generator:
+ * seeded shuffle or resample in hanlab goes through here (lib/tensor/rng.ts keeps its own generator:
  * its checkpoints store that generator's state).
  */
 // pure-rand 8 publishes only sub-path exports ("exports": {"./generator/xoroshiro128plus": ...}) and

@@ -7,7 +7,7 @@
  * products run at 29-31 GFLOP/s per thread here; OpenBLAS's run at ~110 on the same shapes.
  *
  * Built by scripts/build-native.mjs against Node's own headers (Node-API, so one build serves every
- * Node version and every worker thread); loaded by lib/backend/blas.ts.
+ * Node version and every worker thread); loaded by lib/tensor/blas.ts.
  */
 #include <node_api.h>
 #include <stdint.h>

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // `npm run build:native` (and before `npm start` / `npm test`, with --if-stale): compiles
 // native/blas-gemm.c, the bridge from the wasm backend's matrix products to OpenBLAS
-// (lib/backend/blas.ts), into native/build/blas-gemm.node.
+// (lib/tensor/blas.ts), into native/build/blas-gemm.node.
 //
 // One C file against Node-API needs no build system: the compiler is called directly, with Node's own
 // headers (node-gyp would fetch headers from the internet where a Node install lacks them). Without a
 // C compiler or Debian's libopenblas-dev the build is skipped with one line saying so, and hanlab runs
 // the wasm backend's own products (slower, same results to rounding); `--required` makes that an error.
 //
-// Beside the addon the build writes blas-gemm.node.json, its size and SHA-256: lib/backend/blas.ts
+// Beside the addon the build writes blas-gemm.node.json, its size and SHA-256: lib/tensor/blas.ts
 // checks them before loading it, because loading a damaged (truncated) shared object kills the process
 // with SIGBUS, where no fallback can run. A build whose record is missing or does not match is stale.
 import { execFileSync } from 'node:child_process';
@@ -24,7 +24,7 @@ const record = `${target}.json`;
 const required = process.argv.includes('--required') || process.env.HANLAB_GEMM === 'openblas';
 const quiet = process.argv.includes('--quiet');
 
-/** The addon's size and checksum, as lib/backend/blas.ts checks them. */
+/** The addon's size and checksum, as lib/tensor/blas.ts checks them. */
 function describe(file) {
   const bytes = readFileSync(file);
   return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };

@@ -10,8 +10,8 @@ import { InputError, UsageError } from '../../lib/errors.js';
 import { stringifyMetricsJson } from '../../lib/metrics/json.js';
 import { KLUE_NER_TAGS } from '../../lib/metrics/klue.js';
 import { readAnswers, type AnswerSet } from '../../lib/ner/answers.js';
-import { diagnose, type Diagnosis, type DiagnoseOptions } from '../../lib/ner/diagnose.js';
-import { formatDiagnosis } from '../../lib/ner/diagnosis-format.js';
+import { diagnose, type Diagnosis, type DiagnoseOptions } from '../../lib/diagnosis/diagnose.js';
+import { formatDiagnosis } from '../../lib/diagnosis/format.js';
 import { CONVERTER_STEPS, type ConverterStepName } from '../../lib/ner/seed-converter.js';
 import { parseOptions, usageError } from '../options.js';
 

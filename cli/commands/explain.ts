@@ -4,7 +4,7 @@
  */
 import { UsageError } from '../../lib/errors.js';
 import { stringifyMetricsJson } from '../../lib/metrics/json.js';
-import { formatExplanation, formatWorstSentences } from '../../lib/ner/diagnosis-format.js';
+import { formatExplanation, formatWorstSentences } from '../../lib/diagnosis/format.js';
 import { parseNumberOption, parseOptions } from '../options.js';
 import { COMMON_OPTIONS, COMMON_OPTIONS_HELP, loadDiagnosis } from './align.js';
 

@@ -1,11 +1,11 @@
 /**
  * `hanlab kernels install|list`: put the hanlab kernelspecs where Jupyter finds them, and show what
- * each would run on. A thin shell over lib/notebook/kernelspec and lib/backend/probe.
+ * each would run on. A thin shell over lib/jupyter/kernelspec and lib/backend/probe.
  */
 import path from 'node:path';
 import { expectedBackend, probeBackends, type BackendProbe } from '../../lib/backend/probe.js';
-import { KERNEL_NAMES, findInstalledKernelSpecs, installKernelSpecs, readKernelSpec } from '../../lib/notebook/kernelspec.js';
-import { PLACEMENTS, PROCESS_PROXIES, installGatewayKernelSpecs, type Placement } from '../../lib/notebook/remote-gateway.js';
+import { KERNEL_NAMES, findInstalledKernelSpecs, installKernelSpecs, readKernelSpec } from '../../lib/jupyter/kernelspec.js';
+import { PLACEMENTS, PROCESS_PROXIES, installGatewayKernelSpecs, type Placement } from '../../lib/jupyter/remote-gateway.js';
 import { parseCommandLine, parseIntegerOption, parseList, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab kernels install [--user | --prefix DIR]

@@ -8,13 +8,14 @@ import { parseOptions } from '../options.js';
 import { initBackend } from '../../lib/backend/index.js';
 import { parseKlueNer } from '../../lib/data/klue-ner.js';
 import { readTextFile } from '../../lib/data/encoding.js';
-import { loadTextClassification, readTable, TEXT_COLUMN_CANDIDATES } from '../../lib/data/tabular.js';
+import { loadTextClassification, TEXT_COLUMN_CANDIDATES } from '../../lib/data/text-classification.js';
+import { readTable } from '../../lib/data/tabular.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { klueScores } from '../../lib/metrics/klue.js';
 import { f1Score } from '../../lib/metrics/seqeval.js';
 import { classificationFigures, loadModel, predictProbabilities, predictTagStrings, syllables } from '../../lib/train/index.js';
 import { encoderPredictor, type Predictor } from '../../lib/train/fine-tune.js';
-import { SeededRandom } from '../../lib/train/rng.js';
+import { SeededRandom } from '../../lib/tensor/rng.js';
 import { predictEntities } from './predict-entities.js';
 
 const HELP = `Usage: hanlab predict --model FILE (--input FILE | --text TEXT) [options]

@@ -7,9 +7,9 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../lib/errors.js';
-import { killAllKernels } from '../../lib/notebook/kernel-client.js';
-import { remoteLauncher, shutdownRemoteKernels } from '../../lib/notebook/remote-kernel.js';
-import { parseServerAddress } from '../../lib/notebook/remote-server.js';
+import { killAllKernels } from '../../lib/jupyter/kernel-client.js';
+import { remoteLauncher, shutdownRemoteKernels } from '../../lib/jupyter/remote-kernel.js';
+import { parseServerAddress } from '../../lib/jupyter/remote-server.js';
 import { checkReports, formatCheck } from '../../lib/report/check.js';
 import { regenerateReports } from '../../lib/report/pipeline.js';
 

@@ -1,16 +1,16 @@
 /**
  * `hanlab run`: execute a notebook headless (papermill-style) with the hanlab kernels, over the
- * Jupyter protocol. A thin shell over lib/notebook/runner.
+ * Jupyter protocol. A thin shell over lib/jupyter/runner.
  */
 import path from 'node:path';
-import { RunStoppedError, formatSeconds } from '../../lib/notebook/errors.js';
-import { killAllKernels } from '../../lib/notebook/kernel-client.js';
-import { KERNEL_NAMES, isKernelName } from '../../lib/notebook/kernelspec.js';
+import { RunStoppedError, formatSeconds } from '../../lib/jupyter/errors.js';
+import { killAllKernels } from '../../lib/jupyter/kernel-client.js';
+import { KERNEL_NAMES, isKernelName } from '../../lib/jupyter/kernelspec.js';
 import { readNotebook } from '../../lib/notebook/nbformat.js';
 import { parseParameterArgs } from '../../lib/notebook/parameters.js';
-import { remoteLauncher, shutdownRemoteKernels } from '../../lib/notebook/remote-kernel.js';
-import { parseServerAddress } from '../../lib/notebook/remote-server.js';
-import { DEFAULT_CELL_TIMEOUT_MS, runNotebook } from '../../lib/notebook/runner.js';
+import { remoteLauncher, shutdownRemoteKernels } from '../../lib/jupyter/remote-kernel.js';
+import { parseServerAddress } from '../../lib/jupyter/remote-server.js';
+import { DEFAULT_CELL_TIMEOUT_MS, runNotebook } from '../../lib/jupyter/runner.js';
 import { parseCommandLine, parseNumberOption, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab run <notebook.ipynb> [options]

@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import path from 'node:path';
 import { currentDevice } from '../../lib/backend/index.js';
 import type { TrainingConfig } from '../../lib/data/config-ini.js';
-import { loadTrainValidation } from '../../lib/data/tabular.js';
+import { readKlueSplits } from '../../lib/data/klue-splits.js';
+import { loadTrainValidation } from '../../lib/data/train-validation.js';
 import { UsageError } from '../../lib/errors.js';
 import { klueScores } from '../../lib/metrics/klue.js';
 import { classificationReport, formatClassificationReport } from '../../lib/metrics/seqeval.js';
@@ -20,7 +21,6 @@ import type { TrainOptions } from '../../lib/train/index.js';
 import type { EncoderTaskKind } from '../../lib/train/encoder-model.js';
 import { fineTuneEncoder, predictEncoderTags, saveFineTunedEncoder, type FineTunedEncoder } from '../../lib/train/fine-tune.js';
 import { formatDuration } from '../../lib/train/progress.js';
-import { readKlueSplits } from './train.js';
 
 /** The model folder `model_name` (or `--model`) names, when it is one; else null. */
 export function encoderFolderFor(config: TrainingConfig, override?: string): string | null {

@@ -7,15 +7,14 @@ import path from 'node:path';
 import { parseOptions } from '../options.js';
 import { describeBackend, initBackend } from '../../lib/backend/index.js';
 import { readTrainingConfig, type TrainingConfig } from '../../lib/data/config-ini.js';
-import { readKlueNer, type KlueSentence } from '../../lib/data/klue-ner.js';
-import { KLUE_PARTITION_FILE, loadKluePartition, splitKlueSentences } from '../../lib/data/klue-partition.js';
-import { loadTrainValidation } from '../../lib/data/tabular.js';
-import { InputError, UsageError } from '../../lib/errors.js';
+import { KLUE_PARTITION_FILE } from '../../lib/data/klue-partition.js';
+import { readKlueSplits } from '../../lib/data/klue-splits.js';
+import { loadTrainValidation } from '../../lib/data/train-validation.js';
+import { UsageError } from '../../lib/errors.js';
 import { classificationReport, formatClassificationReport } from '../../lib/metrics/seqeval.js';
 import { klueScores } from '../../lib/metrics/klue.js';
 import {
   MODEL_KINDS,
-  collectTags,
   modelConfigFor,
   predictTagStrings,
   saveModel,
@@ -27,7 +26,6 @@ import {
   type TrainOptions,
 } from '../../lib/train/index.js';
 import { checkOutputDirectory } from '../../lib/train/output-directory.js';
-import { SeededRandom } from '../../lib/train/rng.js';
 import { formatDuration } from '../../lib/train/progress.js';
 import { encoderFolderFor, encoderHint, trainEncoderFromConfig } from './train-encoder.js';
 import { isGliner2Folder, trainGliner2FromConfig } from './train-gliner2.js';
@@ -230,47 +228,4 @@ function finish(
   const best = history.bestEpoch !== null ? `best epoch ${history.bestEpoch} (validation ${history.bestScore?.toFixed(4)})` : 'no validation';
   console.log(`saved ${modelFile} · ${best} · ${history.totalSteps} updates · ${formatDuration(seconds)}`);
   model.dispose();
-}
-
-/**
- * KLUE NER sentences of a config, split into train / validation (/ test with a partition file), and
- * their tag values, checked against num_labels (`who` names the model family in the message).
- */
-export function readKlueSplits(
-  config: TrainingConfig,
-  partitionOption: string | undefined,
-  who: string,
-): { train: KlueSentence[]; validation: KlueSentence[]; test: KlueSentence[] | null; tags: string[] } {
-  const sentences = readKlueNer(config.trainFile);
-  let train: KlueSentence[];
-  let validation: KlueSentence[];
-  let test: KlueSentence[] | null = null;
-  if (partitionOption !== undefined) {
-    const splits = splitKlueSentences(sentences, loadKluePartition(partitionOption));
-    ({ train, validation, test } = splits);
-  } else if (config.validFile) {
-    train = sentences;
-    validation = readKlueNer(config.validFile);
-  } else {
-    ({ train, validation } = splitSentences(sentences, config.splitRatio ?? 0.2, config.seed));
-  }
-  const tags = collectTags([...train, ...validation]);
-  if (tags.length !== config.numLabels) {
-    throw new InputError(
-      `num_labels is ${config.numLabels} but the data has ${tags.length} tag values (${tags.join(' ')}); for ${who} num_labels counts tag values`,
-      { file: config.file, field: '[Hyperparameters] num_labels' },
-    );
-  }
-  return { train, validation, test, tags };
-}
-
-/** Seeded split of sentences into train / validation (for taggers without a validation file). */
-export function splitSentences<T>(sentences: readonly T[], ratio: number, seed: number): { train: T[]; validation: T[] } {
-  const order = new SeededRandom(seed).shuffle(sentences.map((_, i) => i));
-  const count = Math.min(sentences.length - 1, Math.max(1, Math.round(sentences.length * ratio)));
-  const inValidation = new Set(order.slice(0, count));
-  return {
-    train: sentences.filter((_, i) => !inValidation.has(i)),
-    validation: sentences.filter((_, i) => inValidation.has(i)),
-  };
 }

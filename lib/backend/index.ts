@@ -14,7 +14,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { HanlabError } from '../errors.js';
-import { installBlasProducts, type GemmChoice } from './blas.js';
+import { checkWasmInternals } from '../tensor/backend-internals.js';
+import { installBlasProducts, type GemmChoice } from '../tensor/blas.js';
 import { queryGpu } from './cuda.js';
 import { loadNativeBackend } from './native.js';
 import { BACKEND_CHOICES, gpuProblem, locatePackage, type BackendChoice } from './probe.js';
@@ -37,8 +38,12 @@ export interface DeviceManifest {
   cpuModel?: string;
   memoryMiB: number;
   gpu?: { name?: string; memoryMiB?: number; driverVersion?: string };
-  /** wasm only: SIMD and threads as the backend reports them, and what runs its matrix products. */
-  wasm?: { simd: boolean; threads: boolean; gemm: GemmChoice };
+  /**
+   * wasm only: SIMD and threads as the backend reports them, and what runs its matrix products;
+   * `internals`, when the backend's private members that the tensor floor reads in place were
+   * missing at load (lib/tensor/backend-internals.ts), why it copies through the public API instead.
+   */
+  wasm?: { simd: boolean; threads: boolean; gemm: GemmChoice; internals?: string };
   /** Why a preferred backend was not used (each one tried, in order). */
   fallbackReason?: string;
   /** What asked for the backend: `HANLAB_BACKEND`, `prefer`, or `auto`. */
@@ -72,6 +77,26 @@ let current: DeviceManifest | undefined;
 /** The manifest of the last successful initBackend() in this process. */
 export function currentDevice(): DeviceManifest | undefined {
   return current;
+}
+
+/** What runs the tensors: initBackend's BackendChoice, else TensorFlow.js's backend name (before initBackend). */
+export function runningBackend(): string {
+  return current?.backend ?? tf.getBackend();
+}
+
+/** TensorFlow.js's own name of the backend that runs now (`wasm`, `cpu`, `tensorflow`), for records. */
+export function tfBackendName(): string {
+  return tf.getBackend();
+}
+
+/**
+ * Throws when TensorFlow.js no longer runs on the backend initBackend set up: setBackend can fall back
+ * silently (wasm → cpu is 8–32× slower), so a trainer checks before it starts.
+ */
+export function checkBackendUnchanged(): void {
+  if (current && current.tfBackend !== tf.getBackend()) {
+    throw new Error(`TensorFlow.js runs on "${tf.getBackend()}" but initBackend() set up "${current.tfBackend}"; something switched backends`);
+  }
 }
 
 export async function initBackend(opts: InitBackendOptions = {}): Promise<DeviceManifest> {
@@ -261,6 +286,8 @@ function buildManifest(
       threads: Boolean(tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')),
       gemm: gemm ?? { products: 'xnnpack' },
     };
+    const internals = checkWasmInternals(tf.backend());
+    if (typeof internals === 'string') manifest.wasm.internals = internals;
   }
   if (failures.length) manifest.fallbackReason = failures.join('; ');
   return manifest;

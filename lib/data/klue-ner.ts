@@ -205,3 +205,11 @@ export async function* streamKlueNer(path: string, opts: KlueReadOptions = {}): 
 export function tagsOf(sentences: readonly KlueSentence[]): string[][] {
   return sentences.map((s) => s.tags);
 }
+
+/** Tag names in a stable order: `O` first, then by entity type, `B-` before `I-`. */
+export function collectTags<S extends { readonly tags: readonly string[] }>(sentences: Iterable<S>): string[] {
+  const found = new Set<string>(['O']);
+  for (const sentence of sentences) for (const tag of sentence.tags) found.add(tag);
+  const key = (tag: string) => (tag === 'O' ? '' : `${tag.slice(2)}\u0000${tag.slice(0, 2)}`);
+  return [...found].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}

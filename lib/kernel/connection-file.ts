@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { HanlabError } from '../errors.js';
-import type { ConnectionInfo } from '../notebook/protocol.js';
+import type { ConnectionInfo } from '../jupyter/protocol.js';
 
 /** A connection file the kernel cannot use. */
 export class ConnectionFileError extends HanlabError {}

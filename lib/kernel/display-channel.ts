@@ -4,15 +4,16 @@
  * it too. On the way to the front end it:
  *
  * - adds `text/html` to hanlab's own mime types: an emitted result is drawn by the report's own code
- *   (lib/report/result-html.ts: its tables, and its charts as the same static SVG), so it reads the same
+ *   (lib/results/result-html.ts: its tables, and its charts as the same static SVG), so it reads the same
  *   in Jupyter and in reports/; a plotly figure (`showPlot`) gets HTML that draws it offline
  *   (plotly-html.ts; plotly.js rides in the session's first figure);
  * - refuses a second result of the same name from the same cell run, or from another cell, unless the
- *   later emit says `{ replace: true }`: a report keeps one value per name and must not pick silently.
+ *   later emit says `{ replace: true }` (lib/results/one-value-per-name.ts, the rule the report reads by).
  */
 import { HanlabError } from '../errors.js';
-import { KERNEL_DISPLAY_KEY, PLOTLY_MIME, RESULT_MIME, type DisplayContent, type KernelDisplayChannel, type ResultBundle } from '../notebook/mime.js';
+import { KERNEL_DISPLAY_KEY, PLOTLY_MIME, RESULT_MIME, type DisplayContent, type KernelDisplayChannel, type ResultBundle } from '../results/mime.js';
 import { escapeHtml } from '../notebook/display.js';
+import { isSecondValue } from '../results/one-value-per-name.js';
 import type { CurrentExecution } from './kernel.js';
 import { plotlyFigureHtml, plotlyLoaderHtml, type PlotlyFigureSpec } from './plotly-html.js';
 
@@ -25,7 +26,7 @@ export interface DisplayHost {
   clearOutput(wait: boolean): void;
 }
 
-type ResultHtmlModule = typeof import('../report/result-html.js');
+type ResultHtmlModule = typeof import('../results/result-html.js');
 
 interface EmittedAt {
   serial: number;
@@ -46,7 +47,7 @@ export class DisplayChannel implements KernelDisplayChannel {
 
   /** Loads the report's renderers (nunjucks, marked): done while the kernel warms, not at start. */
   async load(): Promise<void> {
-    this.report ??= await import('../report/result-html.js');
+    this.report ??= await import('../results/result-html.js');
   }
 
   /** Makes this the channel notebook code finds, and tslab's `display` API's sender. */
@@ -80,16 +81,12 @@ export class DisplayChannel implements KernelDisplayChannel {
     const current = this.host.current;
     const here: EmittedAt = { serial: current?.serial ?? -1, executionCount: current?.executionCount ?? null, cellId: current?.cellId };
     const before = this.results.get(bundle.name);
-    if (before && bundle.replace !== true) {
-      const sameRun = before.serial === here.serial;
-      const otherCell = before.cellId !== undefined && here.cellId !== undefined && before.cellId !== here.cellId;
-      if (sameRun || otherCell) {
-        const where = sameRun ? 'earlier in this cell' : `by ${before.executionCount !== null ? `In[${before.executionCount}]` : 'another cell'}`;
-        throw new DuplicateResultError(
-          `emit("${bundle.name}"): a result of that name was already emitted ${where}, and a report keeps one value per name. ` +
-            `Give this result another name, or call emit("${bundle.name}", value, { replace: true }) to replace the earlier one.`,
-        );
-      }
+    if (before && isSecondValue({ run: before.serial, cell: before.cellId }, { run: here.serial, cell: here.cellId }, bundle.replace === true)) {
+      const where = before.serial === here.serial ? 'earlier in this cell' : `by ${before.executionCount !== null ? `In[${before.executionCount}]` : 'another cell'}`;
+      throw new DuplicateResultError(
+        `emit("${bundle.name}"): a result of that name was already emitted ${where}, and a report keeps one value per name. ` +
+          `Give this result another name, or call emit("${bundle.name}", value, { replace: true }) to replace the earlier one.`,
+      );
     }
     this.results.set(bundle.name, here);
   }

@@ -4,7 +4,7 @@
  * synchronous loop sends one `stream` message, not 400 (tslab sent one ZeroMQ message per write, and
  * a burst of them stalled its socket).
  */
-import type { Message, Session } from '../notebook/protocol.js';
+import type { Message, Session } from '../jupyter/protocol.js';
 
 export type StreamName = 'stdout' | 'stderr';
 

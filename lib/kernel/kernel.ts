@@ -10,8 +10,8 @@
  * aborted everything for 200 ms after an error, so nbclient's next cell came back empty.)
  */
 import type { MimeBundle } from '../notebook/nbformat.js';
-import type { DisplayContent } from '../notebook/mime.js';
-import { PROTOCOL_VERSION, type Message, type Session } from '../notebook/protocol.js';
+import type { DisplayContent } from '../results/mime.js';
+import { PROTOCOL_VERSION, type Message, type Session } from '../jupyter/protocol.js';
 import type { CellFailure, Engine, ExecuteOutcome } from './engine.js';
 import { History, type HistoryQuery } from './history.js';
 import { IopubPublisher, type StreamName } from './iopub.js';

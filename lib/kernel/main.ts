@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { gpuProblem } from '../backend/probe.js';
-import { Session } from '../notebook/protocol.js';
+import { Session } from '../jupyter/protocol.js';
 import { readConnectionFile } from './connection-file.js';
 import { DisplayChannel } from './display-channel.js';
 import type { Engine } from './engine.js';

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as zmq from 'zeromq';
-import { channelAddress, ProtocolError, type ConnectionInfo, type Message, type Session } from '../notebook/protocol.js';
+import { channelAddress, ProtocolError, type ConnectionInfo, type Message, type Session } from '../jupyter/protocol.js';
 import type { ChannelName, KernelTransport } from './kernel.js';
 
 /** Sends a socket's messages one after another. */

@@ -50,22 +50,17 @@ function flatten(sequences: readonly (readonly string[])[]): string[] {
   return flat;
 }
 
+/** One tag sequence per sentence. */
+type TagSequences = readonly (readonly string[])[];
+
 /** KLUE entity-level macro F1 ×100. */
-export function klueEntityMacroF1(
-  gold: readonly (readonly string[])[],
-  pred: readonly (readonly string[])[],
-  opts: KlueOptions = {},
-): number {
+export function klueEntityMacroF1(gold: TagSequences, pred: TagSequences, opts: KlueOptions = {}): number {
   checkConsistentLength(gold, pred, opts.sentenceIds);
   return f1Score([flatten(gold)], [flatten(pred)], { average: 'macro', mode: 'strict', scheme: 'IOB2' }) * 100;
 }
 
 /** KLUE character-level macro F1 ×100; tags outside the 13 values only count as misses. */
-export function klueCharMacroF1(
-  gold: readonly (readonly string[])[],
-  pred: readonly (readonly string[])[],
-  opts: KlueOptions = {},
-): number {
+export function klueCharMacroF1(gold: TagSequences, pred: TagSequences, opts: KlueOptions = {}): number {
   checkConsistentLength(gold, pred, opts.sentenceIds);
   const index = new Map<string, number>(KLUE_BASELINE_LABELS.map((tag, i) => [tag, i]));
   const counts: LabelCounts[] = KLUE_BASELINE_LABELS.map((label) => ({ label, trueSum: 0, predSum: 0, tpSum: 0 }));
@@ -94,10 +89,6 @@ export function klueCharMacroF1(
 }
 
 /** Both KLUE figures. */
-export function klueScores(
-  gold: readonly (readonly string[])[],
-  pred: readonly (readonly string[])[],
-  opts: KlueOptions = {},
-): KlueScores {
+export function klueScores(gold: TagSequences, pred: TagSequences, opts: KlueOptions = {}): KlueScores {
   return { entity_macro_f1: klueEntityMacroF1(gold, pred, opts), char_macro_f1: klueCharMacroF1(gold, pred, opts) };
 }

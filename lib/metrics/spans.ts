@@ -10,16 +10,9 @@
 import { InputError } from '../errors.js';
 import { averageScores, perLabelScores, type LabelCounts, type ZeroDivision } from './prf.js';
 import { compareCodePoints } from './classification.js';
+import type { Span } from '../ner/span-tags.js';
 
-export interface Span {
-  label: string;
-  /** First character, 0-based. */
-  start: number;
-  /** One past the last character. */
-  end: number;
-  /** The surface text, when known (checked against the document text by `checkSpans`). */
-  text?: string;
-}
+export type { Span };
 
 export interface SpanDocument {
   id?: string;

@@ -82,6 +82,16 @@ export interface ValidityTiers {
   notAnObject: number;
 }
 
+/** Adds one answer of `status` to its tier's counter (the tier totals are summed afterwards). */
+function countStatus(validity: ValidityTiers, status: JsonExtractionStatus): void {
+  if (status === 'strict') validity.strict++;
+  else if (status === 'fenced' || status === 'repaired') validity.afterRepair[status]++;
+  else validity.unrecoverable[UNRECOVERABLE_COUNTER[status]]++;
+}
+
+/** The unrecoverable statuses and their counters in ValidityTiers. */
+const UNRECOVERABLE_COUNTER = { no_json: 'noJson', unparseable: 'unparseable', empty: 'empty' } as const;
+
 export interface Ratio {
   correct: number;
   total: number;
@@ -193,26 +203,7 @@ export function scoreStructuredJson(records: readonly StructuredRecord[], option
   records.forEach((record) => {
     const extraction = extractJson(record.answer);
     statuses.push(extraction.status);
-    switch (extraction.status) {
-      case 'strict':
-        validity.strict++;
-        break;
-      case 'fenced':
-        validity.afterRepair.fenced++;
-        break;
-      case 'repaired':
-        validity.afterRepair.repaired++;
-        break;
-      case 'no_json':
-        validity.unrecoverable.noJson++;
-        break;
-      case 'unparseable':
-        validity.unrecoverable.unparseable++;
-        break;
-      case 'empty':
-        validity.unrecoverable.empty++;
-        break;
-    }
+    countStatus(validity, extraction.status);
     const parsed = isParsed(extraction.status);
     if (parsed && !isObject(extraction.value)) validity.notAnObject++;
     values.push(parsed ? extraction.value : NOT_PARSED);

@@ -11,7 +11,7 @@
  * `[L, 2L−1]` result is turned into `[L, L]` by a relative shift (ops.relativeShift).
  */
 import * as tf from '@tensorflow/tfjs';
-import { embeddingLookup } from '../train/ops/embedding-lookup.js';
+import { embeddingLookup } from '../tensor/ops/embedding-lookup.js';
 import { absolutePositions, firstTokens, keyMaskBias, tokenIds, tokenMask, typeIds, type ArchitectureImpl, type EncoderInputs } from './architecture.js';
 import { attend, layerTail, layerTailSpecs } from './bert.js';
 import type { EncoderConfig } from './config.js';

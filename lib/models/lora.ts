@@ -5,7 +5,7 @@
  * (`base_model.model.<module>.lora_A.weight`, the head under `modules_to_save`).
  */
 import { InputError, UsageError } from '../errors.js';
-import type { SeededRandom } from '../train/rng.js';
+import type { SeededRandom } from '../tensor/rng.js';
 import type { Architecture } from './config.js';
 import type { EncoderTask } from './architecture.js';
 import type { WeightSpec } from './weights.js';

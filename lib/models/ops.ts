@@ -1,11 +1,13 @@
 /**
  * The tensor operations the encoders share: layer norm, activations, scaled dot-product attention,
  * and the relative shift DeBERTa's disentangled attention needs. Dense layers and embedding lookups
- * come from lib/train/ops (fast-path matMul gradients; a scatter-add gradient for row gathers).
+ * come from lib/tensor/ops (fast-path matMul gradients; a scatter-add gradient for row gathers).
  */
 import * as tf from '@tensorflow/tfjs';
-import { productsRunOnXnnpack } from '../backend/blas.js';
-import { dense, matMulWithTransposes } from '../train/ops/mat-mul.js';
+import { dense, matMulWithTransposes } from '../tensor/ops/mat-mul.js';
+
+// The batched product is a tensor-floor op (one implementation per backend); the encoders import it from here.
+export { batchMatMul } from '../tensor/ops/batch-mat-mul.js';
 
 /**
  * Column sums of `m [rows, n]` as `[n]`, by a product with a row of ones: on the wasm backend a sum
@@ -86,41 +88,6 @@ export function activation(name: string, x: tf.Tensor): tf.Tensor {
     default:
       throw new Error(`unsupported activation ${name}`);
   }
-}
-
-/**
- * `a [N, m, k] · b [N, k, n]` → `[N, m, n]` by a depthwise convolution: with the batch as channels, a
- * `1 × k` filter per channel and a depth multiplier of n, XNNPACK's grouped GEMM computes each channel's
- * product. The wasm backend's own batched matMul has no fast path (measured 2.1 vs 8.6 GFLOP/s for
- * attention's [32, 128, 64] · [32, 64, 128], layout transposes included).
- */
-function depthwiseBatchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  const [n, m, k] = a.shape;
-  const cols = b.shape[2];
-  return tf.tidy(() => {
-    const x = tf.reshape(tf.transpose(a, [1, 2, 0]), [1, m, k, n]) as tf.Tensor4D;
-    const filter = tf.reshape(tf.transpose(b, [1, 0, 2]), [1, k, n, cols]) as tf.Tensor4D;
-    const out = tf.depthwiseConv2d(x, filter, 1, 'valid');
-    return tf.transpose(tf.reshape(out, [m, n, cols]), [1, 0, 2]) as tf.Tensor3D;
-  });
-}
-
-const fastBatchMatMul = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [a, b, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
-  save([a, b]);
-  return {
-    value: depthwiseBatchMatMul(a, b) as tf.Tensor,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [savedA, savedB] = saved as tf.Tensor3D[];
-      const grad = dy as tf.Tensor3D;
-      return [depthwiseBatchMatMul(grad, tf.transpose(savedB, [0, 2, 1])), depthwiseBatchMatMul(tf.transpose(savedA, [0, 2, 1]), grad)];
-    },
-  };
-});
-
-/** `a [N, m, k] · b [N, k, n]` → `[N, m, n]` (with XNNPACK's products, through the depthwise-convolution path). */
-export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  return productsRunOnXnnpack() ? (fastBatchMatMul(a, b) as tf.Tensor3D) : tf.matMul(a, b);
 }
 
 /** `[B·L, H·d]` → `[B, H, L, d]` (one sequence's heads side by side). */

@@ -9,9 +9,9 @@
  * when writing HF files. Every other tensor keeps the checkpoint's layout.
  */
 import * as tf from '@tensorflow/tfjs';
-import { dense, matMulWithTransposes } from '../train/ops/mat-mul.js';
-import { embeddingLookup } from '../train/ops/embedding-lookup.js';
-import { dropout, type ForwardContext } from '../train/models/encoder.js';
+import { dense, matMulWithTransposes } from '../tensor/ops/mat-mul.js';
+import { embeddingLookup } from '../tensor/ops/embedding-lookup.js';
+import { dropout, type ForwardContext } from '../tensor/forward-context.js';
 import { layerNorm, linear } from './ops.js';
 
 export type WeightRole = 'linear' | 'bias' | 'embedding' | 'norm-weight' | 'norm-bias';

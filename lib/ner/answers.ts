@@ -9,7 +9,21 @@
 import { readTextFile, type TextEncodingName } from '../data/encoding.js';
 import { jsonSyntaxError } from '../data/json-errors.js';
 import { InputError } from '../errors.js';
-import type { DiagnoseItem, GoldSentence } from './diagnose.js';
+
+/** A gold sentence: what `readKlueNer` returns satisfies it. */
+export interface GoldSentence {
+  id: string;
+  tokens: readonly string[];
+  tags: readonly string[];
+  /** The sentence text; `tokens.join('')` when absent. */
+  text?: string;
+}
+
+/** A gold sentence and the model's answer to it (what lib/diagnosis reads). */
+export interface DiagnoseItem {
+  sentence: GoldSentence;
+  answer?: string | null;
+}
 
 export interface AnswerSet<S extends GoldSentence = GoldSentence> {
   /** One item per gold sentence, in gold order; `answer` undefined where the file has none. */

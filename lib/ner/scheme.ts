@@ -137,13 +137,13 @@ export function defaultEntities(tags: readonly string[], format: TagFormat = {})
 // ---------------------------------------------------------------------------------------------------
 
 // Prefix flags, as seqeval's `Prefix(enum.Flag)`.
-const P_I = 1;
-const P_O = 2;
-const P_B = 4;
-const P_E = 8;
-const P_S = 16;
-const P_U = 32;
-const P_L = 64;
+const P_I = 1 << 0;
+const P_O = 1 << 1;
+const P_B = 1 << 2;
+const P_E = 1 << 3;
+const P_S = 1 << 4;
+const P_U = 1 << 5;
+const P_L = 1 << 6;
 const P_ANY = P_I | P_O | P_B | P_E | P_S | P_U | P_L;
 const PREFIX_FLAGS: Record<string, number> = { I: P_I, O: P_O, B: P_B, E: P_E, S: P_S, U: P_U, L: P_L };
 const PREFIX_NAMES: [number, string][] = [[P_I, 'I'], [P_O, 'O'], [P_B, 'B'], [P_E, 'E'], [P_S, 'S'], [P_U, 'U'], [P_L, 'L']];
@@ -277,12 +277,12 @@ export function strictEntities(tags: readonly string[], scheme: Scheme, sentence
 // The fast core: tags interned to small integers, sequences flattened into one Int32Array
 // ---------------------------------------------------------------------------------------------------
 
-const CH_B = 66;
-const CH_I = 73;
-const CH_E = 69;
-const CH_S = 83;
-const CH_O = 79;
-const CH_DOT = 46;
+const CH_B = 'B'.charCodeAt(0);
+const CH_I = 'I'.charCodeAt(0);
+const CH_E = 'E'.charCodeAt(0);
+const CH_S = 'S'.charCodeAt(0);
+const CH_O = 'O'.charCodeAt(0);
+const CH_DOT = '.'.charCodeAt(0);
 const NO_TYPE = -1; // seqeval's initial prev_type '' (equal to no real type)
 
 /**

@@ -61,32 +61,17 @@ export function seedStep(step: SeedStepName, tokens: readonly string[], answer: 
   }
 }
 
+/** One of the study's own conversion steps, replayed by `seedStep`. */
+function seedConverterStep(name: SeedStepName, title: string, description: string): ConverterStep {
+  return { name, title, description, convert: (tokens, answer) => seedStep(name, tokens, answer) };
+}
+
 /** The ordered steps, ending with `alignAnswer`. */
 export const CONVERTER_STEPS: readonly ConverterStep[] = Object.freeze([
-  {
-    name: 'original',
-    title: '원본 json_to_bio',
-    description: '스터디 003의 첫 변환 함수: 개체명 공백만 지우고 문장 공백은 남겨 띄어쓰기 있는 개체명을 못 찾고, 찾은 개체명은 문장 끝까지 이어진다.',
-    convert: (tokens, answer) => seedStep('original', tokens, answer),
-  },
-  {
-    name: 'whitespace',
-    title: '공백 무시 매칭',
-    description: '끝 위치 계산을 고친 두 번째 버전. 문장 쪽 공백은 그대로라 띄어쓰기 있는 개체명은 여전히 못 찾는다.',
-    convert: (tokens, answer) => seedStep('whitespace', tokens, answer),
-  },
-  {
-    name: 'fence',
-    title: '```json 제거',
-    description: '마크다운 펜스를 지우고 작은따옴표를 큰따옴표로 바꿔 다시 파싱한다. 탐욕적 정규식이 이미 펜스를 잘라 내고 있어 점수는 그대로다.',
-    convert: (tokens, answer) => seedStep('fence', tokens, answer),
-  },
-  {
-    name: 'units',
-    title: '단위 정규화',
-    description: 'km→㎞, m→ｍ, %→％ 등 치환표를 개체명에 그대로 적용한다. 1000m, MBC 같은 표기까지 바꿔 버린다.',
-    convert: (tokens, answer) => seedStep('units', tokens, answer),
-  },
+  seedConverterStep('original', '원본 json_to_bio', '스터디 003의 첫 변환 함수: 개체명 공백만 지우고 문장 공백은 남겨 띄어쓰기 있는 개체명을 못 찾고, 찾은 개체명은 문장 끝까지 이어진다.'),
+  seedConverterStep('whitespace', '공백 무시 매칭', '끝 위치 계산을 고친 두 번째 버전. 문장 쪽 공백은 그대로라 띄어쓰기 있는 개체명은 여전히 못 찾는다.'),
+  seedConverterStep('fence', '```json 제거', '마크다운 펜스를 지우고 작은따옴표를 큰따옴표로 바꿔 다시 파싱한다. 탐욕적 정규식이 이미 펜스를 잘라 내고 있어 점수는 그대로다.'),
+  seedConverterStep('units', '단위 정규화', 'km→㎞, m→ｍ, %→％ 등 치환표를 개체명에 그대로 적용한다. 1000m, MBC 같은 표기까지 바꿔 버린다.'),
   {
     name: 'align',
     title: 'alignAnswer',

@@ -10,8 +10,18 @@
  * reads it), with offsets back in UTF-16 units.
  */
 import { InputError, type InputLocation } from '../errors.js';
-import type { Span } from '../metrics/spans.js';
 import { getEntities } from './scheme.js';
+
+/** A labelled span of a text: half-open character offsets `[start, end)`. */
+export interface Span {
+  label: string;
+  /** First character, 0-based. */
+  start: number;
+  /** One past the last character. */
+  end: number;
+  /** The surface text, when known (checked against the document text by `checkSpans`). */
+  text?: string;
+}
 
 export interface SyllableTagging {
   /** The text's code points in order (`syllables.join('') === text`). */

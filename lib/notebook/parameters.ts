@@ -7,8 +7,11 @@
  * defaults cell gives a type, the injected declaration uses the same type, so a value of the wrong type
  * fails to compile in that cell instead of misbehaving later.
  */
-import { ParameterError } from './errors.js';
+import { HanlabError } from '../errors.js';
 import { sourceText, toLines, type CodeCell, type Notebook } from './nbformat.js';
+
+/** A malformed or impossible parameter (`-p name=value`). */
+export class ParameterError extends HanlabError {}
 
 export const PARAMETERS_TAG = 'parameters';
 export const INJECTED_TAG = 'injected-parameters';

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readNotebook, writeNotebook, type Notebook } from '../notebook/nbformat.js';
-import { hashInputs } from '../notebook/provenance.js';
+import { hashInputs } from '../jupyter/provenance.js';
 
 export { hashInputs };
 

@@ -66,8 +66,8 @@ function firstHunk(a: string[], b: string[], head: number): { removed: number; a
 /**
  * A unified diff of the first differing lines, or '' when equal. Written by hand: no diff library is
  * installed, and a check that prints only the first change needs no full diff (only the first hunk is
- * searched; a note says when more follows). HTML lines can be megabytes long (the inlined plotly
- * bundle), so printed lines are clipped around the change.
+ * searched; a note says when more follows). HTML lines can be long (a chart's
+ * SVG is inlined on one line), so printed lines are clipped around the change.
  */
 export function firstDifference(oldText: string, newText: string, oldLabel: string, newLabel: string, options: DiffOptions = {}): string {
   if (oldText === newText) return '';

@@ -11,7 +11,7 @@
  *    failed to parse when a `parse` result exists.
  *  - level: study 004's interpretation table, when accuracy and F1 are both known.
  */
-import { decimal, josa, percent, ratio, signedDelta, thousands } from './filters.js';
+import { decimal, josa, percent, ratio, signedDelta, thousands } from '../results/filters.js';
 import {
   predictedByGold,
   type ComparisonResult,
@@ -20,7 +20,7 @@ import {
   type MetricsResult,
   type NamedResult,
   type ParseResult,
-} from './result-kinds.js';
+} from '../results/kinds.js';
 
 export type FindingRule = 'overfitting' | 'confused-pair' | 'recall-gap' | 'level';
 

@@ -6,17 +6,17 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HanlabError, InputError, UsageError } from '../errors.js';
-import type { StreamChunk } from '../notebook/cell-errors.js';
-import type { KernelLauncher } from '../notebook/kernel-connection.js';
+import type { StreamChunk } from '../jupyter/cell-errors.js';
+import type { KernelLauncher } from '../jupyter/kernel-connection.js';
 import { parseNotebook, readNotebook, serializeNotebook, type Notebook } from '../notebook/nbformat.js';
-import { gitState } from '../notebook/provenance.js';
-import type { CellEvent, RunOptions, RunResult } from '../notebook/runner.js';
+import { gitState } from '../jupyter/provenance.js';
+import type { CellEvent, RunOptions, RunResult } from '../jupyter/runner.js';
 import { cacheKey, ReportCache, DEFAULT_CACHE_DIR } from './cache.js';
 import type { Finding } from './findings.js';
 import { renderDocuments, renderIndex, reportSettings, type IndexEntry, type RenderedReport, type RenderOptions, type ReportSettings } from './render.js';
 import { stripRunMetadata, type DocumentKind } from './run-section.js';
 import { jobsOnCycles, runScheduled, type ScheduledJob } from './schedule.js';
-import type { HeadlineFigure } from './result-kinds.js';
+import type { HeadlineFigure } from '../results/kinds.js';
 
 export interface WrittenReport {
   name: string;
@@ -121,12 +121,12 @@ export function renderReport(executedPath: string, outDir = 'reports', options: 
   return writeDocuments(notebook, outDir, { ...options, file: executedPath });
 }
 
-/** Runs a notebook; the default is lib/notebook/runner.ts, tests pass their own. */
+/** Runs a notebook; the default is lib/jupyter/runner.ts, tests pass their own. */
 export type NotebookRunner = (input: string, options: RunOptions) => Promise<RunResult>;
 
 const defaultRunner: NotebookRunner = async (input, options) => {
   // Loaded on first use: the runner brings the Jupyter protocol stack, which rendering never needs.
-  const { runNotebook } = await import('../notebook/runner.js');
+  const { runNotebook } = await import('../jupyter/runner.js');
   return runNotebook(input, options);
 };
 
@@ -145,7 +145,7 @@ export interface RegenerateOptions {
   runner?: NotebookRunner;
   /** Notebooks run at once, each in its own kernel (default 1). Dependencies are honoured. */
   jobs?: number;
-  /** Start the kernels on a Jupyter server (lib/notebook/remote-kernel.ts) instead of locally. */
+  /** Start the kernels on a Jupyter server (lib/jupyter/remote-kernel.ts) instead of locally. */
   launcher?: KernelLauncher;
   /** Progress lines (default: none). */
   log?: (line: string) => void;

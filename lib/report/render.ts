@@ -12,26 +12,27 @@ import { existsSync, readdirSync } from 'node:fs';
 import type nunjucks from 'nunjucks';
 import { InputError } from '../errors.js';
 import type { Notebook } from '../notebook/nbformat.js';
-import { hashInputs } from '../notebook/provenance.js';
-import { readResults } from '../notebook/results.js';
-import { renderSvg } from './chart-svg.js';
-import { chartFor, type Figure } from './charts.js';
-import { FILTERS, josa } from './filters.js';
+import { readResults } from '../results/read.js';
+import { hashInputs } from '../jupyter/provenance.js';
 import { INTERPRETATION_TABLE, findFindings, interpretLevel, levelInput, type Finding, type LevelVerdict } from './findings.js';
-import { markdownToHtml, renderPage, type ChartImage } from './html.js';
-import { codeSpan, escapeMarkdown, fenceCode, richMarkdown } from './markdown-escape.js';
-import { createMarkdownEnvironment, safe } from './markdown-env.js';
-import { boundResult, omittedText, type OmittedResult } from './result-bounds.js';
-import { classifyResult, type EnvironmentResult, type HeadlineFigure, type NamedResult } from './result-kinds.js';
-import * as views from './views.js';
+import { renderPage } from '../results/html.js';
+import { createMarkdownEnvironment } from '../results/markdown-env.js';
+import { boundResult, omittedText, type OmittedResult } from '../results/bounds.js';
+import { classifyResult, type EnvironmentResult, type HeadlineFigure, type NamedResult } from '../results/kinds.js';
+import { ChartCollector, configureResultEnvironment, resolveTemplatesDir, tidyMarkdown, type ChartFile, type TemplateLocation } from '../results/render.js';
+import * as views from '../results/views.js';
 
-export interface RenderOptions {
-  /** Folder with the templates (default `<cwd>/templates`). */
-  templatesDir?: string;
+export type { ChartFile };
+
+export interface RenderOptions extends TemplateLocation {
   /** The notebook's path, for error messages and the default report name. */
   file?: string;
-  /** Project root for resolving plotly.js (default process.cwd()). */
-  cwd?: string;
+}
+
+/** The result environment (lib/results/render.ts) plus what only whole reports use. */
+function configure(env: nunjucks.Environment, charts: ChartCollector): void {
+  configureResultEnvironment(env, charts);
+  env.addGlobal('levels', INTERPRETATION_TABLE);
 }
 
 /** What the notebook declares under `metadata.hanlab.report`, with defaults filled in. */
@@ -130,87 +131,6 @@ export function availableTemplates(templatesDir: string): string[] {
     .sort();
 }
 
-function resolveTemplatesDir(options: RenderOptions): string {
-  return path.resolve(options.templatesDir ?? path.join(options.cwd ?? process.cwd(), 'templates'));
-}
-
-/** A chart of a report: the SVG file written beside the Markdown report, and its text. */
-export interface ChartFile extends ChartImage {
-  /** File name, relative to the report (`<report>.<result>.svg`). */
-  file: string;
-  figure: Figure;
-}
-
-/** File-name part for a result name: ASCII letters, digits, `_` and `-` (others become `-`). */
-function chartSlug(name: string): string {
-  return name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
-}
-
-/**
- * Collects the charts one render asks for. Each chart becomes an image line in the Markdown, linking
- * the SVG file that the pipeline writes beside the report; the HTML page inlines the same SVG there.
- */
-class ChartCollector {
-  readonly charts: ChartFile[] = [];
-  constructor(private readonly reportName: string) {}
-
-  add(result: NamedResult | undefined, title?: string): string {
-    if (!result || typeof result !== 'object' || !('kind' in result)) return '';
-    const figure = chartFor(result, title);
-    if (!figure) return '';
-    const stem = `${this.reportName}.${chartSlug(result.name) || `chart-${this.charts.length + 1}`}`;
-    // Compared without case: on case-insensitive file systems (macOS, Windows) `x-y` and `X-Y` would
-    // be one file, and the second chart would overwrite the first.
-    const taken = (file: string) => this.charts.some((c) => c.file.toLowerCase() === file.toLowerCase());
-    let file = `${stem}.svg`;
-    for (let n = 2; taken(file); n++) file = `${stem}-${n}.svg`;
-    this.charts.push({ file, title: figure.title, svg: renderSvg(figure.spec), figure });
-    // Blank lines around it: the image is a paragraph of its own, never part of a table.
-    return `\n\n![${escapeMarkdown(figure.title)}](${file})\n\n`;
-  }
-}
-
-/** Registers filters and helpers; number filters return safe Markdown (our own digits and signs). */
-function configure(env: nunjucks.Environment, charts: ChartCollector): void {
-  for (const [name, filter] of Object.entries(FILTERS)) {
-    env.addFilter(name, (...args: unknown[]) => safe((filter as (...a: unknown[]) => string)(...args)));
-  }
-  // The word is untrusted: escape it, then add the particle chosen from its raw last sound.
-  env.addFilter('josa', (word: unknown, pair: string) => {
-    const joined = josa(word, pair);
-    const text = word === undefined || word === null ? '' : String(word);
-    return safe(escapeMarkdown(text) + joined.slice(text.length));
-  });
-  env.addFilter('codespan', (text: unknown) => safe(codeSpan(text)));
-  env.addFilter('rich', (value: unknown) => safe(richMarkdown(value)));
-  env.addFilter('clip', (text: unknown, max: number) => views.clip(String(text ?? ''), max));
-  env.addGlobal('fence', (text: unknown, language?: string) => safe(fenceCode(text, language)));
-  env.addGlobal('chart', (result: NamedResult | undefined, title?: string) => safe(charts.add(result, title)));
-  env.addGlobal('views', views);
-  env.addGlobal('levels', INTERPRETATION_TABLE);
-  env.addGlobal('formatDuration', views.formatDuration);
-  env.addGlobal('omittedNotice', (result: NamedResult) => omittedText(result.name, result.value as OmittedResult));
-}
-
-/** Deterministic whitespace: no trailing spaces, at most one blank line in a row, one final newline. */
-function tidyMarkdown(text: string): string {
-  const lines = text.replace(/\r\n?/g, '\n').split('\n').map((line) => line.replace(/[ \t]+$/, ''));
-  const out: string[] = [];
-  let inFence: string | undefined;
-  for (const line of lines) {
-    const fence = /^(`{3,}|~{3,})/.exec(line);
-    if (fence) {
-      if (inFence === undefined) inFence = fence[1];
-      else if (line.startsWith(inFence) && line.trim() === inFence) inFence = undefined;
-    }
-    if (inFence === undefined && line === '' && out[out.length - 1] === '') continue;
-    out.push(line);
-  }
-  while (out.length && out[0] === '') out.shift();
-  while (out.length && out[out.length - 1] === '') out.pop();
-  return out.join('\n') + '\n';
-}
-
 export interface RenderedReport {
   model: ReportModel;
   markdown: string;
@@ -220,7 +140,7 @@ export interface RenderedReport {
 }
 
 /**
- * The run's 재현 정보 plus the templates that render it: the run's content stamp (lib/notebook/provenance.ts)
+ * The run's 재현 정보 plus the templates that render it: the run's content stamp (lib/jupyter/provenance.ts)
  * names the notebook, lib/ and data; the report is those results through these templates.
  */
 function withTemplatesStamp(context: object, templatesDir: string): object {
@@ -285,30 +205,4 @@ export function renderIndex(entries: IndexEntry[], options: RenderOptions = {}):
   const forHtml = renderMarkdownWithCharts({ reports: sorted, linkExtension: 'html' }, options, 'index');
   const html = renderPage({ title: '보고서 목록', markdown: forHtml.markdown, charts: [], templatesDir: forHtml.templatesDir, cwd: options.cwd });
   return { markdown: md.markdown, html };
-}
-
-/**
- * One result on its own, through the same macro the generic report uses (`_macros.njk` `result`): the
- * Markdown, its charts (SVG), and the HTML with the charts inline. For showing a result where it was
- * emitted (the notebook UI), so it looks as it will in the report.
- */
-export function renderResult(result: NamedResult, options: RenderOptions = {}, call = 'm.result(r)'): { markdown: string; html: string; charts: ChartFile[] } {
-  const bounded = boundResult(result.name, result.value) ?? result;
-  const templatesDir = resolveTemplatesDir(options);
-  const charts = new ChartCollector('result');
-  const env = createMarkdownEnvironment(templatesDir);
-  configure(env, charts);
-  // `call`: another macro of _macros.njk for kinds the report shows outside m.result (headline figures).
-  const markdown = tidyMarkdown(env.renderString(`{% import "_macros.njk" as m %}{{ ${call} }}`, { r: bounded }));
-  return { markdown, html: markdownToHtml(markdown, charts.charts), charts: charts.charts };
-}
-
-/** The Markdown of one result (see `renderResult`). */
-export function renderResultMarkdown(result: NamedResult, options: RenderOptions = {}): string {
-  return renderResult(result, options).markdown;
-}
-
-/** The HTML of one result, charts inline (see `renderResult`). */
-export function renderResultHtml(result: NamedResult, options: RenderOptions = {}): string {
-  return renderResult(result, options).html;
 }

@@ -4,7 +4,7 @@
  * work on padding) while the pools and the batch order stay random.
  */
 import { PAD_ID } from './vocabulary.js';
-import type { SeededRandom } from './rng.js';
+import type { SeededRandom } from '../tensor/rng.js';
 
 /** One encoded example: syllable ids, plus per-syllable tag ids (taggers) or a label (classifiers). */
 export interface EncodedExample {

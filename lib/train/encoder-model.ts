@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import type { Batch } from './batching.js';
-import type { ForwardContext } from './models/encoder.js';
-import type { ParameterManifestEntry, ParameterSet } from './parameters.js';
+import type { ForwardContext } from '../tensor/forward-context.js';
+import type { ParameterManifestEntry, ParameterSet } from '../tensor/parameters.js';
 import type { EncoderInputs } from '../models/architecture.js';
 import { PretrainedEncoder, type EncoderSetup } from '../models/pretrained.js';
 

@@ -20,14 +20,6 @@ export interface TaggedSentence {
   tags: readonly string[];
 }
 
-/** Tag names in a stable order: `O` first, then by entity type, `B-` before `I-`. */
-export function collectTags(sentences: Iterable<TaggedSentence>): string[] {
-  const found = new Set<string>(['O']);
-  for (const sentence of sentences) for (const tag of sentence.tags) found.add(tag);
-  const key = (tag: string) => (tag === 'O' ? '' : `${tag.slice(2)}\u0000${tag.slice(0, 2)}`);
-  return [...found].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-}
-
 /**
  * Encodes tagged sentences. Every tag must be in `tags`; with `checkIob2` every sentence must be valid
  * IOB2 (a CRF with IOB2 constraints gives an invalid gold path zero probability).

@@ -13,14 +13,15 @@
  */
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import type { LabeledTexts } from '../data/tabular.js';
+import type { LabeledTexts } from '../data/text-classification.js';
 import { f1Score, precisionScore, recallScore } from '../metrics/seqeval.js';
 import { writeAdapter, writeMergedModel, type FineTunedInfo, loadFineTuned } from '../models/export.js';
 import { formatTrainableParameters, type LoraSettings } from '../models/lora.js';
 import { makeBatch, planBatches, type EncodedExample } from './batching.js';
 import { EncoderModel, type EncoderTaskKind } from './encoder-model.js';
 import { encodeSentencesForEncoder, encodeTextsForEncoder, projectToSyllables, type EncodedSentences } from './encoder-data.js';
-import { classificationFigures, collectTags, type TaggedSentence } from './examples.js';
+import { classificationFigures, type TaggedSentence } from './examples.js';
+import { collectTags } from '../data/klue-ner.js';
 import { trainModel, type TrainHistory, type TrainOptions, type ValidationResult } from './trainer.js';
 
 export interface FineTuneEncoderOptions {

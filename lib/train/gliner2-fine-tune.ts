@@ -18,7 +18,7 @@ import { Gliner2Model } from '../models/gliner2.js';
 import { formatTrainableParameters, type LoraSettings } from '../models/lora.js';
 import { globalNorm } from './gradients.js';
 import { AdamW } from './optimizer.js';
-import { SeededRandom } from './rng.js';
+import { SeededRandom } from '../tensor/rng.js';
 import { learningRateAt } from './schedule.js';
 
 export interface EntityExample {

@@ -5,7 +5,7 @@
  * `GradientWorkers`, never imported by the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { GemmChoice } from '../backend/blas.js';
+import type { GemmChoice } from '../tensor/blas.js';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { Batch } from './batching.js';
 import { EncoderModel } from './encoder-model.js';

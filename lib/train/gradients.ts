@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from './batching.js';
-import { peekValues, withScratch } from './ops/scratch.js';
-import { SeededRandom } from './rng.js';
+import { peekValues, withScratch } from '../tensor/ops/scratch.js';
+import { SeededRandom } from '../tensor/rng.js';
 import type { TrainableModel } from './saved-model.js';
 
 /**

@@ -9,17 +9,20 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
-import type { LabeledTexts } from '../data/tabular.js';
-import { collectTags, encodeTaggedSentences, encodeTexts, evaluateClassifier, evaluateTagger, type TaggedSentence } from './examples.js';
+import type { LabeledTexts } from '../data/text-classification.js';
+import { encodeTaggedSentences, encodeTexts, evaluateClassifier, evaluateTagger, type TaggedSentence } from './examples.js';
+import { collectTags } from '../data/klue-ner.js';
 import { TextClassifier, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './models/classifier.js';
 import { SequenceTagger, DEFAULT_TAGGER_CONFIG, type TaggerConfig } from './models/tagger.js';
 import { trainModel, type TrainHistory, type TrainOptions, type ValidationResult } from './trainer.js';
 import { syllables, Vocabulary } from './vocabulary.js';
+import type { EncodedExample } from './batching.js';
+import type { TrainableModel } from './saved-model.js';
 
 export * from './examples.js';
 export { SequenceTagger, DEFAULT_TAGGER_CONFIG, type TaggerConfig, type TaggerHead } from './models/tagger.js';
 export { TextClassifier, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './models/classifier.js';
-export type { EncoderConfig, EncoderType } from './models/encoder.js';
+export type { SyllableEncoderConfig, EncoderType } from './models/encoder.js';
 export { saveModel, loadModel, type TrainableModel } from './saved-model.js';
 export {
   trainModel,
@@ -91,14 +94,17 @@ export interface TrainTaggerInput {
   source?: string;
 }
 
-export interface TrainedTagger {
-  model: SequenceTagger;
+/** A trained model, its history, and how the restored (best) weights did on validation. */
+export interface Trained<M> {
+  model: M;
   history: TrainHistory;
   /** Validation figures of the restored (best) model. */
   validation: ValidationResult | null;
   /** Wall-clock seconds over every process of the run (a resumed run includes the earlier ones). */
   seconds: number;
 }
+
+export type TrainedTagger = Trained<SequenceTagger>;
 
 export async function trainTagger(input: TrainTaggerInput): Promise<TrainedTagger> {
   const started = Date.now();
@@ -110,14 +116,7 @@ export async function trainTagger(input: TrainTaggerInput): Promise<TrainedTagge
   const model = new SequenceTagger(config, vocabulary, tags, input.training.seed);
   const validation = input.validation;
   const evaluate = validation && validation.length > 0 ? (m: unknown) => evaluateTagger(m as SequenceTagger, validation) : null;
-  const result = await trainModel(model, examples, evaluate, input.training);
-  return {
-    model,
-    history: result.history,
-    validation: evaluate ? evaluate(model) : null,
-    // Wall-clock seconds of the whole run: this process, plus the ones a resume continued.
-    seconds: (Date.now() - started) / 1000 + result.earlierSeconds,
-  };
+  return trainAndValidate(model, examples, evaluate, input.training, started);
 }
 
 export interface TrainClassifierInput {
@@ -128,12 +127,7 @@ export interface TrainClassifierInput {
   vocabulary?: VocabularyOptions;
 }
 
-export interface TrainedClassifier {
-  model: TextClassifier;
-  history: TrainHistory;
-  validation: ValidationResult | null;
-  seconds: number;
-}
+export type TrainedClassifier = Trained<TextClassifier>;
 
 export async function trainClassifier(input: TrainClassifierInput): Promise<TrainedClassifier> {
   const started = Date.now();
@@ -147,7 +141,18 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
   const maxLength = input.training.maxLength;
   const evaluate =
     validation && validation.texts.length > 0 ? (m: unknown) => evaluateClassifier(m as TextClassifier, validation.texts, validation.labels, { maxLength }) : null;
-  const result = await trainModel(model, examples, evaluate, input.training);
+  return trainAndValidate(model, examples, evaluate, input.training, started);
+}
+
+/** Trains `model`, then validates the restored (best) weights; what trainTagger and trainClassifier return. */
+async function trainAndValidate<M extends TrainableModel>(
+  model: M,
+  examples: EncodedExample[],
+  evaluate: ((model: unknown) => ValidationResult) | null,
+  training: TrainOptions,
+  started: number,
+): Promise<Trained<M>> {
+  const result = await trainModel(model, examples, evaluate, training);
   return {
     model,
     history: result.history,

@@ -8,7 +8,7 @@
  * already holds the summed gradient as one flat array (that is how worker threads hand it over), so
  * the update never goes through tensors at all.
  */
-import type { ParameterSet } from './parameters.js';
+import type { ParameterSet } from '../tensor/parameters.js';
 
 export interface AdamWOptions {
   beta1?: number;

@@ -3,7 +3,7 @@ import { InputError } from '../errors.js';
 import { readContainer, writeContainer } from './model-file.js';
 import { TextClassifier, type ClassifierConfig } from './models/classifier.js';
 import { SequenceTagger, type TaggerConfig } from './models/tagger.js';
-import type { ParameterManifestEntry } from './parameters.js';
+import type { ParameterManifestEntry } from '../tensor/parameters.js';
 import { Vocabulary, type VocabularyJson } from './vocabulary.js';
 import type { EncoderModel, EncoderModelDescription } from './encoder-model.js';
 

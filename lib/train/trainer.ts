@@ -9,24 +9,23 @@
  * another: the update is plain array arithmetic, pushed into the model's tensors once per step.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { makeBatch, paddingEfficiency, planBatches, splitIndices, type Batch, type EncodedExample } from './batching.js';
 import { NonFiniteOutputError, OutOfMemoryError, TrainingDivergedError } from './errors.js';
 import { accumulateGradients, globalNorm } from './gradients.js';
-import { CorruptFileError, previousFile, readContainer, removeStaleTemporaries, writeContainer } from './model-file.js';
+import { CHECKPOINT_FILE, checkCheckpointSettings, prepareCheckpointDirectory, readCheckpoint, writeCheckpoint, type CheckpointState } from './checkpoint.js';
 import { AdamW } from './optimizer.js';
-import { checkOutputDirectory } from './output-directory.js';
 import { createProgress, formatDuration, type ProgressMode, type ProgressReporter } from './progress.js';
-import { SeededRandom, type RandomState } from './rng.js';
+import { SeededRandom } from '../tensor/rng.js';
 import { describeModel, type TrainableModel } from './saved-model.js';
 import { learningRateAt } from './schedule.js';
 import { InputError, UsageError } from '../errors.js';
-import { currentDevice, type BackendChoice } from '../backend/index.js';
+import { checkBackendUnchanged, runningBackend, tfBackendName, type BackendChoice } from '../backend/index.js';
 import { GradientWorkers } from './parallel.js';
 
 export { NonFiniteOutputError, OutOfMemoryError, TrainingDivergedError } from './errors.js';
+export { CHECKPOINT_FILE };
 
 export interface TrainOptions {
   epochs: number;
@@ -181,28 +180,6 @@ export function isAllocationFailure(error: unknown): boolean {
   );
 }
 
-interface CheckpointState {
-  format: 'hanlab-checkpoint';
-  step: number;
-  epoch: number;
-  batchInEpoch: number;
-  rng: RandomState;
-  microBatchSize: number;
-  epochLossSum: number;
-  epochUnits: number;
-  epochTokens: number;
-  epochPadded: number;
-  epochSeconds: number;
-  history: TrainHistory;
-  bestScore: number | null;
-  bestEpoch: number | null;
-  epochsWithoutImprovement: number;
-  options: { epochs: number; batchSize: number; learningRate: number; seed: number };
-  model: ReturnType<typeof describeModel>;
-}
-
-export const CHECKPOINT_FILE = 'checkpoint.hanlab';
-
 /** Trains `model` in place. After it returns the model holds the best validation weights (when validated). */
 export function trainModel(
   model: TrainableModel,
@@ -234,7 +211,7 @@ export function resolveWorkers(workers: number | 'auto', updates: number): numbe
     if (!Number.isSafeInteger(workers) || workers < 0) throw new UsageError(`workers must be a non-negative integer or 'auto', got ${workers}`);
     return workers;
   }
-  const backend = currentDevice()?.backend ?? tf.getBackend();
+  const backend = runningBackend();
   if (backend !== 'wasm' && backend !== 'cpu') return 0;
   return os.availableParallelism() >= 2 && updates >= MIN_UPDATES_FOR_WORKER ? 1 : 0;
 }
@@ -288,11 +265,8 @@ class Trainer {
     private readonly options: TrainOptions,
   ) {
     if (train.length === 0) throw new InputError('no training examples');
-    // setBackend can fall back silently (wasm → cpu is 8–32× slower): train only on the backend initBackend reported.
-    const device = currentDevice();
-    if (device && device.tfBackend !== tf.getBackend()) {
-      throw new Error(`TensorFlow.js runs on "${tf.getBackend()}" but initBackend() set up "${device.tfBackend}"; something switched backends`);
-    }
+    // Train only on the backend initBackend reported.
+    checkBackendUnchanged();
     if (!(options.batchSize >= 1) || !(options.epochs >= 1)) throw new UsageError('batchSize and epochs must be ≥ 1');
     this.rng = new SeededRandom((options.seed ^ 0x6a09e667) >>> 0);
     this.optimizer = new AdamW(model.parameters, { weightDecay: options.weightDecay ?? 0.01 });
@@ -310,7 +284,7 @@ class Trainer {
     this.weights = shared ? new Float32Array(new SharedArrayBuffer(4 * count)) : new Float32Array(count);
     this.gradients = new Float32Array(count);
     this.history = {
-      backend: tf.getBackend(),
+      backend: tfBackendName(),
       steps: [],
       epochs: [],
       events: [],
@@ -335,14 +309,13 @@ class Trainer {
     const checkpoint = this.checkpointPath;
     if (checkpoint) {
       // Before any work: a checkpoint directory that cannot be written fails now, not after an epoch.
-      checkOutputDirectory(path.dirname(checkpoint), 'checkpoint directory');
-      for (const name of removeStaleTemporaries(checkpoint)) this.log(`removed ${name}, a checkpoint half-written by a process that was killed`);
+      prepareCheckpointDirectory(checkpoint, this.log);
     }
     if (this.options.resume && checkpoint) this.restore(checkpoint);
     this.weights.set(this.model.parameters.read());
     this.weightsVersion++;
     if (workerCount > 0) {
-      const backend = (currentDevice()?.backend ?? tf.getBackend()) as BackendChoice;
+      const backend = runningBackend() as BackendChoice;
       // Each worker would open its own CUDA context on the one GPU: workers are for CPU backends.
       if (backend === 'tensorflow-gpu') throw new UsageError('gradient worker threads are for CPU backends; train on the GPU without workers');
       this.workers = await GradientWorkers.start(workerCount, describeModel(this.model, this.options.seed), backend, this.weights);
@@ -634,7 +607,7 @@ class Trainer {
     const file = this.checkpointPath;
     if (!file) return;
     this.history.seconds = this.elapsedSeconds();
-    const state: CheckpointState = {
+    const state: CheckpointState<TrainHistory> = {
       format: 'hanlab-checkpoint',
       step: this.optimizer.step,
       epoch: this.epoch,
@@ -653,60 +626,24 @@ class Trainer {
       options: { epochs: this.options.epochs, batchSize: this.batchSize, learningRate: this.options.learningRate, seed: this.options.seed },
       model: describeModel(this.model, this.options.seed),
     };
-    const arrays: Record<string, Float32Array> = { weights: this.weights, optimizer: this.optimizer.readState() };
-    if (this.bestWeights) arrays.best = this.bestWeights;
-    writeContainer(file, { trainer: state }, arrays, { keepPrevious: true });
+    writeCheckpoint(file, state, { weights: this.weights, optimizer: this.optimizer.readState(), best: this.bestWeights });
     this.lastCheckpointStep = this.optimizer.step;
   }
 
-  /**
-   * Resumes from `file`, or from the previous checkpoint kept beside it when `file` is missing or
-   * damaged (a checksum mismatch, a truncated file). A checkpoint of other settings stops the run.
-   */
+  /** Resumes from the checkpoint at `file` (or the previous one kept beside it), when there is one. */
   private restore(file: string): void {
-    const candidates = [file, previousFile(file)].filter((name) => existsSync(name));
-    if (candidates.length === 0) return;
-    const damaged: string[] = [];
-    for (const candidate of candidates) {
-      let contents: ReturnType<typeof readContainer>;
-      try {
-        contents = readContainer(candidate);
-      } catch (error) {
-        if (!(error instanceof CorruptFileError)) throw error;
-        damaged.push((error as Error).message);
-        continue;
-      }
-      if (damaged.length > 0) {
-        this.event('checkpoint-fallback', `${damaged.join('; ')}: resuming from the previous checkpoint ${candidate} instead`);
-      }
-      this.restoreFrom(candidate, contents);
-      return;
-    }
-    throw new InputError(
-      `${damaged.join('; ')}; no usable earlier checkpoint is left: delete ${candidates.join(' and ')} to start afresh`,
-      { file },
-    );
-  }
-
-  private restoreFrom(file: string, { header, arrays }: ReturnType<typeof readContainer>): void {
-    const state = header.trainer as CheckpointState | undefined;
-    if (!state || state.format !== 'hanlab-checkpoint') throw new InputError('not a training checkpoint', { file });
-    const same = state.options;
-    if (same.batchSize !== this.batchSize || same.seed !== this.options.seed || same.epochs !== this.options.epochs) {
-      throw new InputError(
-        `checkpoint was written with batch ${same.batchSize}, seed ${same.seed}, ${same.epochs} epochs; this run asks for ` +
-          `batch ${this.batchSize}, seed ${this.options.seed}, ${this.options.epochs} epochs (start fresh or use the same settings)`,
-        { file, field: 'trainer.options' },
-      );
-    }
+    const found = readCheckpoint<TrainHistory>(file, (message) => this.event('checkpoint-fallback', message));
+    if (!found) return;
+    const { state, arrays } = found;
+    checkCheckpointSettings(state, found.file, { epochs: this.options.epochs, batchSize: this.batchSize, seed: this.options.seed });
     const weights = arrays.get('weights');
     const optimizerState = arrays.get('optimizer');
-    if (!weights || !optimizerState) throw new InputError('checkpoint lacks weights or optimizer state', { file });
+    if (!weights || !optimizerState) throw new InputError('checkpoint lacks weights or optimizer state', { file: found.file });
     try {
       this.model.parameters.write(weights, state.model.manifest);
       this.optimizer.writeState(optimizerState, state.step);
     } catch (error) {
-      throw new InputError(`checkpoint does not fit this model: ${(error as Error).message}`, { file, field: 'weights' }, { cause: error });
+      throw new InputError(`checkpoint does not fit this model: ${(error as Error).message}`, { file: found.file, field: 'weights' }, { cause: error });
     }
     this.bestWeights = arrays.get('best') ?? null;
     this.rng.setState(state.rng);
@@ -720,7 +657,7 @@ class Trainer {
     this.epochSeconds = state.epochSeconds;
     const events = this.history.events;
     this.history = state.history;
-    this.history.backend = tf.getBackend();
+    this.history.backend = tfBackendName();
     // Notices of this process (a clamped batch size) stay in the history.
     for (const event of events) if (!this.history.events.some((e) => e.kind === event.kind && e.message === event.message)) this.history.events.push(event);
     this.earlierSeconds = state.history.seconds ?? 0;
@@ -728,7 +665,7 @@ class Trainer {
     this.bestEpoch = state.bestEpoch;
     this.epochsWithoutImprovement = state.epochsWithoutImprovement;
     this.lastCheckpointStep = state.step;
-    this.event('resume', `resumed from ${file} at update ${state.step} (epoch ${state.epoch + 1}, batch ${state.batchInEpoch})`);
+    this.event('resume', `resumed from ${found.file} at update ${state.step} (epoch ${state.epoch + 1}, batch ${state.batchInEpoch})`);
   }
 }
 

@@ -7,8 +7,8 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gpuProblem } from '../../lib/backend/probe.js';
 import type { CodeCell, ErrorOutput } from '../../lib/notebook/nbformat.js';
-import { runNotebook, type RunMetadata } from '../../lib/notebook/runner.js';
-import { readResults } from '../../lib/notebook/results.js';
+import { runNotebook, type RunMetadata } from '../../lib/jupyter/runner.js';
+import { readResults } from '../../lib/results/read.js';
 import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
 
 const NOTEBOOK = 'tests/fixtures/notebooks/device.ipynb';

@@ -2,7 +2,7 @@ import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
-import { BLAS_ADDON } from '../../lib/backend/blas.js';
+import { BLAS_ADDON } from '../../lib/tensor/blas.js';
 import { BackendUnavailableError, currentDevice, describeBackend, initBackend, parseBackendChoice } from '../../lib/backend/index.js';
 import { gpuProblem } from '../../lib/backend/probe.js';
 
@@ -40,7 +40,7 @@ describe('initBackend', () => {
     assert.equal(tf.getBackend(), 'wasm');
     assert.equal(device.wasm?.simd, true);
     assert.equal(device.wasm?.threads, false);
-    // tests/backend/blas.test.ts tests the products themselves; here: the manifest says what runs them.
+    // tests/tensor/blas.test.ts tests the products themselves; here: the manifest says what runs them.
     assert.equal(device.wasm?.gemm.products, existsSync(BLAS_ADDON) && process.env.HANLAB_GEMM !== 'wasm' ? 'openblas' : 'xnnpack');
     assert.match(describeBackend(device), device.wasm?.gemm.products === 'openblas' ? /^wasm \(OpenBLAS \w+\)$/ : /^wasm \(XNNPACK\)$/);
     assert.deepEqual(Array.from(tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync()), [11]);

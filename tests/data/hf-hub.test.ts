@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { downloadHubParquet, hubCacheFolder, HubRequestError, listHubParquet, readHubTable, type HubOptions } from '../../lib/data/hf-hub.js';
-import { loadTextClassification, textClassificationFromTable } from '../../lib/data/tabular.js';
+import { loadTextClassification, textClassificationFromTable } from '../../lib/data/text-classification.js';
 import { UsageError } from '../../lib/errors.js';
 
 /**

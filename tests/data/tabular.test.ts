@@ -7,19 +7,9 @@ import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { readTrainingConfig } from '../../lib/data/config-ini.js';
-import {
-  detectTableFormat,
-  labelCounts,
-  loadTextClassification,
-  loadTrainValidation,
-  readTable,
-  sortLabelValues,
-  splitTrainValidation,
-  stratifiedQuotas,
-  toDataFrame,
-  type LabeledTexts,
-  type TextClassificationDataset,
-} from '../../lib/data/tabular.js';
+import { detectTableFormat, readTable } from '../../lib/data/tabular.js';
+import { labelCounts, loadTextClassification, sortLabelValues, toDataFrame, type LabeledTexts, type TextClassificationDataset } from '../../lib/data/text-classification.js';
+import { loadTrainValidation, splitTrainValidation, stratifiedQuotas } from '../../lib/data/train-validation.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 
 const NSMC_TEST = 'data/nsmc/ratings_test.txt';

@@ -13,7 +13,7 @@ import net from 'node:net';
 import fc from 'fast-check';
 import * as zmq from 'zeromq';
 import { ConnectionFileError, checkConnection, readConnectionFile } from '../../lib/kernel/connection-file.js';
-import { Session, channelAddress, type ConnectionInfo } from '../../lib/notebook/protocol.js';
+import { Session, channelAddress, type ConnectionInfo } from '../../lib/jupyter/protocol.js';
 import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'hanlab-connection-file-'));

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import fc from 'fast-check';
 import { MAX_LITERAL_TYPE_LENGTH, widenLongLiterals, type DeclarationScanner } from '../../lib/kernel/declarations.js';
-import { KernelClient } from '../../lib/notebook/kernel-client.js';
+import { KernelClient } from '../../lib/jupyter/kernel-client.js';
 import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
 
 interface TypeScript extends DeclarationScanner {

@@ -2,9 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DisplayChannel, DuplicateResultError } from '../../lib/kernel/display-channel.js';
 import type { CurrentExecution } from '../../lib/kernel/kernel.js';
-import { KERNEL_DISPLAY_KEY, PLOTLY_MIME, RESULT_MIME, type DisplayContent } from '../../lib/notebook/mime.js';
-import type { Message } from '../../lib/notebook/protocol.js';
-import { resultHtml } from '../../lib/report/result-html.js';
+import { KERNEL_DISPLAY_KEY, PLOTLY_MIME, RESULT_MIME, type DisplayContent } from '../../lib/results/mime.js';
+import type { Message } from '../../lib/jupyter/protocol.js';
+import { resultHtml } from '../../lib/results/result-html.js';
 
 function setup() {
   const shown: Array<{ content: DisplayContent; update: boolean }> = [];

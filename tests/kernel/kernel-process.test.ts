@@ -7,9 +7,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gpuProblem } from '../../lib/backend/probe.js';
-import { KernelClient } from '../../lib/notebook/kernel-client.js';
+import { KernelClient } from '../../lib/jupyter/kernel-client.js';
 import type { ErrorOutput, Output } from '../../lib/notebook/nbformat.js';
-import { resultHtml } from '../../lib/report/result-html.js';
+import { resultHtml } from '../../lib/results/result-html.js';
 import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
 
 const marker = newMarker();

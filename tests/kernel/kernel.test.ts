@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CellFailure, Engine, ExecuteContext, ExecuteOutcome } from '../../lib/kernel/engine.js';
 import { Kernel, type ChannelName } from '../../lib/kernel/kernel.js';
-import { Session, type Message } from '../../lib/notebook/protocol.js';
+import { Session, type Message } from '../../lib/jupyter/protocol.js';
 
 const FAILURE: CellFailure = { ename: 'RangeError', evalue: 'bad', traceback: ['RangeError: bad', '    at In[1]:1:7'] };
 

@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { installKernelSpecs } from '../../lib/notebook/kernelspec.js';
+import { installKernelSpecs } from '../../lib/jupyter/kernelspec.js';
 import { readNotebook, sourceText, type CodeCell, type ErrorOutput } from '../../lib/notebook/nbformat.js';
-import { readResults } from '../../lib/notebook/results.js';
+import { readResults } from '../../lib/results/read.js';
 import { findJupyter, isolatedJupyterEnv, nbformatErrors, skipUnlessRequired } from '../notebook/jupyter.js';
 import { testWorkspace } from '../notebook/processes.js';
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { installKernelSpecs } from '../../lib/notebook/kernelspec.js';
+import { installKernelSpecs } from '../../lib/jupyter/kernelspec.js';
 import { findJupyterClientPython, isolatedJupyterEnv, skipUnlessRequired } from '../notebook/jupyter.js';
 import { processesWithMarker, testWorkspace, waitForNoProcesses } from '../notebook/processes.js';
 

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { openModelFolder } from '../../lib/models/folder.js';
 import { EncoderTokenizer, type EncodedText } from '../../lib/models/tokenizer.js';
 import { alignSyllables, encodeSentencesForEncoder, projectToSyllables, tokenTags } from '../../lib/train/encoder-data.js';
-import { collectTags } from '../../lib/train/examples.js';
+import { collectTags } from '../../lib/data/klue-ner.js';
 import { klueSentences } from '../train/helpers.js';
 import { cleanup, skipWithoutTorch, tinyCheckpoint } from './helpers.js';
 

@@ -133,7 +133,7 @@ describe('hanlab kernels', () => {
 
 describe('no orphan kernels', () => {
   test('a runner killed with SIGKILL (no cleanup possible) does not leave its kernel running', async () => {
-    const script = "import { KernelClient } from './lib/notebook/kernel-client.ts';\nconst kernel = await KernelClient.start();\nconsole.log(kernel.pid);\nsetInterval(() => {}, 1000);";
+    const script = "import { KernelClient } from './lib/jupyter/kernel-client.ts';\nconst kernel = await KernelClient.start();\nconsole.log(kernel.pid);\nsetInterval(() => {}, 1000);";
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, HANLAB_TEST_MARKER: marker }, stdio: ['ignore', 'pipe', 'inherit'] });
     const kernelPid = await new Promise<number>((resolve, reject) => {
       child.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim())));

@@ -9,10 +9,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { installKernelSpecs } from '../../lib/notebook/kernelspec.js';
+import { installKernelSpecs } from '../../lib/jupyter/kernelspec.js';
 import { readNotebook, type CodeCell } from '../../lib/notebook/nbformat.js';
-import { readResults } from '../../lib/notebook/results.js';
-import { runNotebook } from '../../lib/notebook/runner.js';
+import { readResults } from '../../lib/results/read.js';
+import { runNotebook } from '../../lib/jupyter/runner.js';
 import { findJupyter, nbformatErrors } from './jupyter.js';
 import { newMarker, waitForNoProcesses } from './processes.js';
 

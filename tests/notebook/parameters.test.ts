@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ParameterError } from '../../lib/notebook/errors.js';
+import { ParameterError } from '../../lib/notebook/parameters.js';
 import { readNotebook, sourceText, type Notebook } from '../../lib/notebook/nbformat.js';
 import { INJECTED_TAG, declaredParameters, hasTag, injectParameters, parametersSource, parseParameterArgs, parseParameterValue } from '../../lib/notebook/parameters.js';
 

@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { PROCESS_PROXIES, gatewayKernelSpecs } from '../../lib/notebook/remote-gateway.js';
+import { PROCESS_PROXIES, gatewayKernelSpecs } from '../../lib/jupyter/remote-gateway.js';
 import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
 
 const root = process.cwd();

@@ -12,12 +12,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CellTimeoutError } from '../../lib/notebook/errors.js';
+import { CellTimeoutError } from '../../lib/jupyter/errors.js';
 import { readNotebook, type CodeCell, type ErrorOutput, type Notebook } from '../../lib/notebook/nbformat.js';
-import { RemoteKernel, RemoteKernelLostError, liveRemoteKernelCount, remoteLauncher } from '../../lib/notebook/remote-kernel.js';
-import { RemoteServerError, parseServerAddress, requireKernelSpec } from '../../lib/notebook/remote-server.js';
-import { readResults } from '../../lib/notebook/results.js';
-import { runNotebook, type RunMetadata } from '../../lib/notebook/runner.js';
+import { RemoteKernel, RemoteKernelLostError, liveRemoteKernelCount, remoteLauncher } from '../../lib/jupyter/remote-kernel.js';
+import { RemoteServerError, parseServerAddress, requireKernelSpec } from '../../lib/jupyter/remote-server.js';
+import { readResults } from '../../lib/results/read.js';
+import { runNotebook, type RunMetadata } from '../../lib/jupyter/runner.js';
 import { freePort, remoteSkipReason, startJupyterServer, type JupyterServer } from './jupyter-server.js';
 
 const skip = remoteSkipReason();

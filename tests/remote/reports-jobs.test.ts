@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readNotebook, writeNotebook } from '../../lib/notebook/nbformat.js';
-import type { CellEvent, RunOptions, RunResult } from '../../lib/notebook/runner.js';
+import type { CellEvent, RunOptions, RunResult } from '../../lib/jupyter/runner.js';
 import { compareReportDirs } from '../../lib/report/check.js';
 import { regenerateReports, renderReport } from '../../lib/report/pipeline.js';
 import { jobsOnCycles, runScheduled } from '../../lib/report/schedule.js';

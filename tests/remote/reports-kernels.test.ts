@@ -12,11 +12,11 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { liveKernelCount } from '../../lib/notebook/kernel-client.js';
+import { liveKernelCount } from '../../lib/jupyter/kernel-client.js';
 import { readNotebook, writeNotebook, type Notebook } from '../../lib/notebook/nbformat.js';
-import { liveRemoteKernelCount, remoteLauncher } from '../../lib/notebook/remote-kernel.js';
-import { parseServerAddress } from '../../lib/notebook/remote-server.js';
-import type { RunMetadata } from '../../lib/notebook/runner.js';
+import { liveRemoteKernelCount, remoteLauncher } from '../../lib/jupyter/remote-kernel.js';
+import { parseServerAddress } from '../../lib/jupyter/remote-server.js';
+import type { RunMetadata } from '../../lib/jupyter/runner.js';
 import { compareReportDirs, stripRunMetadata } from '../../lib/report/check.js';
 import { regenerateReports, type RegenerateResult } from '../../lib/report/pipeline.js';
 import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
@@ -75,7 +75,7 @@ function regenerate(label: string, jobs: number, extra: { launcher?: ReturnType<
     jobs,
     ...extra,
     runner: async (input, options) => {
-      const { runNotebook } = await import('../../lib/notebook/runner.js');
+      const { runNotebook } = await import('../../lib/jupyter/runner.js');
       return runNotebook(input, { ...options, env: { HANLAB_TEST_MARKER: marker } });
     },
   });

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readNotebook, writeNotebook, type Notebook } from '../../lib/notebook/nbformat.js';
-import type { RunOptions, RunResult } from '../../lib/notebook/runner.js';
+import type { RunOptions, RunResult } from '../../lib/jupyter/runner.js';
 import { checkReports, compareReportDirs, firstDifference, formatCheck, stripRunMetadata } from '../../lib/report/check.js';
 import { InputError } from '../../lib/errors.js';
 import { regenerateReports, renderReport } from '../../lib/report/pipeline.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { findFindings, interpretLevel } from '../../lib/report/findings.js';
-import { classifyResult, type NamedResult } from '../../lib/report/result-kinds.js';
+import { classifyResult, type NamedResult } from '../../lib/results/kinds.js';
 
 const results = (entries: Record<string, unknown>): NamedResult[] => Object.entries(entries).map(([name, value]) => classifyResult(name, value));
 const rules = (found: ReturnType<typeof findFindings>) => found.map((f) => f.rule);

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readNotebook, writeNotebook } from '../../lib/notebook/nbformat.js';
-import type { RunOptions, RunResult } from '../../lib/notebook/runner.js';
+import type { RunOptions, RunResult } from '../../lib/jupyter/runner.js';
 import { regenerateReports, renderReport } from '../../lib/report/pipeline.js';
 
 const FIXTURES = path.join(process.cwd(), 'tests', 'fixtures', 'reports');

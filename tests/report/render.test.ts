@@ -192,8 +192,8 @@ test('an index without reports says so', () => {
 });
 
 test('one result renders on its own, as in the report, with its chart inline', async () => {
-  const { renderResult } = await import('../../lib/report/render.js');
-  const { classifyResult } = await import('../../lib/report/result-kinds.js');
+  const { renderResult } = await import('../../lib/results/render.js');
+  const { classifyResult } = await import('../../lib/results/kinds.js');
   const r = classifyResult('risk', { kind: 'confusion', title: '혼동 <b>', labels: ['높음', '낮음'], matrix: [[8, 2], [1, 9]] });
   const { markdown, html, charts } = renderResult(r);
   assert.match(markdown, /^### 혼동 \\<b>\n/);

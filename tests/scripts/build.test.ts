@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 // @ts-expect-error plain JavaScript module without types (it must load before anything else)
 import { freshBuild, MANIFEST, sourceState } from '../../bin/build-state.mjs';
-import { KernelClient } from '../../lib/notebook/kernel-client.js';
+import { KernelClient } from '../../lib/jupyter/kernel-client.js';
 import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'hanlab-build-'));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readNotebook, type Notebook } from '../../lib/notebook/nbformat.js';
-import { RESULT_MIME } from '../../lib/notebook/results.js';
+import { RESULT_MIME } from '../../lib/results/read.js';
 import { renderMarkdown } from '../../lib/report/render.js';
 
 const NOTEBOOKS = readdirSync('notebooks').filter((f) => f.endsWith('.ipynb')).sort();

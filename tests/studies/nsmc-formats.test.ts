@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadTextClassification, readTable } from '../../lib/data/tabular.js';
+import { loadTextClassification } from '../../lib/data/text-classification.js';
+import { readTable } from '../../lib/data/tabular.js';
 import { COUNT, OUT_DIR, SOURCE, buildFormatSamples } from '../../scripts/make-nsmc-format-samples.js';
 
 test('the shipped format samples are byte for byte what the script writes', async () => {

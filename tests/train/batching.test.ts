@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { makeBatch, paddingEfficiency, planBatches, splitIndices } from '../../lib/train/batching.js';
-import { SeededRandom } from '../../lib/train/rng.js';
+import { SeededRandom } from '../../lib/tensor/rng.js';
 
 test('every example lands in exactly one batch, with or without bucketing', () => {
   fc.assert(

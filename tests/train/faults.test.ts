@@ -13,7 +13,8 @@ import { run as train } from '../../cli/commands/train.js';
 import { formatKlueSentence } from '../../cli/commands/predict.js';
 import { InputError } from '../../lib/errors.js';
 import { SequenceTagger, DEFAULT_TAGGER_CONFIG, type TaggerConfig } from '../../lib/train/models/tagger.js';
-import { collectTags, encodeTaggedSentences } from '../../lib/train/examples.js';
+import { encodeTaggedSentences } from '../../lib/train/examples.js';
+import { collectTags } from '../../lib/data/klue-ner.js';
 import { CorruptFileError, readContainer } from '../../lib/train/model-file.js';
 import { loadModel, saveModel } from '../../lib/train/saved-model.js';
 import {

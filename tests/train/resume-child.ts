@@ -3,7 +3,8 @@
  * prints one JSON line per update. `node --import tsx tests/train/resume-child.ts <checkpointDir> <pauseMs>`
  */
 import { SequenceTagger, DEFAULT_TAGGER_CONFIG } from '../../lib/train/models/tagger.js';
-import { collectTags, encodeTaggedSentences } from '../../lib/train/examples.js';
+import { encodeTaggedSentences } from '../../lib/train/examples.js';
+import { collectTags } from '../../lib/data/klue-ner.js';
 import { trainModel } from '../../lib/train/trainer.js';
 import { Vocabulary } from '../../lib/train/vocabulary.js';
 import { klueSentences, setupBackend } from './helpers.js';

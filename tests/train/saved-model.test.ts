@@ -7,7 +7,8 @@ import { DEFAULT_CLASSIFIER_CONFIG, TextClassifier } from '../../lib/train/model
 import { DEFAULT_TAGGER_CONFIG, SequenceTagger } from '../../lib/train/models/tagger.js';
 import { loadModel, saveModel } from '../../lib/train/saved-model.js';
 import { CorruptFileError, readContainer, writeContainer } from '../../lib/train/model-file.js';
-import { collectTags, predictProbabilities, predictTagStrings } from '../../lib/train/examples.js';
+import { predictProbabilities, predictTagStrings } from '../../lib/train/examples.js';
+import { collectTags } from '../../lib/data/klue-ner.js';
 import { Vocabulary, syllables } from '../../lib/train/vocabulary.js';
 import { InputError } from '../../lib/errors.js';
 import { klueSentences, nsmcRows, setupBackend } from './helpers.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { learningRateAt } from '../../lib/train/schedule.js';
-import { SeededRandom } from '../../lib/train/rng.js';
+import { SeededRandom } from '../../lib/tensor/rng.js';
 
 test('warmup rises linearly to the peak, then linear decay reaches the floor at the end', () => {
   const schedule = { peak: 1e-3, warmupSteps: 10, totalSteps: 110, decay: 'linear' as const };

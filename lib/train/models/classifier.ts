@@ -4,14 +4,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertFinite } from '../errors.js';
-import { dense } from '../ops/mat-mul.js';
-import { ParameterSet } from '../parameters.js';
-import { SeededRandom } from '../rng.js';
+import { dense } from '../../tensor/ops/mat-mul.js';
+import { ParameterSet } from '../../tensor/parameters.js';
+import { SeededRandom } from '../../tensor/rng.js';
 import type { Batch } from '../batching.js';
 import type { Vocabulary } from '../vocabulary.js';
-import { dropout, encode, encoderOutputDim, encoderSpecs, lengthMask, type EncoderConfig, type ForwardContext } from './encoder.js';
+import { dropout, type ForwardContext } from '../../tensor/forward-context.js';
+import { encode, encoderOutputDim, encoderSpecs, lengthMask, type SyllableEncoderConfig } from './encoder.js';
 
-export interface ClassifierConfig extends EncoderConfig {
+export interface ClassifierConfig extends SyllableEncoderConfig {
   kind: 'classifier';
 }
 

@@ -4,16 +4,19 @@
  * depend on how much padding its batch has (bucketing and micro-batching change only the speed).
  */
 import * as tf from '@tensorflow/tfjs';
-import { convBlock } from '../ops/conv-block.js';
-import { seededDropout } from '../ops/dropout.js';
-import { embedTokens, type EmbeddingInput } from '../ops/embedding-lookup.js';
-import { bidirectionalLstm } from '../ops/lstm.js';
-import type { ParameterSet, ParameterSpec } from '../parameters.js';
-import type { SeededRandom } from '../rng.js';
+import { convBlock } from '../../tensor/ops/conv-block.js';
+import { dropoutDraw, type ForwardContext } from '../../tensor/forward-context.js';
+import { embedTokens, type EmbeddingInput } from '../../tensor/ops/embedding-lookup.js';
+import { bidirectionalLstm } from '../../tensor/ops/lstm.js';
+import type { ParameterSet, ParameterSpec } from '../../tensor/parameters.js';
 
 export type EncoderType = 'conv' | 'bilstm';
 
-export interface EncoderConfig {
+/**
+ * The syllable encoder's settings (what the BiLSTM/conv taggers and classifiers train). Not the
+ * pretrained encoders' config.json (lib/models/config.ts `EncoderConfig`).
+ */
+export interface SyllableEncoderConfig {
   encoder: EncoderType;
   embeddingDim: number;
   /** Conv: channels of every layer. BiLSTM: units per direction. */
@@ -31,13 +34,7 @@ export interface EncoderConfig {
   bigramBuckets?: number;
 }
 
-export interface ForwardContext {
-  training: boolean;
-  /** Draws dropout seeds; required when training with dropout > 0. */
-  rng?: SeededRandom;
-}
-
-export function encoderSpecs(config: EncoderConfig, vocabSize: number): ParameterSpec[] {
+export function encoderSpecs(config: SyllableEncoderConfig, vocabSize: number): ParameterSpec[] {
   const specs: ParameterSpec[] = [{ name: 'embedding', shape: [vocabSize, config.embeddingDim], init: 'normal', std: 0.1 }];
   if (config.bigramBuckets) specs.push({ name: 'bigram-embedding', shape: [config.bigramBuckets, config.embeddingDim], init: 'normal', std: 0.1 });
   if (config.encoder === 'conv') {
@@ -57,7 +54,7 @@ export function encoderSpecs(config: EncoderConfig, vocabSize: number): Paramete
   return specs;
 }
 
-export function encoderOutputDim(config: EncoderConfig): number {
+export function encoderOutputDim(config: SyllableEncoderConfig): number {
   return config.encoder === 'conv' ? config.hiddenDim : 2 * config.hiddenDim;
 }
 
@@ -72,7 +69,7 @@ export interface EncoderInput {
 }
 
 /** `[B, T, encoderOutputDim]`, zero at padding. */
-export function encode(config: EncoderConfig, params: ParameterSet, batch: EncoderInput, context: ForwardContext): tf.Tensor3D {
+export function encode(config: SyllableEncoderConfig, params: ParameterSet, batch: EncoderInput, context: ForwardContext): tf.Tensor3D {
   const shape = { size: batch.size, time: batch.time, lengths: batch.lengths };
   const tables: EmbeddingInput[] = [{ table: params.get<tf.Rank.R2>('embedding'), ids: batch.ids }];
   if (config.bigramBuckets) {
@@ -116,13 +113,6 @@ export function bigramIds(ids: Int32Array, size: number, time: number, buckets: 
   return out;
 }
 
-/** A dropout rate and the seed of its mask, when this forward pass trains with dropout. */
-function dropoutDraw(rate: number, context: ForwardContext): { rate: number; seed: number } | undefined {
-  if (!context.training || rate <= 0) return undefined;
-  if (!context.rng) throw new Error('dropout while training needs a seeded generator');
-  return { rate, seed: context.rng.nextUint32() };
-}
-
 /** `[B, T, 1]` float mask from sentence lengths. */
 export function lengthMask(lengths: readonly number[], time: number): tf.Tensor3D {
   const values = new Float32Array(lengths.length * time);
@@ -130,7 +120,3 @@ export function lengthMask(lengths: readonly number[], time: number): tf.Tensor3
   return tf.tensor3d(values, [lengths.length, time, 1]);
 }
 
-export function dropout<T extends tf.Tensor>(x: T, rate: number, context: ForwardContext): T {
-  const draw = dropoutDraw(rate, context);
-  return draw ? seededDropout(x, draw.rate, draw.seed) : x;
-}

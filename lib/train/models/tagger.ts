@@ -4,17 +4,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertFinite } from '../errors.js';
-import { dense } from '../ops/mat-mul.js';
-import { ParameterSet, type ParameterSpec } from '../parameters.js';
-import { SeededRandom } from '../rng.js';
+import { dense } from '../../tensor/ops/mat-mul.js';
+import { ParameterSet, type ParameterSpec } from '../../tensor/parameters.js';
+import { SeededRandom } from '../../tensor/rng.js';
 import type { Batch } from '../batching.js';
 import type { Vocabulary } from '../vocabulary.js';
 import { crfNegLogLikelihood, iob2Constraints, viterbiDecode, type TransitionConstraints } from './crf.js';
-import { encode, encoderOutputDim, encoderSpecs, lengthMask, type EncoderConfig, type ForwardContext } from './encoder.js';
+import type { ForwardContext } from '../../tensor/forward-context.js';
+import { encode, encoderOutputDim, encoderSpecs, lengthMask, type SyllableEncoderConfig } from './encoder.js';
 
 export type TaggerHead = 'crf' | 'softmax';
 
-export interface TaggerConfig extends EncoderConfig {
+export interface TaggerConfig extends SyllableEncoderConfig {
   kind: 'tagger';
   head: TaggerHead;
 }
