@@ -30,6 +30,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   reports: { summary: 'run every notebook and regenerate all reports (the main job)', load: () => import('./commands/reports.js') },
   generate: { summary: 'generate answers from an OpenAI-compatible server, resumably', load: () => import('./commands/generate.js') },
   'convert lora': { summary: 'PEFT LoRA adapter folder -> GGUF LoRA for llama.cpp', load: () => import('./commands/convert-lora.js') },
+  lmeval: { summary: 'lm-evaluation-harness tasks (KorMedMCQA) on a local model, scored as lm-eval', load: () => import('./commands/lmeval.js') },
   train: { summary: 'train a tagger or classifier from a config.ini', load: () => import('./commands/train.js') },
   predict: { summary: 'predict with a saved model', load: () => import('./commands/predict.js') },
 };

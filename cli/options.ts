@@ -119,6 +119,14 @@ export function parseNumberOption(text: string | undefined, option: string, fall
   return value;
 }
 
+/** `--lora FILE[:SCALE]`: a path may itself hold colons, so only a trailing number is a scale (default 1). */
+export function parseLoraSpec(spec: string): { file: string; scale: number } {
+  const scaled = /^(.*):([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)$/i.exec(spec);
+  const file = scaled ? scaled[1] : spec;
+  if (file === '') throw new UsageError(`--lora ${spec}: expected FILE.gguf or FILE.gguf:SCALE`);
+  return { file, scale: scaled ? Number(scaled[2]) : 1 };
+}
+
 /** `--digits N`: decimals in a text report. */
 export function parseDigits(text: string | undefined, fallback: number): number {
   return parseIntegerOption(text, '--digits', fallback, { min: 0, max: 20 });

@@ -42,6 +42,11 @@ export interface McqaQuestion {
   cot: string | null;
   /** Where it was read: file and 1-based line (null for Parquet) and record number. */
   source: { file: string; line: number | null; row: number };
+  /**
+   * The record exactly as read, every column in file order, untrimmed (no prototype: keys come from
+   * the file's header). lm-eval renders its prompts from the raw record, so its runner starts here.
+   */
+  cells: Record<string, unknown>;
 }
 
 export interface KorMedMcqaDataset {
@@ -133,6 +138,7 @@ function questionFromRow(file: string, row: TableRow, subset: McqaSubset, split:
     qNumber: optionalInt(row.values.q_number),
     cot,
     source: { file, line: row.line, row: row.row },
+    cells: row.values,
   };
 }
 
