@@ -42,12 +42,12 @@ async function liveReport(notebook: string, parameters: Record<string, string | 
   return readFileSync(path.join(reports, `${name ?? notebook.replace(/^\d+-/, '')}.md`), 'utf8');
 }
 
-/** The data note's model line: the file, F32 (the tiny model's file type), the LoRA or its absence, greedy decoding. */
+/** The data note's model line: the file, F16 (the tiny model's file type), the LoRA or its absence, greedy decoding. */
 function assertNamesModel(markdown: string, lora: string | null): void {
   assert.match(markdown, /데이터 안내 — 이 실행에서 로컬 모델이 생성한 답변/);
   const line = markdown.split('\n').find((l) => l.includes('모델로 생성했습니다')) ?? '';
   assert.ok(line.includes(`\`${modelFile}\``), `the model file is named: ${line}`);
-  assert.match(line, /\(llama, F32\)/);
+  assert.match(line, /\(llama, F16\)/);
   assert.ok(lora ? line.includes(`LoRA: \`${lora}\` (배율 0.5)`) : line.includes('LoRA: 없음'), `the LoRA is named: ${line}`);
   assert.match(line, /탐욕적 디코딩\(temperature 0\)/);
   assert.doesNotMatch(markdown, /재구성한 기록|편향된 표본\)\*\*/);
