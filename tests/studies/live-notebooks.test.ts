@@ -1,5 +1,5 @@
 /**
- * Issue 22 part 4: notebooks 02, 04 and 05 generate with a local GGUF model (`-p model_file=...`)
+ * Issue 22 part 4: notebooks 02 and 04 generate with a local GGUF model (`-p model_file=...`)
  * instead of reading answer files, end to end through `hanlab run` and `hanlab report`, on a tiny
  * random model made here; each report names the model file, its quantization, the LoRA and the
  * sampling. The answers of a random model are noise: what is checked is that they were generated
@@ -53,7 +53,7 @@ function assertNamesModel(markdown: string, lora: string | null): void {
   assert.doesNotMatch(markdown, /재구성한 기록|편향된 표본\)\*\*/);
 }
 
-describe('notebooks 02, 04, 05 with -p model_file (tiny random GGUF)', { concurrency: 1, timeout: 900_000 }, () => {
+describe('notebooks 02 and 04 with -p model_file (tiny random GGUF)', { concurrency: 1, timeout: 900_000 }, () => {
   test('02 answers a test sample with the study prompt and the fixed prompt', async () => {
     const md = await liveReport('02-klue-ner-llm', { model_file: modelFile, lora_file: `${loraFile}:0.5`, fresh_sample_size: 2, max_tokens: 24 });
     assertNamesModel(md, loraFile);
@@ -71,13 +71,5 @@ describe('notebooks 02, 04, 05 with -p model_file (tiny random GGUF)', { concurr
     assertNamesModel(md, null);
     assert.match(md, /^# tiny-llama\.gguf — /m);
     assert.match(md, /JSON 스키마\(risk_level과 각 구성요소의 match는 정해진 라벨 중 하나\)로 생성을 제한했습니다/);
-  });
-
-  test('05 runs the lm-eval KorMedMCQA tasks: base without, fine-tuned with the LoRA', async () => {
-    const md = await liveReport('05-kormedmcqa', { model_file: modelFile, lora_file: `${loraFile}:0.5`, lmeval_limit: 1 });
-    assertNamesModel(md, loraFile);
-    assert.match(md, /kormedmcqa_doctor, kormedmcqa_nurse, kormedmcqa_dentist, kormedmcqa_pharm 과제를 lm-eval 방식/);
-    assert.match(md, /부분집합마다 앞 1문항/);
-    assert.match(md, /최대 1024토큰/);
   });
 });
