@@ -32,7 +32,8 @@ const MAY_IMPORT = {
   jupyter: ['data', 'backend', 'results', 'notebook'],
   // The hanlab kernel (the server side of the protocol).
   kernel: ['backend', 'results', 'notebook', 'jupyter'],
-  report: ['data', 'results', 'notebook', 'jupyter'],
+  // The report names the model that produced a notebook's answers (lib/llm/answer-provenance.ts).
+  report: ['data', 'llm', 'results', 'notebook', 'jupyter'],
 };
 
 const rooms = Object.keys(MAY_IMPORT);

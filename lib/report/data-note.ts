@@ -8,12 +8,15 @@
  *   biased sample, never an estimate of the model's score;
  * - `reconstructed`: records rebuilt from the study's published tables (`provenance.json` beside them
  *   says so): wherever they agree with the study, they agree by construction;
- * - `user`: any other file of the same format: agreement with the study is then independent.
+ * - `user`: any other file of the same format: agreement with the study is then independent;
+ * - `generated`: answers a local model generated in this run (`-p model_file=...`); `generatedBy`
+ *   names the model, quantization, LoRA and sampling.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { AnswerProvenance } from '../llm/answer-provenance.js';
 
-export type DataSource = 'shipped' | 'replay' | 'reconstructed' | 'user';
+export type DataSource = 'shipped' | 'replay' | 'reconstructed' | 'user' | 'generated';
 
 export interface DataNote {
   source: DataSource;
@@ -26,6 +29,8 @@ export interface DataNote {
    * figures compared with the study come from this run (a model trained here); default true.
    */
   byConstruction?: boolean;
+  /** For `generated` answers: what generated them. */
+  generatedBy?: AnswerProvenance;
 }
 
 export interface Provenance {
