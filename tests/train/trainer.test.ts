@@ -116,8 +116,9 @@ test('history holds per-step and per-epoch figures; bucketing pads less', async 
   model.dispose();
 });
 
-test('overfitting signal: training loss falls while validation falls for two epochs', () => {
-  const epoch = (n: number, trainLoss: number, score: number): EpochRecord => ({
+/** One epoch's record for the overfitting tests: only the training loss and validation score vary. */
+function epoch(n: number, trainLoss: number, score: number): EpochRecord {
+  return {
     epoch: n,
     trainLoss,
     validation: { score, metrics: {} },
@@ -125,7 +126,10 @@ test('overfitting signal: training loss falls while validation falls for two epo
     tokensPerSecond: 1,
     paddingEfficiency: 1,
     memory: { numTensors: 0, numBytes: 0, rssBytes: 0 },
-  });
+  };
+}
+
+test('overfitting signal: training loss falls while validation falls for two epochs', () => {
   const rising = [epoch(1, 1, 0.6), epoch(2, 0.6, 0.8), epoch(3, 0.4, 0.78), epoch(4, 0.2, 0.74)];
   const signal = detectOverfitting(rising, 2);
   assert.ok(signal);
@@ -138,15 +142,6 @@ test('overfitting signal: training loss falls while validation falls for two epo
 });
 
 test('overfitting signal: withdrawn when a later epoch beats the best it was measured from, kept while that best stands', () => {
-  const epoch = (n: number, trainLoss: number, score: number): EpochRecord => ({
-    epoch: n,
-    trainLoss,
-    validation: { score, metrics: {} },
-    seconds: 1,
-    tokensPerSecond: 1,
-    paddingEfficiency: 1,
-    memory: { numTensors: 0, numBytes: 0, rssBytes: 0 },
-  });
   // The KLUE run of issue 25: best at 8, falling at 9-10 (signal), then epoch 12 beats epoch 8.
   const scores = [0.5, 0.6, 0.65, 0.7, 0.72, 0.75, 0.76, 0.7733, 0.77, 0.7661, 0.772, 0.7818];
   const epochs = scores.map((score, i) => epoch(i + 1, 0.8 ** i, score));
