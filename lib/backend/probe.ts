@@ -77,6 +77,9 @@ export function gpuProblem(root: string = process.cwd()): string | undefined {
 
 /** Where the `webgpu` package's `dawn.node` for this platform is, or why there is none. */
 export function dawnBinary(root: string = process.cwd()): { path: string } | { problem: string } {
+  // scripts/gpu-check.sh carries dawn.node beside its bundle, without node_modules.
+  const carried = process.env.HANLAB_DAWN_NODE;
+  if (carried) return existsSync(carried) ? { path: carried } : { problem: `HANLAB_DAWN_NODE=${carried} does not exist` };
   const info = locatePackage('webgpu', root);
   if (!info) return { problem: 'the "webgpu" package (Dawn for Node) is not installed' };
   const arch = process.platform === 'darwin' ? 'universal' : process.arch;
