@@ -187,7 +187,8 @@ describe('Jupyter Notebook 6 in Chromium', { skip }, () => {
     }));
     await page.screenshot({ path: path.join(SCREENSHOTS, 'hanlab-gpu-software-adapter-in-jupyter.png'), fullPage: true });
     assert.deepEqual(state.errors, [], 'the device cell ran');
-    assert.match(state.outputs, /backend: webgpu/);
+    assert.match(state.outputs, /"backend": "webgpu"/);
+    assert.match(state.outputs, /"architecture": "swiftshader"/);
     await page.close();
   });
 });
