@@ -269,6 +269,8 @@ function usingGpuDevice(): boolean {
 }
 
 function wasmDir(root: string): string | undefined {
+  // scripts/gpu-check.sh carries the .wasm files beside its bundle, without node_modules.
+  if (process.env.HANLAB_TFJS_WASM_DIR) return process.env.HANLAB_TFJS_WASM_DIR;
   const info = locatePackage('@tensorflow/tfjs-backend-wasm', root);
   return info ? path.join(info.dir, 'dist') : undefined;
 }
