@@ -37,7 +37,12 @@ export async function packGpuCheck(out: string, options: { withNode?: boolean; w
     target: 'node20',
     // Native addons stay files beside the bundle; CommonJS inside an ES module needs a require.
     external: ['tokenizers', 'webgpu', '*.node'],
-    banner: { js: "import { createRequire as __hanlabCreateRequire } from 'node:module'; const require = __hanlabCreateRequire(import.meta.url);" },
+    // (tfjs-backend-wasm's Emscripten loader reads __dirname under Node.)
+    banner: {
+      js:
+        "import { createRequire as __hanlabCreateRequire } from 'node:module'; import { fileURLToPath as __hanlabPath } from 'node:url'; " +
+        "const require = __hanlabCreateRequire(import.meta.url); const __filename = __hanlabPath(import.meta.url); const __dirname = __hanlabPath(new URL('.', import.meta.url));",
+    },
     logLevel: 'error',
     minify: true,
   });
