@@ -14,8 +14,11 @@
  * `--rounds N` (default 3); `--profile` prints where one update's time goes, per op, forward and
  * backward (see profileStep) and skips the comparison.
  *
+ * Where Dawn finds a WebGPU adapter, the conv+CRF tagger also trains on webgpu (bench/webgpu.ts), beside
+ * the one-thread CPU figure; on a software adapter the figure is labelled as no speed claim.
+ *
  * Last line: {"models": [{"model", "threads", "tokens_per_s", "pytorch_tokens_per_s", "ratio_vs_pytorch",
- * "target", "meets_target", ...}], "load_average", ...}
+ * "target", "meets_target", ...}], "webgpu": {"adapter", "software", "per_s", "label"?, "error"?}, "load_average", ...}
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -35,6 +38,7 @@ import { planEpoch, trainModel, type TrainOptions } from '../lib/train/trainer.j
 import { Vocabulary } from '../lib/train/vocabulary.js';
 import { PYTHON, pytorchEnvironment } from './pytorch.js';
 import { profileStep } from './train-profile.js';
+import { describeWebGpuFigure, measureOnWebGpu } from './webgpu.js';
 
 const SENTENCES = 2000;
 const BATCH = 32;
@@ -178,8 +182,13 @@ async function main(): Promise<void> {
       ...(p.target !== undefined ? { target: p.target, meets_target: ratio !== null ? ratio >= p.target : null } : {}),
     };
   });
+  // The conv+CRF tagger on webgpu where an adapter exists (gpu-check's measurement: one thread, batch 32).
+  const convCpu = models.find((m) => m.model === 'conv-crf' && m.threads === 1)?.tokens_per_s ?? 0;
+  const webgpu = await measureOnWebGpu('tagger-speed');
+  console.log(describeWebGpuFigure('conv-crf (1 thread)', 'real tokens/s', webgpu, convCpu));
   const figures = {
     backend: device.backend,
+    webgpu: { model: 'conv-crf', ...webgpu, cpu_one_thread_tokens_per_s: convCpu },
     rounds,
     batch: BATCH,
     models,
