@@ -3,8 +3,10 @@
  *
  * A notebook emits named results (`application/vnd.hanlab.result+json`, see lib/results/read.ts).
  * Any JSON value is allowed; a value that is an object with one of the `kind`s below is rendered by the
- * matching macro in `templates/macros.njk` and feeds the automatic findings (`findings.ts`) and charts
- * (`charts.ts`). Anything else is rendered by the generic template as a small table or a JSON block.
+ * matching macro in `templates/_macros.njk` and feeds the automatic findings (lib/report/findings.ts)
+ * and charts (`charts.ts`). Anything else is rendered by the generic template as a small table or a
+ * JSON block. The kernel decides each emitted value's kind once (`kindOf`) and stamps it into the
+ * result bundle; the report reads that stamp (`resultOfBundle`).
  *
  * Metric names are keys; these names carry meaning for findings and charts: `accuracy`, `precision`,
  * `recall`, `f1`, `loss`. Scores are fractions in [0, 1] (0.918, not 91.8).
