@@ -323,7 +323,7 @@ export function resultOfBundle(bundle: { name: string; value: unknown; kind?: un
   }
   const carried = kindOf(value);
   if (carried !== stamped) {
-    throw new InputError(`result "${name}": the bundle says kind "${stamped}" but its value is ${carried === 'value' ? 'not a kinded result' : `of kind "${carried}"`}; the notebook was edited after it ran, or run again it gives the right bundle`, where);
+    throw new InputError(`result "${name}": the bundle says kind "${stamped}" but its value is ${carried === 'value' ? 'not a kinded result' : `of kind "${carried}"`}; was the notebook edited after it ran? Run it again`, where);
   }
   return checkResult(name, stamped, value, file);
 }
