@@ -75,6 +75,23 @@ export function floats(length: number): Float32Array {
   return new Float32Array(buffer, offset, length).fill(0);
 }
 
+/**
+ * Zeroed Float32Arrays of the given lengths, all views of one ArrayBuffer (scratch inside
+ * `withScratch`), each starting on a 16-byte boundary: operands of a `bufferProducts` product must
+ * share a buffer.
+ */
+export function floatsInOneBuffer(lengths: readonly number[]): Float32Array[] {
+  const padded = lengths.map((length) => (length + 3) & ~3);
+  const total = padded.reduce((sum, length) => sum + length, 0);
+  const { buffer, offset } = active ? active.take(4 * total) : { buffer: new ArrayBuffer(4 * total), offset: 0 };
+  let at = offset;
+  return lengths.map((length, i) => {
+    const view = new Float32Array(buffer, at, length).fill(0);
+    at += 4 * padded[i];
+    return view;
+  });
+}
+
 /** A zeroed Uint8Array of `length` (see `floats`). */
 export function bytes(length: number): Uint8Array {
   if (!active) return new Uint8Array(length);
