@@ -94,6 +94,13 @@ export function floatsInOneBuffer(lengths: readonly number[], uninitialised = fa
   });
 }
 
+/** A zeroed Float64Array of `length` (see `floats`). */
+export function doubles(length: number): Float64Array {
+  if (!active) return new Float64Array(length);
+  const { buffer, offset } = active.take(8 * length);
+  return new Float64Array(buffer, offset, length).fill(0);
+}
+
 /** A zeroed Uint8Array of `length` (see `floats`). */
 export function bytes(length: number): Uint8Array {
   if (!active) return new Uint8Array(length);
