@@ -11,7 +11,7 @@ import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { Batch } from './batching.js';
 import { EncoderModel } from './encoder-model.js';
 import { accumulateGradients } from './gradients.js';
-import { AdamW, type AdamWUpdate } from './optimizer.js';
+import { AdamW, type AdamWUpdate, type DecayRange } from './optimizer.js';
 import { createModel, type describeModel, type TrainableModel } from './saved-model.js';
 import { Vocabulary } from './vocabulary.js';
 
@@ -56,9 +56,9 @@ export interface WorkerSetup {
   gradients: SharedArrayBuffer;
   /** The main thread's summed gradient, which update requests read. */
   summed: SharedArrayBuffer;
-  /** AdamW's moments (first, then second) and its weight decay, which update requests use. */
+  /** AdamW's moments (first, then second) and the main thread's decay ranges, which update requests use. */
   moments: SharedArrayBuffer;
-  weightDecay: number;
+  decayRanges: readonly DecayRange[];
 }
 
 async function start(): Promise<void> {
@@ -78,7 +78,7 @@ async function start(): Promise<void> {
   const weights = new Float32Array(setup.weights);
   const gradients = new Float32Array(setup.gradients);
   const summed = new Float32Array(setup.summed);
-  const optimizer = new AdamW(model.parameters, { weightDecay: setup.weightDecay, moments: setup.moments });
+  const optimizer = new AdamW(model.parameters, { moments: setup.moments, decayRanges: setup.decayRanges });
   let loadedVersion = -1;
   port.on('message', (request: GradientRequest | UpdateRequest) => {
     try {

@@ -20,6 +20,18 @@ export interface AdamWOptions {
    * thread update part of the weights (`applyRange`). Default: memory of the optimizer's own.
    */
   moments?: ArrayBuffer | SharedArrayBuffer;
+  /**
+   * The weight decay of each range of the flat weights, instead of reading it from the parameters'
+   * `noDecay` (a worker thread takes the main thread's `decayRanges`, so both decay alike).
+   */
+  decayRanges?: readonly DecayRange[];
+}
+
+/** Weights `[from, to)` decay by `decay`. */
+export interface DecayRange {
+  from: number;
+  to: number;
+  decay: number;
 }
 
 /** The numbers of one update that every range of it uses (so a range updated on another thread gets the same bits). */
@@ -41,7 +53,7 @@ export class AdamW {
   private readonly firstMoments: Float32Array;
   private readonly secondMoments: Float32Array;
   /** Weight decay per element (0 for `noDecay` parameters), in the flat parameter order. */
-  private readonly decayRanges: { from: number; to: number; decay: number }[];
+  readonly decayRanges: readonly DecayRange[];
 
   constructor(parameters: ParameterSet, options: AdamWOptions = {}) {
     this.beta1 = options.beta1 ?? 0.9;
@@ -54,12 +66,14 @@ export class AdamW {
     this.firstMoments = new Float32Array(moments, 0, total);
     this.secondMoments = new Float32Array(moments, 4 * total, total);
     let at = 0;
-    this.decayRanges = parameters.specs.map((spec) => {
-      const size = spec.shape.reduce((a, b) => a * b, 1);
-      const range = { from: at, to: at + size, decay: spec.noDecay ? 0 : this.weightDecay };
-      at += size;
-      return range;
-    });
+    this.decayRanges =
+      options.decayRanges?.map((range) => ({ ...range })) ??
+      parameters.specs.map((spec) => {
+        const size = spec.shape.reduce((a, b) => a * b, 1);
+        const range = { from: at, to: at + size, decay: spec.noDecay ? 0 : this.weightDecay };
+        at += size;
+        return range;
+      });
   }
 
   /**

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { currentDevice, type BackendChoice } from '../backend/index.js';
 import type { Batch } from './batching.js';
 import type { GradientRequest, GradientResponse, UpdateRequest, WorkerSetup } from './gradient-worker.js';
-import type { AdamWUpdate } from './optimizer.js';
+import type { AdamWUpdate, DecayRange } from './optimizer.js';
 import type { describeModel } from './saved-model.js';
 
 interface Pending {
@@ -104,14 +104,14 @@ export class GradientWorkers {
   /**
    * Starts `count` workers. `shared.weights` must be backed by a SharedArrayBuffer: the trainer writes
    * the current weights there and passes a new `weightsVersion` to `compute` whenever they changed.
-   * `shared.summed` (the summed gradient) and `shared.moments` (AdamW's, with its `weightDecay`) are
+   * `shared.summed` (the summed gradient) and `shared.moments` (AdamW's, with its `decayRanges`) are
    * what `update` reads and writes.
    */
   static async start(
     count: number,
     description: ReturnType<typeof describeModel>,
     backend: BackendChoice,
-    shared: { weights: Float32Array; summed: Float32Array; moments: SharedArrayBuffer; weightDecay: number },
+    shared: { weights: Float32Array; summed: Float32Array; moments: SharedArrayBuffer; decayRanges: readonly DecayRange[] },
     root: string = process.cwd(),
   ): Promise<GradientWorkers> {
     const { weights, summed } = shared;
@@ -131,7 +131,7 @@ export class GradientWorkers {
           gradients: new SharedArrayBuffer(weights.byteLength),
           summed: summed.buffer as SharedArrayBuffer,
           moments: shared.moments,
-          weightDecay: shared.weightDecay,
+          decayRanges: shared.decayRanges,
         }),
       ),
     );

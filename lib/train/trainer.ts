@@ -259,9 +259,6 @@ class Trainer {
   private lastCheckpointStep: number | null = null;
   private workers: GradientWorkers | null = null;
   private readonly workerCount: number;
-  private get weightDecay(): number {
-    return this.options.weightDecay ?? 0.01;
-  }
 
   constructor(
     private readonly model: TrainableModel,
@@ -291,7 +288,7 @@ class Trainer {
     this.weights = new Float32Array(memory(4 * count));
     this.gradients = new Float32Array(memory(4 * count));
     this.moments = memory(8 * count);
-    this.optimizer = new AdamW(model.parameters, { weightDecay: this.weightDecay, moments: this.moments });
+    this.optimizer = new AdamW(model.parameters, { weightDecay: options.weightDecay ?? 0.01, moments: this.moments });
     this.history = {
       backend: tfBackendName(),
       steps: [],
@@ -331,7 +328,7 @@ class Trainer {
         weights: this.weights,
         summed: this.gradients,
         moments: this.moments as SharedArrayBuffer,
-        weightDecay: this.weightDecay,
+        decayRanges: this.optimizer.decayRanges,
       });
     }
     try {
