@@ -83,17 +83,19 @@ async function planTexts(model: Gliner2Model, texts: readonly string[], labels: 
     for (;;) {
       const windows = splitIntoWindows(texts[index], size, overlap);
       const samples = await encodeEntityTexts(model.tokenizer, windows.map((w) => w.text), labels);
-      const longest = Math.max(...samples.map((s) => s.ids.length));
+      const widest = samples.reduce((best, s, k) => (s.ids.length > samples[best].ids.length ? k : best), 0);
+      const longest = samples[widest].ids.length;
       if (longest <= limit) {
         plans.push({ windows, samples });
         break;
       }
       if (size === 1) {
-        const word = windows[samples.findIndex((s) => s.ids.length > limit)].text;
+        const word = windows[widest].text;
         throw new InputError(`text ${index + 1}: the word "${word.length > 40 ? word.slice(0, 40) + '…' : word}" is ${longest - prompt} tokens, more than the ${limit - prompt} the model takes after the entity prompt`, { line: index + 1 });
       }
-      // Narrow in proportion to the excess (at least one word fewer), as in GLiNER2's 384:64.
-      size = Math.max(1, Math.min(size - 1, Math.floor((size * (limit - prompt)) / (longest - prompt))));
+      // Narrow the widest window's words in proportion to its excess (at least one word fewer).
+      const words = windows[widest].endWord - windows[widest].firstWord;
+      size = Math.max(1, Math.min(words - 1, Math.floor((words * (limit - prompt)) / (longest - prompt))));
       overlap = proportionalOverlap(size, windowWords, windowOverlap);
     }
   }

@@ -78,12 +78,12 @@ test('merge: offsets moved into the text; per label the best-scored of overlappi
 describe('a text longer than the tiny GLiNER2 takes', { skip }, () => {
   let model: Gliner2Model | undefined;
   const load = async () => {
-    await initBackend({ prefer: 'cpu' });
+    await initBackend();
     return (model ??= await Gliner2Model.load(tinyCheckpoint({ arch: 'gliner2', seed: 2 }), { lora: null, seed: 0 }));
   };
   after(() => model?.dispose());
   const sentences = ['당뇨병 환자의 혈당을 인슐린으로 조절했다.', '위암 수술 후 복통이 있었다.', '고혈압 약을 먹고 두통이 줄었다.', '폐렴으로 항생제를 맞았다.'];
-  const long = Array.from({ length: 60 }, (_, i) => sentences[i % sentences.length]).join(' ');
+  const long = Array.from({ length: 36 }, (_, i) => sentences[i % sentences.length]).join(' ');
 
   test('its entities are those of its windows, extracted one by one and merged', async () => {
     const m = await load();
@@ -106,7 +106,10 @@ describe('a text longer than the tiny GLiNER2 takes', { skip }, () => {
     const [windowed, short] = await extractEntities(m, [long, sentences[0]], LABELS, { threshold: 0.2 });
     for (const e of windowed) assert.equal(long.slice(e.start, e.end), e.text);
     assert.ok(windowed.some((e) => e.start > long.length / 2), 'entities reach the second half of the text');
-    assert.deepEqual(short, (await extractEntities(m, [sentences[0]], LABELS, { threshold: 0.2 }))[0]);
+    // Alone it is another batch (other padding): the same spans, scores equal to float32 rounding.
+    const [alone] = await extractEntities(m, [sentences[0]], LABELS, { threshold: 0.2 });
+    assert.deepEqual(short.map(({ score: _, ...span }) => span), alone.map(({ score: _, ...span }) => span));
+    short.forEach((e, i) => assert.ok(Math.abs(e.score - alone[i].score) < 1e-5));
   });
 
   test('a prompt the model cannot take with any window is one line naming the labels', async () => {

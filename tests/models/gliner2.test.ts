@@ -201,6 +201,28 @@ describe('GLiNER2 folder errors', { skip }, () => {
     assert.throws(() => openGliner2Folder(pickle), (e: unknown) => e instanceof InputError && /holds pytorch_model\.bin.*save_file\(torch\.load/.test(e.message));
     assert.throws(() => openGliner2Folder(path.join(tempDir(), 'absent')), /no GLiNER2 model folder/);
   });
+
+  test("a folder without GLiNER2's config.json, or with a config hanlab cannot run, gets one line naming the file and field", () => {
+    const g2 = tinyCheckpoint({ arch: 'gliner2', seed: 1 });
+    const oneLine = (pattern: RegExp, field?: string) => (e: unknown) => e instanceof InputError && pattern.test(e.message) && !e.message.includes('\n') && (field === undefined || e.field === field);
+    const noConfig = path.join(tempDir(), 'no-config');
+    cpSync(g2, noConfig, { recursive: true });
+    rmSync(path.join(noConfig, 'config.json'));
+    assert.throws(() => openGliner2Folder(noConfig), oneLine(/is not a GLiNER2 model folder: config\.json is missing/));
+    const edited = (name: string, change: Record<string, unknown>) => {
+      const dir = path.join(tempDir(), name);
+      cpSync(g2, dir, { recursive: true });
+      const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+      writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, ...change }));
+      return dir;
+    };
+    assert.throws(() => openGliner2Folder(edited('width', { max_width: 0 })), oneLine(/config\.json.*must be a positive integer, got 0/, 'max_width'));
+    assert.throws(() => openGliner2Folder(edited('counting', { counting_layer: 'count_mlp' })), oneLine(/counting layer "count_mlp" is not supported/, 'counting_layer'));
+    const broken = path.join(tempDir(), 'broken');
+    cpSync(g2, broken, { recursive: true });
+    writeFileSync(path.join(broken, 'config.json'), '{"model_type": "extractor",');
+    assert.throws(() => openGliner2Folder(broken), oneLine(/config\.json.*cannot read/));
+  });
 });
 
 test('the word splitter: GLiNER2 pattern, lower-cased words, offsets into the text', () => {
