@@ -19,6 +19,7 @@ import { decodeEntities, extractEntities } from '../../lib/models/gliner2-entiti
 import { encodeEntityInputs, splitWords, type Gliner2Sample } from '../../lib/models/gliner2-input.js';
 import { loadGliner2WithAdapter, writeGliner2Adapter, writeGliner2Merged } from '../../lib/models/gliner2-export.js';
 import { AdamW } from '../../lib/train/optimizer.js';
+import { SeededRandom } from '../../lib/tensor/rng.js';
 import { trainingStep } from '../../lib/train/gliner2-fine-tune.js';
 import { GLINER2_REFERENCE_SCRIPT, PYTHON } from '../../scripts/make-tiny-checkpoint.js';
 import { cleanup, flat, maxAbsDifference, skipWithoutTorch, tempDir, tinyCheckpoint } from './helpers.js';
@@ -164,6 +165,38 @@ describe('GLiNER2 vs the PyTorch re-statement', { skip }, () => {
     } finally {
       model.dispose();
     }
+  });
+
+  test('training with each encoder layer recomputed in the backward pass (checkpointing, dropout on) gives the same loss and LoRA gradients', async () => {
+    await initBackend({ prefer: 'wasm' });
+    const run = async (checkpointLayers: boolean) => {
+      const model = await Gliner2Model.load(prepare(), { lora: LORA, seed: 4, checkpointLayers });
+      try {
+        randomiseLora(model, 11);
+        const samples = await encodeEntityInputs(model.tokenizer, TEXTS, LABELS, model.maxTokens);
+        const { value, grads } = tf.variableGrads(() => model.entityLoss(samples, GOLD, { training: true, rng: new SeededRandom(21) }, new SeededRandom(22)), model.parameters.variables);
+        const flatGrads = model.parameters.variables.map((v) => (grads[v.name] ? [...(grads[v.name].dataSync() as Float32Array)] : []));
+        const result = { loss: value.dataSync()[0], grads: flatGrads, tensors: 0 };
+        tf.dispose([value, ...Object.values(grads)]);
+        return result;
+      } finally {
+        model.dispose();
+      }
+    };
+    const before = tf.memory().numTensors;
+    const kept = await run(false);
+    const recomputed = await run(true);
+    assert.equal(tf.memory().numTensors, before, 'no tensor outlives the step');
+    assert.ok(Math.abs(kept.loss - recomputed.loss) < 1e-6 * Math.max(1, Math.abs(kept.loss)), `loss ${recomputed.loss} vs ${kept.loss}`);
+    let worst = 0;
+    let encoderGrads = 0;
+    kept.grads.forEach((g, i) => {
+      assert.equal(recomputed.grads[i].length, g.length);
+      worst = Math.max(worst, maxAbsDifference(recomputed.grads[i], g));
+      if (g.length && g.some((x) => x !== 0)) encoderGrads++;
+    });
+    assert.ok(encoderGrads > 0);
+    assert.ok(worst < 1e-6, `LoRA gradients differ by ${worst}`);
   });
 
   test('extractEntities returns character offsets whose slice is the entity text', async () => {
