@@ -7,16 +7,17 @@
  * train-bench, Debian's python3-torch, 2 threads) on the same batches from the same files in the same run.
  * The study's own figure, 2.6 samples/s on its CPU, is the goal.
  *
- * Memory (measured with tf.profile on one step, batch of 65–73 tokens): the weights are 826 MiB in the
- * wasm heap; only the LoRA matrices are variables, so nothing of the frozen 184 M parameters gets a
- * gradient or Adam state, and the 128,011 × 768 embedding is only gathered from (no copy, no transpose,
- * no gradient); every tensor of a step is disposed after it (387 tensors before and after). What fills
- * the heap is TensorFlow.js's backward pass itself: it keeps every forward intermediate and every
- * intermediate gradient until the step ends, about 4.8 GiB of tensors at its peak (part shared by
- * reshapes), against tfjs-backend-wasm's 4 GiB maximum heap (65,536 pages). With OpenBLAS products
- * (HANLAB_GEMM=openblas, native/) the step fits, the heap grown to its 4 GiB; with XNNPACK's own
- * products their packed weight copies come on top and the first step runs out of memory. So the
- * line needs the OpenBLAS products, and says so instead of measuring when they do not run.
+ * Memory (measured with tf.profile on one step, batches of 59–73 tokens): the weights are 826 MiB in
+ * the wasm heap; only the LoRA matrices are variables, so nothing of the frozen 216 M parameters gets a
+ * gradient or Adam state, and the 128,011 × 768 embedding is only gathered from (no copy, no
+ * transpose, no gradient); no tensor outlives a step (387 before and after). What filled the heap was
+ * TensorFlow.js's backward pass itself: it keeps every forward intermediate and every intermediate
+ * gradient until the step ends, about 4.8 GiB of tensors at the peak, against tfjs-backend-wasm's
+ * 4 GiB maximum heap (65,536 pages): with OpenBLAS products the heap grew to exactly 4,096 MiB, and
+ * XNNPACK's packed weight copies on top ran out of memory in the first step. The training now
+ * recomputes each encoder layer in the backward pass (lib/tensor/ops/checkpoint.ts): 1,337 MiB of heap
+ * with OpenBLAS products (peak RSS 1.9 GB instead of 4.7 GB), 1,851 MiB with XNNPACK's, the same
+ * losses, for about a fifth more time per step. `products` in the figures says which ran.
  *
  * Run alone: `npx tsx bench/gliner2.bench.ts`; `npm run bench:train` runs it in its own process
  * (`gliner2TrainFigures`, a fresh wasm heap) and puts its figures in its last line under "gliner2".
@@ -72,12 +73,6 @@ async function main(): Promise<void> {
     const modelDir = path.join(dir, 'gliner2-base-shaped');
     makeTinyCheckpoint({ arch: 'gliner2', out: modelDir, seed: 7, sizes: { hidden: 768, layers: 12, heads: 12, intermediate: 3072, vocabSize: VOCAB, positionBuckets: 256 } });
     const device = await initBackend();
-    if (device.backend === 'wasm' && device.wasm?.gemm.products !== 'openblas') {
-      const why = `the wasm backend's products run on XNNPACK (${device.wasm?.gemm.reason ?? 'HANLAB_GEMM=wasm'}); a base-size training step then needs more than the wasm heap's 4 GiB. Install gcc and libopenblas-dev and run npm run build:native`;
-      console.log(`not measured: ${why}`);
-      console.log(JSON.stringify({ gliner2: { model: 'gliner2-deberta-v3-base-shaped', backend: device.backend, error: why, goal_samples_per_s: GOAL, load_average: load.map((l) => Number(l.toFixed(2))) } }));
-      return;
-    }
     const kbmc = await readKbmc('tests/fixtures/kbmc/kbmc-sample.tsv');
     const examples = kbmc.sentences.map((s) => ({ text: s.sentence, entities: s.spans }));
     const model = await Gliner2Model.load(modelDir, { lora: LORA, seed: 7 });
@@ -125,6 +120,7 @@ async function main(): Promise<void> {
           batch: BATCH,
           steps: STEPS,
           backend: device.backend,
+          products: device.wasm?.gemm.products ?? null,
           samples_per_s: Number(ours.toFixed(3)),
           pytorch_samples_per_s: pytorch ? Number(pytorch.samples_per_s.toFixed(3)) : null,
           ratio_vs_pytorch: ratio !== null ? Number(ratio.toFixed(3)) : null,
@@ -133,6 +129,7 @@ async function main(): Promise<void> {
           // Peak resident memory of the whole process (weights read from disk, the wasm heap, JavaScript).
           peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
           load_average: load.map((l) => Number(l.toFixed(2))),
+          load_average_after: loadavg().map((l) => Number(l.toFixed(2))),
         },
       }),
     );
