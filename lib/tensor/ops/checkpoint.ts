@@ -9,20 +9,12 @@
  * higher-order gradients only while an outer tape is recording; here the outer backward pass has ended
  * its recording, so the nested call would start a tape of its own and, when it ends, drop the outer
  * one (whose saved tensors the outer pass still frees). The engine's active tape is therefore put back
- * after the nested call. That member (`ENGINE.state.activeTape`) is not public API: where a tfjs release
- * lacks it, the block simply runs without checkpointing (same values, more memory).
+ * after the nested call. That member is not public API (read through lib/tensor/backend-internals.ts):
+ * where a tfjs release lacks it, the block simply runs without checkpointing (same values, more memory).
  */
 import * as tf from '@tensorflow/tfjs';
+import { engineTapeState } from '../backend-internals.js';
 import type { SeededRandom } from '../rng.js';
-
-interface EngineState {
-  state?: { activeTape?: unknown };
-}
-
-function engineState(): { activeTape?: unknown } | undefined {
-  const state = (tf.engine() as unknown as EngineState).state;
-  return state && 'activeTape' in state ? state : undefined;
-}
 
 /**
  * `step(x, constants)` whose gradients (for `x` and `parameters`, the variables `step` reads) are
@@ -31,7 +23,7 @@ function engineState(): { activeTape?: unknown } | undefined {
  * masks draw from, is rewound for the second run, so the masks are the same.
  */
 export function checkpointed<T extends tf.Tensor>(step: (x: T, constants: tf.Tensor[]) => T, x: T, constants: tf.Tensor[], parameters: tf.Tensor[], rng?: SeededRandom): T {
-  if (!engineState()) return step(x, constants);
+  if (!engineTapeState()) return step(x, constants);
   const start = rng?.getState();
   const block = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const input = args[0] as T;
@@ -41,7 +33,7 @@ export function checkpointed<T extends tf.Tensor>(step: (x: T, constants: tf.Ten
       value: step(input, constants),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [savedInput, ...savedConstants] = saved;
-        const state = engineState() as { activeTape?: unknown };
+        const state = engineTapeState() as { activeTape?: unknown };
         const outerTape = state.activeTape;
         const now = rng?.getState();
         if (rng && start) rng.setState(start);
