@@ -16,9 +16,12 @@
  * `--rounds N` (default 3); `--profile` prints where one update's time goes, per op, forward and
  * backward (see profileStep) and skips the comparison.
  *
+ * Then the GLiNER2 line (bench/gliner2.bench.ts, in its own process): LoRA fine-tuning of a base-size
+ * GLiNER2 in samples/s against its PyTorch re-statement.
+ *
  * Last line: {"models": [{"model", "threads", "tokens_per_s", "pytorch_tokens_per_s", "ratio_vs_pytorch",
  * "target", "meets_target", "scaling_vs_one_thread", "scaling_target", "meets_scaling_target", ...}],
- * "load_average", ...}
+ * "load_average", "gliner2": {"samples_per_s", ...}, ...}
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -36,6 +39,7 @@ import { modelConfigFor } from '../lib/train/index.js';
 import { SequenceTagger, type TaggerConfig } from '../lib/train/models/tagger.js';
 import { planEpoch, trainModel, type TrainOptions } from '../lib/train/trainer.js';
 import { Vocabulary } from '../lib/train/vocabulary.js';
+import { gliner2TrainFigures } from './gliner2.bench.js';
 import { PYTHON, pytorchEnvironment } from './pytorch.js';
 import { profileStep } from './train-profile.js';
 
@@ -194,6 +198,7 @@ async function main(): Promise<void> {
     models,
     load_average: os.loadavg().map((l) => Number(l.toFixed(2))),
     ...(hasTorch ? {} : { note: `${PYTHON} with torch not found (apt-get install python3-torch): no PyTorch ratio` }),
+    gliner2: gliner2TrainFigures(),
   };
   console.log(JSON.stringify(figures));
 }
