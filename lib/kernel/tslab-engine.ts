@@ -104,6 +104,8 @@ export interface TslabEngineOptions {
    * the bench measures both ways).
    */
   compilerThread?: boolean;
+  /** Starts the compiler's thread (default: a CompilerThread over `root`; tests start one that fails). */
+  startThread?: () => CompilerThread;
   /** The code-cache folder for TypeScript (code-cache.ts); default: the user's; "off" disables it. */
   codeCacheDir?: string;
   /** The kernel's log (its stderr), for what a user need not see in a cell. */
@@ -167,7 +169,7 @@ export class TslabEngine implements Engine {
   startCompiler(): void {
     if (this.thread || !this.threadWanted()) return;
     try {
-      this.thread = new CompilerThread({ root: this.root, codeCacheDir: this.options.codeCacheDir });
+      this.thread = this.options.startThread?.() ?? new CompilerThread({ root: this.root, codeCacheDir: this.options.codeCacheDir });
     } catch (error) {
       this.options.log?.(`[hanlab kernel] the compiler thread did not start (${error instanceof Error ? error.message : String(error)}); compiling in the kernel's thread\n`);
     }
