@@ -91,6 +91,8 @@ if (parentPort && (workerData as { hanlabCompiler?: CompilerWorkerData } | undef
   try {
     serve(data);
   } catch (error) {
-    parentPort.postMessage({ ready: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies CompilerReady);
+    // One line for the kernel's log (Node's "Cannot find module" goes on with the require stack).
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    parentPort.postMessage({ ready: false, error: message } satisfies CompilerReady);
   }
 }
