@@ -1,5 +1,5 @@
 /**
- * The compiler's thread: tslab's converters (TypeScript's watch program over the cell, the declarations
+ * The compiler's thread (HANLAB_COMPILER_THREAD=on; off by default, tslab-engine.ts says why): tslab's converters (TypeScript's watch program over the cell, the declarations
  * of earlier cells, lib.es2022 and the project's @types) built in a worker thread that the kernel starts
  * before it binds its sockets. Building that program is the second that a first cell used to wait for
  * after the kernel said idle; in a thread of its own it overlaps with the kernel's start and with the

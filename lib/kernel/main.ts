@@ -3,8 +3,7 @@
  * (kernel.ts) over tslab's TypeScript engine (tslab-engine.ts), gated for `hanlab-gpu` (gpu-gate.ts).
  * Started by kernels/launch-tslab.cjs from compiled JavaScript (or through tsx when the build is stale).
  *
- * It answers its first request at once (a front end sees it idle) while the compiler builds its first
- * program in a thread of its own, started before the sockets are bound;
+ * It answers its first request before loading the compiler, so a front end sees it idle at once;
  * stdout/stderr of notebook code become `stream` output of the running cell; SIGINT interrupts the
  * cell; it exits when its parent is gone, taking the processes the notebook started with it.
  */
@@ -49,8 +48,8 @@ export async function runKernelProcess(options: KernelProcessOptions): Promise<v
   const version = (JSON.parse(readFileSync(path.join(options.root, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
 
   const tslab = new TslabEngine({ root: options.root, implementation: 'hanlab', implementationVersion: version, log });
-  // The compiler's program builds in its own thread from now on, while the sockets bind and the client
-  // connects; the first cell then waits only for what is left of it (tslab-engine.ts).
+  // With HANLAB_COMPILER_THREAD=on the compiler's program builds in its own thread from now on, while
+  // the sockets bind and the client connects (tslab-engine.ts says why it is off by default).
   tslab.startCompiler();
   let engine: Engine = tslab;
   if (options.kernelName === 'hanlab-gpu' && process.env.HANLAB_ALLOW_CPU_FALLBACK !== '1') {

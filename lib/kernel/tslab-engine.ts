@@ -13,10 +13,13 @@
  * To name cells in stack traces, each cell's script gets a file name (`vm.runInThisContext` is
  * wrapped for the duration of the executor's synchronous call: tslab passes it no file name).
  *
- * The converters (TypeScript's program: a second or more to build) live in a thread of their own
- * (compiler-thread.ts), started by `startCompiler()` as the kernel starts, so that the first cell does
- * not wait for the whole build after the kernel said idle. When that thread cannot start, they are
- * built here, as before. TypeScript loads through a V8 code cache (code-cache.ts) in both threads.
+ * TypeScript loads through a per-user V8 code cache (code-cache.ts). With HANLAB_COMPILER_THREAD=on the
+ * converters (TypeScript's program: a second or more to build) live in a thread of their own
+ * (compiler-thread.ts), started by `startCompiler()` as the kernel starts, so that the build overlaps
+ * with the kernel's start; when that thread cannot start, they are built here. It is off by default:
+ * with it, an interrupt of a synchronous endless loop right after the cell started was lost in
+ * tests/kernel/kernel-process.test.ts (the kernel span for ever), and on this loaded 2-core machine
+ * the bench showed no gain from it (no core was free to overlap on).
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -100,8 +103,8 @@ export interface TslabEngineOptions {
   implementation?: string;
   implementationVersion?: string;
   /**
-   * Build the converters in a thread of their own (default: yes, unless HANLAB_COMPILER_THREAD=off;
-   * the bench measures both ways).
+   * Build the converters in a thread of their own (default: only with HANLAB_COMPILER_THREAD=on, see
+   * above; the bench measures both ways).
    */
   compilerThread?: boolean;
   /** Starts the compiler's thread (default: a CompilerThread over `root`; tests start one that fails). */
@@ -181,7 +184,7 @@ export class TslabEngine implements Engine {
   }
 
   private threadWanted(): boolean {
-    return this.options.compilerThread ?? process.env.HANLAB_COMPILER_THREAD !== 'off';
+    return this.options.compilerThread ?? process.env.HANLAB_COMPILER_THREAD === 'on';
   }
 
   private async load(): Promise<void> {

@@ -108,7 +108,7 @@ describe('TslabEngine and its compiler thread', () => {
     const empty = mkdtempSync(path.join(work, 'no-tslab-'));
     writeFileSync(path.join(empty, 'package.json'), '{}');
     const logged: string[] = [];
-    const engine = new TslabEngine({ root, codeCacheDir: cacheDir, log: (text) => logged.push(text), startThread: () => new CompilerThread({ root: empty, codeCacheDir: 'off' }) });
+    const engine = new TslabEngine({ root, codeCacheDir: cacheDir, compilerThread: true, log: (text) => logged.push(text), startThread: () => new CompilerThread({ root: empty, codeCacheDir: 'off' }) });
     try {
       engine.startCompiler();
       const outcome = await engine.execute('const n: number = 20;\nn + 1', { executionCount: 1 });
@@ -123,7 +123,7 @@ describe('TslabEngine and its compiler thread', () => {
   });
 
   test('with the thread, cells run and type errors stop them', async () => {
-    const engine = new TslabEngine({ root, codeCacheDir: cacheDir });
+    const engine = new TslabEngine({ root, codeCacheDir: cacheDir, compilerThread: true });
     try {
       engine.startCompiler();
       assert.deepEqual(await engine.execute('const m: number = 2;\nm * 21', { executionCount: 1 }), { status: 'ok', result: { value: 42 } });
