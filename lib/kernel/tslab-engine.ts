@@ -18,7 +18,7 @@
  * (compiler-thread.ts), started by `startCompiler()` as the kernel starts, so that the build overlaps
  * with the kernel's start; when that thread cannot start, they are built here. It is off by default:
  * with it, an interrupt of a synchronous endless loop right after the cell started was lost in
- * tests/kernel/kernel-process.test.ts (the kernel span for ever), and on this loaded 2-core machine
+ * tests/kernel/kernel-process.test.ts (the kernel spun for ever; cause not found yet), and on this loaded 2-core machine
  * the bench showed no gain from it (no core was free to overlap on).
  */
 import { readFileSync, existsSync } from 'node:fs';
