@@ -79,3 +79,13 @@ export function runningWasmInternals(): WasmInternals | undefined {
 export function runsOnWasm(): boolean {
   return tf.getBackend() === 'wasm';
 }
+
+/**
+ * The engine's gradient-tape state (`ENGINE.state.activeTape`, not public API), which gradient
+ * checkpointing puts back after a nested `tf.grads` (lib/tensor/ops/checkpoint.ts); undefined where
+ * this TensorFlow.js has no such member.
+ */
+export function engineTapeState(): { activeTape?: unknown } | undefined {
+  const state = (tf.engine() as unknown as { state?: { activeTape?: unknown } }).state;
+  return state && 'activeTape' in state ? state : undefined;
+}
