@@ -47,7 +47,10 @@ export async function runKernelProcess(options: KernelProcessOptions): Promise<v
   const session = new Session(connection.key, randomUUID(), 'kernel');
   const version = (JSON.parse(readFileSync(path.join(options.root, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
 
-  const tslab = new TslabEngine({ root: options.root, implementation: 'hanlab', implementationVersion: version });
+  const tslab = new TslabEngine({ root: options.root, implementation: 'hanlab', implementationVersion: version, log });
+  // With HANLAB_COMPILER_THREAD=on the compiler's program builds in its own thread from now on, while
+  // the sockets bind and the client connects (tslab-engine.ts says why it is off by default).
+  tslab.startCompiler();
   let engine: Engine = tslab;
   if (options.kernelName === 'hanlab-gpu' && process.env.HANLAB_ALLOW_CPU_FALLBACK !== '1') {
     const problem = gpuKernelProblem(options.root);

@@ -12,13 +12,24 @@
  *
  * To name cells in stack traces, each cell's script gets a file name (`vm.runInThisContext` is
  * wrapped for the duration of the executor's synchronous call: tslab passes it no file name).
+ *
+ * TypeScript loads through a per-user V8 code cache (code-cache.ts). With HANLAB_COMPILER_THREAD=on the
+ * converters (TypeScript's program: a second or more to build) live in a thread of their own
+ * (compiler-thread.ts), started by `startCompiler()` as the kernel starts, so that the build overlaps
+ * with the kernel's start; when that thread cannot start, they are built here. It is off by default:
+ * with it, an interrupt of a synchronous endless loop right after the cell started was lost in
+ * tests/kernel/kernel-process.test.ts (the kernel spun for ever; cause not found yet), and on this loaded 2-core machine
+ * the bench showed no gain from it (no core was free to overlap on).
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+import { requireWithCodeCache } from './code-cache.js';
+import { CompilerThread } from './compiler-thread.js';
 import type { CompletenessAnswer, Completion, Engine, ExecuteContext, ExecuteOutcome, Inspection, LanguageInfo, PagePayload } from './engine.js';
+import { tslabPaths, type TslabPaths } from './tslab-paths.js';
 import { widenLongLiterals, type DeclarationScanner } from './declarations.js';
 import { PositionMap, type ScannerModule } from './position-map.js';
 import { describeThrown, excerpt, type FrameLocation } from './traceback.js';
@@ -91,6 +102,17 @@ export interface TslabEngineOptions {
   /** The kernel's name and version for kernel_info (`hanlab`, package.json's version). */
   implementation?: string;
   implementationVersion?: string;
+  /**
+   * Build the converters in a thread of their own (default: only with HANLAB_COMPILER_THREAD=on, see
+   * above; the bench measures both ways).
+   */
+  compilerThread?: boolean;
+  /** Starts the compiler's thread (default: a CompilerThread over `root`; tests start one that fails). */
+  startThread?: () => CompilerThread;
+  /** The code-cache folder for TypeScript (code-cache.ts); default: the user's; "off" disables it. */
+  codeCacheDir?: string;
+  /** The kernel's log (its stderr), for what a user need not see in a cell. */
+  log?: (text: string) => void;
 }
 
 export class TslabEngine implements Engine {
@@ -99,7 +121,10 @@ export class TslabEngine implements Engine {
   readonly languageInfo: LanguageInfo;
   private readonly root: string;
   private readonly require: NodeJS.Require;
+  private readonly paths: TslabPaths;
+  private readonly options: TslabEngineOptions;
   private readonly versions: { typescript: string; tslab: string };
+  private thread?: CompilerThread;
   private modules?: TslabModules;
   private executor?: TslabExecutor;
   private converters: TslabConverter[] = [];
@@ -113,12 +138,12 @@ export class TslabEngine implements Engine {
 
   constructor(options: TslabEngineOptions) {
     this.root = path.resolve(options.root);
+    this.options = options;
     this.require = createRequire(path.join(this.root, 'package.json'));
-    const tslabDir = path.dirname(this.require.resolve('tslab/package.json'));
-    const tsPackage = this.require.resolve('@tslab/typescript-for-tslab/package.json', { paths: [tslabDir] });
+    this.paths = tslabPaths(this.root);
     this.versions = {
-      typescript: JSON.parse(readFileSync(tsPackage, 'utf8')).version,
-      tslab: JSON.parse(readFileSync(path.join(tslabDir, 'package.json'), 'utf8')).version,
+      typescript: JSON.parse(readFileSync(this.paths.typescriptPackage, 'utf8')).version,
+      tslab: JSON.parse(readFileSync(path.join(this.paths.tslabDir, 'package.json'), 'utf8')).version,
     };
     this.implementation = options.implementation ?? 'hanlab';
     this.implementationVersion = options.implementationVersion ?? '0.0.0';
@@ -140,35 +165,57 @@ export class TslabEngine implements Engine {
     ].join('\n');
   }
 
+  /**
+   * Starts building the converters in their thread (once; nothing when the thread is switched off).
+   * The kernel calls this before it binds its sockets: the build then runs while the kernel starts.
+   */
+  startCompiler(): void {
+    if (this.thread || !this.threadWanted()) return;
+    try {
+      this.thread = this.options.startThread?.() ?? new CompilerThread({ root: this.root, codeCacheDir: this.options.codeCacheDir });
+    } catch (error) {
+      this.options.log?.(`[hanlab kernel] the compiler thread did not start (${error instanceof Error ? error.message : String(error)}); compiling in the kernel's thread\n`);
+    }
+  }
+
   warm(): Promise<void> {
-    this.warming ??= Promise.resolve().then(() => this.load());
+    this.warming ??= this.load();
     return this.warming;
   }
 
-  private load(): void {
-    const tslabDir = path.dirname(this.require.resolve('tslab/package.json'));
-    const fromTslab = (request: string) => this.require(path.join(tslabDir, 'dist', request));
+  private threadWanted(): boolean {
+    return this.options.compilerThread ?? process.env.HANLAB_COMPILER_THREAD === 'on';
+  }
+
+  private async load(): Promise<void> {
+    this.startCompiler();
+    const fromTslab = (request: string) => this.require(this.paths.dist(request));
+    // This thread needs TypeScript too (the executor's metadata, completeness, positions): it loads
+    // while the compiler's thread builds its program.
+    const ts = requireWithCodeCache(this.paths.typescript, { dir: this.options.codeCacheDir }).exports as TslabModules['ts'];
     const converterModule = fromTslab('converter.js');
     const modules: TslabModules = {
-      ts: this.require(this.require.resolve('@tslab/typescript-for-tslab', { paths: [tslabDir] })),
+      ts,
       createConverter: converterModule.createConverter,
       isCompleteCode: converterModule.isCompleteCode,
       createExecutor: fromTslab('executor.js').createExecutor,
       printQuickInfo: fromTslab('inspect.js').printQuickInfo,
     };
-    // This takes most of a second: TypeScript builds its first program.
-    const node = this.recording(modules.createConverter({ isJS: false, isBrowser: false }), modules.ts);
+    const converter = await this.converterFactory(modules);
+    // In place, this takes most of a second: TypeScript builds its first program.
+    const node = this.recording(converter('node'), modules.ts);
     let browser: TslabConverter | undefined;
     const converters = this.converters;
     converters.push(node);
     const convs = {
       node,
       get browser(): TslabConverter {
-        if (!browser) converters.push((browser = modules.createConverter({ isJS: false, isBrowser: true })));
+        if (!browser) converters.push((browser = converter('browser')));
         return browser;
       },
       close: () => {
-        for (const converter of converters) converter.close();
+        for (const each of converters) each.close();
+        this.thread?.close();
       },
     };
     const console = {
@@ -182,6 +229,22 @@ export class TslabEngine implements Engine {
     };
     this.executor = modules.createExecutor(this.root, convs, console);
     this.modules = modules;
+  }
+
+  /** Converters from the compiler's thread once it is ready, or built here when it failed or is off. */
+  private async converterFactory(modules: TslabModules): Promise<(name: 'node' | 'browser') => TslabConverter> {
+    const inPlace = (name: 'node' | 'browser') => modules.createConverter({ isJS: false, isBrowser: name === 'browser' });
+    const thread = this.thread;
+    if (!thread) return inPlace;
+    try {
+      await thread.ready;
+      return (name) => thread.converter(name) as TslabConverter;
+    } catch (error) {
+      this.options.log?.(`[hanlab kernel] ${error instanceof Error ? error.message : String(error)}; compiling in the kernel's thread\n`);
+      thread.close();
+      this.thread = undefined;
+      return inPlace;
+    }
   }
 
   /**
@@ -287,6 +350,7 @@ export class TslabEngine implements Engine {
 
   close(): void {
     this.executor?.close();
+    this.thread?.close();
   }
 
   /** The traceback of a thrown value, with cells and lib/ files at their own lines. */
