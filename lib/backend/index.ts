@@ -1,10 +1,12 @@
 /**
  * The one place that picks and initialises the TensorFlow.js backend, and says what it picked.
  *
- * Order of preference: `tensorflow` on the GPU (@tensorflow/tfjs-node-gpu) > `tensorflow` on the CPU
- * (@tensorflow/tfjs-node) > `wasm` (SIMD, single-threaded in Node) > `cpu` (plain JS). `HANLAB_BACKEND`
- * (or `opts.prefer`) names one; with `requireGpu` (the `hanlab-gpu` kernel) anything but a working CUDA
- * device is an error unless `HANLAB_ALLOW_CPU_FALLBACK=1`.
+ * Order of preference: `webgpu` on a hardware adapter (Dawn over Vulkan, lib/backend/webgpu.ts) >
+ * `tensorflow` on the GPU (@tensorflow/tfjs-node-gpu, which no longer installs: tensorflow/tfjs#8742) >
+ * `tensorflow` on the CPU (@tensorflow/tfjs-node) > `wasm` (SIMD, single-threaded in Node) > `cpu`
+ * (plain JS). `HANLAB_BACKEND` (or `opts.prefer`) names one; with `requireGpu` (the `hanlab-gpu` kernel)
+ * anything but a GPU backend is an error unless `HANLAB_ALLOW_CPU_FALLBACK=1`. A software WebGPU adapter
+ * (SwiftShader, lavapipe) counts as a GPU only with `HANLAB_ALLOW_SOFTWARE_GPU=1` (tests and CI).
  *
  * The returned DeviceManifest is what every notebook prints (`emit('device', manifest)`) and every
  * report carries.
@@ -18,15 +20,16 @@ import { checkWasmInternals } from '../tensor/backend-internals.js';
 import { installBlasProducts, type GemmChoice } from '../tensor/blas.js';
 import { queryGpu } from './cuda.js';
 import { loadNativeBackend } from './native.js';
-import { BACKEND_CHOICES, gpuProblem, locatePackage, type BackendChoice } from './probe.js';
+import { BACKEND_CHOICES, GPU_BACKENDS, gpuProblem, locatePackage, webGpuProblem, type BackendChoice } from './probe.js';
+import { adapterName, initWebGpuBackend, type WebGpuAdapter } from './webgpu.js';
 
 // `tensorflow-gpu` and `tensorflow` are both tf's "tensorflow" backend, on CUDA or on the CPU.
-export { BACKEND_CHOICES, expectedBackend, probeBackends, type BackendChoice, type BackendProbe } from './probe.js';
+export { BACKEND_CHOICES, GPU_BACKENDS, expectedBackend, probeBackends, type BackendChoice, type BackendProbe } from './probe.js';
 
 export interface DeviceManifest {
-  /** What runs the tensors, as a BackendChoice: `tensorflow-gpu`, `tensorflow`, `wasm` or `cpu`. */
+  /** What runs the tensors, as a BackendChoice: `webgpu`, `tensorflow-gpu`, `tensorflow`, `wasm` or `cpu`. */
   backend: string;
-  /** `tf.getBackend()` after initialisation (`tensorflow`, `wasm`, `cpu`). */
+  /** `tf.getBackend()` after initialisation (`webgpu`, `tensorflow`, `wasm`, `cpu`). */
   tfBackend: string;
   tfjsVersion: string;
   /** Version of the native package providing the backend, when one does. */
@@ -38,6 +41,8 @@ export interface DeviceManifest {
   cpuModel?: string;
   memoryMiB: number;
   gpu?: { name?: string; memoryMiB?: number; driverVersion?: string };
+  /** webgpu only: the adapter Dawn gave (vendor, architecture, device, driver, fallback flag, the limits tfjs uses). */
+  webgpu?: WebGpuAdapter;
   /**
    * wasm only: SIMD and threads as the backend reports them, and what runs its matrix products;
    * `internals`, when the backend's private members that the tensor floor reads in place were
@@ -55,8 +60,9 @@ export interface InitBackendOptions {
   /** Use this backend (still overridden by `HANLAB_BACKEND`). Without it: the best available. */
   prefer?: BackendChoice;
   /**
-   * Fail unless TensorFlow runs on a CUDA GPU. Default: HANLAB_REQUIRE_GPU=1 (set by the `hanlab-gpu`
-   * kernel). `HANLAB_ALLOW_CPU_FALLBACK=1` relaxes it to a recorded fallback.
+   * Fail unless TensorFlow.js runs on a GPU (webgpu on a hardware adapter, or tensorflow-gpu). Default:
+   * HANLAB_REQUIRE_GPU=1 (set by the `hanlab-gpu` kernel). `HANLAB_ALLOW_CPU_FALLBACK=1` relaxes it to a
+   * recorded fallback.
    */
   requireGpu?: boolean;
   /** Project root for finding packages and the wasm binaries; default `process.cwd()`. */
@@ -103,7 +109,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Device
   const root = opts.root ?? process.cwd();
   const fromEnv = process.env.HANLAB_BACKEND?.trim();
   const allowCpuFallback = process.env.HANLAB_ALLOW_CPU_FALLBACK === '1';
-  // The hanlab-gpu kernel sets HANLAB_REQUIRE_GPU=1, so a notebook's plain initBackend() insists on CUDA there.
+  // The hanlab-gpu kernel sets HANLAB_REQUIRE_GPU=1, so a notebook's plain initBackend() insists on a GPU there.
   const requireGpu = opts.requireGpu ?? process.env.HANLAB_REQUIRE_GPU === '1';
   let requested: BackendChoice | undefined;
   let requestedBy: DeviceManifest['requestedBy'] = 'auto';
@@ -114,7 +120,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Device
     requested = parseBackendChoice(opts.prefer, 'prefer');
     requestedBy = 'prefer';
   }
-  if (requireGpu && requested && requested !== 'tensorflow-gpu' && !allowCpuFallback) {
+  if (requireGpu && requested && !GPU_BACKENDS.includes(requested) && !allowCpuFallback) {
     throw new BackendUnavailableError(
       requested,
       `the GPU kernel was asked for backend "${requested}" (${requestedBy}); unset it or set HANLAB_ALLOW_CPU_FALLBACK=1 to run on the CPU`,
@@ -123,23 +129,22 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Device
 
   // Explicit choice: that one or an error. Automatic: walk the order, remembering why each failed.
   const order: BackendChoice[] = requested ? [requested] : [...BACKEND_CHOICES];
-  if (requireGpu && !requested) order.splice(0, order.length, 'tensorflow-gpu');
+  if (requireGpu && !requested) order.splice(0, order.length, ...GPU_BACKENDS);
   if (requireGpu && allowCpuFallback && !requested) order.push('tensorflow', 'wasm', 'cpu');
   const failures: string[] = [];
   for (const choice of order) {
-    const attempt = await tryBackend(choice, root);
+    const attempt = await tryBackend(choice, root, choice === requested);
     if (attempt.ok) {
       const manifest = buildManifest(choice, attempt, requestedBy, failures);
       current = manifest;
       return manifest;
     }
     failures.push(`${choice}: ${attempt.reason}`);
-    if (requested || (requireGpu && !allowCpuFallback)) {
-      const hint = requireGpu
-        ? ' The hanlab-gpu kernel needs CUDA 11.2 + cuDNN 8.1 and @tensorflow/tfjs-node-gpu with its native binding; ' +
-          'set HANLAB_ALLOW_CPU_FALLBACK=1 to run on the CPU instead.'
-        : '';
-      throw new BackendUnavailableError(choice, `TensorFlow.js backend "${choice}" is not available: ${attempt.reason}.${hint}`);
+    const lastGpu = requireGpu && !requested && choice === GPU_BACKENDS[GPU_BACKENDS.length - 1];
+    if (requested || (lastGpu && !allowCpuFallback)) {
+      const hint = requireGpu ? ` ${GPU_HINT}` : '';
+      const what = requested ? `TensorFlow.js backend "${choice}" is not available: ${attempt.reason}` : `no GPU backend is available: ${failures.join('; ')}`;
+      throw new BackendUnavailableError(choice, `${what}.${hint}`);
     }
   }
   // Unreachable in practice: the plain `cpu` backend is always registered by @tensorflow/tfjs.
@@ -151,6 +156,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Device
  * (`wasm (OpenBLAS Haswell)`, `wasm (XNNPACK)`), since training figures depend on it in their last digits.
  */
 export function describeBackend(device: DeviceManifest): string {
+  if (device.webgpu) return `${device.backend} (${adapterName(device.webgpu)})`;
   const gemm = device.wasm?.gemm;
   if (!gemm) return device.backend;
   if (gemm.products === 'xnnpack') return `${device.backend} (XNNPACK)`;
@@ -164,6 +170,12 @@ export function parseBackendChoice(value: string, source: string): BackendChoice
   throw new BackendUnavailableError(value, `${source}="${value}" is not a backend; use one of ${BACKEND_CHOICES.join(', ')}`);
 }
 
+/** How to get a GPU backend, or to do without. */
+export const GPU_HINT =
+  'The hanlab-gpu kernel computes on WebGPU (Dawn over Vulkan): it needs the GPU driver with its Vulkan ICD (NVIDIA: nvidia_icd.json) ' +
+  'and the Vulkan loader libvulkan.so.1 (Debian: libvulkan1); a software adapter (SwiftShader, lavapipe) counts only with ' +
+  'HANLAB_ALLOW_SOFTWARE_GPU=1 (tests and CI); set HANLAB_ALLOW_CPU_FALLBACK=1 to run on the CPU instead.';
+
 // Not a discriminated union: tslab compiles lib/ without strictNullChecks, where `ok: true | false` does not narrow.
 interface Attempt {
   ok: boolean;
@@ -172,10 +184,20 @@ interface Attempt {
   nativeVersion?: { name: string; version: string };
   /** wasm: what runs its matrix products. */
   gemm?: GemmChoice;
+  /** webgpu: the adapter. */
+  adapter?: WebGpuAdapter;
 }
 
-async function tryBackend(choice: BackendChoice, root: string): Promise<Attempt> {
+async function tryBackend(choice: BackendChoice, root: string, explicit: boolean): Promise<Attempt> {
   switch (choice) {
+    case 'webgpu': {
+      // Chosen automatically, Dawn is loaded only where a GPU driver could answer (it takes a moment and
+      // prints its drivers' complaints); asked for by name, Dawn is asked whatever the machine looks like.
+      const blocker = explicit ? undefined : webGpuProblem(root);
+      if (blocker) return { ok: false, reason: blocker };
+      const started = await initWebGpuBackend();
+      return started.ok ? { ok: true, adapter: started.adapter } : { ok: false, reason: started.reason };
+    }
     case 'tensorflow-gpu': {
       const blocker = gpuBlocker(root);
       if (blocker) return { ok: false, reason: blocker };
@@ -257,7 +279,7 @@ function nativeVersion(name: string, root: string): { name: string; version: str
 
 function buildManifest(
   choice: BackendChoice,
-  { nativeVersion: nativePackage, gemm }: Attempt,
+  { nativeVersion: nativePackage, gemm, adapter }: Attempt,
   requestedBy: DeviceManifest['requestedBy'],
   failures: string[],
 ): DeviceManifest {
@@ -276,6 +298,7 @@ function buildManifest(
     initialisedAt: new Date().toISOString(),
   };
   if (nativePackage) manifest.nativePackage = nativePackage;
+  if (adapter) manifest.webgpu = adapter;
   if (choice === 'tensorflow-gpu') {
     const gpu = queryGpu();
     manifest.gpu = gpu ?? {};

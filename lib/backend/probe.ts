@@ -7,9 +7,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { CUDA_LIBRARIES, findMissingLibraries } from './cuda.js';
+import { gpuDeviceNodes, vulkanProblems } from './vulkan.js';
 
-export type BackendChoice = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** `webgpu`: TensorFlow.js on WebGPU (Dawn over Vulkan), the GPU backend; `tensorflow-gpu`: the old CUDA path. */
+export type BackendChoice = 'webgpu' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** The backends that compute on a GPU: what the hanlab-gpu kernel accepts. */
+export const GPU_BACKENDS: readonly BackendChoice[] = ['webgpu', 'tensorflow-gpu'];
 
 export interface BackendProbe {
   backend: BackendChoice;
@@ -71,11 +75,40 @@ export function gpuProblem(root: string = process.cwd()): string | undefined {
   return nativePackageProblem('@tensorflow/tfjs-node-gpu', root);
 }
 
+/** Where the `webgpu` package's `dawn.node` for this platform is, or why there is none. */
+export function dawnBinary(root: string = process.cwd()): { path: string } | { problem: string } {
+  const info = locatePackage('webgpu', root);
+  if (!info) return { problem: 'the "webgpu" package (Dawn for Node) is not installed' };
+  const arch = process.platform === 'darwin' ? 'universal' : process.arch;
+  const file = path.join(info.dir, 'dist', `${process.platform}-${arch}`, 'dawn.node');
+  return existsSync(file) ? { path: file } : { problem: `webgpu@${info.version} has no dawn.node for ${process.platform}-${arch}` };
+}
+
+/**
+ * Why WebGPU cannot compute on a GPU here, found without loading Dawn: no Dawn binary, no Vulkan loader,
+ * no driver ICD, or no GPU device node (/dev/nvidia*, /dev/dri/renderD*, /dev/dxg); the last is waived
+ * with HANLAB_ALLOW_SOFTWARE_GPU=1 (a software Vulkan driver needs none). Undefined: worth asking Dawn
+ * for an adapter (lib/backend/webgpu.ts), which is the real test.
+ */
+export function webGpuProblem(root: string = process.cwd()): string | undefined {
+  const dawn = dawnBinary(root);
+  if ('problem' in dawn) return dawn.problem;
+  const vulkan = vulkanProblems();
+  if (vulkan.length) return vulkan.join('; ');
+  if (process.platform === 'linux' && process.env.HANLAB_ALLOW_SOFTWARE_GPU !== '1' && !gpuDeviceNodes().length) {
+    return 'no GPU device node (/dev/nvidia*, /dev/dri/renderD*, /dev/dxg): no GPU driver is loaded on this machine';
+  }
+  return undefined;
+}
+
 /** For each backend in preference order: could it run here? Loads nothing. */
 export function probeBackends(root: string = process.cwd()): BackendProbe[] {
   return BACKEND_CHOICES.map((backend): BackendProbe => {
     let reason: string | undefined;
     switch (backend) {
+      case 'webgpu':
+        reason = webGpuProblem(root);
+        break;
       case 'tensorflow-gpu':
         reason = gpuProblem(root);
         break;

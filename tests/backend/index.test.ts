@@ -49,8 +49,8 @@ describe('initBackend', () => {
   test('HANLAB_BACKEND beats prefer; bad names are refused with the list of backends', async () => {
     process.env.HANLAB_BACKEND = 'cpu';
     assert.equal((await initBackend({ prefer: 'wasm' })).backend, 'cpu');
-    process.env.HANLAB_BACKEND = 'webgpu';
-    await assert.rejects(initBackend(), /HANLAB_BACKEND="webgpu" is not a backend; use one of tensorflow-gpu, tensorflow, wasm, cpu/);
+    process.env.HANLAB_BACKEND = 'metal';
+    await assert.rejects(initBackend(), /HANLAB_BACKEND="metal" is not a backend; use one of webgpu, tensorflow-gpu, tensorflow, wasm, cpu/);
     assert.equal(parseBackendChoice(' WASM ', 'x'), 'wasm');
   });
 
@@ -80,6 +80,7 @@ describe('initBackend', () => {
     process.env.HANLAB_ALLOW_CPU_FALLBACK = '1';
     const device = await initBackend({ requireGpu: true });
     assert.notEqual(device.backend, 'tensorflow-gpu');
-    assert.match(String(device.fallbackReason), /^tensorflow-gpu: missing CUDA libraries/);
+    // The GPU backends in order (webgpu, then the CUDA one), each with its reason, then the CPU one that ran.
+    assert.match(String(device.fallbackReason), /^webgpu: .+; tensorflow-gpu: missing CUDA libraries/);
   });
 });

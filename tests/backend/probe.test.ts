@@ -30,11 +30,11 @@ describe('backend probe', () => {
 
   test('this project: @tensorflow/tfjs-node is an alias of plain tfjs, wasm and cpu are available', () => {
     const probes = probeBackends();
-    assert.deepEqual(probes.map((probe) => probe.backend), ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
-    const tensorflow = probes[1];
+    assert.deepEqual(probes.map((probe) => probe.backend), ['webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+    const tensorflow = probes[2];
     if (!tensorflow.available) assert.match(String(tensorflow.reason), /@tensorflow\/tfjs-node resolves to @tensorflow\/tfjs@4\.22\.0 \(an npm alias\)/);
-    assert.equal(probes[2].available, true);
     assert.equal(probes[3].available, true);
+    assert.equal(probes[4].available, true);
   });
 
   test('tfjs-node-gpu missing, installed without its binding, or installed with it', () => {
