@@ -1,10 +1,13 @@
 /**
  * The WebGPU backend on a software adapter, for the equality tests: SwiftShader's Vulkan driver from
- * Debian's chromium under Dawn (the `webgpu` package). Debian's lavapipe is refused by Dawn. Where
- * neither is there, `webgpuSkipReason()` says why and the tests skip.
+ * Debian's chromium under Dawn (lib/backend/webgpu.ts), beside the wasm backend in the same process.
+ * Debian's lavapipe is refused by Dawn. Where there is no adapter, `webgpuSkipReason()` says why and
+ * the tests skip.
  */
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import { currentDevice, initBackend, type BackendChoice } from '../../lib/backend/index.js';
+import { initWebGpuBackend } from '../../lib/backend/webgpu.js';
 import { setupBackend } from '../train/helpers.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -12,19 +15,14 @@ const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 let ready: Promise<string | null> | undefined;
 
 async function bringUp(): Promise<string | null> {
-  if (!existsSync(SWIFTSHADER_ICD)) return `no software Vulkan driver (${SWIFTSHADER_ICD}: apt install chromium)`;
+  if (!existsSync(SWIFTSHADER_ICD) && !process.env.VK_ICD_FILENAMES) return `no software Vulkan driver (${SWIFTSHADER_ICD}: apt install chromium)`;
+  // Set before Dawn loads: the Vulkan loader reads them when the instance is made.
   process.env.VK_ICD_FILENAMES ??= SWIFTSHADER_ICD;
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   const wasm = await setupBackend();
   try {
-    const { create, globals } = await import('webgpu');
-    Object.assign(globalThis, globals);
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true });
-    await import('@tensorflow/tfjs-backend-webgpu');
-    if (!(await tf.setBackend('webgpu'))) return 'the webgpu backend found no adapter';
-    return null;
-  } catch (error) {
-    return `the webgpu backend did not start: ${(error as Error).message}`;
+    const started = await initWebGpuBackend({ allowSoftware: true });
+    return started.ok ? null : `the webgpu backend did not start: ${started.reason}`;
   } finally {
     await tf.setBackend(wasm);
   }
@@ -36,14 +34,21 @@ export function webgpuSkipReason(): Promise<string | null> {
   return ready;
 }
 
-/** Runs `f` on `backend` (then switches back to the one before). */
-export async function onBackend<T>(backend: string, f: () => Promise<T> | T): Promise<T> {
-  const before = tf.getBackend();
-  await tf.setBackend(backend);
+/**
+ * Runs `f` on `backend`, initialised as the CLI does (initBackend, so the trainer's check that the
+ * backend did not change holds), then goes back to the one before.
+ */
+export async function onBackend<T>(backend: BackendChoice, f: () => Promise<T> | T): Promise<T> {
+  const before = currentDevice()?.backend as BackendChoice | undefined;
+  const allowed = process.env.HANLAB_ALLOW_SOFTWARE_GPU;
+  process.env.HANLAB_ALLOW_SOFTWARE_GPU = '1';
   try {
+    await initBackend({ prefer: backend });
     return await f();
   } finally {
-    await tf.setBackend(before);
+    if (allowed === undefined) delete process.env.HANLAB_ALLOW_SOFTWARE_GPU;
+    else process.env.HANLAB_ALLOW_SOFTWARE_GPU = allowed;
+    if (before) await initBackend({ prefer: before });
   }
 }
 

@@ -79,8 +79,22 @@ export class TextClassifier {
   /** Class probabilities per example. */
   predictProbabilities(batch: Batch): number[][] {
     const probabilities = tf.tidy(() => tf.softmax(this.logits(batch, { training: false })));
-    const values = probabilities.dataSync();
+    const values = probabilities.dataSync() as Float32Array;
     probabilities.dispose();
+    return this.rows(batch, values);
+  }
+
+  /** `predictProbabilities` read back by an await (the form for webgpu, which has no synchronous read). */
+  async predictProbabilitiesAsync(batch: Batch): Promise<number[][]> {
+    const probabilities = tf.tidy(() => tf.softmax(this.logits(batch, { training: false })));
+    try {
+      return this.rows(batch, (await probabilities.data()) as Float32Array);
+    } finally {
+      probabilities.dispose();
+    }
+  }
+
+  private rows(batch: Batch, values: Float32Array): number[][] {
     assertFinite(values, 'class probabilities');
     const size = this.labels.length;
     return Array.from({ length: batch.size }, (_, row) => Array.from(values.subarray(row * size, (row + 1) * size)));
