@@ -3,6 +3,10 @@
  * Symbol.for(KERNEL_DISPLAY_KEY)); tslab's own `display` API (`tslab.display.html(...)`) is pointed at
  * it too. On the way to the front end it:
  *
+ * - decides an emitted result's kind, once (lib/results/kinds.ts `classifyResult`), and stamps it into
+ *   the result bundle with the kind contract's version, so that the report reads the kind instead of
+ *   deciding it again (a result whose fields its kind's macro cannot read gets no stamp: the report
+ *   then names the wrong field, as it does for bundles of other kernels);
  * - adds `text/html` to hanlab's own mime types: an emitted result is drawn by the report's own code
  *   (lib/results/result-html.ts: its tables, and its charts as the same static SVG), so it reads the same
  *   in Jupyter and in reports/; a plotly figure (`showPlot`) gets HTML that draws it offline
@@ -14,6 +18,7 @@ import { HanlabError } from '../errors.js';
 import { KERNEL_DISPLAY_KEY, PLOTLY_MIME, RESULT_MIME, type DisplayContent, type KernelDisplayChannel, type ResultBundle } from '../results/mime.js';
 import { escapeHtml } from '../notebook/display.js';
 import { isSecondValue } from '../results/one-value-per-name.js';
+import { classifyResult, RESULT_KINDS_VERSION, type NamedResult } from '../results/kinds.js';
 import type { CurrentExecution } from './kernel.js';
 import { plotlyFigureHtml, plotlyLoaderHtml, type PlotlyFigureSpec } from './plotly-html.js';
 
@@ -69,7 +74,16 @@ export class DisplayChannel implements KernelDisplayChannel {
     if (Object.hasOwn(data, RESULT_MIME)) {
       const bundle = data[RESULT_MIME] as ResultBundle;
       this.checkResultName(bundle);
-      return Object.hasOwn(data, 'text/html') ? data : { ...data, 'text/html': this.resultHtml(bundle) };
+      let decided: NamedResult | Error;
+      try {
+        decided = classifyResult(bundle.name, bundle.value);
+      } catch (error) {
+        decided = error instanceof Error ? error : new Error(String(error));
+      }
+      // A bundle sent as JSON text (tslab's display.raw) is left as it came: the report decides its kind.
+      const isObject = typeof bundle === 'object' && bundle !== null && !Array.isArray(bundle);
+      const stamped = decided instanceof Error || !isObject ? bundle : { ...bundle, kind: decided.kind, kindVersion: RESULT_KINDS_VERSION };
+      return { ...data, [RESULT_MIME]: stamped, 'text/html': Object.hasOwn(data, 'text/html') ? data['text/html'] : this.resultHtml(bundle.name, decided) };
     }
     if (Object.hasOwn(data, PLOTLY_MIME) && !Object.hasOwn(data, 'text/html')) {
       return { ...data, 'text/html': this.figureHtml(data[PLOTLY_MIME] as PlotlyFigureSpec) };
@@ -91,15 +105,16 @@ export class DisplayChannel implements KernelDisplayChannel {
     this.results.set(bundle.name, here);
   }
 
-  private resultHtml(bundle: ResultBundle): string {
+  private resultHtml(name: string, decided: NamedResult | Error): string {
     try {
+      if (decided instanceof Error) throw decided;
       if (!this.report) throw new Error('the report renderer is not loaded yet');
-      return `<div class="hanlab-result">${this.report.resultHtml(bundle.name, bundle.value, { cwd: this.root })}</div>`;
+      return `<div class="hanlab-result">${this.report.resultHtml(decided, { cwd: this.root })}</div>`;
     } catch (error) {
       // The result is still emitted (the report reads the JSON); the notebook shows why it has no table.
       const message = error instanceof Error ? error.message : String(error);
-      this.log(`[hanlab kernel] could not render result "${bundle.name}": ${message}\n`);
-      return `<div class="hanlab-result"><p><strong>${escapeHtml(bundle.name)}</strong>: the report could not draw this result: ${escapeHtml(message)}</p></div>`;
+      this.log(`[hanlab kernel] could not render result "${name}": ${message}\n`);
+      return `<div class="hanlab-result"><p><strong>${escapeHtml(name)}</strong>: the report could not draw this result: ${escapeHtml(message)}</p></div>`;
     }
   }
 

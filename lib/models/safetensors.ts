@@ -9,9 +9,10 @@
  * unrelated or unmaintained). Reading is per tensor (`readSync` at its offset), so a 1 GB checkpoint is
  * never held twice; float16 and bfloat16 weights are widened to float32.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { writeFileAtomically } from '../atomic-file.js';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -275,18 +276,13 @@ export function writeSafetensors(file: string, tensors: ReadonlyMap<string, Tens
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(headerBytes.length));
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const temp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(temp, 'w');
-  try {
-    writeSync(fd, prefix);
-    writeSync(fd, headerBytes);
-    for (const [, tensor] of entries) writeSync(fd, new Uint8Array(tensor.values.buffer, tensor.values.byteOffset, tensor.values.byteLength));
-    fsyncSync(fd);
-    closeSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    rmSync(temp, { force: true });
-    throw error;
-  }
-  renameSync(temp, file);
+  writeFileAtomically(
+    file,
+    (fd) => {
+      writeSync(fd, prefix);
+      writeSync(fd, headerBytes);
+      for (const [, tensor] of entries) writeSync(fd, new Uint8Array(tensor.values.buffer, tensor.values.byteOffset, tensor.values.byteLength));
+    },
+    { temporary: `${file}.tmp-${process.pid}-${Date.now()}` },
+  );
 }

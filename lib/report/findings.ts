@@ -1,6 +1,6 @@
 /**
  * Automatic findings: short Korean sentences, each with the numbers behind it, emitted only when its
- * rule fires. Rules read the typed results (result-kinds.ts) and never the templates.
+ * rule fires. Rules read the typed results (lib/results/kinds.ts) and never the templates.
  *
  * Rules and thresholds:
  *  - overfitting: the lowest training loss is below 0.1 (study 004: "Train < 0.1") while the evaluation

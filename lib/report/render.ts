@@ -12,13 +12,13 @@ import { existsSync, readdirSync } from 'node:fs';
 import type nunjucks from 'nunjucks';
 import { InputError } from '../errors.js';
 import type { Notebook } from '../notebook/nbformat.js';
-import { readResults } from '../results/read.js';
+import { readNamedResults } from '../results/read.js';
 import { hashInputs } from '../jupyter/provenance.js';
 import { INTERPRETATION_TABLE, findFindings, interpretLevel, levelInput, type Finding, type LevelVerdict } from './findings.js';
 import { renderPage } from '../results/html.js';
 import { createMarkdownEnvironment } from '../results/markdown-env.js';
-import { boundResult, omittedText, type OmittedResult } from '../results/bounds.js';
-import { classifyResult, type EnvironmentResult, type HeadlineFigure, type NamedResult } from '../results/kinds.js';
+import { omittedText, type OmittedResult } from '../results/bounds.js';
+import { type EnvironmentResult, type HeadlineFigure, type NamedResult } from '../results/kinds.js';
 import { ChartCollector, configureResultEnvironment, resolveTemplatesDir, tidyMarkdown, type ChartFile, type TemplateLocation } from '../results/render.js';
 import * as views from '../results/views.js';
 
@@ -97,9 +97,9 @@ export function reportSettings(notebook: Notebook, file?: string): ReportSetting
 /** The model every template renders from. */
 export function buildReportModel(notebook: Notebook, file?: string): ReportModel {
   const settings = reportSettings(notebook, file);
-  const raw = readResults(notebook, file);
-  // Bounded first: a result nested thousands of levels deep (or megabytes long) becomes a notice.
-  const results = Object.keys(raw).map((name) => boundResult(name, raw[name]) ?? classifyResult(name, raw[name], file));
+  // Each of the kind the kernel stamped in its bundle (checked), bounded first: a result nested
+  // thousands of levels deep (or megabytes long) becomes a notice.
+  const results = readNamedResults(notebook, file);
   const byName = Object.create(null) as Record<string, NamedResult>;
   for (const result of results) byName[result.name] = result;
   const input = levelInput(results);

@@ -5,7 +5,7 @@
  * - `internal-name`: an internal identifier (a diagnoser code, a trainer event, a runner key, an
  *   English working name) in the text a reader reads. Code spans and fenced blocks are skipped: a code
  *   name may stand where the reader types it, in code formatting beside its Korean name.
- * - `key-heading`: a heading that is an internal result key (`report-title`, `data_note`) or the
+ * - `key-heading`: a heading that is an internal result key (`report-title`, `data-note`) or the
  *   catch-all "기타 결과" that lists them.
  * - `run-time-rows`: more than one table row labelled 실행 시간 (two different durations under one name).
  * - `count-mismatch`: a count in prose that disagrees with the table it describes: "전체 N건 중 M건을

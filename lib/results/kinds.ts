@@ -3,8 +3,10 @@
  *
  * A notebook emits named results (`application/vnd.hanlab.result+json`, see lib/results/read.ts).
  * Any JSON value is allowed; a value that is an object with one of the `kind`s below is rendered by the
- * matching macro in `templates/macros.njk` and feeds the automatic findings (`findings.ts`) and charts
- * (`charts.ts`). Anything else is rendered by the generic template as a small table or a JSON block.
+ * matching macro in `templates/_macros.njk` and feeds the automatic findings (lib/report/findings.ts)
+ * and charts (`charts.ts`). Anything else is rendered by the generic template as a small table or a
+ * JSON block. The kernel decides each emitted value's kind once (`kindOf`) and stamps it into the
+ * result bundle; the report reads that stamp (`resultOfBundle`).
  *
  * Metric names are keys; these names carry meaning for findings and charts: `accuracy`, `precision`,
  * `recall`, `f1`, `loss`. Scores are fractions in [0, 1] (0.918, not 91.8).
@@ -225,11 +227,22 @@ export const RESULT_KINDS: readonly ResultKind[] = [
   'metrics', 'comparison', 'confusion', 'loss', 'errors', 'per-label', 'parse', 'config', 'environment', 'headline', 'table',
 ];
 
+/**
+ * The version of the kind contract: the kinds above and the fields `checkResult` requires of each. The
+ * kernel stamps it into every result bundle beside the kind it decided (mime.ts `ResultBundle`); bump
+ * it when a kind is added or a kind's shape changes, so that a bundle decided under another contract
+ * is decided again from its value instead of being read with a kind it may not have under this one.
+ */
+export const RESULT_KINDS_VERSION = 1;
+
+/** What `kindOf` decides for a value: one of the kinds, or 'value' for any other JSON. */
+export type DecidedKind = ResultKind | 'value';
+
 /** A result as the templates see it: its name, its kind (or 'value' for anything else), its data. */
 export interface NamedResult {
   name: string;
-  /** 'omitted': past a size or depth bound, shown as a notice (result-bounds.ts). */
-  kind: ResultKind | 'value' | 'omitted';
+  /** 'omitted': past a size or depth bound, shown as a notice (bounds.ts). */
+  kind: DecidedKind | 'omitted';
   value: unknown;
 }
 
@@ -271,15 +284,59 @@ class Checker {
 }
 
 /**
- * Validates a result that declares a known `kind` and returns it typed; returns a 'value' entry for
+ * The one place that decides a value's kind: an object whose `kind` is one of RESULT_KINDS has that
+ * kind, anything else is a plain 'value'. The kernel decides it once per emitted result and stamps it
+ * into the bundle; the report reads the stamp (`resultOfBundle`) and decides only for bundles without
+ * one (notebooks run before the stamp, or by a stock tslab kernel).
+ */
+export function kindOf(value: unknown): DecidedKind {
+  if (!isRecord(value) || typeof value.kind !== 'string') return 'value';
+  return isResultKind(value.kind) ? value.kind : 'value';
+}
+
+function isResultKind(kind: unknown): kind is ResultKind {
+  return typeof kind === 'string' && (RESULT_KINDS as readonly string[]).includes(kind);
+}
+
+/**
+ * Decides a value's kind (`kindOf`) and checks the fields its macro reads (`checkResult`); 'value' for
  * anything without a known kind. `file` names the notebook in errors.
  */
 export function classifyResult(name: string, value: unknown, file?: string): NamedResult {
-  if (!isRecord(value) || typeof value.kind !== 'string' || !(RESULT_KINDS as readonly string[]).includes(value.kind)) {
-    return { name, kind: 'value', value };
+  return checkResult(name, kindOf(value), value, file);
+}
+
+/**
+ * A result as the report reads it from its bundle: the kind the kernel stamped, where the stamp is of
+ * this contract's version, and otherwise the kind decided from the value (`classifyResult`). An
+ * executed notebook is a file anyone can edit, so the stamp is a claim that is checked, not believed:
+ * it must name a kind of this contract and agree with the value (a kinded value carries its kind), and
+ * the value must have the fields that kind's macro reads. `field` names the bundle in errors.
+ */
+export function resultOfBundle(bundle: { name: string; value: unknown; kind?: unknown; kindVersion?: unknown }, file?: string, field?: string): NamedResult {
+  const { name, value } = bundle;
+  if (bundle.kind === undefined || bundle.kindVersion !== RESULT_KINDS_VERSION) return classifyResult(name, value, file);
+  const stamped = bundle.kind;
+  const where = { file, field: field === undefined ? 'kind' : `${field}.kind` };
+  if (stamped !== 'value' && !isResultKind(stamped)) {
+    throw new InputError(`result "${name}": the bundle's kind ${JSON.stringify(stamped)} is not a result kind of version ${RESULT_KINDS_VERSION} (${RESULT_KINDS.join(', ')}, value)`, where);
   }
-  const check = new Checker(name, file);
-  const kind = value.kind as ResultKind;
+  const carried = kindOf(value);
+  if (carried !== stamped) {
+    throw new InputError(`result "${name}": the bundle says kind "${stamped}" but its value is ${carried === 'value' ? 'not a kinded result' : `of kind "${carried}"`}; was the notebook edited after it ran? Run it again`, where);
+  }
+  return checkResult(name, stamped, value, file);
+}
+
+/**
+ * Checks that `value` has the fields the macro of `kind` reads, naming the result and field when one
+ * is wrong, and returns it typed. A 'value' needs nothing.
+ */
+export function checkResult(name: string, kind: DecidedKind, value: unknown, file?: string): NamedResult {
+  if (kind === 'value') return { name, kind, value };
+  // Typed, so that TypeScript narrows `value` after `check.fail` (which never returns).
+  const check: Checker = new Checker(name, file);
+  if (!isRecord(value) || value.kind !== kind) check.fail('kind', `must be "${kind}" in an object`);
   check.string(value.title, 'title', true);
   switch (kind) {
     case 'metrics':

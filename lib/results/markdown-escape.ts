@@ -104,7 +104,7 @@ export function codeSpan(text: unknown): string {
 }
 
 /**
- * Rich text (result-kinds.ts `RichText`) as Markdown: strings escaped, `{ code }` as a code span,
+ * Rich text (kinds.ts `RichText`) as Markdown: strings escaped, `{ code }` as a code span,
  * `{ strong }` as bold; anything else is escaped as its JSON text.
  */
 export function richMarkdown(value: unknown): string {

@@ -19,6 +19,14 @@ export interface ResultBundle {
   value: unknown;
   /** Set by `emit(name, value, { replace: true })`: this result replaces an earlier one of the same name. */
   replace?: true;
+  /**
+   * The value's kind (a result kind, or 'value'), stamped by the hanlab kernel, which decides it once
+   * (lib/results/kinds.ts `kindOf`) for its HTML; the report reads it (`resultOfBundle`) instead of
+   * deciding again. Absent from bundles of a stock tslab kernel and of notebooks run before the stamp.
+   */
+  kind?: string;
+  /** The version of the kind contract the stamp was decided under (kinds.ts `RESULT_KINDS_VERSION`). */
+  kindVersion?: number;
 }
 
 /**

@@ -1,15 +1,18 @@
 /**
  * The results channel between notebooks and reports.
  *
- * A notebook calls `emit(name, value)` (display.ts), which displays a mime bundle holding
- * `{ name, value }` under RESULT_MIME next to a `text/plain` summary. The executed notebook keeps these
- * outputs; `readResults` gets them back for the report generator. The bundle is stored as a JSON object
- * (nbformat's rule for `+json` mime types); JSON text is accepted too, since some senders (tslab's
- * public `display.raw`) can only send strings.
+ * A notebook calls `emit(name, value)` (lib/notebook/display.ts), which displays a mime bundle holding
+ * `{ name, value }` under RESULT_MIME next to a `text/plain` summary; the hanlab kernel adds the kind it
+ * decided (`kind`, `kindVersion`) and its HTML. The executed notebook keeps these outputs;
+ * `readNamedResults` gets them back for the report generator (`readResults`, values only, for anyone
+ * else). The bundle is stored as a JSON object (nbformat's rule for `+json` mime types); JSON text is
+ * accepted too, since some senders (tslab's public `display.raw`) can only send strings.
  */
 import { InputError } from '../errors.js';
 import { RESULT_MIME, type ResultBundle } from './mime.js';
 import { isSecondValue } from './one-value-per-name.js';
+import { boundResult } from './bounds.js';
+import { resultOfBundle, type NamedResult } from './kinds.js';
 
 export { RESULT_MIME, type ResultBundle };
 
@@ -51,20 +54,42 @@ export function readResultEntries(notebook: NotebookOutputs, file?: string): Res
         const id = cell.id ? ` (id ${cell.id})` : '';
         return { file, field: `cells[${cellIndex}]${id} "${firstLine}" outputs[${outputIndex}] ${RESULT_MIME}` };
       };
-      const bundle = decodeBundle(output.data[RESULT_MIME], where);
-      entries.push({ name: bundle.name, value: bundle.value, ...(bundle.replace ? { replace: true as const } : {}), cellIndex, cellId: cell.id, outputIndex });
+      entries.push({ ...decodeBundle(output.data[RESULT_MIME], where), cellIndex, cellId: cell.id, outputIndex });
     });
   });
   return entries;
 }
 
-/**
- * The notebook's results by name (a null-prototype object: names are untrusted text). A name emitted
- * twice is an InputError naming both cells, unless the later emit said `{ replace: true }`: then the
- * later value wins. A report must never pick one of two values silently.
- */
+/** The notebook's results by name, values only (see `readResultBundles`). */
 export function readResults(notebook: NotebookOutputs, file?: string): Record<string, unknown> {
+  const bundles = readResultBundles(notebook, file);
   const results = Object.create(null) as Record<string, unknown>;
+  for (const name of Object.keys(bundles)) results[name] = bundles[name].value;
+  return results;
+}
+
+/**
+ * The notebook's results as the report's templates see them, one per name: a result past a depth or
+ * size bound becomes a notice (bounds.ts, checked first: the value is untrusted), every other one has
+ * the kind its bundle carries, checked against its value (kinds.ts `resultOfBundle`), or decided from
+ * the value where the bundle carries none.
+ */
+export function readNamedResults(notebook: NotebookOutputs, file?: string): NamedResult[] {
+  const bundles = readResultBundles(notebook, file);
+  return Object.keys(bundles).map((name) => {
+    const entry = bundles[name];
+    return boundResult(name, entry.value) ?? resultOfBundle(entry, file, `cells[${entry.cellIndex}] outputs[${entry.outputIndex}] ${RESULT_MIME}`);
+  });
+}
+
+/**
+ * The notebook's result bundles by name (a null-prototype object: names are untrusted text), each the
+ * one that gives the name its value. A name emitted twice is an InputError naming both cells, unless
+ * the later emit said `{ replace: true }`: then the later bundle wins. A report must never pick one of
+ * two values silently.
+ */
+export function readResultBundles(notebook: NotebookOutputs, file?: string): Record<string, ResultEntry> {
+  const results = Object.create(null) as Record<string, ResultEntry>;
   const first = new Map<string, ResultEntry>();
   for (const entry of readResultEntries(notebook, file)) {
     const earlier = first.get(entry.name);
@@ -76,7 +101,7 @@ export function readResults(notebook: NotebookOutputs, file?: string): Record<st
       );
     }
     if (!earlier) first.set(entry.name, entry);
-    results[entry.name] = entry.value;
+    results[entry.name] = entry;
   }
   return results;
 }
@@ -97,5 +122,15 @@ function decodeBundle(data: unknown, where: () => { file?: string; field: string
   const bundle = parsed as Record<string, unknown>;
   if (typeof bundle.name !== 'string' || bundle.name === '') throw new InputError('result bundle has no "name" string', where());
   if (!Object.hasOwn(bundle, 'value')) throw new InputError(`result "${bundle.name}" has no "value"`, where());
-  return { name: bundle.name, value: bundle.value, ...(bundle.replace === true ? { replace: true as const } : {}) };
+  // The kind stamp is read as it is here; whether it is a kind that agrees with the value is
+  // kinds.ts `resultOfBundle`'s to check. Its types are checked now, as the other fields are.
+  if (bundle.kind !== undefined && typeof bundle.kind !== 'string') throw new InputError(`result "${bundle.name}": "kind" must be a string`, where());
+  if (bundle.kindVersion !== undefined && !Number.isInteger(bundle.kindVersion)) throw new InputError(`result "${bundle.name}": "kindVersion" must be a whole number`, where());
+  return {
+    name: bundle.name,
+    value: bundle.value,
+    ...(bundle.replace === true ? { replace: true as const } : {}),
+    ...(bundle.kind !== undefined ? { kind: bundle.kind as string } : {}),
+    ...(bundle.kindVersion !== undefined ? { kindVersion: bundle.kindVersion as number } : {}),
+  };
 }

@@ -4,11 +4,10 @@
  * SVG), so a table, headline or confusion matrix reads the same in Jupyter as in reports/.
  */
 import { renderResult } from './render.js';
-import { classifyResult } from './kinds.js';
+import type { NamedResult } from './kinds.js';
 
-/** Renders `emit(name, value)`'s result as the report does (throws the report's InputError for a malformed one). */
-export function resultHtml(name: string, value: unknown, options: { cwd?: string } = {}): string {
-  const result = classifyResult(name, value);
+/** Renders a result whose kind is decided (kinds.ts `classifyResult`) as the report does. */
+export function resultHtml(result: NamedResult, options: { cwd?: string } = {}): string {
   // The report shows headline figures and the environment outside the per-result sections.
   const call = result.kind === 'headline' ? 'm.headlineList(views.headlineFigures([r]))' : result.kind === 'environment' ? 'm.infoTable(views.environmentRows(r.value))' : 'm.result(r)';
   return renderResult(result, { cwd: options.cwd }, call).html;

@@ -11,10 +11,11 @@
  * of everything before it. Files in the first layout ("HANLAB1\n", no checksum) still read.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { processExists } from '../processes.js';
+import { writeFileAtomically } from '../atomic-file.js';
 
 const MAGIC = 'HANLAB2\n';
 const MAGIC_WITHOUT_CHECKSUM = 'HANLAB1\n';
@@ -47,10 +48,8 @@ export function writeContainer(file: string, header: Record<string, unknown>, ar
   prefix.write(MAGIC, 0, 'latin1');
   prefix.writeUInt32LE(headerBytes.length, MAGIC.length);
   const padding = Buffer.alloc((4 - ((prefix.length + headerBytes.length) % 4)) % 4);
-  const temp = `${file}.tmp-${process.pid}-${Date.now()}`;
   const hash = createHash('sha256');
-  const fd = openSync(temp, 'w');
-  try {
+  const writeSealed = (fd: number) => {
     const write = (bytes: Uint8Array) => {
       hash.update(bytes);
       writeSync(fd, bytes);
@@ -60,15 +59,14 @@ export function writeContainer(file: string, header: Record<string, unknown>, ar
     write(padding);
     for (const values of Object.values(arrays)) write(littleEndian(Buffer.from(values.buffer, values.byteOffset, values.byteLength)));
     writeSync(fd, hash.digest());
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    rmSync(temp, { force: true });
-    throw error;
-  }
-  closeSync(fd);
-  if (options.keepPrevious && existsSync(file)) renameSync(file, previousFile(file));
-  renameSync(temp, file);
+  };
+  // The temporary name carries the writer's pid: removeStaleTemporaries knows a killed writer's by it.
+  writeFileAtomically(file, writeSealed, {
+    temporary: `${file}.tmp-${process.pid}-${Date.now()}`,
+    beforeReplace: () => {
+      if (options.keepPrevious && existsSync(file)) renameSync(file, previousFile(file));
+    },
+  });
 }
 
 export function readContainer(file: string): { header: Record<string, unknown>; arrays: Map<string, Float32Array> } {

@@ -9,6 +9,7 @@ import { readNotebook, sourceText, type CodeCell, type ErrorOutput } from '../..
 import { INJECTED_TAG, hasTag } from '../../lib/notebook/parameters.js';
 import { DEFAULT_CELL_TIMEOUT_MS, runNotebook, type CellEvent, type RunMetadata } from '../../lib/jupyter/runner.js';
 import { RESULT_MIME, readResults } from '../../lib/results/read.js';
+import { RESULT_KINDS_VERSION } from '../../lib/results/kinds.js';
 import { nbformatErrors } from '../notebook/jupyter.js';
 import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
 
@@ -53,7 +54,8 @@ describe('runNotebook', { concurrency: 3 }, () => {
     assert.deepEqual(cells[1].outputs[0], { output_type: 'stream', name: 'stdout', text: '개체명 F1 0.6\n' });
     const emitted = cells[1].outputs[1] as { output_type: string; data: Record<string, unknown>; metadata: object };
     assert.equal(emitted.output_type, 'display_data');
-    assert.deepEqual(emitted.data[RESULT_MIME], { name: 'scores', value: { precision: 0.75, recall: 0.5, f1: 0.6 } });
+    // The kernel stamps the kind it decided (a plain value here) and the kind contract's version.
+    assert.deepEqual(emitted.data[RESULT_MIME], { name: 'scores', value: { precision: 0.75, recall: 0.5, f1: 0.6 }, kind: 'value', kindVersion: RESULT_KINDS_VERSION });
     assert.equal(emitted.data['text/plain'], 'F1 = 0.6');
     // The kernel adds the report's own HTML of the result: here the 항목 | 값 table.
     assert.match(String(emitted.data['text/html']), /^<div class="hanlab-result"><h3>scores<\/h3>[\s\S]*<th>항목<\/th>[\s\S]*<td>precision<\/td>\n<td>0.75<\/td>/);

@@ -5,6 +5,8 @@ import type { CurrentExecution } from '../../lib/kernel/kernel.js';
 import { KERNEL_DISPLAY_KEY, PLOTLY_MIME, RESULT_MIME, type DisplayContent } from '../../lib/results/mime.js';
 import type { Message } from '../../lib/jupyter/protocol.js';
 import { resultHtml } from '../../lib/results/result-html.js';
+import { RESULT_KINDS_VERSION, classifyResult } from '../../lib/results/kinds.js';
+import { readNamedResults } from '../../lib/results/read.js';
 
 function setup() {
   const shown: Array<{ content: DisplayContent; update: boolean }> = [];
@@ -30,11 +32,30 @@ describe('DisplayChannel', () => {
     run(1, 1);
     const value = { kind: 'metrics', title: '평가 결과 요약', rows: [{ label: 'accuracy', value: 0.9 }] };
     emit('summary', value);
-    assert.equal(shown[0].content.data['text/html'], `<div class="hanlab-result">${resultHtml('summary', value)}</div>`);
+    assert.equal(shown[0].content.data['text/html'], `<div class="hanlab-result">${resultHtml(classifyResult('summary', value))}</div>`);
     channel.display({ data: { 'text/html': '<b>x</b>' }, metadata: {}, transient: { display_id: 'd1' } }, true);
     assert.deepEqual(shown[1], { content: { data: { 'text/html': '<b>x</b>' }, metadata: {}, transient: { display_id: 'd1' } }, update: true });
     channel.clearOutput(true);
     assert.deepEqual(cleared, [true]);
+  });
+
+  test('an emitted result\'s bundle carries the kind the kernel decided, which the report reads as it is', async () => {
+    const { channel, shown, emit, run } = setup();
+    await channel.load();
+    run(1, 1);
+    const table = { kind: 'table', title: '표', columns: ['a'], rows: [[1]] };
+    emit('table', table);
+    emit('f1', 0.5);
+    emit('broken', { kind: 'confusion', labels: ['a'], matrix: 'not a matrix' });
+    const bundles = shown.map((entry) => entry.content.data[RESULT_MIME]);
+    assert.deepEqual(bundles[0], { name: 'table', value: table, kind: 'table', kindVersion: RESULT_KINDS_VERSION });
+    assert.deepEqual(bundles[1], { name: 'f1', value: 0.5, kind: 'value', kindVersion: RESULT_KINDS_VERSION });
+    // A result whose kind's macro cannot read it gets no stamp: the report names its wrong field.
+    assert.deepEqual(bundles[2], { name: 'broken', value: { kind: 'confusion', labels: ['a'], matrix: 'not a matrix' } });
+    // Through the executed notebook into the report's reader: the stamped kinds, as classifying would give.
+    const outputs = shown.slice(0, 2).map((entry) => ({ output_type: 'display_data', data: entry.content.data, metadata: {} }));
+    const notebook = { cells: [{ cell_type: 'code', source: 'emit()', outputs }] };
+    assert.deepEqual(readNamedResults(notebook), [classifyResult('table', table), classifyResult('f1', 0.5)]);
   });
 
   test('a name emitted twice in one run, or by two cells, is refused unless replaced; a re-run cell may emit it again', async () => {

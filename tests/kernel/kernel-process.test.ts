@@ -10,6 +10,7 @@ import { gpuProblem } from '../../lib/backend/probe.js';
 import { KernelClient } from '../../lib/jupyter/kernel-client.js';
 import type { ErrorOutput, Output } from '../../lib/notebook/nbformat.js';
 import { resultHtml } from '../../lib/results/result-html.js';
+import { classifyResult } from '../../lib/results/kinds.js';
 import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
 
 const marker = newMarker();
@@ -73,7 +74,7 @@ describe('the hanlab kernel process', () => {
     const outcome = await kernel.execute(`import { emit } from './lib/notebook/display.js';\nemit('risk', ${JSON.stringify(value)});`);
     assert.equal(outcome.status, 'ok', JSON.stringify(outcome.outputs));
     const html = String(data(outcome.outputs[0])['text/html']);
-    assert.equal(html, `<div class="hanlab-result">${resultHtml('risk', value)}</div>`, 'exactly the report\'s rendering of this result');
+    assert.equal(html, `<div class="hanlab-result">${resultHtml(classifyResult('risk', value))}</div>`, 'exactly the report\'s rendering of this result');
     assert.match(html, /<th align="center">정답: 높음<\/th>/);
     assert.match(html, /<figure class="chart"[^>]*><svg/);
 

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { InputError } from '../../lib/errors.js';
 import type { Notebook, Output } from '../../lib/notebook/nbformat.js';
-import { RESULT_MIME, readResultEntries, readResults } from '../../lib/results/read.js';
+import { RESULT_MIME, readNamedResults, readResultEntries, readResults } from '../../lib/results/read.js';
+import { RESULT_KINDS_VERSION } from '../../lib/results/kinds.js';
+import { MAX_RESULT_DEPTH } from '../../lib/results/bounds.js';
 
 function notebookWith(...cellsOutputs: Output[][]): Notebook {
   return {
@@ -64,6 +66,13 @@ describe('readResults', () => {
     }
   });
 
+  test('a kind stamp of the wrong type is an InputError naming the output', () => {
+    for (const data of [{ name: 'x', value: 1, kind: 3 }, { name: 'x', value: 1, kind: 'value', kindVersion: '1' }, { name: 'x', value: 1, kind: 'value', kindVersion: 1.5 }]) {
+      const notebook = notebookWith([display({ [RESULT_MIME]: data })]);
+      assert.throws(() => readResults(notebook, 'study.ipynb'), (error: unknown) => error instanceof InputError && /^study\.ipynb, field "cells\[0\] \(id cell-0\) .*": result "x": "kind(Version)?" must be/.test(error.message), JSON.stringify(data));
+    }
+  });
+
   test('any JSON value survives the bundle in both encodings (property)', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1 }), fc.jsonValue(), (name, value) => {
@@ -75,5 +84,38 @@ describe('readResults', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('readNamedResults', () => {
+  const table = { kind: 'table', columns: ['a'], rows: [[1]] };
+  const stamp = (name: string, value: unknown, kind: string, replace = false) =>
+    display({ [RESULT_MIME]: { name, value, kind, kindVersion: RESULT_KINDS_VERSION, ...(replace ? { replace: true } : {}) } });
+
+  test('each result has the kind its bundle carries, in the order names were first emitted; unstamped bundles are decided from their value', () => {
+    const notebook = notebookWith(
+      [stamp('t', table, 'table'), display({ [RESULT_MIME]: { name: 'old', value: { ...table, title: '옛 표' } } })],
+      [stamp('n', 3, 'value'), stamp('t', { ...table, rows: [[2]] }, 'table', true)],
+    );
+    assert.deepEqual(readNamedResults(notebook, 'study.ipynb'), [
+      { name: 't', kind: 'table', value: { ...table, rows: [[2]] } },
+      { name: 'old', kind: 'table', value: { ...table, title: '옛 표' } },
+      { name: 'n', kind: 'value', value: 3 },
+    ]);
+  });
+
+  test('a stamp that disagrees with its value is an InputError naming the bundle\'s kind', () => {
+    const notebook = notebookWith([stamp('t', table, 'value')]);
+    assert.throws(
+      () => readNamedResults(notebook, 'study.ipynb'),
+      (error: unknown) => error instanceof InputError && error.file === 'study.ipynb' && error.field === `cells[0] outputs[0] ${RESULT_MIME}.kind` && /the bundle says kind "value" but its value is of kind "table"/.test(error.message),
+    );
+  });
+
+  test('bounds come before the stamp: a value nested past the bound is a notice, whatever it claims', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i <= MAX_RESULT_DEPTH; i++) deep = [deep];
+    const [result] = readNamedResults(notebookWith([stamp('deep', deep, 'table')]));
+    assert.equal(result.kind, 'omitted');
   });
 });

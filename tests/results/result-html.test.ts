@@ -8,6 +8,7 @@ import type { Notebook } from '../../lib/notebook/nbformat.js';
 import { RESULT_MIME } from '../../lib/results/read.js';
 import { renderDocuments } from '../../lib/report/render.js';
 import { resultHtml } from '../../lib/results/result-html.js';
+import { classifyResult } from '../../lib/results/kinds.js';
 
 const RESULTS: Record<string, unknown> = {
   risk: { kind: 'confusion', title: '위험도 혼동 행렬', labels: ['높음', '<b>낮음</b>'], matrix: [[29, 1], [0, 42]] },
@@ -39,26 +40,26 @@ describe('resultHtml', () => {
   test('every table and chart is exactly the one in the HTML report of the same result', () => {
     const report = renderDocuments(notebookOf(RESULTS)).html;
     for (const [name, value] of Object.entries(RESULTS)) {
-      const shown = tables(resultHtml(name, value));
+      const shown = tables(resultHtml(classifyResult(name, value)));
       assert.ok(shown.length > 0, name);
       for (const table of shown) assert.ok(report.includes(table), `${name}: ${table.slice(0, 200)}`);
     }
-    assert.ok(tables(resultHtml('risk', RESULTS.risk))[0]!.includes('정답: &lt;b&gt;낮음&lt;/b&gt;'), 'labels are escaped');
+    assert.ok(tables(resultHtml(classifyResult('risk', RESULTS.risk)))[0]!.includes('정답: &lt;b&gt;낮음&lt;/b&gt;'), 'labels are escaped');
     const charts = (html: string): string[] => html.match(/<figure class="chart"[\s\S]*?<\/figure>/g) ?? [];
-    const riskCharts = charts(resultHtml('risk', RESULTS.risk));
+    const riskCharts = charts(resultHtml(classifyResult('risk', RESULTS.risk)));
     assert.equal(riskCharts.length, 1, 'the confusion matrix has its chart, as an inline SVG');
     assert.match(riskCharts[0]!, /<svg[\s\S]*<\/svg>/);
     assert.ok(charts(report).includes(riskCharts[0]!), 'the same SVG as in the report');
   });
 
   test('headline figures and the environment, which the report shows outside the result sections, are drawn too', () => {
-    const headline = resultHtml('headline', { kind: 'headline', figures: [{ label: 'F1', value: 0.7463, format: 'score' }] });
+    const headline = resultHtml(classifyResult('headline', { kind: 'headline', figures: [{ label: 'F1', value: 0.7463, format: 'score' }] }));
     assert.match(headline, /<li><strong>F1<\/strong>: 0\.7463<\/li>/);
-    const environment = resultHtml('environment', { kind: 'environment', hardware: 'CPU × 2', backend: 'wasm' });
+    const environment = resultHtml(classifyResult('environment', { kind: 'environment', hardware: 'CPU × 2', backend: 'wasm' }));
     assert.match(environment, /<td>백엔드<\/td>\n<td><code>wasm<\/code><\/td>/);
   });
 
   test('a malformed result is the report\'s own error', () => {
-    assert.throws(() => resultHtml('risk', { kind: 'confusion', labels: ['a'], matrix: 'x' }), /result "risk"/);
+    assert.throws(() => resultHtml(classifyResult('risk', { kind: 'confusion', labels: ['a'], matrix: 'x' })), /result "risk"/);
   });
 });

@@ -2,7 +2,8 @@
  * Writes GGUF version 3 files: metadata of every GGUF value type, F32 and F16 tensors, aligned as
  * `general.alignment` says (default 32). The tiny test models and the LoRA converter write through it.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
+import { writeFileAtomically } from '../../atomic-file.js';
 import {
   GGML_MAX_DIMS, GGML_TYPE_F16, GGML_TYPE_F32, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VERSION,
   valueTypeCode, type GgufValueType,
@@ -174,16 +175,5 @@ function tensorBytes(tensor: GgufTensorToWrite): Uint8Array {
 /** Writes the file whole or not at all (a temporary file renamed into place, synced first). */
 export function writeGgufFile(file: string, content: GgufContent): void {
   const bytes = encodeGguf(content);
-  const temporary = `${file}.tmp-${process.pid}`;
-  const fd = openSync(temporary, 'w');
-  try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    rmSync(temporary, { force: true });
-    throw error;
-  }
-  closeSync(fd);
-  renameSync(temporary, file);
+  writeFileAtomically(file, (fd) => writeSync(fd, bytes));
 }
