@@ -3,7 +3,8 @@
  * each would run on. A thin shell over lib/jupyter/kernelspec and lib/backend/probe.
  */
 import path from 'node:path';
-import { expectedBackend, probeBackends, type BackendProbe } from '../../lib/backend/probe.js';
+import { expectedBackend, gpuProblem, probeBackends, webGpuProblem, webGpuSetupProblem, type BackendProbe } from '../../lib/backend/probe.js';
+import { adapterName, findWebGpuAdapter, softwareGpuAllowed, type WebGpuAdapter } from '../../lib/backend/webgpu.js';
 import { KERNEL_NAMES, findInstalledKernelSpecs, installKernelSpecs, readKernelSpec } from '../../lib/jupyter/kernelspec.js';
 import { PLACEMENTS, PROCESS_PROXIES, installGatewayKernelSpecs, type Placement } from '../../lib/jupyter/remote-gateway.js';
 import { parseCommandLine, parseIntegerOption, parseList, usageError } from '../options.js';
@@ -27,7 +28,8 @@ install --gateway-dir DIR   writes hanlab and hanlab-gpu kernelspecs for Jupyter
             --image NAME       kubernetes: the kernel image (default hanlab-kernel:latest)
             --gpus N           kubernetes, yarn: GPUs per hanlab-gpu kernel (default 1)
             --queue Q, --gpu-queue Q   yarn: queues for hanlab and hanlab-gpu
-list      shows each kernel, where it is installed, and the TensorFlow.js backend it would use
+list      shows each kernel, where it is installed, and the TensorFlow.js backend it would use (asks
+          Dawn for the WebGPU adapter where the Vulkan loader and a driver ICD are there)
             --prefix DIR   also look in DIR/share/jupyter/kernels
             --json         one JSON object
   -h, --help  show this help`;
@@ -65,7 +67,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'list': {
-      const probes = probeBackends(root);
+      const { probes, adapter } = await probeWithAdapter(root);
       const installed = findInstalledKernelSpecs(values.prefix !== undefined ? [values.prefix] : []);
       const kernels = KERNEL_NAMES.map((name) => {
         const spec = readKernelSpec(name, root);
@@ -73,7 +75,7 @@ export async function run(argv: string[]): Promise<number> {
         return { name, displayName: spec.display_name, template: spec.resourceDir, installed: places, backend: kernelBackend(name, probes) };
       });
       if (values.json) {
-        console.log(JSON.stringify({ kernels, backends: probes }, null, 2));
+        console.log(JSON.stringify({ kernels, backends: probes, webgpuAdapter: adapter }, null, 2));
         return 0;
       }
       for (const kernel of kernels) {
@@ -83,6 +85,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       console.log('\nTensorFlow.js backends on this machine (preference order):');
       for (const probe of probes) console.log(`  ${probe.available ? 'yes' : 'no '}  ${probe.backend}${probe.reason ? `: ${probe.reason}` : ''}`);
+      if (adapter) console.log(`\nWebGPU adapter (Dawn): ${adapterName(adapter)}${adapter.software ? `: ${adapter.software}` : ''}`);
       return 0;
     }
     default:
@@ -128,13 +131,38 @@ function installForGateway(values: {
   return 0;
 }
 
+/**
+ * The quick probes, with the webgpu line settled by asking Dawn for its adapter where the Vulkan loader
+ * and an ICD are there (the GPU kernel asks too, whatever the device nodes say).
+ */
+async function probeWithAdapter(root: string): Promise<{ probes: BackendProbe[]; adapter?: WebGpuAdapter }> {
+  const probes = probeBackends(root);
+  const webgpu = probes.find((probe) => probe.backend === 'webgpu')!;
+  if (webGpuSetupProblem(root)) return { probes };
+  const lookup = await findWebGpuAdapter();
+  if (lookup.kind === 'none') {
+    Object.assign(webgpu, { available: false, reason: webGpuProblem(root) ?? lookup.reason });
+    return { probes };
+  }
+  const adapter = lookup.adapter;
+  if (adapter.software && !softwareGpuAllowed()) {
+    Object.assign(webgpu, { available: false, reason: `only a software adapter was found (${adapterName(adapter)}); HANLAB_ALLOW_SOFTWARE_GPU=1 takes it (tests and CI)` });
+  } else {
+    webgpu.available = true;
+    delete webgpu.reason;
+  }
+  return { probes, adapter };
+}
+
 function kernelBackend(name: string, probes: BackendProbe[]): { backend: string; note?: string } {
   const fallback = process.env.HANLAB_ALLOW_CPU_FALLBACK === '1';
   if (name === 'hanlab-gpu') {
-    const gpu = probes.find((probe) => probe.backend === 'tensorflow-gpu');
-    if (gpu?.available) return { backend: 'tensorflow-gpu' };
-    if (fallback) return { backend: expectedBackend(probes), note: `GPU unavailable, HANLAB_ALLOW_CPU_FALLBACK=1: ${gpu?.reason}` };
-    return { backend: 'none', note: `will refuse to start: ${gpu?.reason}` };
+    const gpus = probes.filter((probe) => probe.backend === 'webgpu' || probe.backend === 'tensorflow-gpu');
+    const usable = gpus.find((probe) => probe.available);
+    if (usable) return { backend: usable.backend };
+    const reasons = gpus.map((probe) => `${probe.backend}: ${probe.reason}`).join('; ');
+    if (fallback) return { backend: expectedBackend(probes), note: `GPU unavailable, HANLAB_ALLOW_CPU_FALLBACK=1: ${reasons}` };
+    return { backend: 'none', note: `will refuse to run cells: ${reasons} (HANLAB_ALLOW_CPU_FALLBACK=1 runs it on the CPU)` };
   }
   const override = process.env.HANLAB_BACKEND;
   if (override) return { backend: override, note: 'HANLAB_BACKEND' };

@@ -133,7 +133,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Device
   if (requireGpu && allowCpuFallback && !requested) order.push('tensorflow', 'wasm', 'cpu');
   const failures: string[] = [];
   for (const choice of order) {
-    const attempt = await tryBackend(choice, root, choice === requested);
+    // Asked for by name, or for the GPU kernel (whose refusal should say what Dawn found), Dawn is asked.
+    const attempt = await tryBackend(choice, root, choice === requested || requireGpu);
     if (attempt.ok) {
       const manifest = buildManifest(choice, attempt, requestedBy, failures);
       current = manifest;
@@ -188,12 +189,12 @@ interface Attempt {
   adapter?: WebGpuAdapter;
 }
 
-async function tryBackend(choice: BackendChoice, root: string, explicit: boolean): Promise<Attempt> {
+async function tryBackend(choice: BackendChoice, root: string, askDawn: boolean): Promise<Attempt> {
   switch (choice) {
     case 'webgpu': {
       // Chosen automatically, Dawn is loaded only where a GPU driver could answer (it takes a moment and
-      // prints its drivers' complaints); asked for by name, Dawn is asked whatever the machine looks like.
-      const blocker = explicit ? undefined : webGpuProblem(root);
+      // prints its drivers' complaints); otherwise Dawn is asked whatever the machine looks like.
+      const blocker = askDawn ? undefined : webGpuProblem(root);
       if (blocker) return { ok: false, reason: blocker };
       const started = await initWebGpuBackend();
       return started.ok ? { ok: true, adapter: started.adapter } : { ok: false, reason: started.reason };
@@ -268,6 +269,8 @@ function usingGpuDevice(): boolean {
 }
 
 function wasmDir(root: string): string | undefined {
+  // scripts/gpu-check.sh carries the .wasm files beside its bundle, without node_modules.
+  if (process.env.HANLAB_TFJS_WASM_DIR) return process.env.HANLAB_TFJS_WASM_DIR;
   const info = locatePackage('@tensorflow/tfjs-backend-wasm', root);
   return info ? path.join(info.dir, 'dist') : undefined;
 }

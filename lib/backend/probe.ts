@@ -77,6 +77,9 @@ export function gpuProblem(root: string = process.cwd()): string | undefined {
 
 /** Where the `webgpu` package's `dawn.node` for this platform is, or why there is none. */
 export function dawnBinary(root: string = process.cwd()): { path: string } | { problem: string } {
+  // scripts/gpu-check.sh carries dawn.node beside its bundle, without node_modules.
+  const carried = process.env.HANLAB_DAWN_NODE;
+  if (carried) return existsSync(carried) ? { path: carried } : { problem: `HANLAB_DAWN_NODE=${carried} does not exist` };
   const info = locatePackage('webgpu', root);
   if (!info) return { problem: 'the "webgpu" package (Dawn for Node) is not installed' };
   const arch = process.platform === 'darwin' ? 'universal' : process.arch;
@@ -91,14 +94,31 @@ export function dawnBinary(root: string = process.cwd()): { path: string } | { p
  * for an adapter (lib/backend/webgpu.ts), which is the real test.
  */
 export function webGpuProblem(root: string = process.cwd()): string | undefined {
-  const dawn = dawnBinary(root);
-  if ('problem' in dawn) return dawn.problem;
-  const vulkan = vulkanProblems();
-  if (vulkan.length) return vulkan.join('; ');
+  const setup = webGpuSetupProblem(root);
+  if (setup) return setup;
   if (process.platform === 'linux' && process.env.HANLAB_ALLOW_SOFTWARE_GPU !== '1' && !gpuDeviceNodes().length) {
     return 'no GPU device node (/dev/nvidia*, /dev/dri/renderD*, /dev/dxg): no GPU driver is loaded on this machine';
   }
   return undefined;
+}
+
+/** What Dawn needs before it can be asked for any adapter: its binary, the Vulkan loader, a driver ICD. */
+export function webGpuSetupProblem(root: string = process.cwd()): string | undefined {
+  const dawn = dawnBinary(root);
+  if ('problem' in dawn) return dawn.problem;
+  const vulkan = vulkanProblems();
+  return vulkan.length ? vulkan.join('; ') : undefined;
+}
+
+/**
+ * The hanlab-gpu kernel's quick check: why neither GPU backend can run here (both reasons), or
+ * undefined when one is worth the full check (a child process asks Dawn for its adapter).
+ */
+export function gpuKernelProblem(root: string = process.cwd()): string | undefined {
+  const webgpu = webGpuSetupProblem(root);
+  if (!webgpu) return undefined;
+  const cuda = gpuProblem(root);
+  return cuda ? `webgpu: ${webgpu}; tensorflow-gpu (optional, no longer installs): ${cuda}` : undefined;
 }
 
 /** For each backend in preference order: could it run here? Loads nothing. */

@@ -11,8 +11,10 @@
  * tests and CI set to run the GPU code path on a GPU-less machine.
  */
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { dawnBinary } from './probe.js';
 import { vulkanIcds, vulkanProblems } from './vulkan.js';
 
 /** The limits tfjs-backend-webgpu asks the device for (it requests the adapter's own values). */
@@ -87,7 +89,11 @@ function requestAdapter(): Promise<{ lookup: WebGpuLookup; raw?: GpuAdapterLike 
   adapterPromise ??= (async () => {
     try {
       if (!dawn) {
-        const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
+        const binary = dawnBinary();
+        if ('problem' in binary) return { lookup: { kind: 'none', reason: binary.problem } };
+        // The addon itself, not the package's ES-module entry: tslab compiles notebooks' imports of lib/
+        // to CommonJS, and gpu-check's bundle carries dawn.node alone.
+        const { create, globals } = createRequire(binary.path)(binary.path) as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
         Object.assign(globalThis, globals);
         dawn = { gpu: create([]) };
       }
@@ -130,11 +136,21 @@ export function adapterName(adapter: WebGpuAdapter): string {
 }
 
 /**
+ * `ok`: webgpu runs on `adapter`; else `reason` says why not (`adapter` when one was found but refused).
+ * Not a discriminated union: tslab compiles lib/ without strictNullChecks, where `ok: true | false` does not narrow.
+ */
+export interface WebGpuStart {
+  ok: boolean;
+  reason?: string;
+  adapter?: WebGpuAdapter;
+}
+
+/**
  * Makes TensorFlow.js compute on the WebGPU adapter: registers the `webgpu` backend on the adapter
  * found above (the same one the manifest names) and switches to it. Returns the adapter, or why not.
  * A software adapter is refused unless `allowSoftware` (default: HANLAB_ALLOW_SOFTWARE_GPU=1).
  */
-export async function initWebGpuBackend(opts: { allowSoftware?: boolean } = {}): Promise<{ ok: true; adapter: WebGpuAdapter } | { ok: false; reason: string; adapter?: WebGpuAdapter }> {
+export async function initWebGpuBackend(opts: { allowSoftware?: boolean } = {}): Promise<WebGpuStart> {
   const allowSoftware = opts.allowSoftware ?? softwareGpuAllowed();
   const { lookup, raw } = await requestAdapter();
   if (lookup.kind === 'none' || !raw) return { ok: false, reason: lookup.kind === 'none' ? lookup.reason : 'no adapter' };

@@ -5,15 +5,19 @@
  * Instead the reason is in the banner, and every cell answers with an error that names what is missing
  * and how to override it, right under the cell.
  *
- * The quick check (CUDA libraries loadable, native binding present: lib/backend/probe.ts) runs at start;
- * when it passes, the full check (TensorFlow really on a CUDA device: initBackend, in a child process so
- * that the kernel itself stays clean) runs in the background, and the first cell waits for it.
+ * The quick check (Dawn's binary, the Vulkan loader and a driver ICD, or else CUDA's libraries:
+ * lib/backend/probe.ts) runs at start; when it passes, the full check (initBackend({ requireGpu }) in a
+ * child process so that the kernel itself stays clean: Dawn's adapter, hardware unless
+ * HANLAB_ALLOW_SOFTWARE_GPU=1) runs in the background, and the first cell waits for it.
  */
 import { spawn } from 'node:child_process';
+import type { DeviceManifest } from '../backend/index.js';
+import { adapterName, type WebGpuAdapter } from '../backend/webgpu.js';
 import type { CellFailure, CompletenessAnswer, Completion, Engine, ExecuteContext, ExecuteOutcome, Inspection, LanguageInfo } from './engine.js';
 
 export const OVERRIDE_HINT =
-  'To use the GPU, install the NVIDIA driver, CUDA 11.2, cuDNN 8.1 and @tensorflow/tfjs-node-gpu (README: "The GPU kernel host"); ' +
+  'To use the GPU, install its driver with the Vulkan ICD (NVIDIA: nvidia_icd.json) and the Vulkan loader libvulkan.so.1 (Debian: libvulkan1) ' +
+  '(README: "The GPU kernel host"); a software adapter (SwiftShader, lavapipe) counts only with HANLAB_ALLOW_SOFTWARE_GPU=1, for tests and CI; ' +
   'to run this kernel on the CPU anyway, set HANLAB_ALLOW_CPU_FALLBACK=1 in its environment (the "env" of its kernel.json, or before starting Jupyter), ' +
   'or choose the "hanlab (TypeScript, CPU)" kernel.';
 
@@ -45,7 +49,7 @@ export class GpuGatedEngine implements Engine {
   banner(): string {
     const verdict = this.verdict;
     const gpu = !verdict
-      ? 'hanlab-gpu: checking the GPU (TensorFlow.js on CUDA); the first cell waits for the check.'
+      ? 'hanlab-gpu: checking the GPU (TensorFlow.js on WebGPU); the first cell waits for the check.'
       : verdict.kind === 'usable'
         ? `hanlab-gpu: ${verdict.description}`
         : `hanlab-gpu REFUSES TO RUN CELLS: no usable GPU: ${verdict.reason}\n${OVERRIDE_HINT}`;
@@ -82,6 +86,16 @@ export class GpuGatedEngine implements Engine {
   }
 }
 
+const REASON_MARK = 'hanlab-gpu-check: ';
+
+/** The banner's line for a WebGPU adapter; a software one says plainly that it is not a GPU. */
+export function webGpuDescription(adapter: WebGpuAdapter): string {
+  if (adapter.software) {
+    return `software adapter ${adapterName(adapter)}, taken for the GPU because HANLAB_ALLOW_SOFTWARE_GPU=1: the GPU code path, computed on the CPU`;
+  }
+  return `GPU: ${adapterName(adapter)} (TensorFlow.js on WebGPU)`;
+}
+
 export function refusal(reason: string): CellFailure {
   const evalue = `the hanlab-gpu kernel has no usable GPU, so it runs no cells: ${reason}`;
   return { ename: 'GpuUnavailableError', evalue, traceback: [`GpuUnavailableError: ${evalue}`, '', OVERRIDE_HINT] };
@@ -93,10 +107,11 @@ export function refusal(reason: string): CellFailure {
  * device it found or the reason it gave.
  */
 export function fullGpuCheck(backendModule: string, loaderArgs: string[], root: string): Promise<GpuVerdict> {
+  // Dawn and its Vulkan drivers write their own lines to stderr: the reason is the one line marked.
   const probe = [
     'const m = await import(process.argv[1]);',
     'try { const d = await m.initBackend({ requireGpu: true }); console.log(JSON.stringify(d)); }',
-    'catch (e) { console.error(e && e.message ? e.message : String(e)); process.exit(3); }',
+    `catch (e) { console.error('${REASON_MARK}' + (e && e.message ? e.message : String(e))); process.exit(3); }`,
   ].join('\n');
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...loaderArgs, '--input-type=module', '-e', probe, backendModule], { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -106,12 +121,13 @@ export function fullGpuCheck(backendModule: string, loaderArgs: string[], root: 
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.once('error', (error) => resolve({ kind: 'refused', reason: `could not run the GPU check: ${error.message}` }));
     child.once('close', (code) => {
-      // TensorFlow's own log lines ("2024-01-01 ... I tensorflow/...") are not the reason.
-      const why = stderr.split('\n').filter((line) => line.trim() && !/^\d{4}-\d\d-\d\d .*(W|I) tensorflow/.test(line)).join('\n');
+      const marked = stderr.split('\n').find((line) => line.startsWith(REASON_MARK));
+      const why = marked ? marked.slice(REASON_MARK.length) : stderr.trim();
       if (code !== 0) return resolve({ kind: 'refused', reason: why || `the GPU check exited with ${code}` });
       try {
-        const device = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { backend?: string; gpu?: { name?: string }; fallbackReason?: string };
-        if (device.backend === 'tensorflow-gpu') resolve({ kind: 'usable', description: `GPU: ${device.gpu?.name ?? 'CUDA device'}` });
+        const device = JSON.parse(stdout.trim().split('\n').pop() ?? '') as DeviceManifest;
+        if (device.backend === 'webgpu' && device.webgpu) resolve({ kind: 'usable', description: webGpuDescription(device.webgpu) });
+        else if (device.backend === 'tensorflow-gpu') resolve({ kind: 'usable', description: `GPU: ${device.gpu?.name ?? 'CUDA device'}` });
         else resolve({ kind: 'refused', reason: device.fallbackReason ?? `TensorFlow.js chose "${device.backend}", not the GPU` });
       } catch {
         resolve({ kind: 'refused', reason: `the GPU check printed no device manifest: ${stdout.trim()}` });

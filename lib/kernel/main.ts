@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { gpuProblem } from '../backend/probe.js';
+import { gpuKernelProblem } from '../backend/probe.js';
 import { Session } from '../jupyter/protocol.js';
 import { readConnectionFile } from './connection-file.js';
 import { DisplayChannel } from './display-channel.js';
@@ -50,7 +50,7 @@ export async function runKernelProcess(options: KernelProcessOptions): Promise<v
   const tslab = new TslabEngine({ root: options.root, implementation: 'hanlab', implementationVersion: version });
   let engine: Engine = tslab;
   if (options.kernelName === 'hanlab-gpu' && process.env.HANLAB_ALLOW_CPU_FALLBACK !== '1') {
-    const problem = gpuProblem(options.root);
+    const problem = gpuKernelProblem(options.root);
     engine = new GpuGatedEngine(tslab, problem ? { kind: 'refused', reason: problem } : fullGpuCheck(options.backendModule.path, options.backendModule.loaderArgs, options.root));
   }
 

@@ -72,8 +72,18 @@ describe('fullGpuCheck runs initBackend({ requireGpu: true }) in a child process
     assert.deepEqual(await fullGpuCheck(file, [], work), { kind: 'usable', description: 'GPU: Fake A100' });
   });
 
-  test('initBackend refusing: the reason, without TensorFlow\'s own log lines', async () => {
-    const file = backend('refuses', "console.error('2024-01-01 10:00:00.000000: I tensorflow/core/platform/cpu_feature_guard.cc:193] noise');\nexport async function initBackend() { throw new Error('cuDNN 8.1 not found'); }");
+  test('a WebGPU adapter: usable, named; a software one (allowed in tests) says it is not a GPU', async () => {
+    const adapter = (fields: string) => `{ vendor: 'nvidia', architecture: 'hopper', device: 'NVIDIA H100', description: 'NVIDIA: 550.90.07', driver: 'NVIDIA: 550.90.07', isFallbackAdapter: false, limits: {}${fields} }`;
+    const hardware = backend('webgpu', `export async function initBackend() { return { backend: 'webgpu', webgpu: ${adapter('')} }; }`);
+    assert.deepEqual(await fullGpuCheck(hardware, [], work), { kind: 'usable', description: 'GPU: nvidia hopper NVIDIA H100, NVIDIA: 550.90.07 (TensorFlow.js on WebGPU)' });
+    const software = backend('swiftshader', `export async function initBackend() { return { backend: 'webgpu', webgpu: ${adapter(", software: 'a software rasteriser'")} }; }`);
+    const verdict = await fullGpuCheck(software, [], work);
+    assert.equal(verdict.kind, 'usable');
+    assert.match(verdict.kind === 'usable' ? verdict.description : '', /^software adapter .*HANLAB_ALLOW_SOFTWARE_GPU=1: the GPU code path, computed on the CPU$/);
+  });
+
+  test('initBackend refusing: the reason, without the lines Dawn, its drivers or TensorFlow write to stderr', async () => {
+    const file = backend('refuses', "console.error('2024-01-01 10:00:00.000000: I tensorflow/core/platform/cpu_feature_guard.cc:193] noise');\nconsole.error('Warning: Vulkan shaderUniform*ArrayDynamicIndexing required.');\nexport async function initBackend() { throw new Error('cuDNN 8.1 not found'); }");
     assert.deepEqual(await fullGpuCheck(file, [], work), { kind: 'refused', reason: 'cuDNN 8.1 not found' });
   });
 

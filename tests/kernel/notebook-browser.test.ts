@@ -4,7 +4,10 @@
  * cell by cell with the `hanlab` kernel, and its results appear as the report draws them: HTML tables
  * and the report's chart SVGs. A notebook of plotly figures (`showPlot`) draws them offline with
  * plotly.js (plotly's SVG in the page), and a notebook on the `hanlab-gpu` kernel shows, on this GPU-less
- * machine, why it runs nothing, right under the cell. Screenshots go to .screenshots/ (git-ignored).
+ * machine, why it runs nothing, right under the cell. Where the software GPU is (SwiftShader, CI), the
+ * server's kernels see it: `hanlab-gpu` refuses it as "only a software adapter", and the same kernel with
+ * HANLAB_ALLOW_SOFTWARE_GPU=1 in its kernel.json runs the device cell on webgpu. Screenshots go to
+ * .screenshots/ (git-ignored).
  * Skips, saying why, only without chromium / jupyter-notebook and HANLAB_REQUIRE_BROWSER unset.
  */
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +18,8 @@ import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, launchChromium } from '../report/chromium.js';
 import { gpuProblem } from '../../lib/backend/probe.js';
+import { gpuDeviceNodes } from '../../lib/backend/vulkan.js';
+import { softwareGpuEnv, softwareGpuSkip } from '../backend/software-gpu.js';
 import { findJupyterNotebook, startJupyterServer, type JupyterServer } from '../remote/jupyter-server.js';
 
 // Callbacks run inside the page; the project compiles without the DOM lib, so they are typed here.
@@ -26,6 +31,9 @@ declare const Jupyter: any;
 const SCREENSHOTS = path.join(process.cwd(), '.screenshots');
 const missing = !existsSync(CHROMIUM) ? `${CHROMIUM} is missing` : !findJupyterNotebook() ? 'jupyter-notebook is not installed' : undefined;
 const skip = missing && !process.env.HANLAB_REQUIRE_BROWSER ? `${missing} (apt install chromium jupyter-notebook; CI sets HANLAB_REQUIRE_BROWSER=1)` : false;
+const noGpu = gpuProblem() !== undefined && gpuDeviceNodes().length === 0;
+/** The hanlab-gpu kernelspec with HANLAB_ALLOW_SOFTWARE_GPU=1: the same launcher, told to take the software adapter. */
+const SOFTWARE_KERNEL = 'hanlab-gpu-software';
 
 const work = mkdtempSync(path.join(tmpdir(), 'hanlab-notebook-ui-'));
 let server: JupyterServer | undefined;
@@ -41,8 +49,10 @@ before(async () => {
   copyFileSync('notebooks/02-klue-ner-llm.ipynb', path.join(notebooks, '02-klue-ner-llm.ipynb'));
   // A small notebook on the GPU kernel: the device cell a training notebook starts with.
   const device = JSON.parse(readFileSync('tests/fixtures/notebooks/device.ipynb', 'utf8'));
-  device.metadata.kernelspec = { name: 'hanlab-gpu', display_name: 'hanlab GPU (TypeScript, CUDA)', language: 'typescript' };
+  device.metadata.kernelspec = { name: 'hanlab-gpu', display_name: 'hanlab GPU (TypeScript, WebGPU)', language: 'typescript' };
   writeFileSync(path.join(notebooks, 'gpu.ipynb'), JSON.stringify(device));
+  device.metadata.kernelspec = { name: SOFTWARE_KERNEL, display_name: 'hanlab GPU (software adapter, tests)', language: 'typescript' };
+  writeFileSync(path.join(notebooks, 'gpu-software.ipynb'), JSON.stringify(device));
   // Plotly figures: the first carries plotly.js, the second reuses it.
   const plots = JSON.parse(readFileSync('tests/fixtures/notebooks/ten-cells.ipynb', 'utf8'));
   const plotCell = (title: string) => ({ cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source: `import { showPlot } from './lib/notebook/display.js';\nshowPlot({ data: [{ type: 'bar', x: ['PS', 'LC', 'OG'], y: [0.8, 0.6, 0.4] }], layout: { title: { text: '${title}' }, height: 300 } });` });
@@ -50,7 +60,18 @@ before(async () => {
   writeFileSync(path.join(notebooks, 'plots.ipynb'), JSON.stringify(plots));
 
   // Debian's jupyter-notebook, random port and token, kernelspecs installed into a private JUPYTER_PATH.
-  server = await startJupyterServer({ notebookDir: notebooks });
+  server = await startJupyterServer({
+    notebookDir: notebooks,
+    // Every kernel of this server sees the software GPU, which only the variant below may take.
+    env: softwareGpuSkip ? {} : softwareGpuEnv(false),
+    addKernelSpecs: (kernels) => {
+      const spec = JSON.parse(readFileSync(path.join(kernels, 'hanlab-gpu', 'kernel.json'), 'utf8'));
+      spec.display_name = 'hanlab GPU (software adapter, tests)';
+      spec.env = { ...spec.env, HANLAB_ALLOW_SOFTWARE_GPU: '1' };
+      mkdirSync(path.join(kernels, SOFTWARE_KERNEL));
+      writeFileSync(path.join(kernels, SOFTWARE_KERNEL, 'kernel.json'), JSON.stringify(spec, null, 1));
+    },
+  });
   base = server.url.replace(/\/$/, '');
   token = server.token;
   const profile = path.join(work, 'chromium-profile');
@@ -138,7 +159,7 @@ describe('Jupyter Notebook 6 in Chromium', { skip }, () => {
     await page.close();
   });
 
-  test('a notebook on hanlab-gpu without a GPU shows the refusal reason under the cell, and the kernel stays up', { skip: gpuProblem() === undefined && 'this machine has a usable GPU', timeout: 180_000 }, async () => {
+  test('a notebook on hanlab-gpu without a GPU shows the refusal reason under the cell, and the kernel stays up', { skip: !noGpu && 'this machine has a GPU', timeout: 180_000 }, async () => {
     const page = await context!.newPage();
     await runAll(page, 'gpu.ipynb', 'hanlab-gpu', 120_000, true);
     const state = await page.evaluate(() => ({
@@ -148,10 +169,26 @@ describe('Jupyter Notebook 6 in Chromium', { skip }, () => {
     }));
     await page.screenshot({ path: path.join(SCREENSHOTS, 'hanlab-gpu-refusal-in-jupyter.png'), fullPage: true });
     assert.ok(state.errors.length >= 1, 'the refusal is shown under the cell');
-    assert.match(state.errors[0], /GpuUnavailableError: the hanlab-gpu kernel has no usable GPU, so it runs no cells: missing CUDA libraries: .*libcudart\.so\.11\.0/);
+    assert.match(state.errors[0], /GpuUnavailableError: the hanlab-gpu kernel has no usable GPU, so it runs no cells: .*webgpu: .*tensorflow-gpu.*missing CUDA libraries: .*libcudart\.so\.11\.0/);
+    // With the software GPU in sight (CI), the refusal says that is all there is.
+    if (!softwareGpuSkip) assert.match(state.errors[0], /webgpu: only a software adapter was found \(google swiftshader/);
     assert.match(state.errors[0], /HANLAB_ALLOW_CPU_FALLBACK=1/);
     assert.equal(state.connected, true, 'the kernel is up, not restarting');
     assert.doesNotMatch(server!.log(), /restarting kernel|KernelRestarter: restarting/i, 'the server never restarted the kernel');
+    await page.close();
+  });
+
+  test('the hanlab-gpu kernel with HANLAB_ALLOW_SOFTWARE_GPU=1 runs the device cell on the software adapter (webgpu)', { skip: (!noGpu && 'this machine has a GPU') || softwareGpuSkip, timeout: 180_000 }, async () => {
+    const page = await context!.newPage();
+    await runAll(page, 'gpu-software.ipynb', SOFTWARE_KERNEL, 150_000);
+    const state = await page.evaluate(() => ({
+      errors: [...document.querySelectorAll('.output_error')].map((node: any) => node.textContent),
+      outputs: [...document.querySelectorAll('.output_area')].map((node: any) => node.textContent).join('\n'),
+    }));
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'hanlab-gpu-software-adapter-in-jupyter.png'), fullPage: true });
+    assert.deepEqual(state.errors, [], 'the device cell ran');
+    assert.match(state.outputs, /"backend": "webgpu"/);
+    assert.match(state.outputs, /"architecture": "swiftshader"/);
     await page.close();
   });
 });

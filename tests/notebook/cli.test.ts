@@ -121,9 +121,9 @@ describe('hanlab kernels', () => {
     const { kernels, backends } = JSON.parse(list.stdout);
     assert.deepEqual(kernels.map((kernel: { name: string }) => kernel.name), ['hanlab', 'hanlab-gpu']);
     assert.ok(kernels.every((kernel: { installed: string[] }) => kernel.installed.some((dir) => dir.startsWith(prefix))));
-    assert.deepEqual(backends.map((probe: { backend: string }) => probe.backend), ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+    assert.deepEqual(backends.map((probe: { backend: string }) => probe.backend), ['webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
     const cpuKernel = kernels[0].backend.backend;
-    assert.ok(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].includes(cpuKernel));
+    assert.ok(['webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].includes(cpuKernel));
     const text = hanlab(['kernels', 'list']);
     assert.match(text.stdout, /^hanlab  \(hanlab \(TypeScript, CPU\)\)\n  backend: /);
     assert.equal(hanlab(['kernels', 'install', '--user', '--prefix', prefix]).code, 2);

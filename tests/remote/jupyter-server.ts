@@ -57,8 +57,14 @@ export interface JupyterServer {
 const root = process.cwd();
 
 /** Starts jupyter-notebook with hanlab's kernelspecs; resolves when its API answers. */
-/** `port` and `token`: those of a server that stopped (restarting it); default a free port and a new token. */
-export async function startJupyterServer(options: { notebookDir?: string; port?: number; token?: string } = {}): Promise<JupyterServer> {
+/**
+ * `port` and `token`: those of a server that stopped (restarting it); default a free port and a new token.
+ * `env`: more environment for the server and so its kernels; `addKernelSpecs`: called with the kernels
+ * folder after `hanlab kernels install`, to add variants of the specs.
+ */
+export async function startJupyterServer(
+  options: { notebookDir?: string; port?: number; token?: string; env?: Record<string, string>; addKernelSpecs?: (kernelsDir: string) => void } = {},
+): Promise<JupyterServer> {
   const jupyter = findJupyterNotebook();
   if (!jupyter) throw new Error('jupyter-notebook is not installed (apt install jupyter-notebook)');
   const work = mkdtempSync(path.join(tmpdir(), 'hanlab-jupyter-server-'));
@@ -66,6 +72,7 @@ export async function startJupyterServer(options: { notebookDir?: string; port?:
   // Installed the way a user does it, with the CLI.
   const install = spawnSync(process.execPath, ['bin/hanlab.mjs', 'kernels', 'install', '--prefix', prefix], { cwd: root, encoding: 'utf8' });
   if (install.status !== 0) throw new Error(`hanlab kernels install failed: ${install.stderr}`);
+  options.addKernelSpecs?.(path.join(prefix, 'share', 'jupyter', 'kernels'));
   for (const dir of ['runtime', 'config', 'data']) mkdirSync(path.join(work, dir));
   const token = options.token ?? randomBytes(16).toString('hex');
   const port = options.port ?? (await freePort());
@@ -85,6 +92,7 @@ export async function startJupyterServer(options: { notebookDir?: string; port?:
     cwd: work,
     env: {
       ...process.env,
+      ...options.env,
       JUPYTER_PATH: path.join(prefix, 'share', 'jupyter'),
       JUPYTER_RUNTIME_DIR: path.join(work, 'runtime'),
       JUPYTER_CONFIG_DIR: path.join(work, 'config'),
