@@ -146,7 +146,7 @@ test('a tensor from another backend is an error that names the op and the input,
         return true;
       });
       // And a synchronous read says what to use instead of failing inside tfjs.
-      assert.throws(() => readValues(x), /webgpu backend has no synchronous read; use readValuesAsync/);
+      assert.throws(() => readValues(x), /webgpu backend has no synchronous read; use the asynchronous forms \(readValuesAsync, predictTagStringsAsync/);
       x.dispose();
     });
   } finally {

@@ -137,10 +137,10 @@ function wasmMemory(wasm: WasmInternals): TensorMemory {
  */
 const deviceMemory: TensorMemory = {
   read: () => {
-    throw new Error('readValues: the webgpu backend has no synchronous read; use readValuesAsync (one await per read)');
+    throw new Error('readValues: the webgpu backend has no synchronous read; use the asynchronous forms (readValuesAsync, predictTagStringsAsync, predictProbabilitiesAsync, evaluateTaggerAsync, saveModelAsync)');
   },
   peek: () => {
-    throw new Error('peekValues: the webgpu backend has no synchronous read; use readValuesAsync (one await per read)');
+    throw new Error('peekValues: the webgpu backend has no synchronous read; use the asynchronous forms (readValuesAsync, readConcatenated)');
   },
   filled: portableMemory.filled,
 };

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertFinite } from '../errors.js';
+import { readValues } from '../../tensor/ops/scratch.js';
 import { dense } from '../../tensor/ops/mat-mul.js';
 import { ParameterSet } from '../../tensor/parameters.js';
 import { SeededRandom } from '../../tensor/rng.js';
@@ -79,7 +80,8 @@ export class TextClassifier {
   /** Class probabilities per example. */
   predictProbabilities(batch: Batch): number[][] {
     const probabilities = tf.tidy(() => tf.softmax(this.logits(batch, { training: false })));
-    const values = probabilities.dataSync() as Float32Array;
+    // readValues: on webgpu (no synchronous read) a clear error that points to the asynchronous form.
+    const values = readValues(probabilities);
     probabilities.dispose();
     return this.rows(batch, values);
   }

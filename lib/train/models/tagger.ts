@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertFinite } from '../errors.js';
+import { readValues } from '../../tensor/ops/scratch.js';
 import { dense } from '../../tensor/ops/mat-mul.js';
 import { ParameterSet, type ParameterSpec } from '../../tensor/parameters.js';
 import { SeededRandom } from '../../tensor/rng.js';
@@ -101,9 +102,10 @@ export class SequenceTagger {
   /** Tag ids per sentence (Viterbi under IOB2 constraints for the CRF head, argmax for softmax). */
   predict(batch: Batch): number[][] {
     const scores = this.emissions(batch, { training: false });
-    const values = scores.dataSync() as Float32Array;
+    // readValues: on webgpu (no synchronous read) a clear error that points to predictAsync.
+    const values = readValues(scores);
     scores.dispose();
-    const crf = this.config.head === 'crf' ? (['crf.transitions', 'crf.start', 'crf.end'] as const).map((name) => this.parameters.get(name).dataSync() as Float32Array) : null;
+    const crf = this.config.head === 'crf' ? (['crf.transitions', 'crf.start', 'crf.end'] as const).map((name) => readValues(this.parameters.get(name))) : null;
     return this.decode(batch, values, crf);
   }
 
