@@ -3,19 +3,22 @@
  * prompt tokens/s (a fresh prompt evaluated, one token generated) and generated tokens/s (greedy
  * generation of a fixed number of tokens). The model is a random-weight llama made by
  * scripts/make-tiny-gguf.ts at bench sizes (about 12 M parameters, F32), so that the products, not
- * the loop, set the pace as they do for a real model. Rounds alternate engine and bare loop; the
- * medians are compared. Goal (issue 22): the engine's overhead at most 5 %.
+ * the loop, set the pace as they do for a real model. Goal (issue 22): the engine's overhead at most 5 %.
  *
- * Ends with one JSON line; report the load average with it (this machine is shared).
+ * Robust to a loaded machine (it is shared): each round runs the engine and the bare loop back to back,
+ * in alternating order (engine first in odd rounds, bare first in even ones, so neither side always
+ * gets the warmer or the quieter slot), and the figure is the median over rounds of each round's own
+ * ratio: a burst of load that slows one round slows both sides of that pair. The closing JSON line
+ * holds the load average before and after.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { makeTinyGguf } from '../scripts/make-tiny-gguf.js';
 import { openLocalModel } from '../lib/llm/local-engine.js';
 
-const ROUNDS = Math.max(1, Number(process.env.HANLAB_BENCH_ROUNDS ?? 5));
+const ROUNDS = Math.max(1, Number(process.env.HANLAB_BENCH_ROUNDS ?? 8));
 const GENERATE = Number(process.env.HANLAB_BENCH_TOKENS ?? 128);
 const THREADS = Number(process.env.HANLAB_BENCH_THREADS ?? 1);
 const SIZES = { embedding: 512, layers: 4, feedForward: 1408, heads: 8, kvHeads: 4, contextLength: 2048 };
@@ -75,17 +78,23 @@ try {
   };
 
   const rates = { enginePrompt: [] as number[], barePrompt: [] as number[], engineGenerate: [] as number[], bareGenerate: [] as number[] };
+  const ratios = { prompt: [] as number[], generate: [] as number[] };
   await ours(prompt(0, 0), 8); // warm-up: first allocations, page cache
   await bare(prompt(0, 1), 8);
+  const loadBefore = loadavg();
   for (let round = 1; round <= ROUNDS; round++) {
-    const a = await ours(prompt(round, 0), GENERATE);
-    const b = await bare(prompt(round, 1), GENERATE + 1);
+    const engineFirst = round % 2 === 1;
+    const first = engineFirst ? await ours(prompt(round, 0), GENERATE) : await bare(prompt(round, 1), GENERATE + 1);
+    const second = engineFirst ? await bare(prompt(round, 1), GENERATE + 1) : await ours(prompt(round, 0), GENERATE);
+    const [a, b] = engineFirst ? [first, second] : [second, first];
     rates.enginePrompt.push(a.promptTokens / a.promptSeconds);
     rates.barePrompt.push(b.promptTokens / b.promptSeconds);
     rates.engineGenerate.push(a.generated / a.generateSeconds);
     rates.bareGenerate.push(b.generated / b.generateSeconds);
-    console.log(`round ${round}: prompt ${rates.enginePrompt.at(-1)!.toFixed(0)} vs ${rates.barePrompt.at(-1)!.toFixed(0)} tokens/s, ` +
-      `generation ${rates.engineGenerate.at(-1)!.toFixed(1)} vs ${rates.bareGenerate.at(-1)!.toFixed(1)} tokens/s (engine vs bare)`);
+    ratios.prompt.push(rates.enginePrompt.at(-1)! / rates.barePrompt.at(-1)!);
+    ratios.generate.push(rates.engineGenerate.at(-1)! / rates.bareGenerate.at(-1)!);
+    console.log(`round ${round} (${engineFirst ? 'engine first' : 'bare first'}): prompt ${rates.enginePrompt.at(-1)!.toFixed(0)} vs ${rates.barePrompt.at(-1)!.toFixed(0)} tokens/s, ` +
+      `generation ${rates.engineGenerate.at(-1)!.toFixed(1)} vs ${rates.bareGenerate.at(-1)!.toFixed(1)} tokens/s (engine vs bare; ratios ${ratios.prompt.at(-1)!.toFixed(3)}, ${ratios.generate.at(-1)!.toFixed(3)})`);
   }
   await context.dispose();
   await model.dispose();
@@ -93,14 +102,19 @@ try {
   const figures = {
     promptTokensPerSecond: Math.round(median(rates.enginePrompt)),
     barePromptTokensPerSecond: Math.round(median(rates.barePrompt)),
-    promptRatio: Number((median(rates.enginePrompt) / median(rates.barePrompt)).toFixed(3)),
+    promptRatio: Number(median(ratios.prompt).toFixed(3)),
+    promptRatioRange: [Number(Math.min(...ratios.prompt).toFixed(3)), Number(Math.max(...ratios.prompt).toFixed(3))],
     generatedTokensPerSecond: Number(median(rates.engineGenerate).toFixed(1)),
     bareGeneratedTokensPerSecond: Number(median(rates.bareGenerate).toFixed(1)),
-    generateRatio: Number((median(rates.engineGenerate) / median(rates.bareGenerate)).toFixed(3)),
+    generateRatio: Number(median(ratios.generate).toFixed(3)),
+    generateRatioRange: [Number(Math.min(...ratios.generate).toFixed(3)), Number(Math.max(...ratios.generate).toFixed(3))],
+    ratioOf: 'median over rounds of engine / bare in the same round (order alternating)',
     goal: 'ratios >= 0.95 (overhead at most 5 %)',
     threads: THREADS,
     rounds: ROUNDS,
-    loadAverage: loadavg().map((x) => Number(x.toFixed(1))),
+    cpus: availableParallelism(),
+    loadAverageBefore: loadBefore.map((x) => Number(x.toFixed(1))),
+    loadAverageAfter: loadavg().map((x) => Number(x.toFixed(1))),
   };
   console.log(JSON.stringify(figures));
 } finally {

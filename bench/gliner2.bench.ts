@@ -1,5 +1,5 @@
 /**
- * `npm run bench:train` (GLiNER2 part, issue 27): LoRA fine-tuning samples per second of a random
+ * `npm run bench:train` (GLiNER2 line, issue 27): LoRA fine-tuning samples per second of a random
  * GLiNER2 shaped like fastino/gliner2-base-v1 (DeBERTa-v3-base: 12 layers, hidden 768, 12 heads,
  * feed-forward 3072, vocabulary 128,011, 256 position buckets; max_width 8) with study 000's LoRA
  * (r 16 on encoder, span_rep, classifier: 3,096,592 parameters) on the study's batch of 4 KBMC-format
@@ -7,17 +7,27 @@
  * train-bench, Debian's python3-torch, 2 threads) on the same batches from the same files in the same run.
  * The study's own figure, 2.6 samples/s on its CPU, is the goal.
  *
- * Known limit, not solved yet: on the wasm backend the first training step of this base-size model
- * fails — "memory access out of bounds" with the full 128,011-row vocabulary, XNNPACK's
- * xnn_create_fully_connected_nc_f32 status 6 (out of memory) even with HANLAB_BENCH_GLINER2_VOCAB=8000
- * (124 M parameters) — and the cpu backend (HANLAB_BACKEND=cpu) did not finish one step in 15 minutes
- * on the shared 2-core machine. So this bench is not part of `npm run bench:train` yet.
+ * Memory (measured with tf.profile on one step, batches of 59–73 tokens): the weights are 826 MiB in
+ * the wasm heap; only the LoRA matrices are variables, so nothing of the frozen 216 M parameters gets a
+ * gradient or Adam state, and the 128,011 × 768 embedding is only gathered from (no copy, no
+ * transpose, no gradient); no tensor outlives a step (387 before and after). What filled the heap was
+ * TensorFlow.js's backward pass itself: it keeps every forward intermediate and every intermediate
+ * gradient until the step ends, about 4.8 GiB of tensors at the peak, against tfjs-backend-wasm's
+ * 4 GiB maximum heap (65,536 pages): with OpenBLAS products the heap grew to exactly 4,096 MiB, and
+ * XNNPACK's packed weight copies on top ran out of memory in the first step. The training now
+ * recomputes each encoder layer in the backward pass (lib/tensor/ops/checkpoint.ts): 1,337 MiB of heap
+ * with OpenBLAS products (peak RSS 1.9 GB instead of 4.7 GB), 1,851 MiB with XNNPACK's, the same
+ * losses, for about a fifth more time per step. `products` in the figures says which ran.
+ *
+ * Run alone: `npx tsx bench/gliner2.bench.ts`; `npm run bench:train` runs it in its own process
+ * (`gliner2TrainFigures`, a fresh wasm heap) and puts its figures in its last line under "gliner2".
  *
  * Last line: {"gliner2": {"samples_per_s", "pytorch_samples_per_s", "ratio_vs_pytorch", "goal_samples_per_s", ...}}
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { initBackend } from '../lib/backend/index.js';
 import { readKbmc } from '../lib/data/kbmc.js';
@@ -38,6 +48,23 @@ const LABELS = ['Disease', 'Body', 'Treatment'];
 const GOAL = 2.6;
 // gliner2-base-v1's 128,011 rows; HANLAB_BENCH_GLINER2_VOCAB=8000 keeps the wasm heap under 2 GiB (see below).
 const VOCAB = Number(process.env.HANLAB_BENCH_GLINER2_VOCAB ?? 128011);
+const THIS_FILE = fileURLToPath(import.meta.url);
+
+/**
+ * The GLiNER2 line of `npm run bench:train`: this bench in a process of its own, its closing figures
+ * (or why there are none).
+ */
+export function gliner2TrainFigures(): Record<string, unknown> {
+  console.log('\nGLiNER2 LoRA fine-tuning (bench/gliner2.bench.ts):');
+  const run = spawnSync(process.execPath, ['--import', 'tsx', THIS_FILE], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  process.stdout.write(run.stdout);
+  const last = run.stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    return (JSON.parse(last) as { gliner2: Record<string, unknown> }).gliner2;
+  } catch {
+    return { error: `bench/gliner2.bench.ts gave no figures (exit ${run.status})` };
+  }
+}
 
 async function main(): Promise<void> {
   const load = loadavg();
@@ -93,12 +120,16 @@ async function main(): Promise<void> {
           batch: BATCH,
           steps: STEPS,
           backend: device.backend,
+          products: device.wasm?.gemm.products ?? null,
           samples_per_s: Number(ours.toFixed(3)),
           pytorch_samples_per_s: pytorch ? Number(pytorch.samples_per_s.toFixed(3)) : null,
           ratio_vs_pytorch: ratio !== null ? Number(ratio.toFixed(3)) : null,
           goal_samples_per_s: GOAL,
           meets_goal: ours >= GOAL,
+          // Peak resident memory of the whole process (weights read from disk, the wasm heap, JavaScript).
+          peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
           load_average: load.map((l) => Number(l.toFixed(2))),
+          load_average_after: loadavg().map((l) => Number(l.toFixed(2))),
         },
       }),
     );
@@ -107,7 +138,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+if (process.argv[1] && path.resolve(process.argv[1]) === THIS_FILE) {
+  main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

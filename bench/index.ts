@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: runs every `bench/*.bench.ts` except the training benches (`npm run bench:train`)
+ * `npm run bench`: runs every `bench/*.bench.ts` except the training benches (`npm run bench:train`,
+ * GLiNER2's included)
  * and the cold `reports --jobs` bench (`npm run bench:jobs`)
  * in its own process, one after another (never in parallel: they would measure each other), and ends
  * with one JSON line holding every bench's own closing JSON figures.
@@ -12,7 +13,7 @@ const benchDir = path.resolve('bench');
 const only = process.argv.slice(2);
 const files = readdirSync(benchDir)
   // The training benches and the cold `reports --jobs` bench take minutes: npm run bench:train, npm run bench:jobs.
-  .filter((name) => name.endsWith('.bench.ts') && !['train.bench.ts', 'encoder.bench.ts', 'jobs.bench.ts'].includes(name))
+  .filter((name) => name.endsWith('.bench.ts') && !['train.bench.ts', 'encoder.bench.ts', 'gliner2.bench.ts', 'jobs.bench.ts'].includes(name))
   .filter((name) => only.length === 0 || only.some((want) => name.includes(want)))
   .sort();
 

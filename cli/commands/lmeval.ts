@@ -9,11 +9,11 @@ import { UsageError } from '../../lib/errors.js';
 import { GPU_CHOICES, type GpuChoice } from '../../lib/llm/gpu-choice.js';
 import type { LanguageModel } from '../../lib/llm/language-model.js';
 import { openLocalModel, type LocalModelOptions } from '../../lib/llm/local-engine.js';
+import { planLmevalRun, runLmevalPlan, type LmevalEvaluation } from '../../lib/llm/lmeval/evaluate.js';
+import type { LmevalGroupRun } from '../../lib/llm/lmeval/groups.js';
 import { writeLmevalOutput } from '../../lib/llm/lmeval/output.js';
 import { PyFloat, pythonNumberStr } from '../../lib/llm/lmeval/python-json.js';
-import { resolveNumFewshot, runLmevalTask, type LmevalTaskRun } from '../../lib/llm/lmeval/runner.js';
-import { loadLmevalTaskData } from '../../lib/llm/lmeval/task-data.js';
-import { indexTasks, resolveTasks, shippedTasksDir } from '../../lib/llm/lmeval/task-index.js';
+import type { LmevalTaskRun } from '../../lib/llm/lmeval/runner.js';
 import { parseIntegerOption, parseList, parseLoraSpec, parseNumberOption, parseOptions, usageError } from '../options.js';
 
 const USAGE = `Usage: hanlab lmeval --tasks NAMES --model FILE.gguf --data PATH [options]
@@ -23,7 +23,8 @@ Runs lm-evaluation-harness tasks on a local model, as lm-eval runs them: the tas
 or the log-likelihood of each choice, the task's filters and metrics. Prints lm-eval's summary table.
 
   --tasks NAMES        comma-separated task names (kormedmcqa_doctor,kormedmcqa_nurse,
-                       kormedmcqa_pharm,kormedmcqa_dentist ship with hanlab) or task YAML files
+                       kormedmcqa_pharm,kormedmcqa_dentist ship with hanlab), group names (kormedmcqa:
+                       its four tasks and their size-weighted aggregate) or task YAML files
   --model FILE.gguf    the model
   --data PATH          KorMedMCQA files: a folder (searched three levels deep) or one file; the task's
                        dataset_name picks the subset and test_split / fewshot_split the files by name
@@ -77,9 +78,21 @@ function formatValue(value: number | 'N/A' | undefined): string {
   return typeof value === 'number' ? value.toFixed(4) : 'N/A';
 }
 
-/** lm-eval's `make_table` (markdown): one row per task, filter and metric. */
-export function formatLmevalTable(runs: readonly LmevalTaskRun[]): string {
-  const header = ['Tasks', 'Version', 'Filter', 'n-shot', 'Metric', '', 'Value', '', 'Stderr'];
+function versionText(version: unknown): string {
+  return version instanceof PyFloat || typeof version === 'number' ? pythonNumberStr(version) : String(version);
+}
+
+/** lm-eval's `make_table` (markdown): one row per task (or group), filter and metric. */
+function markdownTable(title: 'Tasks' | 'Groups', rows: string[][]): string {
+  const header = [title, 'Version', 'Filter', 'n-shot', 'Metric', '', 'Value', '', 'Stderr'];
+  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => `|${cells.map((cell, i) => cell.padEnd(widths[i])).join('|')}|`;
+  const rule = `|${widths.map((width, i) => ([1, 3, 6, 8].includes(i) ? `${'-'.repeat(Math.max(width - 1, 1))}:` : '-'.repeat(width))).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+/** lm-eval's summary: the tasks' table, then (when groups were named) the groups' table. */
+export function formatLmevalTable(runs: readonly LmevalTaskRun[], groups: readonly LmevalGroupRun[] = []): string {
   const rows: string[][] = [];
   for (const run of runs) {
     for (const pipeline of run.task.filters) {
@@ -87,23 +100,25 @@ export function formatLmevalTable(runs: readonly LmevalTaskRun[]): string {
         const key = `${metric.metric},${pipeline.name}`;
         if (!(key in run.figures)) continue;
         rows.push([
-          run.task.alias,
-          run.task.version instanceof PyFloat || typeof run.task.version === 'number' ? pythonNumberStr(run.task.version) : String(run.task.version),
-          pipeline.name,
-          String(run.numFewshot),
-          metric.metric,
-          metric.higherIsBetter ? '↑' : '↓',
-          formatValue(run.figures[key]),
-          '±',
-          formatValue(run.figures[`${metric.metric}_stderr,${pipeline.name}`]),
+          run.task.alias, versionText(run.task.version), pipeline.name, String(run.numFewshot), metric.metric,
+          metric.higherIsBetter ? '↑' : '↓', formatValue(run.figures[key]), '±', formatValue(run.figures[`${metric.metric}_stderr,${pipeline.name}`]),
         ]);
       }
     }
   }
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => `|${cells.map((cell, i) => cell.padEnd(widths[i])).join('|')}|`;
-  const rule = `|${widths.map((width, i) => ([1, 3, 6, 8].includes(i) ? `${'-'.repeat(Math.max(width - 1, 1))}:` : '-'.repeat(width))).join('|')}|`;
-  return [line(header), rule, ...rows.map(line)].join('\n');
+  const groupRows: string[][] = [];
+  for (const group of groups) {
+    for (const entry of group.group.aggregate) {
+      const key = `${entry.metric},${entry.filter}`;
+      if (!(key in group.figures)) continue;
+      const higher = group.higherIsBetter[entry.metric];
+      groupRows.push([
+        group.group.alias, group.version, entry.filter, group.numFewshot === null ? '' : String(group.numFewshot), entry.metric,
+        higher === true ? '↑' : higher === false ? '↓' : ' ', formatValue(group.figures[key]), '±', formatValue(group.figures[`${entry.metric}_stderr,${entry.filter}`]),
+      ]);
+    }
+  }
+  return groupRows.length > 0 ? `${markdownTable('Tasks', rows)}\n\n${markdownTable('Groups', groupRows)}` : markdownTable('Tasks', rows);
 }
 
 /** The command with its model opener given (tests pass a scripted model). */
@@ -124,34 +139,31 @@ export async function runLmevalCommand(argv: string[], openModel: ModelOpener): 
     threads: values.threads === undefined ? undefined : parseIntegerOption(values.threads, '--threads', 0, { min: 1 }),
     contextSize: values['context-size'] === undefined ? undefined : parseIntegerOption(values['context-size'], '--context-size', 0, { min: 16 }),
   };
-  const index = indexTasks([shippedTasksDir(), ...(values['include-path'] ?? [])]);
-  const tasks = resolveTasks(parseList(values.tasks, '--tasks'), index);
   // All task data is read and checked before the model loads: a bad file costs no model start.
-  const data = [];
-  for (const task of tasks) data.push(await loadLmevalTaskData(task, values.data, resolveNumFewshot(task, numFewshot)));
+  const plan = await planLmevalRun(parseList(values.tasks, '--tasks'), { dataPath: values.data, includePaths: values['include-path'] ?? [], numFewshot });
   const startTime = performance.now() / 1000;
   const date = Date.now() / 1000;
   const model = await openModel(values.model, engineOptions);
-  const runs: LmevalTaskRun[] = [];
+  let evaluation: LmevalEvaluation;
   try {
-    for (const [i, task] of tasks.entries()) {
-      const started = performance.now();
-      const run = await runLmevalTask(model, task, data[i], { limit, numFewshot });
-      const seconds = (performance.now() - started) / 1000;
-      console.error(`hanlab lmeval: ${task.task}: ${run.samples.length} questions in ${seconds.toFixed(1)} s (${(run.samples.length / Math.max(seconds, 1e-9)).toFixed(2)} questions/s)`);
-      runs.push(run);
-    }
+    evaluation = await runLmevalPlan(model, plan, {
+      limit,
+      numFewshot,
+      onTaskDone: (run, seconds) => {
+        console.error(`hanlab lmeval: ${run.task.task}: ${run.samples.length} questions in ${seconds.toFixed(1)} s (${(run.samples.length / Math.max(seconds, 1e-9)).toFixed(2)} questions/s)`);
+      },
+    });
   } finally {
     await model.dispose();
   }
   const endTime = performance.now() / 1000;
-  console.log(formatLmevalTable(runs));
+  console.log(formatLmevalTable(evaluation.runs, evaluation.groups));
   if (values['output-path']) {
     const written = writeLmevalOutput(
       values['output-path'],
-      runs,
+      evaluation.runs,
       { model: model.description, limit, numFewshot, startTime, endTime, date, gitHash: gitHash() },
-      { logSamples: values['log-samples'] },
+      { logSamples: values['log-samples'], groups: evaluation.groups },
     );
     console.error(`hanlab lmeval: wrote ${[written.results, ...written.samples].join(', ')}`);
   }

@@ -34,12 +34,16 @@ Entities (GLiNER2, study 000): --model is a GLiNER2 folder (e.g. fastino/gliner2
 merged/ folder of its LoRA fine-tuning), --task entities --labels Disease,Body,Treatment; --input is
 one text per line or JSON Lines with "text" (and "id"). Output: JSON Lines {"text", "entities":
 [{"label", "start", "end", "text", "score"}]} with character offsets, read by \`hanlab eval spans\`.
+A text longer than the model takes (512 tokens with the prompt) is extracted in windows of 384 words
+sharing 64, merged as GLiNER2's extract_long does (narrower windows where 384 words do not fit).
 
 Options:
   --model FILE        the saved model (required)
   --task entities     GLiNER2 entity extraction (needs --labels)
   --labels A,B,C      entity labels, in the schema prompt's order
   --threshold P       minimum span score (default 0.5, GLiNER2's)
+  --window-words N    entities: words per window of a long text (default 384, GLiNER2's chunk_size)
+  --window-overlap N  entities: words shared by neighbouring windows (default 64, chunk_overlap)
   --input FILE        input file
   --text TEXT         one sentence instead of a file
   --output FILE       write predictions here (default: stdout)
@@ -61,6 +65,8 @@ export async function run(argv: string[]): Promise<number> {
     labels: { type: 'string' },
     threshold: { type: 'string' },
     backend: { type: 'string' },
+    'window-words': { type: 'string' },
+    'window-overlap': { type: 'string' },
   });
   if (!values) return 0;
   if (!values.model) throw new UsageError('--model is required (see hanlab predict --help)');
@@ -70,13 +76,25 @@ export async function run(argv: string[]): Promise<number> {
   const seed = values.seed !== undefined ? Number(values.seed) : 42;
   if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got '${values.seed}'`);
   if (values.task !== undefined && values.task !== 'entities') throw new UsageError(`--task must be entities (other models know their task), got '${values.task}'`);
-  if (values.task === undefined && (values.labels !== undefined || values.threshold !== undefined)) throw new UsageError('--labels and --threshold go with --task entities');
+  if (values.task === undefined && [values.labels, values.threshold, values['window-words'], values['window-overlap']].some((v) => v !== undefined)) {
+    throw new UsageError('--labels, --threshold and --window-words/--window-overlap go with --task entities');
+  }
   backendOption(values.backend);
   await initBackend();
   const emit = (text: string) => (values.output ? writeFileSync(values.output, text) : process.stdout.write(text));
   if (values.task === 'entities') {
     if (sample !== undefined) throw new UsageError('--sample applies to classifiers only');
-    emit(await predictEntities({ model: values.model, labels: values.labels, threshold: values.threshold, input: values.input, text: values.text }));
+    emit(
+      await predictEntities({
+        model: values.model,
+        labels: values.labels,
+        threshold: values.threshold,
+        windowWords: values['window-words'],
+        windowOverlap: values['window-overlap'],
+        input: values.input,
+        text: values.text,
+      }),
+    );
     return 0;
   }
   // A folder is a fine-tuned encoder (<output_dir>/merged or /adapter, or any HF / PEFT folder).

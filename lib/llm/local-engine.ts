@@ -145,63 +145,136 @@ export async function openLocalModel(file: string, options: LocalModelOptions = 
   };
   const vocabulary = header.metadata.get('tokenizer.ggml.tokens');
   const vocabularySize = vocabulary?.type === 'array' ? vocabulary.items.length : 0;
-  return new GgufModel(model, context, description, metadataString(header, 'tokenizer.chat_template'), byteTokens(header), vocabularySize);
-}
-
-/** SentencePiece byte-fallback tokens (`<0xE2>`, token type 6): token id -> byte. */
-function byteTokens(header: GgufFile): Map<number, number> {
-  const bytes = new Map<number, number>();
-  const tokens = header.metadata.get('tokenizer.ggml.tokens');
-  const types = header.metadata.get('tokenizer.ggml.token_type');
-  if (tokens?.type !== 'array' || types?.type !== 'array') return bytes;
-  types.items.forEach((type, id) => {
-    const match = type === 6 ? /^<0x([0-9A-Fa-f]{2})>$/.exec(String(tokens.items[id])) : null;
-    if (match) bytes.set(id, parseInt(match[1]!, 16));
-  });
-  return bytes;
+  return new GgufModel(model, context, description, metadataString(header, 'tokenizer.chat_template'), partialTokens(header), vocabularySize);
 }
 
 /**
- * Keeps byte-fallback tokens to well-formed UTF-8 under a grammar: llama.cpp's grammar takes a lone or
- * mismatched byte token, and the answer then holds U+FFFD, so a string can break `maxLength` and is not
- * the text the model "wrote". Each step bans the byte tokens that cannot come next (and, in the middle
- * of a character, every other token).
+ * GPT-2's byte-level alphabet (`bytes_to_unicode`): every byte is written as one printable character,
+ * so a byte-level BPE token (exaone, llama-3, qwen) is a string of these characters.
+ */
+function byteLevelDecoder(): Map<string, number> {
+  const printable: number[] = [];
+  for (let b = 0x21; b <= 0x7e; b++) printable.push(b);
+  for (let b = 0xa1; b <= 0xac; b++) printable.push(b);
+  for (let b = 0xae; b <= 0xff; b++) printable.push(b);
+  const decoder = new Map<string, number>();
+  for (const b of printable) decoder.set(String.fromCharCode(b), b);
+  let shifted = 0;
+  // The other bytes (controls, space, DEL, NBSP, soft hyphen) become U+0100 onwards, in byte order.
+  for (let b = 0; b < 256; b++) if (!printable.includes(b)) decoder.set(String.fromCharCode(256 + shifted++), b);
+  return decoder;
+}
+
+/** Whether the bytes are whole UTF-8: they start and end on character boundaries, with nothing malformed between. */
+function isWholeUtf8(bytes: Uint8Array): boolean {
+  let state: Utf8State = UTF8_START;
+  for (const byte of bytes) {
+    const next = utf8Step(state, byte);
+    if (next === null) return false;
+    state = next;
+  }
+  return state.needed === 0;
+}
+
+/**
+ * The tokens that stand for part of a character (token id -> its bytes): SentencePiece's byte-fallback
+ * tokens (`<0xEA>`, token type 6), and, in a GPT-2-style byte-level BPE vocabulary
+ * (`tokenizer.ggml.model` "gpt2"), every normal token whose bytes are not whole UTF-8 (`ê°` is EA B0,
+ * the first two bytes of 가). Tokens of whole characters are not listed.
+ */
+function partialTokens(header: GgufFile): Map<number, Uint8Array> {
+  const partial = new Map<number, Uint8Array>();
+  const tokens = header.metadata.get('tokenizer.ggml.tokens');
+  const types = header.metadata.get('tokenizer.ggml.token_type');
+  if (tokens?.type !== 'array' || types?.type !== 'array') return partial;
+  const byteLevel = metadataString(header, 'tokenizer.ggml.model') === 'gpt2' ? byteLevelDecoder() : null;
+  types.items.forEach((type, id) => {
+    const text = String(tokens.items[id]);
+    const match = type === 6 ? /^<0x([0-9A-Fa-f]{2})>$/.exec(text) : null;
+    if (match) {
+      partial.set(id, Uint8Array.of(parseInt(match[1]!, 16)));
+      return;
+    }
+    if (!byteLevel || type !== 1) return; // control and user-defined tokens are literal text
+    const bytes: number[] = [];
+    for (const char of text) {
+      const byte = byteLevel.get(char);
+      if (byte === undefined) return; // not byte-level text: whole characters
+      bytes.push(byte);
+    }
+    const array = Uint8Array.from(bytes);
+    if (!isWholeUtf8(array)) partial.set(id, array);
+  });
+  return partial;
+}
+
+/** Where a UTF-8 decoder stands: how many continuation bytes the character still needs, and the next one's range. */
+interface Utf8State {
+  needed: number;
+  low: number;
+  high: number;
+}
+const UTF8_START: Utf8State = { needed: 0, low: 0x80, high: 0xbf };
+
+/** One byte through a strict UTF-8 decoder (no overlong forms, no surrogates, nothing past U+10FFFF); null when malformed. */
+function utf8Step(state: Utf8State, byte: number): Utf8State | null {
+  if (state.needed > 0) {
+    if (byte < state.low || byte > state.high) return null;
+    return state.needed === 1 ? UTF8_START : { needed: state.needed - 1, low: 0x80, high: 0xbf };
+  }
+  if (byte < 0x80) return UTF8_START;
+  if (byte < 0xc2 || byte > 0xf4) return null;
+  const needed = byte >= 0xf0 ? 3 : byte >= 0xe0 ? 2 : 1;
+  // The second byte's range after E0, ED, F0 and F4.
+  const [low, high] = byte === 0xe0 ? [0xa0, 0xbf] : byte === 0xed ? [0x80, 0x9f] : byte === 0xf0 ? [0x90, 0xbf] : byte === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+  return { needed, low, high };
+}
+
+/**
+ * Keeps the tokens that stand for part of a character to well-formed UTF-8 under a grammar: llama.cpp's
+ * grammar takes a lone or mismatched byte token, and the answer then holds U+FFFD, so a string can
+ * break `maxLength` and is not the text the model "wrote". Each step bans the partial tokens whose bytes
+ * cannot come next (and, in the middle of a character, every token of whole characters).
  */
 class Utf8Guard {
-  private needed = 0;
-  private low = 0x80;
-  private high = 0xbf;
+  private state: Utf8State = UTF8_START;
   constructor(
     private readonly model: LlamaModel,
-    private readonly bytes: Map<number, number>,
+    private readonly partial: Map<number, Uint8Array>,
     private readonly vocabularySize: number,
     /** Shared by every answer of a model: a ban list over a 256k vocabulary is worth building once. */
     private readonly biases: Map<string, TokenBias>,
   ) {}
 
   accept(token: number): void {
-    const byte = this.bytes.get(token);
-    if (byte === undefined) return;
-    if (this.needed > 0) {
-      this.needed--;
-      [this.low, this.high] = [0x80, 0xbf];
+    const bytes = this.partial.get(token);
+    if (bytes === undefined) {
+      this.state = UTF8_START; // a whole-character token (only allowed between characters)
       return;
     }
-    this.needed = byte >= 0xf0 ? 3 : byte >= 0xe0 ? 2 : byte >= 0xc2 ? 1 : 0;
-    // The second byte's range after E0, ED, F0 and F4 (no overlong forms, no surrogates, nothing past U+10FFFF).
-    [this.low, this.high] = byte === 0xe0 ? [0xa0, 0xbf] : byte === 0xed ? [0x80, 0x9f] : byte === 0xf0 ? [0x90, 0xbf] : byte === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+    let state: Utf8State | null = this.state;
+    for (const byte of bytes) state = state && utf8Step(state, byte);
+    this.state = state ?? UTF8_START;
   }
 
   bias = (): TokenBias => {
-    const key = this.needed > 0 ? `${this.low}-${this.high}` : 'start';
+    const { needed, low, high } = this.state;
+    const key = needed > 0 ? `${needed}:${low}-${high}` : 'start';
     let bias = this.biases.get(key);
     if (!bias) {
       bias = new TokenBias(this.model.tokenizer);
-      if (this.needed > 0) {
-        const allowed = new Set([...this.bytes].filter(([, b]) => b >= this.low && b <= this.high).map(([id]) => id));
-        for (let id = 0; id < this.vocabularySize; id++) if (!allowed.has(id)) bias.set(id as Token, 'never');
+      const fits = (bytes: Uint8Array): boolean => {
+        let state: Utf8State | null = this.state;
+        for (const byte of bytes) if ((state = utf8Step(state, byte)) === null) return false;
+        return true;
+      };
+      if (needed > 0) {
+        for (let id = 0; id < this.vocabularySize; id++) {
+          const bytes = this.partial.get(id);
+          if (bytes === undefined || !fits(bytes)) bias.set(id as Token, 'never');
+        }
       } else {
-        for (const [id, b] of this.bytes) if ((b >= 0x80 && b <= 0xc1) || b >= 0xf5) bias.set(id as Token, 'never');
+        for (const [id, bytes] of this.partial) if (!fits(bytes)) bias.set(id as Token, 'never');
       }
       this.biases.set(key, bias);
     }
@@ -222,7 +295,7 @@ class GgufModel implements LocalModel {
     private readonly context: LlamaContext,
     readonly description: LanguageModelDescription,
     readonly chatTemplate: string | undefined,
-    private readonly byteTokens: Map<number, number>,
+    private readonly partialTokens: Map<number, Uint8Array>,
     private readonly vocabularySize: number,
   ) {
     this.sequence = context.getSequence();
@@ -394,7 +467,7 @@ class GgufModel implements LocalModel {
     const grammarEvaluationState = options.jsonSchema
       ? new LlamaGrammarEvaluationState({ model: this.model, grammar: await this.grammarFor(options.jsonSchema) })
       : undefined;
-    const utf8 = json && this.byteTokens.size ? new Utf8Guard(this.model, this.byteTokens, this.vocabularySize, this.utf8Biases) : undefined;
+    const utf8 = json && this.partialTokens.size ? new Utf8Guard(this.model, this.partialTokens, this.vocabularySize, this.utf8Biases) : undefined;
     const start = await this.reusePrefix(promptTokens);
     const generated: Token[] = [];
     let text = '';

@@ -136,31 +136,36 @@ function layers(w: LayerContext, config: EncoderConfig, hidden: tf.Tensor2D, inp
   const p2cRows = relativeRows(length, config, -1);
   for (let i = 0; i < config.numLayers; i++) {
     const name = `deberta.encoder.layer.${i}`;
-    const split = (part: string) => splitHeads(w.linear(hidden, `${name}.attention.self.${part}`), batch, length, config.numHeads);
-    const q = split('query_proj');
-    const k = split('key_proj');
-    let bias: tf.Tensor4D | null = null;
-    if (relative) {
-      const rel = w.dropout(relative, config.hiddenDropout);
-      const self = `${name}.attention.self`;
-      if (o.posAttType.includes('c2p')) {
-        bias = relativeTerm(w, config, q, rel, c2pRows, o.shareAttKey ? `${self}.key_proj` : `${self}.pos_key_proj`, false, scale);
+    // `hidden` below is the layer's input; LayerContext.checkpoint may run the layer again in the backward pass.
+    hidden = w.checkpoint(hidden, name, relative ? [keyBias, queryMask, relative] : [keyBias, queryMask], (hidden, kept) => {
+      const [keyBias, queryMask] = kept;
+      const relative = (kept[2] ?? null) as tf.Tensor2D | null;
+      const split = (part: string) => splitHeads(w.linear(hidden, `${name}.attention.self.${part}`), batch, length, config.numHeads);
+      const q = split('query_proj');
+      const k = split('key_proj');
+      let bias: tf.Tensor4D | null = null;
+      if (relative) {
+        const rel = w.dropout(relative, config.hiddenDropout);
+        const self = `${name}.attention.self`;
+        if (o.posAttType.includes('c2p')) {
+          bias = relativeTerm(w, config, q, rel, c2pRows, o.shareAttKey ? `${self}.key_proj` : `${self}.pos_key_proj`, false, scale);
+        }
+        if (o.posAttType.includes('p2c')) {
+          const term = relativeTerm(w, config, k, rel, p2cRows, o.shareAttKey ? `${self}.query_proj` : `${self}.pos_query_proj`, true, scale);
+          bias = bias ? (tf.add(bias, term) as tf.Tensor4D) : term;
+        }
       }
-      if (o.posAttType.includes('p2c')) {
-        const term = relativeTerm(w, config, k, rel, p2cRows, o.shareAttKey ? `${self}.query_proj` : `${self}.pos_query_proj`, true, scale);
-        bias = bias ? (tf.add(bias, term) as tf.Tensor4D) : term;
-      }
-    }
-    const context = attend(
-      w,
-      config,
-      q,
-      k,
-      split('value_proj'),
-      (raw) => (bias ? tf.add(tf.mul(raw, scale), bias) : tf.mul(raw, scale)),
-      (scores) => tf.mul(tf.softmax(tf.add(scores, keyBias)), queryMask),
-    );
-    hidden = layerTail(w, config, name, context, hidden);
+      const context = attend(
+        w,
+        config,
+        q,
+        k,
+        split('value_proj'),
+        (raw) => (bias ? tf.add(tf.mul(raw, scale), bias) : tf.mul(raw, scale)),
+        (scores) => tf.mul(tf.softmax(tf.add(scores, keyBias)), queryMask),
+      );
+      return layerTail(w, config, name, context, hidden);
+    });
     if (collect) states.push(hidden);
   }
   return collect ? states : [hidden];

@@ -73,9 +73,29 @@ export interface Gliner2Sample {
 
 /**
  * Encodes texts for entity `labels`. Throws one clear line for a label list that is empty or holds a
- * blank or repeated label, and for a text longer than `maxTokens` with its prompt.
+ * blank or repeated label, and for a text longer than `maxTokens` with its prompt (training and the
+ * bench take texts whole; extraction windows long texts, gliner2-windows.ts).
  */
 export async function encodeEntityInputs(tokenizer: EncoderTokenizer, texts: readonly string[], labels: readonly string[], maxTokens: number): Promise<Gliner2Sample[]> {
+  const samples = await encodeEntityTexts(tokenizer, texts, labels);
+  samples.forEach((sample, index) => {
+    if (sample.ids.length > maxTokens) {
+      throw new InputError(
+        `text ${index + 1} is ${sample.ids.length} tokens with the entity prompt, more than the model's ${maxTokens}; split it into shorter texts (sentences or paragraphs)`,
+        { line: index + 1 },
+      );
+    }
+  });
+  return samples;
+}
+
+/** Tokens of a sample's schema prompt (everything before its first word). */
+export function promptLength(sample: Gliner2Sample): number {
+  return sample.wordStarts.length ? sample.wordStarts[0] : sample.ids.length;
+}
+
+/** Encodes texts for entity `labels` whatever their length (the labels are checked as above). */
+export async function encodeEntityTexts(tokenizer: EncoderTokenizer, texts: readonly string[], labels: readonly string[]): Promise<Gliner2Sample[]> {
   checkLabels(labels);
   const prompt = entityPrompt(labels);
   const splits = texts.map((text) => splitWords(normaliseText(text)));
@@ -109,12 +129,6 @@ export async function encodeEntityInputs(tokenizer: EncoderTokenizer, texts: rea
       // A word the tokenizer turns into nothing would shift every later word; it becomes [UNK] instead.
       if (wordIds.length === 0) ids.push(unknown);
       else for (const id of wordIds) ids.push(id);
-    }
-    if (ids.length > maxTokens) {
-      throw new InputError(
-        `text ${index + 1} is ${ids.length} tokens with the entity prompt, more than the model's ${maxTokens}; split it into shorter texts (sentences or paragraphs)`,
-        { line: index + 1 },
-      );
     }
     return { text, words: splits[index], ids: Int32Array.from(ids), prompt: promptAt, fields, wordStarts };
   });

@@ -193,6 +193,11 @@ export interface Gliner2Setup {
   /** LoRA on GLiNER2's target groups, or null (inference only: nothing trains). */
   lora: LoraSettings | null;
   seed: number;
+  /**
+   * Training only: recompute each encoder layer in the backward pass instead of keeping its tensors
+   * (LayerContext.checkpoint), so a base-size step fits the wasm heap; default on.
+   */
+  checkpointLayers?: boolean;
 }
 
 /** Per text: span logits `[labels, words · maxWidth]` (row-major by word, then width) and count logits `[20]`. */
@@ -298,7 +303,8 @@ export class Gliner2Model {
     samples.forEach((s, row) => ids.set(s.ids, row * length));
     const inputs = { batch: samples.length, length, ids, lengths: samples.map((s) => s.ids.length) };
     const prefix = BASE_PREFIX[encoder.architecture] + '.';
-    const encoderLayers = new LayerContext((n) => this.weight(n.startsWith(prefix) ? 'encoder.' + n.slice(prefix.length) : 'encoder.' + n), this.encoderLora, context);
+    const checkpointing = context.training && this.parameters.count > 0 && (this.setup.checkpointLayers ?? true);
+    const encoderLayers = new LayerContext((n) => this.weight(n.startsWith(prefix) ? 'encoder.' + n.slice(prefix.length) : 'encoder.' + n), this.encoderLora, context, checkpointing);
     const [last] = ARCHITECTURES[encoder.architecture].encode(encoderLayers, encoder, inputs, false);
     const heads = new LayerContext((n) => this.weight(n), this.loraLayers, context);
 

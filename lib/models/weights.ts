@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { dense, matMulWithTransposes } from '../tensor/ops/mat-mul.js';
+import { checkpointed } from '../tensor/ops/checkpoint.js';
 import { embeddingLookup } from '../tensor/ops/embedding-lookup.js';
 import { dropout, type ForwardContext } from '../tensor/forward-context.js';
 import { layerNorm, linear } from './ops.js';
@@ -101,7 +102,23 @@ export class LayerContext {
     private readonly lookup: (name: string) => tf.Tensor,
     private readonly lora: ReadonlyMap<string, LoraLayer>,
     readonly forward: ForwardContext,
+    /** Recompute each `checkpoint`ed layer in the backward pass instead of keeping its tensors. */
+    private readonly checkpointing = false,
   ) {}
+
+  /**
+   * `step(x)`, one encoder layer named `prefix`; with checkpointing, a layer whose backward pass keeps
+   * only its input `x`: TensorFlow.js otherwise holds every intermediate tensor and every intermediate
+   * gradient of a training step until the step ends (4.8 GiB for a base-size GLiNER2 at batch 4, more
+   * than the wasm heap's 4 GiB). The layer runs again in the backward pass, its dropout masks drawn
+   * from the generator state it started from, and gives the gradients of `x` and of its LoRA matrices.
+   * `constants` are the tensors `step` reads besides `x` and the weights (masks, shared embeddings).
+   */
+  checkpoint(x: tf.Tensor2D, prefix: string, constants: tf.Tensor[], step: (x: tf.Tensor2D, constants: tf.Tensor[]) => tf.Tensor2D): tf.Tensor2D {
+    if (!this.checkpointing) return step(x, constants);
+    const adapters = [...this.lora].filter(([module]) => module.startsWith(prefix + '.')).flatMap(([, layer]) => [layer.a, layer.b]);
+    return checkpointed(step, x, constants, adapters, this.forward.rng);
+  }
 
   weight<T extends tf.Tensor = tf.Tensor>(name: string): T {
     return this.lookup(name) as T;

@@ -98,3 +98,13 @@ export function tensorBackendName(tensor: tf.Tensor): string | undefined {
   for (const [name, backend] of Object.entries(engine.registry ?? {})) if (backend === owner) return name;
   return undefined;
 }
+
+/**
+ * The engine's gradient-tape state (`ENGINE.state.activeTape`, not public API), which gradient
+ * checkpointing puts back after a nested `tf.grads` (lib/tensor/ops/checkpoint.ts); undefined where
+ * this TensorFlow.js has no such member.
+ */
+export function engineTapeState(): { activeTape?: unknown } | undefined {
+  const state = (tf.engine() as unknown as { state?: { activeTape?: unknown } }).state;
+  return state && 'activeTape' in state ? state : undefined;
+}

@@ -61,6 +61,27 @@ export class GemmUnavailableError extends HanlabError {}
 
 /** Set once OpenBLAS runs the products: the kernel registry is per process (or worker thread), and stays so. */
 let installed: GemmChoice | undefined;
+/** The addon behind `installed`, for `bufferProducts`. */
+let installedAddon: BlasAddon | undefined;
+
+/**
+ * `c = op(a) · op(b)` (row-major, `op(a)` m × k, `op(b)` k × n) where a, b and c are float offsets
+ * into one ArrayBuffer, with C packed.
+ */
+export type BufferProduct = (memory: ArrayBuffer, transposeA: boolean, transposeB: boolean, m: number, n: number, k: number, a: number, b: number, c: number) => void;
+
+/**
+ * OpenBLAS's product over operands in one ArrayBuffer of the caller's (scratch memory, not the wasm
+ * heap), when OpenBLAS runs this thread's products; null otherwise. It is the very cblas_sgemm call
+ * the BatchMatMul kernel makes for the same shapes and transposes, so the values are the same bits as
+ * tf.matMul's; what it saves is the tfjs kernel call and the copies into and out of the heap, which
+ * cost several times the arithmetic of the small products of a recurrence step.
+ */
+export function bufferProducts(): BufferProduct | null {
+  const addon = installedAddon;
+  if (!addon || tf.getBackend() !== 'wasm') return null;
+  return (memory, transposeA, transposeB, m, n, k, a, b, c) => addon.sgemm(memory, transposeA, transposeB, m, n, k, 1, a, 0, b, 0, c);
+}
 
 /**
  * Makes OpenBLAS run the wasm backend's float32 products when HANLAB_GEMM allows it and the addon
@@ -86,6 +107,7 @@ export function installBlasProducts(root: string): GemmChoice {
     return { products: 'xnnpack', reason: internals };
   }
   replaceBatchMatMul(addon);
+  installedAddon = addon;
   return (installed = { products: 'openblas', openblas: addon.library() });
 }
 

@@ -1,8 +1,9 @@
 /**
  * Worker-thread side of data-parallel training (see `parallel.ts`): holds a copy of the model; for
- * each request it loads the shared weights if their version changed, sums the gradients of its
- * micro-batches into its shared gradient slot and answers with their loss. Started by
- * `GradientWorkers`, never imported by the main thread.
+ * each gradient request it loads the shared weights if their version changed, sums the gradients of
+ * its micro-batches into its shared gradient slot and answers with their loss; for each update request
+ * it applies AdamW to its range of the shared weights, from the main thread's summed gradient and the
+ * shared moments. Started by `GradientWorkers`, never imported by the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { GemmChoice } from '../tensor/blas.js';
@@ -10,6 +11,7 @@ import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { Batch } from './batching.js';
 import { EncoderModel } from './encoder-model.js';
 import { accumulateGradients } from './gradients.js';
+import { AdamW, type AdamWUpdate, type DecayRange } from './optimizer.js';
 import { createModel, type describeModel, type TrainableModel } from './saved-model.js';
 import { Vocabulary } from './vocabulary.js';
 
@@ -24,9 +26,20 @@ export interface GradientRequest {
   weightsVersion: number;
 }
 
+/** Apply the update the main thread began to weights `[from, to)`. */
+export interface UpdateRequest {
+  id: number;
+  kind: 'update';
+  from: number;
+  to: number;
+  update: AdamWUpdate;
+}
+
 export interface GradientResponse {
   id: number;
   loss?: number;
+  /** An update request's answer: whether every weight it updated is finite. */
+  finite?: boolean;
   error?: string;
 }
 
@@ -41,6 +54,11 @@ export interface WorkerSetup {
   weights: SharedArrayBuffer;
   /** This worker's gradient slot, as long as the weights. */
   gradients: SharedArrayBuffer;
+  /** The main thread's summed gradient, which update requests read. */
+  summed: SharedArrayBuffer;
+  /** AdamW's moments (first, then second) and the main thread's decay ranges, which update requests use. */
+  moments: SharedArrayBuffer;
+  decayRanges: readonly DecayRange[];
 }
 
 async function start(): Promise<void> {
@@ -59,9 +77,16 @@ async function start(): Promise<void> {
       : createModel(description.config, Vocabulary.fromJSON(description.vocabulary), description.classes, description.seed);
   const weights = new Float32Array(setup.weights);
   const gradients = new Float32Array(setup.gradients);
+  const summed = new Float32Array(setup.summed);
+  const optimizer = new AdamW(model.parameters, { moments: setup.moments, decayRanges: setup.decayRanges });
   let loadedVersion = -1;
-  port.on('message', (request: GradientRequest) => {
+  port.on('message', (request: GradientRequest | UpdateRequest) => {
     try {
+      if ('kind' in request) {
+        const finite = optimizer.applyRange(weights, summed, request.from, request.to, request.update);
+        port.postMessage({ id: request.id, finite } satisfies GradientResponse);
+        return;
+      }
       if (request.weightsVersion !== loadedVersion) {
         model.parameters.write(weights);
         loadedVersion = request.weightsVersion;

@@ -15,6 +15,32 @@ export interface AdamWOptions {
   beta2?: number;
   epsilon?: number;
   weightDecay?: number;
+  /**
+   * Where the moments live, first then second, `2 × count` floats: a SharedArrayBuffer lets a worker
+   * thread update part of the weights (`applyRange`). Default: memory of the optimizer's own.
+   */
+  moments?: ArrayBuffer | SharedArrayBuffer;
+  /**
+   * The weight decay of each range of the flat weights, instead of reading it from the parameters'
+   * `noDecay` (a worker thread takes the main thread's `decayRanges`, so both decay alike).
+   */
+  decayRanges?: readonly DecayRange[];
+}
+
+/** Weights `[from, to)` decay by `decay`. */
+export interface DecayRange {
+  from: number;
+  to: number;
+  decay: number;
+}
+
+/** The numbers of one update that every range of it uses (so a range updated on another thread gets the same bits). */
+export interface AdamWUpdate {
+  lr: number;
+  /** The gradient's factor (clipping). */
+  scale: number;
+  correction1: number;
+  correction2: number;
 }
 
 export class AdamW {
@@ -27,7 +53,7 @@ export class AdamW {
   private readonly firstMoments: Float32Array;
   private readonly secondMoments: Float32Array;
   /** Weight decay per element (0 for `noDecay` parameters), in the flat parameter order. */
-  private readonly decayRanges: { from: number; to: number; decay: number }[];
+  readonly decayRanges: readonly DecayRange[];
 
   constructor(parameters: ParameterSet, options: AdamWOptions = {}) {
     this.beta1 = options.beta1 ?? 0.9;
@@ -35,15 +61,19 @@ export class AdamW {
     this.epsilon = options.epsilon ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.01;
     const total = parameters.count;
-    this.firstMoments = new Float32Array(total);
-    this.secondMoments = new Float32Array(total);
+    const moments = options.moments ?? new ArrayBuffer(8 * total);
+    if (moments.byteLength !== 8 * total) throw new Error(`AdamW: the moments need ${8 * total} bytes, got ${moments.byteLength}`);
+    this.firstMoments = new Float32Array(moments, 0, total);
+    this.secondMoments = new Float32Array(moments, 4 * total, total);
     let at = 0;
-    this.decayRanges = parameters.specs.map((spec) => {
-      const size = spec.shape.reduce((a, b) => a * b, 1);
-      const range = { from: at, to: at + size, decay: spec.noDecay ? 0 : this.weightDecay };
-      at += size;
-      return range;
-    });
+    this.decayRanges =
+      options.decayRanges?.map((range) => ({ ...range })) ??
+      parameters.specs.map((spec) => {
+        const size = spec.shape.reduce((a, b) => a * b, 1);
+        const range = { from: at, to: at + size, decay: spec.noDecay ? 0 : this.weightDecay };
+        at += size;
+        return range;
+      });
   }
 
   /**
@@ -51,19 +81,35 @@ export class AdamW {
    * clipping factor) at learning rate `lr`. Returns false when an updated weight is NaN or ∞.
    */
   apply(weights: Float32Array, gradients: Float32Array, lr: number, gradientScale = 1): boolean {
+    return this.applyRange(weights, gradients, 0, weights.length, this.begin(lr, gradientScale));
+  }
+
+  /** Counts one update and returns its numbers, for `applyRange` over the parts of the weights. */
+  begin(lr: number, gradientScale = 1): AdamWUpdate {
+    this.step++;
+    return { lr, scale: gradientScale, correction1: 1 - this.beta1 ** this.step, correction2: 1 - this.beta2 ** this.step };
+  }
+
+  /**
+   * The update `begin` counted, on elements `[start, end)` of the weights only: element by element,
+   * so ranges updated apart (on two threads) give the bits one `apply` gives. Returns false when an
+   * updated weight there is NaN or ∞.
+   */
+  applyRange(weights: Float32Array, gradients: Float32Array, start: number, end: number, update: AdamWUpdate): boolean {
     if (weights.length !== this.firstMoments.length || gradients.length !== weights.length) {
       throw new Error(`AdamW: expected ${this.firstMoments.length} weights and gradients, got ${weights.length} and ${gradients.length}`);
     }
-    this.step++;
     const { beta1, beta2, epsilon } = this;
-    const correction1 = 1 - beta1 ** this.step;
-    const correction2 = 1 - beta2 ** this.step;
+    const { lr, scale: gradientScale, correction1, correction2 } = update;
     const m = this.firstMoments;
     const v = this.secondMoments;
     // A NaN or ∞ among the stored (float32) weights makes this sum NaN or ∞: the finiteness check
     // costs no pass of its own.
     let check = 0;
-    for (const { from, to, decay } of this.decayRanges) {
+    for (const range of this.decayRanges) {
+      const from = Math.max(range.from, start);
+      const to = Math.min(range.to, end);
+      const decay = range.decay;
       for (let i = from; i < to; i++) {
         const g = gradients[i] * gradientScale;
         const mi = beta1 * m[i] + (1 - beta1) * g;

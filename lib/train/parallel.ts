@@ -8,7 +8,10 @@
  * The exchange is shared memory, not messages: the weights live in one SharedArrayBuffer that the main
  * thread updates and every worker reads when its version changed, and each worker writes its summed
  * gradient into its own shared slot, so an update moves no weight or gradient through postMessage.
- * Messages carry only the batches and a "done" with the loss. (The wasm backend's own pthread build
+ * Messages carry only the batches and a "done" with the loss. The update is split too: the main
+ * thread sums the gradients, then each thread applies AdamW to its range of the shared weights (the
+ * moments and the summed gradient are shared as well), element by element, so the bits are those of
+ * one thread's update. (The wasm backend's own pthread build
  * cannot help here: under Node it starts only with patches to tfjs, and then its matrix products ran
  * at 13 GFLOP/s on two threads against 30 on one.)
  */
@@ -17,11 +20,12 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { currentDevice, type BackendChoice } from '../backend/index.js';
 import type { Batch } from './batching.js';
-import type { GradientRequest, GradientResponse, WorkerSetup } from './gradient-worker.js';
+import type { GradientRequest, GradientResponse, UpdateRequest, WorkerSetup } from './gradient-worker.js';
+import type { AdamWUpdate, DecayRange } from './optimizer.js';
 import type { describeModel } from './saved-model.js';
 
 interface Pending {
-  resolve: (loss: number) => void;
+  resolve: (response: GradientResponse) => void;
   reject: (error: Error) => void;
 }
 
@@ -40,7 +44,7 @@ class GradientWorker {
       if (!waiting) return;
       this.pending.delete(response.id);
       if (response.error !== undefined) waiting.reject(new Error(response.error));
-      else waiting.resolve(response.loss as number);
+      else waiting.resolve(response);
     });
     worker.on('error', (error) => this.fail(error));
     worker.on('exit', (code) => this.fail(new Error(`gradient worker exited with code ${code}`)));
@@ -66,11 +70,17 @@ class GradientWorker {
   }
 
   compute(parts: Batch[], seeds: number[], units: number, weightsVersion: number): Promise<number> {
+    return this.send({ id: this.nextId++, parts, seeds, units, weightsVersion }).then((response) => response.loss as number);
+  }
+
+  update(from: number, to: number, update: AdamWUpdate): Promise<boolean> {
+    return this.send({ id: this.nextId++, kind: 'update', from, to, update }).then((response) => response.finite === true);
+  }
+
+  private send(request: GradientRequest | UpdateRequest): Promise<GradientResponse> {
     if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    const request: GradientRequest = { id, parts, seeds, units, weightsVersion };
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(request.id, { resolve, reject });
       this.worker.postMessage(request);
     });
   }
@@ -92,17 +102,22 @@ export class GradientWorkers {
   private constructor(private readonly workers: GradientWorker[]) {}
 
   /**
-   * Starts `count` workers. `weights` must be backed by a SharedArrayBuffer: the trainer writes the
-   * current weights there and passes a new `weightsVersion` to `compute` whenever they changed.
+   * Starts `count` workers. `shared.weights` must be backed by a SharedArrayBuffer: the trainer writes
+   * the current weights there and passes a new `weightsVersion` to `compute` whenever they changed.
+   * `shared.summed` (the summed gradient) and `shared.moments` (AdamW's, with its `decayRanges`) are
+   * what `update` reads and writes.
    */
   static async start(
     count: number,
     description: ReturnType<typeof describeModel>,
     backend: BackendChoice,
-    weights: Float32Array,
+    shared: { weights: Float32Array; summed: Float32Array; moments: SharedArrayBuffer; decayRanges: readonly DecayRange[] },
     root: string = process.cwd(),
   ): Promise<GradientWorkers> {
-    if (!(weights.buffer instanceof SharedArrayBuffer)) throw new Error('GradientWorkers: the weights must live in a SharedArrayBuffer');
+    const { weights, summed } = shared;
+    if (!(weights.buffer instanceof SharedArrayBuffer) || !(summed.buffer instanceof SharedArrayBuffer)) {
+      throw new Error('GradientWorkers: the weights and the summed gradient must live in SharedArrayBuffers');
+    }
     const file = path.join(root, 'lib', 'train', 'gradient-worker.ts');
     const tsxApi = createRequire(path.join(root, 'package.json')).resolve('tsx/cjs/api');
     const workers = await Promise.all(
@@ -114,6 +129,9 @@ export class GradientWorkers {
           products: currentDevice()?.wasm?.gemm.products,
           weights: weights.buffer as SharedArrayBuffer,
           gradients: new SharedArrayBuffer(weights.byteLength),
+          summed: summed.buffer as SharedArrayBuffer,
+          moments: shared.moments,
+          decayRanges: shared.decayRanges,
         }),
       ),
     );
@@ -130,6 +148,14 @@ export class GradientWorkers {
    */
   compute(index: number, parts: Batch[], seeds: number[], units: number, weightsVersion: number): Promise<number> {
     return this.workers[index].compute(parts, seeds, units, weightsVersion);
+  }
+
+  /**
+   * Worker `index` applies the update the main thread began (`AdamW.begin`) to weights `[from, to)`;
+   * resolves to whether they are all finite.
+   */
+  update(index: number, from: number, to: number, update: AdamWUpdate): Promise<boolean> {
+    return this.workers[index].update(from, to, update);
   }
 
   /** Worker `index`'s gradient slot; read it only after its `compute` resolved. */

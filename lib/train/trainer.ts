@@ -239,6 +239,8 @@ class Trainer {
   private weightsVersion = 0;
   /** The summed gradient of the current update. */
   private readonly gradients: Float32Array;
+  /** AdamW's moments (shared with the workers when there are workers). */
+  private readonly moments: ArrayBuffer | SharedArrayBuffer;
   private microBatchSize: number;
   private history: TrainHistory;
   private bestWeights: Float32Array | null = null;
@@ -273,7 +275,6 @@ class Trainer {
     checkBackendUnchanged();
     if (!(options.batchSize >= 1) || !(options.epochs >= 1)) throw new UsageError('batchSize and epochs must be ≥ 1');
     this.rng = new SeededRandom((options.seed ^ 0x6a09e667) >>> 0);
-    this.optimizer = new AdamW(model.parameters, { weightDecay: options.weightDecay ?? 0.01 });
     this.progress = typeof options.progress === 'object' ? options.progress : createProgress(options.progress ?? 'auto');
     this.log = options.log ?? ((line) => this.progress.message(line));
     this.lengths = train.map((example) => (options.maxLength !== undefined ? Math.min(example.ids.length, options.maxLength) : example.ids.length));
@@ -287,8 +288,13 @@ class Trainer {
     this.workerCount = this.onDevice ? 0 : resolveWorkers(options.workers ?? 'auto', this.totalSteps);
     const shared = this.workerCount > 0;
     const count = model.parameters.count;
-    this.weights = shared ? new Float32Array(new SharedArrayBuffer(4 * count)) : new Float32Array(count);
-    this.gradients = new Float32Array(count);
+    // With workers, the weights, the summed gradient and AdamW's moments are shared: each thread
+    // updates its range of the weights (see applyUpdate).
+    const memory = (bytes: number) => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+    this.weights = new Float32Array(memory(4 * count));
+    this.gradients = new Float32Array(memory(4 * count));
+    this.moments = memory(8 * count);
+    this.optimizer = new AdamW(model.parameters, { weightDecay: options.weightDecay ?? 0.01, moments: this.moments });
     this.history = {
       backend: tfBackendName(),
       steps: [],
@@ -328,7 +334,12 @@ class Trainer {
       const backend = runningBackend() as BackendChoice;
       // Each worker would open its own CUDA context on the one GPU: workers are for CPU backends.
       if (backend === 'tensorflow-gpu') throw new UsageError('gradient worker threads are for CPU backends; train on the GPU without workers');
-      this.workers = await GradientWorkers.start(workerCount, describeModel(this.model, this.options.seed), backend, this.weights);
+      this.workers = await GradientWorkers.start(workerCount, describeModel(this.model, this.options.seed), backend, {
+        weights: this.weights,
+        summed: this.gradients,
+        moments: this.moments as SharedArrayBuffer,
+        decayRanges: this.optimizer.decayRanges,
+      });
     }
     try {
       return await this.runLoop();
@@ -459,7 +470,7 @@ class Trainer {
         },
         this.optimizer.step,
       );
-      if (!this.optimizer.apply(this.weights, this.gradients, learningRate, scale)) {
+      if (!(await this.applyUpdate(learningRate, scale))) {
         // The model's tensors still hold the last good weights: keep them for the caller.
         this.weights.set(await this.readWeights());
         throw this.diverged('an update made the weights NaN or ∞');
@@ -487,6 +498,31 @@ class Trainer {
       this.history.steps.push(record);
       return record;
     }
+  }
+
+  /**
+   * AdamW on the summed gradient, in place on `this.weights`; false when a weight became NaN or ∞.
+   * With workers each thread updates its share of the weights at the same time (this one the first):
+   * the update is element by element, so the bits are those of one thread's.
+   */
+  private async applyUpdate(lr: number, scale: number): Promise<boolean> {
+    const workers = this.workers;
+    if (!workers) return this.optimizer.apply(this.weights, this.gradients, lr, scale);
+    const update = this.optimizer.begin(lr, scale);
+    const threads = 1 + workers.size;
+    const bound = (thread: number) => Math.round((this.weights.length * thread) / threads);
+    const remote = Array.from({ length: workers.size }, (_, w) => workers.update(w, bound(w + 1), bound(w + 2), update));
+    // Keep a rejection from being reported as unhandled while this thread works.
+    for (const pending of remote) pending.catch(() => undefined);
+    let finite: boolean;
+    try {
+      finite = this.optimizer.applyRange(this.weights, this.gradients, 0, bound(1), update);
+    } catch (error) {
+      await Promise.allSettled(remote);
+      throw error;
+    }
+    const answers = await Promise.all(remote);
+    return finite && answers.every(Boolean);
   }
 
   /**

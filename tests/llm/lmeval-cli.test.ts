@@ -192,6 +192,60 @@ describe('hanlab lmeval on a scripted model', () => {
   });
 });
 
+describe('hanlab lmeval --tasks kormedmcqa (the group)', () => {
+  test("runs the group's four tasks and writes lm-eval's size-weighted aggregate and pooled standard error", async () => {
+    const groupData = path.join(dir, 'data-group');
+    mkdirSync(groupData, { recursive: true });
+    const sizes = { doctor: 5, nurse: 3, pharm: 4, dentist: 2 } as const;
+    for (const [subset, count] of Object.entries(sizes)) writeMcqaCsv(path.join(groupData, `${subset}-test.csv`), rows(count, subset).map((row) => ({ ...row, subject: subset })));
+    const model = new ScriptedModel({ complete: scriptedAnswer });
+    const out = path.join(dir, 'out-group');
+    const argv = ['--tasks', 'kormedmcqa', '--model', 'g.gguf', '--data', groupData, '--output-path', out, '--log-samples'];
+    const { result, output } = await quietly(() => runLmevalCommand(argv, async () => model));
+    assert.equal(result, 0, output);
+    assert.equal(model.prompts.length, 14);
+    assert.match(output, /\|Groups +\|Version\|Filter +\|n-shot\|Metric/);
+    assert.match(output, /\|kormedmcqa\|3\.0 +\|extract_answer\|0 +\|exact_match\|↑/);
+    const files = outputFiles(out);
+    const results = JSON.parse(readFileSync(files.results, 'utf8'));
+    const order = ['kormedmcqa_doctor', 'kormedmcqa_nurse', 'kormedmcqa_pharm', 'kormedmcqa_dentist'];
+    assert.deepEqual(Object.keys(results.results), [...order, 'kormedmcqa'], 'the group follows its tasks');
+    assert.deepEqual(results.group_subtasks, { kormedmcqa: order });
+    assert.equal(results.versions.kormedmcqa, '3.0');
+    assert.equal(results['n-shot'].kormedmcqa, 0);
+    assert.deepEqual(results.higher_is_better.kormedmcqa, { exact_match: true });
+    assert.equal(results['n-samples'].kormedmcqa, undefined, 'n-samples lists tasks only');
+    const group = results.groups.kormedmcqa;
+    assert.deepEqual(results.results.kormedmcqa, group);
+    assert.deepEqual(Object.keys(group), ['alias', 'name', 'sample_len', 'exact_match,extract_answer', 'exact_match_stderr,extract_answer', 'sample_count']);
+    assert.equal(group.sample_len, 14);
+    assert.deepEqual(group.sample_count, { 'exact_match,extract_answer': 14 });
+    // Independently of the aggregation code: the size-weighted mean is the mean over every logged
+    // sample, and the pooled standard error is lm-eval's formula on the tasks' own standard errors.
+    const scores = order.flatMap((task) => readFileSync(files.samples[task], 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line).exact_match as number));
+    assert.equal(scores.length, 14);
+    assert.ok(Math.abs(group['exact_match,extract_answer'] - scores.reduce((a, b) => a + b, 0) / 14) < 1e-12);
+    const n = order.map((task) => results.results[task].sample_len as number);
+    const se = order.map((task) => results.results[task]['exact_match_stderr,extract_answer'] as number);
+    const pooled = Math.sqrt(n.reduce((sum, size, i) => sum + (size - 1) * se[i] ** 2 * size, 0) / (14 - 4) / 14);
+    assert.ok(Math.abs(group['exact_match_stderr,extract_answer'] - pooled) < 1e-12, `${group['exact_match_stderr,extract_answer']} vs ${pooled}`);
+  });
+
+  test('a subset of one question has no standard error, so neither has the group (lm-eval writes "N/A")', async () => {
+    const groupData = path.join(dir, 'data-group-one');
+    mkdirSync(groupData, { recursive: true });
+    for (const [subset, count] of Object.entries({ doctor: 3, nurse: 1, pharm: 2, dentist: 2 })) writeMcqaCsv(path.join(groupData, `${subset}-test.csv`), rows(count, subset).map((row) => ({ ...row, subject: subset })));
+    const out = path.join(dir, 'out-group-one');
+    const argv = ['--tasks', 'kormedmcqa', '--model', 'g.gguf', '--data', groupData, '--output-path', out];
+    const { result, output } = await quietly(() => runLmevalCommand(argv, async () => new ScriptedModel({ complete: scriptedAnswer })));
+    assert.equal(result, 0, output);
+    const results = JSON.parse(readFileSync(outputFiles(out).results, 'utf8'));
+    assert.equal(results.results.kormedmcqa_nurse['exact_match_stderr,extract_answer'], 'N/A');
+    assert.equal(results.groups.kormedmcqa['exact_match_stderr,extract_answer'], 'N/A');
+    assert.equal(typeof results.groups.kormedmcqa['exact_match,extract_answer'], 'number');
+  });
+});
+
 describe('hanlab lmeval: other task versions and samplers', () => {
   test('an earlier KorMedMCQA version (no filter, regexes_to_ignore: [" "]): filter "none", exact_match on the raw answer, as lm-eval', { skip: skipReference }, async () => {
     const tasks = path.join(dir, 'tasks-v2');
@@ -279,10 +333,10 @@ describe('hanlab lmeval: bad task files and options', () => {
     });
   }
 
-  test('a group, an unknown task and --log-samples without --output-path are usage errors', async () => {
+  test('an unknown task, a group named twice and --log-samples without --output-path are usage errors', async () => {
     for (const [argv, pattern] of [
-      [['--tasks', 'kormedmcqa'], /kormedmcqa is a group \(kormedmcqa_doctor, kormedmcqa_nurse, kormedmcqa_pharm, kormedmcqa_dentist\)/],
-      [['--tasks', 'kormedmcqa_surgeon'], /unknown task "kormedmcqa_surgeon"; known tasks: kormedmcqa_dentist, kormedmcqa_doctor/],
+      [['--tasks', 'kormedmcqa_surgeon'], /unknown task "kormedmcqa_surgeon"; known tasks: kormedmcqa_dentist, kormedmcqa_doctor, kormedmcqa_nurse, kormedmcqa_pharm; groups: kormedmcqa/],
+      [['--tasks', 'kormedmcqa,kormedmcqa_doctor'], /task kormedmcqa_doctor is named twice/],
       [['--tasks', 'kormedmcqa_doctor', '--log-samples'], /--log-samples needs --output-path/],
     ] as const) {
       const { result, output } = await quietly(() => main(['lmeval', ...argv, '--model', 'none.gguf', '--data', data]));

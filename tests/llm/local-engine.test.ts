@@ -12,7 +12,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { makeTinyGguf } from '../../scripts/make-tiny-gguf.js';
+import { makeTinyGguf, tinyGgufContent } from '../../scripts/make-tiny-gguf.js';
+import { writeGgufFile } from '../../lib/llm/gguf/write.js';
+import { gguf, type GgufValue } from '../../lib/llm/gguf/values.js';
 import { openLocalModel, type LocalModel } from '../../lib/llm/local-engine.js';
 import { checkJsonSchema } from '../../lib/llm/json-schema.js';
 import { generate } from '../../lib/llm/generate.js';
@@ -173,4 +175,92 @@ test('JSON schema property: every answer of the tiny random models parses and va
   const report = JSON.parse(result.stdout) as { checked: number; bad: unknown[] };
   assert.equal(report.checked, checked.length);
   assert.deepEqual(report.bad, []);
+});
+
+/**
+ * A tiny llama with a GPT-2-style byte-level BPE vocabulary (as exaone and llama-3 have): the 256 byte
+ * characters of `bytes_to_unicode`, and merges that make Hangul from partial tokens (EA B0 = `ê°`, the
+ * first two bytes of 가) and tokens that cross a character boundary (80 EB: the end of 가, the start of 나).
+ */
+function byteLevelBpeModel(file: string): void {
+  const printable = [...Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => 0x21 + i), ...Array.from({ length: 0xac - 0xa1 + 1 }, (_, i) => 0xa1 + i), ...Array.from({ length: 0xff - 0xae + 1 }, (_, i) => 0xae + i)];
+  const charOf = new Map<number, string>(printable.map((b) => [b, String.fromCharCode(b)]));
+  let shifted = 0;
+  for (let b = 0; b < 256; b++) if (!charOf.has(b)) charOf.set(b, String.fromCharCode(256 + shifted++));
+  const text = (bytes: Iterable<number>) => [...bytes].map((b) => charOf.get(b)!).join('');
+  const tokens: string[] = [];
+  const types: number[] = [];
+  const merges: string[] = [];
+  const add = (token: string, type = 1) => {
+    if (!tokens.includes(token)) {
+      tokens.push(token);
+      types.push(type);
+    }
+  };
+  for (let b = 0; b < 256; b++) add(charOf.get(b)!);
+  const syllables = [...'가나다위험높음낮음환자정답대응판단불가'];
+  let previous: number[] | null = null;
+  for (const syllable of new Set(syllables)) {
+    const bytes = [...Buffer.from(syllable, 'utf8')];
+    if (!tokens.includes(text(bytes.slice(0, 2)))) merges.push(`${text(bytes.slice(0, 1))} ${text(bytes.slice(1, 2))}`);
+    add(text(bytes.slice(0, 2)));
+    merges.push(`${text(bytes.slice(0, 2))} ${text(bytes.slice(2))}`);
+    add(text(bytes));
+    if (previous) {
+      // A token across the boundary: the last byte of the previous syllable and the lead byte of this one.
+      merges.push(`${text(previous.slice(2))} ${text(bytes.slice(0, 1))}`);
+      add(text([previous[2]!, bytes[0]!]));
+    }
+    previous = bytes;
+  }
+  add('<|begin_of_text|>', 3);
+  add('<|end_of_text|>', 3);
+  const content = tinyGgufContent('llama', 5);
+  const n = tokens.length;
+  const embedding = 32;
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 2;
+  const tokenizer: [string, GgufValue][] = [
+    ['tokenizer.ggml.model', gguf.string('gpt2')],
+    ['tokenizer.ggml.tokens', gguf.array('string', tokens)],
+    ['tokenizer.ggml.token_type', gguf.array('int32', types)],
+    ['tokenizer.ggml.merges', gguf.array('string', merges)],
+    ['tokenizer.ggml.bos_token_id', gguf.uint32(tokens.indexOf('<|begin_of_text|>'))],
+    ['tokenizer.ggml.eos_token_id', gguf.uint32(tokens.indexOf('<|end_of_text|>'))],
+    ['tokenizer.ggml.add_bos_token', gguf.bool(true)],
+  ];
+  const metadata = [...(content.metadata as Iterable<readonly [string, GgufValue]>)]
+    .filter(([key]) => !key.startsWith('tokenizer.'))
+    .map(([key, value]): [string, GgufValue] => [key, key === 'llama.vocab_size' ? gguf.uint32(n) : value]);
+  const tensors = content.tensors.map((tensor) =>
+    tensor.name === 'token_embd.weight' || tensor.name === 'output.weight'
+      ? { ...tensor, dims: [embedding, n], data: Float32Array.from({ length: embedding * n }, () => random() * (tensor.name === 'output.weight' ? 0.2 : 1)) }
+      : tensor,
+  );
+  writeGgufFile(file, { metadata: [...metadata, ...tokenizer], tensors });
+}
+
+test('byte-level BPE vocabulary (exaone, llama-3): constrained answers never break a character', async () => {
+  const file = path.join(dir, 'bpe.gguf');
+  byteLevelBpeModel(file);
+  const model = await openLocalModel(file, { threads: 1, gpu: 'off' });
+  try {
+    assert.equal(model.tokenize('가나').length, 2 + 1, 'BOS, 가, 나: the merges make whole syllables');
+    const schemas = [{ type: 'string', maxLength: 4 }, { type: 'string', maxLength: 9 }, { type: 'array', items: { type: 'string', maxLength: 3 }, maxItems: 3 }];
+    let hangul = 0;
+    for (const schema of schemas) {
+      for (const [i, prompt] of ['가', '위험', '환자 정답', '나다', '{', '판단'].entries()) {
+        const answer = await model.complete(prompt, { jsonSchema: schema, maxTokens: 60, temperature: 1, seed: i + 1 });
+        assert.ok(!answer.text.includes('\uFFFD'), `${JSON.stringify(schema)} ${prompt}: a broken character in ${JSON.stringify(answer.text)}`);
+        const value = JSON.parse(answer.text) as string | string[];
+        for (const item of Array.isArray(value) ? value : [value]) {
+          assert.ok([...item].length <= (schema.maxLength ?? 3), `${JSON.stringify(item)} is longer than the schema allows`);
+          hangul += [...item].filter((c) => c >= '가' && c <= '힣').length;
+        }
+      }
+    }
+    assert.ok(hangul > 0, 'the answers hold Hangul, so partial tokens were generated and joined');
+  } finally {
+    await model.dispose();
+  }
 });

@@ -19,6 +19,7 @@ import { decodeEntities, extractEntities } from '../../lib/models/gliner2-entiti
 import { encodeEntityInputs, splitWords, type Gliner2Sample } from '../../lib/models/gliner2-input.js';
 import { loadGliner2WithAdapter, writeGliner2Adapter, writeGliner2Merged } from '../../lib/models/gliner2-export.js';
 import { AdamW } from '../../lib/train/optimizer.js';
+import { SeededRandom } from '../../lib/tensor/rng.js';
 import { trainingStep } from '../../lib/train/gliner2-fine-tune.js';
 import { GLINER2_REFERENCE_SCRIPT, PYTHON } from '../../scripts/make-tiny-checkpoint.js';
 import { cleanup, flat, maxAbsDifference, skipWithoutTorch, tempDir, tinyCheckpoint } from './helpers.js';
@@ -166,6 +167,38 @@ describe('GLiNER2 vs the PyTorch re-statement', { skip }, () => {
     }
   });
 
+  test('training with each encoder layer recomputed in the backward pass (checkpointing, dropout on) gives the same loss and LoRA gradients', async () => {
+    await initBackend({ prefer: 'wasm' });
+    const run = async (checkpointLayers: boolean) => {
+      const model = await Gliner2Model.load(prepare(), { lora: LORA, seed: 4, checkpointLayers });
+      try {
+        randomiseLora(model, 11);
+        const samples = await encodeEntityInputs(model.tokenizer, TEXTS, LABELS, model.maxTokens);
+        const { value, grads } = tf.variableGrads(() => model.entityLoss(samples, GOLD, { training: true, rng: new SeededRandom(21) }, new SeededRandom(22)), model.parameters.variables);
+        const flatGrads = model.parameters.variables.map((v) => (grads[v.name] ? [...(grads[v.name].dataSync() as Float32Array)] : []));
+        const result = { loss: value.dataSync()[0], grads: flatGrads, tensors: 0 };
+        tf.dispose([value, ...Object.values(grads)]);
+        return result;
+      } finally {
+        model.dispose();
+      }
+    };
+    const before = tf.memory().numTensors;
+    const kept = await run(false);
+    const recomputed = await run(true);
+    assert.equal(tf.memory().numTensors, before, 'no tensor outlives the step');
+    assert.ok(Math.abs(kept.loss - recomputed.loss) < 1e-6 * Math.max(1, Math.abs(kept.loss)), `loss ${recomputed.loss} vs ${kept.loss}`);
+    let worst = 0;
+    let encoderGrads = 0;
+    kept.grads.forEach((g, i) => {
+      assert.equal(recomputed.grads[i].length, g.length);
+      worst = Math.max(worst, maxAbsDifference(recomputed.grads[i], g));
+      if (g.length && g.some((x) => x !== 0)) encoderGrads++;
+    });
+    assert.ok(encoderGrads > 0);
+    assert.ok(worst < 1e-6, `LoRA gradients differ by ${worst}`);
+  });
+
   test('extractEntities returns character offsets whose slice is the entity text', async () => {
     await initBackend({ prefer: 'cpu' });
     const model = await Gliner2Model.load(prepare(), { lora: null, seed: 0 });
@@ -200,6 +233,28 @@ describe('GLiNER2 folder errors', { skip }, () => {
     rmSync(path.join(pickle, 'model.safetensors'));
     assert.throws(() => openGliner2Folder(pickle), (e: unknown) => e instanceof InputError && /holds pytorch_model\.bin.*save_file\(torch\.load/.test(e.message));
     assert.throws(() => openGliner2Folder(path.join(tempDir(), 'absent')), /no GLiNER2 model folder/);
+  });
+
+  test("a folder without GLiNER2's config.json, or with a config hanlab cannot run, gets one line naming the file and field", () => {
+    const g2 = tinyCheckpoint({ arch: 'gliner2', seed: 1 });
+    const oneLine = (pattern: RegExp, field?: string) => (e: unknown) => e instanceof InputError && pattern.test(e.message) && !e.message.includes('\n') && (field === undefined || e.field === field);
+    const noConfig = path.join(tempDir(), 'no-config');
+    cpSync(g2, noConfig, { recursive: true });
+    rmSync(path.join(noConfig, 'config.json'));
+    assert.throws(() => openGliner2Folder(noConfig), oneLine(/is not a GLiNER2 model folder: config\.json is missing/));
+    const edited = (name: string, change: Record<string, unknown>) => {
+      const dir = path.join(tempDir(), name);
+      cpSync(g2, dir, { recursive: true });
+      const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+      writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, ...change }));
+      return dir;
+    };
+    assert.throws(() => openGliner2Folder(edited('width', { max_width: 0 })), oneLine(/config\.json.*must be a positive integer, got 0/, 'max_width'));
+    assert.throws(() => openGliner2Folder(edited('counting', { counting_layer: 'count_mlp' })), oneLine(/counting layer "count_mlp" is not supported/, 'counting_layer'));
+    const broken = path.join(tempDir(), 'broken');
+    cpSync(g2, broken, { recursive: true });
+    writeFileSync(path.join(broken, 'config.json'), '{"model_type": "extractor",');
+    assert.throws(() => openGliner2Folder(broken), oneLine(/config\.json.*cannot read/));
   });
 });
 

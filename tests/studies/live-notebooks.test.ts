@@ -1,5 +1,5 @@
 /**
- * Issue 22 part 4: notebooks 02 and 04 generate with a local GGUF model (`-p model_file=...`)
+ * Issue 22 part 4: notebooks 02, 04 and 05 generate with a local GGUF model (`-p model_file=...`)
  * instead of reading answer files, end to end through `hanlab run` and `hanlab report`, on a tiny
  * random model made here; each report names the model file, its quantization, the LoRA and the
  * sampling. The answers of a random model are noise: what is checked is that they were generated
@@ -53,7 +53,7 @@ function assertNamesModel(markdown: string, lora: string | null): void {
   assert.match(line, /탐욕적 디코딩\(temperature 0\)/);
 }
 
-describe('notebooks 02 and 04 with -p model_file (tiny random GGUF)', { concurrency: 1, timeout: 900_000 }, () => {
+describe('notebooks 02, 04 and 05 with -p model_file (tiny random GGUF)', { concurrency: 1, timeout: 900_000 }, () => {
   test('02 answers a test sample with the study prompt and the fixed prompt', async () => {
     const md = await liveReport('02-klue-ner-llm', { model_file: modelFile, lora_file: `${loraFile}:0.5`, fresh_sample_size: 2, max_tokens: 24 });
     assertNamesModel(md, loraFile);
@@ -73,5 +73,26 @@ describe('notebooks 02 and 04 with -p model_file (tiny random GGUF)', { concurre
     assert.doesNotMatch(md, /재구성한 기록/);
     assert.match(md, /^# tiny-llama\.gguf — /m);
     assert.match(md, /JSON 스키마\(risk_level과 각 구성요소의 match는 정해진 라벨 중 하나\)로 생성을 제한했습니다/);
+  });
+
+  test("05 answers with lm-eval's KorMedMCQA tasks: the base model alone, the fine-tuned with the LoRA", async () => {
+    // One thread: llama.cpp's threads spin while they wait for each other, which stalls on a loaded machine.
+    const md = await liveReport('05-kormedmcqa', { model_file: modelFile, lora_file: `${loraFile}:0.5`, limit: 2, threads: 1 });
+    assertNamesModel(md, loraFile);
+    assert.match(md, /^# tiny-llama\.gguf \+ tiny-llama-lora\.gguf 파인튜닝 — /m);
+    assert.match(md, /lm-eval의 KorMedMCQA 과제\(kormedmcqa_doctor, kormedmcqa_nurse, kormedmcqa_pharm, kormedmcqa_dentist, 버전 3\.0, 0-shot\)를 hanlab lmeval과 같은 경로로 실행해/);
+    assert.match(md, /베이스 모델의 답변은 LoRA를 얹지 않은 같은 모델\(F16\)로 같은 설정에서 생성했습니다/);
+    assert.match(md, /최대 1024토큰/);
+    // Not the shipped replays: no reconstruction note, and every subset scored on the 2 questions asked.
+    assert.doesNotMatch(md, /재구성한 기록/);
+    assert.match(md, /\| kormedmcqa \(그룹, 문항 가중\) \| 8 \| \d+\.\d\d% ± \d+\.\d\d \| \d+\.\d\d% ± \d+\.\d\d \|/);
+    for (const subset of ['doctor', 'nurse', 'pharm', 'dentist']) assert.match(md, new RegExp(`\\| kormedmcqa_${subset} \\| 2 \\|`));
+  });
+
+  test('05 with a model but neither a LoRA nor a base model file is refused in one line', async () => {
+    const executed = path.join(work, '05-refused.ipynb');
+    const ran = await hanlab(['run', 'notebooks/05-kormedmcqa.ipynb', '-p', `model_file=${modelFile}`, '-o', executed]);
+    assert.notEqual(ran.code, 0);
+    assert.match(ran.stderr, /-p model_file needs -p lora_file .* or -p base_model_file/);
   });
 });

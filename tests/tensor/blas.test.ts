@@ -13,7 +13,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
-import { BLAS_ADDON, BLAS_ADDON_RECORD, loadBlasAddon, type BlasAddon } from '../../lib/tensor/blas.js';
+import { BLAS_ADDON, BLAS_ADDON_RECORD, bufferProducts, loadBlasAddon, type BlasAddon } from '../../lib/tensor/blas.js';
 import { initBackend } from '../../lib/backend/index.js';
 
 const ROOT = process.cwd();
@@ -104,6 +104,32 @@ describe('OpenBLAS products on the wasm backend', { skip }, () => {
     });
     assert.deepEqual(Buffer.from(moved.buffer), Buffer.from(first.buffer));
     tf.dispose([a, b]);
+  });
+
+  test('bufferProducts: the same bits as tf.matMul for every shape and transpose, operands anywhere in a caller\'s buffer', async () => {
+    await initBackend({ prefer: 'wasm' });
+    const product = bufferProducts();
+    assert.ok(product, 'OpenBLAS runs the products, so bufferProducts has one');
+    fc.assert(
+      fc.property(shapeCase, fc.nat({ max: 7 }), ({ m, n, k, transposeA, transposeB, seed }, shift) => {
+        tf.tidy(() => {
+          const a = tf.randomUniform(transposeA ? [k, m] : [m, k], -2, 2, 'float32', seed);
+          const b = tf.randomUniform(transposeB ? [n, k] : [k, n], -2, 2, 'float32', seed + 1);
+          const want = tf.matMul(a, b, transposeA, transposeB).dataSync() as Float32Array;
+          // Operands at odd places in one buffer, C filled with garbage that must all be overwritten.
+          const memory = new Float32Array(shift + m * k + 3 + k * n + 5 + m * n);
+          const at = { a: shift, b: shift + m * k + 3, c: shift + m * k + 3 + k * n + 5 };
+          memory.set(a.dataSync(), at.a);
+          memory.set(b.dataSync(), at.b);
+          memory.fill(Number.NaN, at.c);
+          product(memory.buffer, transposeA, transposeB, m, n, k, at.a, at.b, at.c);
+          const got = memory.subarray(at.c, at.c + m * n);
+          assert.deepEqual(Buffer.from(got.slice().buffer), Buffer.from(want.slice().buffer));
+        });
+      }),
+      { numRuns: 200, seed: 29 },
+    );
+    assert.throws(() => product(new ArrayBuffer(16), false, false, 2, 2, 3, 0, 0, 0), /outside the memory buffer/);
   });
 
   test('gradients through the products match the plain JavaScript backend', async () => {

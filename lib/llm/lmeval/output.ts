@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LanguageModelDescription } from '../language-model.js';
 import { PyFloat, pyFloat, pythonJsonDumps, pythonNumberStr } from './python-json.js';
+import type { LmevalGroupRun } from './groups.js';
 import type { LmevalSample, LmevalTaskRun } from './runner.js';
 
 export function hashString(text: string): string {
@@ -89,14 +90,32 @@ function sortedByKey<T>(entries: [string, T][]): Record<string, T> {
   return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** The object lm-eval writes to `results_<date>.json`. */
-export function resultsDocument(runs: readonly LmevalTaskRun[], info: LmevalRunInfo, samples: Record<string, Record<string, unknown>[]> | null): Record<string, unknown> {
+function pyFigures(figures: Record<string, number | 'N/A'>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(figures).map(([key, value]) => [key, value === 'N/A' ? value : pyFloat(value)]));
+}
+
+/** A group's entry in `results` (and `groups`), as `Group.aggregate` returns it. */
+function groupEntry(run: LmevalGroupRun): Record<string, unknown> {
+  const entry: Record<string, unknown> = { alias: run.group.alias, name: run.group.group };
+  if (!run.hasAggregation) return entry;
+  entry.sample_len = run.sampleLen;
+  Object.assign(entry, pyFigures(run.figures));
+  if (Object.keys(run.sampleCount).length > 0) entry.sample_count = { ...run.sampleCount };
+  return entry;
+}
+
+/** The object lm-eval writes to `results_<date>.json`; groups follow their tasks in `results`, as lm-eval aggregates them. */
+export function resultsDocument(runs: readonly LmevalTaskRun[], info: LmevalRunInfo, samples: Record<string, Record<string, unknown>[]> | null, groups: readonly LmevalGroupRun[] = []): Record<string, unknown> {
   const results: Record<string, unknown> = {};
   for (const run of runs) {
-    const figures: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(run.figures)) figures[key] = value === 'N/A' ? value : pyFloat(value);
-    results[run.task.task] = { name: run.task.task, alias: run.task.alias, sample_len: run.samples.length, ...figures };
+    results[run.task.task] = { name: run.task.task, alias: run.task.alias, sample_len: run.samples.length, ...pyFigures(run.figures) };
   }
+  for (const group of groups) results[group.group.group] = groupEntry(group);
+  const aggregated = groups.filter((group) => group.hasAggregation);
+  const nShot: [string, number][] = runs.map((run) => [run.task.task, run.numFewshot]);
+  for (const group of groups) if (group.numFewshot !== null) nShot.push([group.group.group, group.numFewshot]);
+  const higherIsBetter: [string, Record<string, boolean | null>][] = runs.map((run) => [run.task.task, Object.fromEntries(run.task.metrics.map((metric) => [metric.metric, metric.higherIsBetter]))]);
+  for (const group of groups) if (Object.keys(group.higherIsBetter).length > 0) higherIsBetter.push([group.group.group, group.higherIsBetter]);
   const modelName = info.model.model;
   const modelArgs = [`pretrained=${modelName}`, ...(info.model.architecture ? [`architecture=${info.model.architecture}`] : []), ...(info.model.quantization ? [`quantization=${info.model.quantization}`] : [])];
   for (const lora of info.model.loras ?? []) modelArgs.push(`lora=${lora.file}:${lora.scale}`);
@@ -108,11 +127,12 @@ export function resultsDocument(runs: readonly LmevalTaskRun[], info: LmevalRunI
   }
   return {
     results,
-    group_subtasks: {},
+    ...(aggregated.length > 0 ? { groups: Object.fromEntries(aggregated.map((group) => [group.group.group, groupEntry(group)])) } : {}),
+    group_subtasks: Object.fromEntries(groups.map((group) => [group.group.group, [...group.tasks]])),
     configs: sortedByKey(runs.map((run) => [run.task.task, { ...run.task.dump, num_fewshot: run.numFewshot }])),
-    versions: sortedByKey(runs.map((run) => [run.task.task, run.task.version])),
-    'n-shot': sortedByKey(runs.map((run) => [run.task.task, run.numFewshot])),
-    higher_is_better: sortedByKey(runs.map((run) => [run.task.task, Object.fromEntries(run.task.metrics.map((metric) => [metric.metric, metric.higherIsBetter]))])),
+    versions: sortedByKey([...runs.map((run): [string, unknown] => [run.task.task, run.task.version]), ...groups.map((group): [string, unknown] => [group.group.group, group.version])]),
+    'n-shot': sortedByKey(nShot),
+    higher_is_better: sortedByKey(higherIsBetter),
     'n-samples': Object.fromEntries(runs.map((run) => [run.task.task, { original: run.originalCount, effective: run.samples.length }])),
     config: {
       model: 'hanlab',
@@ -152,10 +172,10 @@ export interface WrittenFiles {
 }
 
 /** Writes the results file (and the samples files) under `<outputPath>/<model_name_sanitized>/`. */
-export function writeLmevalOutput(outputPath: string, runs: readonly LmevalTaskRun[], info: LmevalRunInfo, options: { logSamples: boolean; now?: Date }): WrittenFiles {
+export function writeLmevalOutput(outputPath: string, runs: readonly LmevalTaskRun[], info: LmevalRunInfo, options: { logSamples: boolean; now?: Date; groups?: readonly LmevalGroupRun[] }): WrittenFiles {
   const dateId = lmevalDateId(options.now ?? new Date());
   const samples = options.logSamples ? Object.fromEntries(runs.map((run) => [run.task.task, sampleRecords(run)])) : null;
-  const document = resultsDocument(runs, info, samples);
+  const document = resultsDocument(runs, info, samples, options.groups ?? []);
   let dir: string;
   let resultsFile: string;
   if (outputPath.endsWith('.json')) {

@@ -12,6 +12,10 @@ export class PyFloat {
   toJSON(): number {
     return this.value;
   }
+  /** As Python's `str(x)` writes it (`3.0`), so that a version in a sentence reads as lm-eval's. */
+  toString(): string {
+    return pythonFloatRepr(this.value);
+  }
 }
 
 export function pyFloat(value: number): PyFloat {

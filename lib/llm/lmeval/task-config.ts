@@ -100,6 +100,8 @@ export interface LmevalTaskConfig {
 /** A group file (`group:` + `task:` list), e.g. `_kormedmcqa.yaml`. */
 export interface LmevalGroupConfig {
   group: string;
+  /** `group_alias`, else the group's name (lm-eval's `alias`). */
+  alias: string;
   file: string;
   tasks: string[];
   aggregate: { metric: string; filter: string; weightBySize: boolean }[];
@@ -494,5 +496,7 @@ export function parseGroupConfig(config: Record<string, unknown>, file: string):
   });
   const metadata = config.metadata;
   const version = metadata !== null && typeof metadata === 'object' && Object.hasOwn(metadata as object, 'version') ? (metadata as Record<string, unknown>).version : null;
-  return { group, file, tasks: tasks as string[], aggregate, version };
+  const alias = config.group_alias ?? group;
+  if (typeof alias !== 'string') fail(file, 'group_alias', 'must be a string');
+  return { group, alias, file, tasks: tasks as string[], aggregate, version };
 }

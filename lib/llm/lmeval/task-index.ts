@@ -58,25 +58,52 @@ export function indexTasks(dirs: readonly string[]): TaskIndex {
   return index;
 }
 
-/** Resolves `--tasks` names (or YAML files) to parsed task configs, in the order given. */
-export function resolveTasks(names: readonly string[], index: TaskIndex): LmevalTaskConfig[] {
-  const resolved: LmevalTaskConfig[] = [];
-  for (const name of names) {
-    let file: string | undefined;
-    if (name.endsWith('.yaml')) file = name;
-    else file = index.tasks.get(name);
-    if (file === undefined) {
-      const groupFile = index.groups.get(name);
-      if (groupFile !== undefined) {
-        const group: LmevalGroupConfig = parseGroupConfig(readYamlFile(groupFile), groupFile);
-        throw new UsageError(`${name} is a group (${group.tasks.join(', ')}): name its tasks; hanlab does not compute group scores`);
-      }
-      const known = [...index.tasks.keys()].sort();
-      throw new UsageError(`unknown task ${JSON.stringify(name)}; known tasks: ${known.join(', ') || '(none)'} (add folders with --include-path)`);
-    }
+export interface TaskSelection {
+  /** Every task to run, in the order named (a group's tasks in the group's order, where the group is named). */
+  tasks: LmevalTaskConfig[];
+  /** The groups named, whose aggregate figures are computed from their tasks' (lm-eval's `groups`). */
+  groups: LmevalGroupConfig[];
+}
+
+/**
+ * Resolves `--tasks` names (task names, group names or YAML files) to parsed task configs, in the order
+ * given; a group stands for its tasks, as in lm-eval (`--tasks kormedmcqa` runs the four subsets).
+ */
+export function resolveTasks(names: readonly string[], index: TaskIndex): TaskSelection {
+  const selection: TaskSelection = { tasks: [], groups: [] };
+  const addTask = (file: string): void => {
     const task = parseTaskConfig(loadTaskYaml(file), file);
-    if (resolved.some((other) => other.task === task.task)) throw new UsageError(`task ${task.task} is named twice`);
-    resolved.push(task);
+    if (selection.tasks.some((other) => other.task === task.task)) throw new UsageError(`task ${task.task} is named twice`);
+    selection.tasks.push(task);
+  };
+  const unknown = (name: string): UsageError => {
+    const known = [...index.tasks.keys()].sort();
+    const groups = [...index.groups.keys()].sort();
+    return new UsageError(`unknown task ${JSON.stringify(name)}; known tasks: ${known.join(', ') || '(none)'}${groups.length ? `; groups: ${groups.join(', ')}` : ''} (add folders with --include-path)`);
+  };
+  for (const name of names) {
+    if (name.endsWith('.yaml')) {
+      addTask(name);
+      continue;
+    }
+    const file = index.tasks.get(name);
+    if (file !== undefined) {
+      addTask(file);
+      continue;
+    }
+    const groupFile = index.groups.get(name);
+    if (groupFile === undefined) throw unknown(name);
+    const group = parseGroupConfig(readYamlFile(groupFile), groupFile);
+    if (selection.groups.some((other) => other.group === group.group)) throw new UsageError(`group ${group.group} is named twice`);
+    for (const member of group.tasks) {
+      if (index.groups.has(member) && !index.tasks.has(member)) {
+        throw new InputError(`names the group ${member}: groups of groups are not supported (name its tasks)`, { file: groupFile, field: 'task' });
+      }
+      const memberFile = index.tasks.get(member);
+      if (memberFile === undefined) throw new InputError(`names the task ${JSON.stringify(member)}, which no task file defines`, { file: groupFile, field: 'task' });
+      addTask(memberFile);
+    }
+    selection.groups.push(group);
   }
-  return resolved;
+  return selection;
 }

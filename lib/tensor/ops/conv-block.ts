@@ -14,7 +14,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { dropoutScales } from './dropout.js';
-import { bytes, filledTensor, floats, peekValues, readValues, tensorOf } from './scratch.js';
+import { bufferProducts, type BufferProduct } from '../blas.js';
+import { bytes, filledTensor, floats, floatsInOneBuffer, peekValues, readValues, tensorOf } from './scratch.js';
 import type { ConvBlockOptions, SequenceShape } from './op-types.js';
 
 export type { ConvBlockOptions } from './op-types.js';
@@ -56,6 +57,9 @@ export function convBlock(x: tf.Tensor3D, shape: SequenceShape, kernel: tf.Tenso
   if (formFor('convBlock', { x, kernel, bias }) === 'webgpu') return convBlockWebgpu(x, shape, kernel, bias, options, scales);
   const shape2 = { rows, width, channels, outChannels, residual };
 
+  const product = bufferProducts();
+  if (product) return convBlockInBuffer(product, x, kernel, bias, { size, time, positions, sources, scales, shape: shape2 });
+
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, weights, offsets, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
     const biasValues = readValues(offsets);
@@ -86,6 +90,64 @@ export function convBlock(x: tf.Tensor3D, shape: SequenceShape, kernel: tf.Tenso
         scatterWindows(dInput, peekValues(dWindows), sources, shape2);
         tf.dispose([dPre, dWindows]);
         return [tensorOf<tf.Rank.R3>(dInput, [size, time, channels]), dWeights, tensorOf<tf.Rank.R1>(dBias, [outChannels])];
+      },
+    };
+  });
+  return op(x, kernel, bias) as tf.Tensor3D;
+}
+
+/** What convBlock works out from the shapes and lengths before its op runs. */
+interface BlockPlan {
+  size: number;
+  time: number;
+  positions: Int32Array;
+  sources: Int32Array;
+  scales: Float32Array | null;
+  shape: BlockShape;
+}
+
+/**
+ * convBlock where OpenBLAS runs the products: the windows matrix, a copy of the kernel, the product
+ * and the gradients' products all live in one scratch buffer and the products run there
+ * (`bufferProducts`), the same cblas_sgemm calls tf.matMul would make, so the same bits. What it
+ * saves is per layer and pass: the tfjs kernel calls, the tape's copy of the saved windows matrix
+ * (its size is the layer's input times the taps), and the product tensors' trips through the heap.
+ */
+function convBlockInBuffer(product: BufferProduct, x: tf.Tensor3D, kernel: tf.Tensor2D, bias: tf.Tensor1D, plan: BlockPlan): tf.Tensor3D {
+  const { size, time, positions, sources, scales, shape } = plan;
+  const { rows, width, channels, outChannels } = shape;
+  const windowWidth = width * channels;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, weights, offsets] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor1D];
+    const biasValues = readValues(offsets);
+    // Every element of each is written before it is read. `pre` holds the product forward and dPre
+    // backward; `windows` is reused for dWindows once dWeights has read it.
+    const [windows, weightsCopy, pre, dWeights] = floatsInOneBuffer([rows * windowWidth, windowWidth * outChannels, rows * outChannels, windowWidth * outChannels], true);
+    const memory = windows.buffer as ArrayBuffer;
+    const at = (array: Float32Array) => array.byteOffset / 4;
+    gatherWindows(windows, peekValues(input), sources, shape);
+    weightsCopy.set(peekValues(weights));
+    product(memory, false, false, rows, outChannels, windowWidth, at(windows), at(weightsCopy), at(pre));
+    const scale = scales ?? floats(rows * outChannels).fill(1);
+    const active = bytes(rows * outChannels);
+    const out = filledTensor<tf.Rank.R3>([size, time, outChannels], (values) => {
+      values.fill(0);
+      activate(values, active, pre, biasValues, peekValues(input), scale, positions, shape);
+    });
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor) => {
+        const dInput = floats(size * time * channels);
+        const dBias = floats(outChannels);
+        backActivate(dInput, pre, dBias, peekValues(dy), active, scale, positions, shape);
+        product(memory, true, false, windowWidth, outChannels, rows, at(windows), at(pre), at(dWeights));
+        product(memory, false, true, rows, windowWidth, outChannels, at(pre), at(weightsCopy), at(windows));
+        scatterWindows(dInput, windows, sources, shape);
+        return [
+          tensorOf<tf.Rank.R3>(dInput, [size, time, channels]),
+          tensorOf<tf.Rank.R2>(dWeights, [windowWidth, outChannels]),
+          tensorOf<tf.Rank.R1>(dBias, [outChannels]),
+        ];
       },
     };
   });

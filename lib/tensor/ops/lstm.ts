@@ -17,9 +17,9 @@
  * zero state at its own first token, and a sentence's result does not depend on the batch's padding.
  */
 import * as tf from '@tensorflow/tfjs';
-import { productsRunOnXnnpack } from '../blas.js';
+import { bufferProducts, productsRunOnXnnpack } from '../blas.js';
 import { dropoutScales } from './dropout.js';
-import { floats, readValues, tensorOf } from './scratch.js';
+import { floats, floatsInOneBuffer, peekValues, readValues, tensorOf } from './scratch.js';
 import { matMulWithTransposes } from './mat-mul.js';
 import { formFor } from './op-form.js';
 import { bidirectionalLstmWebgpu } from './lstm.webgpu.js';
@@ -138,14 +138,24 @@ export function bidirectionalLstm(
     const gates = floats(time * batch * gateWidth);
     const cell = floats(time * batch * hidden);
     const cellTanh = floats(time * batch * hidden);
-    const hiddenStates = floats(time * batch * hidden);
+    // With OpenBLAS, each step's product reads the hidden states and a copy of the weights where they
+    // lie and writes the recurrent term in place: one buffer holds all three.
+    const product = bufferProducts();
+    const [hiddenStates, weights, stepTerm] = product
+      ? floatsInOneBuffer([time * batch * hidden, hidden * gateWidth, batch * gateWidth])
+      : [floats(time * batch * hidden)];
+    if (product) weights.set(peekValues(recurrent));
     const projectionWidth = 2 * gateWidth;
     // Step 0 starts from a zero state: its recurrent term is zeros.
     let recurrentTerm = floats(batch * gateWidth);
     for (let s = 0; s < time; s++) {
       const n = running[s];
       if (n === 0) break;
-      if (s > 0) {
+      if (s > 0 && product) {
+        const floatOffset = (array: Float32Array) => array.byteOffset / 4;
+        product(hiddenStates.buffer as ArrayBuffer, false, false, n, gateWidth, hidden, floatOffset(hiddenStates) + (s - 1) * batch * hidden, floatOffset(weights), floatOffset(stepTerm));
+        recurrentTerm = stepTerm;
+      } else if (s > 0) {
         const previous = tensorOf<tf.Rank.R2>(hiddenStates.subarray((s - 1) * batch * hidden, ((s - 1) * batch + n) * hidden), [n, hidden]);
         const product = tf.matMul(previous, recurrent);
         recurrentTerm = readValues(product);
@@ -201,7 +211,10 @@ export function bidirectionalLstm(
     // Gradients flowing into step s from step s + 1, for the running prefix of rows.
     let dHiddenNext = floats(batch * hidden);
     const dCellNext = floats(batch * hidden);
-    const stepGates = floats(batch * gateWidth);
+    // With OpenBLAS the step's product runs in place, as in runDirection.
+    const product = bufferProducts();
+    const [stepGates, weights, stepHidden] = product ? floatsInOneBuffer([batch * gateWidth, hidden * gateWidth, batch * hidden]) : [floats(batch * gateWidth)];
+    if (product) weights.set(peekValues(recurrent));
     // One transposed copy for all steps where transposed operands are slow (see matMulWithTransposes in mat-mul.ts).
     const recurrentT = productsRunOnXnnpack() ? tf.transpose(recurrent) : null;
     try {
@@ -248,7 +261,11 @@ export function bidirectionalLstm(
             if (s > 0) previousHidden[flat * hidden + k] = hiddenStates[previousState + k];
           }
         }
-        if (s > 0) {
+        if (s > 0 && product) {
+          const floatOffset = (array: Float32Array) => array.byteOffset / 4;
+          product(stepGates.buffer as ArrayBuffer, false, true, n, hidden, gateWidth, floatOffset(stepGates), floatOffset(weights), floatOffset(stepHidden));
+          dHiddenNext = stepHidden;
+        } else if (s > 0) {
           const dz = tensorOf<tf.Rank.R2>(stepGates.subarray(0, n * gateWidth), [n, gateWidth]);
           const stepProduct = recurrentT ? tf.matMul(dz, recurrentT) : tf.matMul(dz, recurrent, false, true);
           dHiddenNext = readValues(stepProduct);

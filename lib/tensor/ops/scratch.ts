@@ -76,6 +76,32 @@ export function floats(length: number): Float32Array {
   return new Float32Array(buffer, offset, length).fill(0);
 }
 
+/**
+ * Float32Arrays of the given lengths, all views of one ArrayBuffer (scratch inside `withScratch`),
+ * each starting on a 16-byte boundary: operands of a `bufferProducts` product must share a buffer.
+ * Zeroed unless `uninitialised` (then the caller writes every element before reading it: scratch
+ * memory holds the last micro-batch's values).
+ */
+export function floatsInOneBuffer(lengths: readonly number[], uninitialised = false): Float32Array[] {
+  const padded = lengths.map((length) => (length + 3) & ~3);
+  const total = padded.reduce((sum, length) => sum + length, 0);
+  const { buffer, offset } = active ? active.take(4 * total) : { buffer: new ArrayBuffer(4 * total), offset: 0 };
+  let at = offset;
+  return lengths.map((length, i) => {
+    const view = new Float32Array(buffer, at, length);
+    if (!uninitialised) view.fill(0);
+    at += 4 * padded[i];
+    return view;
+  });
+}
+
+/** A zeroed Float64Array of `length` (see `floats`). */
+export function doubles(length: number): Float64Array {
+  if (!active) return new Float64Array(length);
+  const { buffer, offset } = active.take(8 * length);
+  return new Float64Array(buffer, offset, length).fill(0);
+}
+
 /** A zeroed Uint8Array of `length` (see `floats`). */
 export function bytes(length: number): Uint8Array {
   if (!active) return new Uint8Array(length);

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CrfParameters, TransitionConstraints } from '../../tensor/ops/crf.js';
 import { crfNegLogLikelihoodWebgpu } from '../../tensor/ops/crf.webgpu.js';
 import { perBackend } from '../../tensor/ops/op-form.js';
+import { doubles, floats, readValues, tensorOf } from '../../tensor/ops/scratch.js';
 
 export type { CrfParameters, TransitionConstraints } from '../../tensor/ops/crf.js';
 
@@ -57,23 +58,25 @@ function crfNegLogLikelihoodTypedArrays(
   const [batch, time, size] = emissions.shape;
   const loss = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [e, trans, start, end, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const E = e.dataSync() as Float32Array;
-    const T = trans.dataSync() as Float32Array;
-    const S = start.dataSync() as Float32Array;
-    const N = end.dataSync() as Float32Array;
-    const expT = new Float64Array(size * size);
+    // Scratch memory (a training micro-batch reuses the last one's): these arrays are the size of the
+    // batch's scores, and fresh ones each step kept V8 collecting.
+    const E = readValues(e);
+    const T = readValues(trans);
+    const S = readValues(start);
+    const N = readValues(end);
+    const expT = doubles(size * size);
     for (let x = 0; x < size * size; x++) expT[x] = constraints.allowed[x] ? Math.exp(T[x]) : 0;
-    const expS = new Float64Array(size);
-    const expN = new Float64Array(size);
+    const expS = doubles(size);
+    const expN = doubles(size);
     for (let k = 0; k < size; k++) {
       expS[k] = constraints.allowedStart[k] ? Math.exp(S[k]) : 0;
       expN[k] = Math.exp(N[k]);
     }
     // Scaled forward pass: alpha rows are normalised each step; scale[t] keeps the dropped mass.
-    const alpha = new Float64Array(batch * time * size);
-    const psi = new Float64Array(batch * time * size);
-    const scale = new Float64Array(batch * time);
-    const finalZ = new Float64Array(batch);
+    const alpha = doubles(batch * time * size);
+    const psi = doubles(batch * time * size);
+    const scale = doubles(batch * time);
+    const finalZ = doubles(batch);
     let total = 0;
     for (let b = 0; b < batch; b++) {
       const length = lengths[b];
@@ -128,11 +131,11 @@ function crfNegLogLikelihoodTypedArrays(
       value: tf.scalar(total) as tf.Tensor,
       gradFunc: (dy: tf.Tensor) => {
         const upstream = dy.dataSync()[0];
-        const dE = new Float32Array(batch * time * size);
-        const dT = new Float64Array(size * size);
-        const dS = new Float64Array(size);
-        const dN = new Float64Array(size);
-        const beta = new Float64Array(time * size);
+        const dE = floats(batch * time * size);
+        const dT = doubles(size * size);
+        const dS = doubles(size);
+        const dN = doubles(size);
+        const beta = doubles(time * size);
         for (let b = 0; b < batch; b++) {
           const length = lengths[b];
           const z = finalZ[b];
@@ -175,7 +178,7 @@ function crfNegLogLikelihoodTypedArrays(
         }
         for (let x = 0; x < dE.length; x++) dE[x] *= upstream;
         return [
-          tf.tensor3d(dE, [batch, time, size]),
+          tensorOf<tf.Rank.R3>(dE, [batch, time, size]),
           tf.tensor2d(Float32Array.from(dT, (v) => v * upstream), [size, size]),
           tf.tensor1d(Float32Array.from(dS, (v) => v * upstream)),
           tf.tensor1d(Float32Array.from(dN, (v) => v * upstream)),
