@@ -28,6 +28,7 @@ import { makeBatch, type EncodedExample } from '../lib/train/batching.js';
 import { planEpoch, trainModel, type TrainOptions } from '../lib/train/trainer.js';
 import { makeTinyCheckpoint, PYTHON, REFERENCE_SCRIPT } from '../scripts/make-tiny-checkpoint.js';
 import { pytorchEnvironment } from './pytorch.js';
+import { describeWebGpuFigure, measureOnWebGpu } from './webgpu.js';
 
 const BATCH = 16;
 const LENGTH = 128;
@@ -140,7 +141,11 @@ async function main(): Promise<void> {
     // Per core: our CPU time (both threads) against single-threaded PyTorch's, which no thread waits inflate.
     const cpuRatio = pytorchOneThread ? full.tokens_per_cpu_s / pytorchOneThread.tokens_per_cpu_s : null;
     if (ratio !== null) console.log(`ratio vs PyTorch: ${ratio.toFixed(3)} in wall time (2 threads each), ${cpuRatio?.toFixed(3)} per CPU-second against one PyTorch thread (goal ≥ 0.4)`);
+    // The same fine-tuning on webgpu where an adapter exists (gpu-check's measurement: no worker thread).
+    const webgpu = await measureOnWebGpu('encoder-speed', modelDir);
+    console.log(describeWebGpuFigure('full fine-tuning', 'tokens/s', webgpu, full.tokens_per_s));
     const figures = {
+      webgpu,
       encoder: {
         model: 'bert-4x256-ff1024-vocab32000',
         task: 'sequence-classification',

@@ -17,11 +17,13 @@
  * backward (see profileStep) and skips the comparison.
  *
  * Then the GLiNER2 line (bench/gliner2.bench.ts, in its own process): LoRA fine-tuning of a base-size
- * GLiNER2 in samples/s against its PyTorch re-statement.
+ * GLiNER2 in samples/s against its PyTorch re-statement. Where Dawn finds a WebGPU adapter, the conv+CRF
+ * tagger also trains on webgpu (bench/webgpu.ts), beside the one-thread CPU figure; on a software adapter
+ * the figure is labelled as no speed claim.
  *
  * Last line: {"models": [{"model", "threads", "tokens_per_s", "pytorch_tokens_per_s", "ratio_vs_pytorch",
  * "target", "meets_target", "scaling_vs_one_thread", "scaling_target", "meets_scaling_target", ...}],
- * "load_average", "gliner2": {"samples_per_s", ...}, ...}
+ * "webgpu": {"adapter", "software", "per_s", "label"?, "error"?}, "load_average", "gliner2": {"samples_per_s", ...}, ...}
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -42,6 +44,7 @@ import { Vocabulary } from '../lib/train/vocabulary.js';
 import { gliner2TrainFigures } from './gliner2.bench.js';
 import { PYTHON, pytorchEnvironment } from './pytorch.js';
 import { profileStep } from './train-profile.js';
+import { describeWebGpuFigure, measureOnWebGpu } from './webgpu.js';
 
 const SENTENCES = 2000;
 const BATCH = 32;
@@ -191,8 +194,13 @@ async function main(): Promise<void> {
       ...(scaling !== undefined ? { scaling_vs_one_thread: scaling, scaling_target: SCALING_TARGET, meets_scaling_target: scaling >= SCALING_TARGET } : {}),
     };
   });
+  // The conv+CRF tagger on webgpu where an adapter exists (gpu-check's measurement: one thread, batch 32).
+  const convCpu = models.find((m) => m.model === 'conv-crf' && m.threads === 1)?.tokens_per_s ?? 0;
+  const webgpu = await measureOnWebGpu('tagger-speed');
+  console.log(describeWebGpuFigure('conv-crf (1 thread)', 'real tokens/s', webgpu, convCpu));
   const figures = {
     backend: device.backend,
+    webgpu: { model: 'conv-crf', ...webgpu, cpu_one_thread_tokens_per_s: convCpu },
     rounds,
     batch: BATCH,
     models,

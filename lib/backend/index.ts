@@ -20,7 +20,7 @@ import { checkWasmInternals } from '../tensor/backend-internals.js';
 import { installBlasProducts, type GemmChoice } from '../tensor/blas.js';
 import { queryGpu } from './cuda.js';
 import { loadNativeBackend } from './native.js';
-import { BACKEND_CHOICES, GPU_BACKENDS, gpuProblem, locatePackage, webGpuProblem, type BackendChoice } from './probe.js';
+import { BACKEND_CHOICES, GPU_BACKENDS, gpuProblem, localLlmBuild, locatePackage, webGpuProblem, type BackendChoice } from './probe.js';
 import { adapterName, initWebGpuBackend, type WebGpuAdapter } from './webgpu.js';
 
 // `tensorflow-gpu` and `tensorflow` are both tf's "tensorflow" backend, on CUDA or on the CPU.
@@ -41,6 +41,8 @@ export interface DeviceManifest {
   cpuModel?: string;
   memoryMiB: number;
   gpu?: { name?: string; memoryMiB?: number; driverVersion?: string };
+  /** The node-llama-cpp build local GGUF generation loads here (`vulkan` or `cpu`), and why not the GPU one. */
+  localLlm?: { package: string; build: 'vulkan' | 'cpu'; reason?: string };
   /** webgpu only: the adapter Dawn gave (vendor, architecture, device, driver, fallback flag, the limits tfjs uses). */
   webgpu?: WebGpuAdapter;
   /**
@@ -302,6 +304,8 @@ function buildManifest(
   };
   if (nativePackage) manifest.nativePackage = nativePackage;
   if (adapter) manifest.webgpu = adapter;
+  const llm = localLlmBuild();
+  if (llm) manifest.localLlm = llm;
   if (choice === 'tensorflow-gpu') {
     const gpu = queryGpu();
     manifest.gpu = gpu ?? {};

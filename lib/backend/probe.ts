@@ -31,7 +31,9 @@ export interface PackageInfo {
 /** Where a package is installed (resolved from the project root), without loading it. */
 export function locatePackage(name: string, root: string = process.cwd()): PackageInfo | undefined {
   try {
-    const manifestPath = createRequire(path.join(root, 'package.json')).resolve(`${name}/package.json`);
+    // A package whose "exports" hides its package.json (node-llama-cpp) is read where npm puts it.
+    const direct = path.join(root, 'node_modules', ...name.split('/'), 'package.json');
+    const manifestPath = existsSync(direct) ? direct : createRequire(path.join(root, 'package.json')).resolve(`${name}/package.json`);
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { name?: string; version?: string };
     return { dir: path.dirname(manifestPath), name: manifest.name ?? name, version: manifest.version ?? 'unknown' };
   } catch {
@@ -119,6 +121,24 @@ export function gpuKernelProblem(root: string = process.cwd()): string | undefin
   if (!webgpu) return undefined;
   const cuda = gpuProblem(root);
   return cuda ? `webgpu: ${webgpu}; tensorflow-gpu (optional, no longer installs): ${cuda}` : undefined;
+}
+
+/**
+ * Which node-llama-cpp build local GGUF generation loads here with `--gpu auto` (lib/llm/local-engine.ts),
+ * found without loading it: its Vulkan build where that package is really installed (not the stand-in
+ * that package.json's overrides put in its place) and Vulkan has a loader and a driver, else the CPU build.
+ * The generation records name the build that did run (`node-llama-cpp 3.22.1 (vulkan)`).
+ */
+export function localLlmBuild(root: string = process.cwd()): { package: string; build: 'vulkan' | 'cpu'; reason?: string } | undefined {
+  const engine = locatePackage('node-llama-cpp', root);
+  if (!engine) return undefined;
+  const name = `@node-llama-cpp/${process.platform}-${process.arch}-vulkan`;
+  const vulkan = locatePackage(name, root);
+  const pkg = `node-llama-cpp@${engine.version}`;
+  if (!vulkan || vulkan.name !== name) return { package: pkg, build: 'cpu', reason: `${name} is not installed (README, "Local GGUF models")` };
+  const problems = vulkanProblems();
+  if (problems.length) return { package: pkg, build: 'cpu', reason: problems.join('; ') };
+  return { package: pkg, build: 'vulkan' };
 }
 
 /** For each backend in preference order: could it run here? Loads nothing. */

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findMissingLibraries } from '../../lib/backend/cuda.js';
-import { expectedBackend, findNativeBinding, nativePackageProblem, probeBackends } from '../../lib/backend/probe.js';
+import { expectedBackend, findNativeBinding, localLlmBuild, nativePackageProblem, probeBackends } from '../../lib/backend/probe.js';
+import { vulkanProblems } from '../../lib/backend/vulkan.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'hanlab-probe-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -46,6 +47,20 @@ describe('backend probe', () => {
     const built = fakeRoot('@tensorflow/tfjs-node-gpu', { name: '@tensorflow/tfjs-node-gpu', version: '4.22.0' }, ['lib/napi-v8/tfjs_binding.node']);
     assert.equal(nativePackageProblem('@tensorflow/tfjs-node-gpu', built), undefined);
     assert.match(String(findNativeBinding(path.join(built, 'node_modules', '@tensorflow', 'tfjs-node-gpu'))), /napi-v8[\\/]tfjs_binding\.node$/);
+  });
+
+  test('the local LLM build: node-llama-cpp\'s CPU build here, where the Vulkan package is the stand-in', () => {
+    const build = localLlmBuild();
+    assert.match(String(build?.package), /^node-llama-cpp@\d+\.\d+\.\d+$/);
+    assert.equal(build?.build, 'cpu');
+    assert.match(String(build?.reason), /@node-llama-cpp\/linux-x64-vulkan is not installed/);
+    const real = fakeRoot('@node-llama-cpp/linux-x64-vulkan', { name: '@node-llama-cpp/linux-x64-vulkan', version: '3.22.1' });
+    const engine = path.join(real, 'node_modules', 'node-llama-cpp');
+    mkdirSync(engine, { recursive: true });
+    writeFileSync(path.join(engine, 'package.json'), JSON.stringify({ name: 'node-llama-cpp', version: '3.22.1' }));
+    // Installed for real: the Vulkan build, where Vulkan has a loader and a driver ICD.
+    const withDriver = localLlmBuild(real);
+    assert.equal(withDriver?.build, vulkanProblems().length ? 'cpu' : 'vulkan');
   });
 
   test('the expected backend is the first available one', () => {
