@@ -12,6 +12,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { TableRow } from '../lib/data/tabular.js';
 import { UsageError } from '../lib/errors.js';
 import { parseZeroDivision, type ZeroDivision } from '../lib/metrics/prf.js';
+import { parseBackendChoice } from '../lib/backend/index.js';
 
 type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
 
@@ -143,4 +144,18 @@ export function parseZeroDivisionOption(text: string | undefined, fallback: Zero
 /** Where a table row is, as InputError wants it: `file:line`, or `file (row N)` for Parquet rows, which have no line. */
 export function rowLocation(file: string, row: TableRow, field?: string): { file: string; line?: number; field?: string } {
   return row.line !== null ? { file, line: row.line, field } : { file: `${file} (row ${row.row})`, field };
+}
+
+/**
+ * `--backend NAME` of train and predict: the backend to compute on, parsed by lib/backend's
+ * `parseBackendChoice`. It stands for HANLAB_BACKEND (and wins over it), so the gradient workers and
+ * everything else that reads the variable agree; undefined leaves the choice as it was.
+ */
+export function backendOption(value: string | undefined): void {
+  if (value === undefined) return;
+  try {
+    process.env.HANLAB_BACKEND = parseBackendChoice(value, '--backend');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }

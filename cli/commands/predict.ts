@@ -4,7 +4,7 @@
  * input carries gold tags or labels, the figures are printed too.
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { parseOptions } from '../options.js';
+import { backendOption, parseOptions } from '../options.js';
 import { initBackend } from '../../lib/backend/index.js';
 import { parseKlueNer } from '../../lib/data/klue-ner.js';
 import { readTextFile } from '../../lib/data/encoding.js';
@@ -13,7 +13,7 @@ import { readTable } from '../../lib/data/tabular.js';
 import { InputError, UsageError } from '../../lib/errors.js';
 import { klueScores } from '../../lib/metrics/klue.js';
 import { f1Score } from '../../lib/metrics/seqeval.js';
-import { classificationFigures, loadModel, predictProbabilities, predictTagStrings, syllables } from '../../lib/train/index.js';
+import { classificationFigures, loadModel, predictProbabilitiesAsync, predictTagStringsAsync, syllables } from '../../lib/train/index.js';
 import { encoderPredictor, type Predictor } from '../../lib/train/fine-tune.js';
 import { SeededRandom } from '../../lib/tensor/rng.js';
 import { predictEntities } from './predict-entities.js';
@@ -49,6 +49,8 @@ Options:
   --output FILE       write predictions here (default: stdout)
   --sample N          classifiers: score a seeded sample of N rows instead of all
   --seed S            seed of the sample (default 42)
+  --backend NAME      compute on NAME: webgpu, tensorflow-gpu, tensorflow, wasm or cpu (as
+                      HANLAB_BACKEND, and over it)
   -h, --help          this help`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -62,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     task: { type: 'string' },
     labels: { type: 'string' },
     threshold: { type: 'string' },
+    backend: { type: 'string' },
     'window-words': { type: 'string' },
     'window-overlap': { type: 'string' },
   });
@@ -76,6 +79,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.task === undefined && [values.labels, values.threshold, values['window-words'], values['window-overlap']].some((v) => v !== undefined)) {
     throw new UsageError('--labels, --threshold and --window-words/--window-overlap go with --task entities');
   }
+  backendOption(values.backend);
   await initBackend();
   const emit = (text: string) => (values.output ? writeFileSync(values.output, text) : process.stdout.write(text));
   if (values.task === 'entities') {
@@ -116,8 +120,8 @@ function syllablePredictor(file: string): { model: { dispose(): void }; predicto
   const { model } = loadModel(file);
   const predictor: Predictor =
     model.kind === 'tagger'
-      ? { kind: 'tagger', tag: async (sentences) => predictTagStrings(model, sentences) }
-      : { kind: 'classifier', labels: model.labels, probabilities: async (texts) => predictProbabilities(model, texts) };
+      ? { kind: 'tagger', tag: (sentences) => predictTagStringsAsync(model, sentences) }
+      : { kind: 'classifier', labels: model.labels, probabilities: (texts) => predictProbabilitiesAsync(model, texts) };
   return { model, predictor };
 }
 

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseOptions } from '../options.js';
+import { backendOption, parseOptions } from '../options.js';
 import { describeBackend, initBackend } from '../../lib/backend/index.js';
 import { readTrainingConfig, type TrainingConfig } from '../../lib/data/config-ini.js';
 import { KLUE_PARTITION_FILE } from '../../lib/data/klue-partition.js';
@@ -16,8 +16,8 @@ import { klueScores } from '../../lib/metrics/klue.js';
 import {
   MODEL_KINDS,
   modelConfigFor,
-  predictTagStrings,
-  saveModel,
+  predictTagStringsAsync,
+  saveModelAsync,
   trainClassifier,
   trainTagger,
   type ModelKind,
@@ -71,10 +71,13 @@ Options:
                          backend with two or more cores; 0 = one core). The result is the same.
   --bigrams N            add hashed syllable-bigram embeddings with N buckets (default 0 = off)
   --progress MODE        bar | lines | none (default: bar in a terminal, lines otherwise)
+  --backend NAME         compute on NAME: webgpu, tensorflow-gpu, tensorflow, wasm or cpu (as
+                         HANLAB_BACKEND, and over it). On webgpu one process drives the GPU:
+                         --workers does not apply
   --task TASK            encoders: sequence or token classification (default: from the data)
   -h, --help             this help
 
-Backend: HANLAB_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu (default: the fastest available).`;
+Backend: --backend or HANLAB_BACKEND=webgpu|tensorflow-gpu|tensorflow|wasm|cpu (default: the fastest available).`;
 
 const ALIASES: Record<string, ModelKind> = { 'syllable-conv': 'conv-classifier', 'syllable-bilstm': 'bilstm-classifier' };
 
@@ -108,6 +111,7 @@ export async function run(argv: string[]): Promise<number> {
     bigrams: { type: 'string' },
     progress: { type: 'string' },
     task: { type: 'string' },
+    backend: { type: 'string' },
   });
   if (!values) return 0;
   if (!values.config) throw new UsageError('--config is required (see hanlab train --help)');
@@ -130,6 +134,7 @@ export async function run(argv: string[]): Promise<number> {
   // stack trace after an epoch of training.
   checkOutputDirectory(config.outputDir, 'output_dir', { file: config.file, field: '[Path] output_dir' });
   if (config.checkpointDir) checkOutputDirectory(config.checkpointDir, 'checkpoint_dir', { file: config.file, field: '[Path] checkpoint_dir' });
+  backendOption(values.backend);
   const device = await initBackend();
   const products = device.wasm?.gemm.reason ? ` — matrix products on XNNPACK: ${device.wasm.gemm.reason}` : '';
   console.log(`backend: ${describeBackend(device)}, tfjs ${device.tfjsVersion}${device.fallbackReason ? ` — ${device.fallbackReason}` : ''}${products}`);
@@ -188,7 +193,7 @@ async function trainTaggerFromConfig(
   const result = await trainTagger({ train, validation, tags, model: { ...architecture, bigramBuckets }, training, source: config.trainFile });
   const metrics: Record<string, unknown> = { kind, validation: result.validation, seconds: result.seconds };
   if (test) {
-    const predicted = predictTagStrings(result.model, test.map((s) => s.tokens));
+    const predicted = await predictTagStringsAsync(result.model, test.map((s) => s.tokens));
     const gold = test.map((s) => s.tags);
     const report = classificationReport(gold, predicted);
     const klue = klueScores(gold, predicted);
@@ -196,7 +201,7 @@ async function trainTaggerFromConfig(
     console.log(formatClassificationReport(report, 4));
     console.log(`test micro F1 ${report.micro['f1-score'].toFixed(4)} · KLUE entity macro F1 ${klue.entity_macro_f1.toFixed(2)} · KLUE char macro F1 ${klue.char_macro_f1.toFixed(2)}`);
   }
-  finish(config, result.model, result.history, metrics, training.seed, result.seconds);
+  await finish(config, result.model, result.history, metrics, training.seed, result.seconds);
 }
 
 async function trainClassifierFromConfig(config: TrainingConfig, kind: ModelKind, training: TrainOptions, bigramBuckets: number): Promise<void> {
@@ -209,19 +214,19 @@ async function trainClassifierFromConfig(config: TrainingConfig, kind: ModelKind
   console.log(`${kind}: ${data.train.texts.length} training / ${data.validation.texts.length} validation texts, labels ${data.labelNames.join(', ')}`);
   const { kind: _kind, ...architecture } = modelConfigFor(kind);
   const result = await trainClassifier({ train: data.train, validation: data.validation, model: { ...architecture, bigramBuckets }, training });
-  finish(config, result.model, result.history, { kind, validation: result.validation, seconds: result.seconds }, training.seed, result.seconds);
+  await finish(config, result.model, result.history, { kind, validation: result.validation, seconds: result.seconds }, training.seed, result.seconds);
 }
 
-function finish(
+async function finish(
   config: TrainingConfig,
-  model: Parameters<typeof saveModel>[0],
+  model: Parameters<typeof saveModelAsync>[0],
   history: TrainHistory,
   metrics: Record<string, unknown>,
   seed: number,
   seconds: number,
-): void {
+): Promise<void> {
   const modelFile = path.join(config.outputDir, 'model.hanlab');
-  saveModel(model, modelFile, seed, { metrics });
+  await saveModelAsync(model, modelFile, seed, { metrics });
   writeFileSync(path.join(config.outputDir, 'history.json'), JSON.stringify(history, null, 1) + '\n');
   writeFileSync(path.join(config.outputDir, 'metrics.json'), JSON.stringify(metrics, null, 1) + '\n');
   if (history.overfitting) console.log(history.overfitting.message);

@@ -80,6 +80,25 @@ export function runsOnWasm(): boolean {
   return tf.getBackend() === 'wasm';
 }
 
+interface EngineMembers {
+  state?: { tensorInfo?: { get?(dataId: object): { backend?: object } | undefined } };
+  registry?: Record<string, object>;
+}
+
+/**
+ * The name of the backend that holds a tensor's values (tfjs's engine records it per tensor in
+ * `engine.state.tensorInfo`, a private member), or undefined where the engine does not say. tfjs
+ * itself moves a tensor that lives on another backend silently (reading it back to the host): the
+ * fused ops ask here so that a model never mixes backends by accident.
+ */
+export function tensorBackendName(tensor: tf.Tensor): string | undefined {
+  const engine = tf.engine() as unknown as EngineMembers;
+  const owner = engine.state?.tensorInfo?.get?.(tensor.dataId as object)?.backend;
+  if (!owner) return undefined;
+  for (const [name, backend] of Object.entries(engine.registry ?? {})) if (backend === owner) return name;
+  return undefined;
+}
+
 /**
  * The engine's gradient-tape state (`ENGINE.state.activeTape`, not public API), which gradient
  * checkpointing puts back after a nested `tf.grads` (lib/tensor/ops/checkpoint.ts); undefined where

@@ -95,12 +95,51 @@ export function predictLabels(model: TextClassifier, texts: readonly string[], o
   return predictProbabilities(model, texts, options).map((p) => p.indexOf(Math.max(...p)));
 }
 
-/** Seqeval (default mode) micro P/R/F1 of the tagger on gold sentences. */
-export function evaluateTagger(model: SequenceTagger, sentences: readonly TaggedSentence[]): ValidationResult {
-  const predicted = predictTagStrings(model, sentences.map((s) => s.tokens));
+/**
+ * The asynchronous forms of the predictions and evaluations above: the same batches and the same
+ * results, with the scores read back by an await, so that they run on a backend whose tensors stay on
+ * the device (webgpu has no synchronous read). The CLI and the trainer's evaluators use these.
+ */
+export async function predictTagStringsAsync(model: SequenceTagger, sentences: readonly (readonly string[])[], batchSize = 64): Promise<string[][]> {
+  const examples = sentences.map((tokens) => ({ ids: model.vocabulary.encode(tokens) }));
+  const out: string[][] = new Array(sentences.length);
+  for (const indices of planBatches(examples.map((e) => e.ids.length), { batchSize, bucketing: true })) {
+    (await model.predictAsync(makeBatch(examples, indices))).forEach((path, row) => {
+      out[indices[row]] = path.map((id) => model.tags[id]);
+    });
+  }
+  return out;
+}
+
+export async function predictProbabilitiesAsync(model: TextClassifier, texts: readonly string[], options: { batchSize?: number; maxLength?: number } = {}): Promise<number[][]> {
+  const examples = encodeTexts(texts, model.vocabulary);
+  const out: number[][] = new Array(texts.length);
+  for (const indices of planBatches(examples.map((e) => e.ids.length), { batchSize: options.batchSize ?? 128, bucketing: true })) {
+    (await model.predictProbabilitiesAsync(makeBatch(examples, indices, options.maxLength))).forEach((probabilities, row) => {
+      out[indices[row]] = probabilities;
+    });
+  }
+  return out;
+}
+
+export async function evaluateTaggerAsync(model: SequenceTagger, sentences: readonly TaggedSentence[]): Promise<ValidationResult> {
+  return taggerFigures(sentences, await predictTagStringsAsync(model, sentences.map((s) => s.tokens)));
+}
+
+export async function evaluateClassifierAsync(model: TextClassifier, texts: readonly string[], labels: readonly number[], options: { maxLength?: number } = {}): Promise<ValidationResult> {
+  const predicted = (await predictProbabilitiesAsync(model, texts, options)).map((p) => p.indexOf(Math.max(...p)));
+  return { score: accuracy(labels, predicted), metrics: classificationFigures(labels, predicted, model.labels.length) };
+}
+
+function taggerFigures(sentences: readonly TaggedSentence[], predicted: string[][]): ValidationResult {
   const gold = sentences.map((s) => [...s.tags]);
   const f1 = f1Score(gold, predicted);
   return { score: f1, metrics: { f1, precision: precisionScore(gold, predicted), recall: recallScore(gold, predicted) } };
+}
+
+/** Seqeval (default mode) micro P/R/F1 of the tagger on gold sentences. */
+export function evaluateTagger(model: SequenceTagger, sentences: readonly TaggedSentence[]): ValidationResult {
+  return taggerFigures(sentences, predictTagStrings(model, sentences.map((s) => s.tokens)));
 }
 
 /** Accuracy and macro F1 (the score is accuracy). */

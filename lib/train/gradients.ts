@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from './batching.js';
-import { peekValues, withScratch } from '../tensor/ops/scratch.js';
+import { peekValues, readConcatenated, withScratch } from '../tensor/ops/scratch.js';
 import { SeededRandom } from '../tensor/rng.js';
 import type { TrainableModel } from './saved-model.js';
 
@@ -40,6 +40,46 @@ export function accumulateGradients(model: TrainableModel, parts: readonly Batch
     });
   });
   return loss;
+}
+
+/**
+ * `accumulateGradients` where tensors stay on the device (webgpu, which has no synchronous read): each
+ * part's gradient is summed on the device, and the parts' losses and the summed gradient come back in
+ * one read per update instead of one per parameter and part. The same float32 sums as the host form
+ * (which adds each part into `into` in turn, starting from zero), and the loss summed in float64 in the
+ * same order.
+ */
+export async function accumulateGradientsOnDevice(model: TrainableModel, parts: readonly Batch[], seeds: readonly number[], units: number, into: Float32Array): Promise<number> {
+  const variables = model.parameters.variables;
+  const losses: tf.Scalar[] = [];
+  let sums: (tf.Tensor | null)[] = variables.map(() => null);
+  try {
+    parts.forEach((batch, index) => {
+      const rng = new SeededRandom(seeds[index]);
+      const { value, grads } = tf.variableGrads(() => tf.div(model.lossSum(batch, { training: true, rng }), units) as tf.Scalar, variables);
+      losses.push(value);
+      sums = variables.map((variable, i) => {
+        const grad = grads[variable.name];
+        if (!grad) return sums[i];
+        const previous = sums[i];
+        if (!previous) return grad;
+        const sum = tf.add(previous, grad);
+        tf.dispose([previous, grad]);
+        return sum;
+      });
+    });
+    // A parameter the loss does not reach gets zeros, as in the host form.
+    const gradients = tf.tidy(() => variables.map((variable, i) => sums[i] ?? tf.zerosLike(variable)));
+    const values = await readConcatenated([...losses, ...gradients]);
+    tf.dispose(gradients);
+    const flat = values.subarray(losses.length);
+    for (let i = 0; i < flat.length; i++) into[i] += flat[i];
+    let loss = 0;
+    for (let i = 0; i < losses.length; i++) loss += values[i] * units;
+    return loss;
+  } finally {
+    tf.dispose([...losses, ...sums.filter((sum): sum is tf.Tensor => sum !== null)]);
+  }
 }
 
 /** Euclidean norm of a flat gradient (in float64). */

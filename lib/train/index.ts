@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
 import type { LabeledTexts } from '../data/text-classification.js';
-import { encodeTaggedSentences, encodeTexts, evaluateClassifier, evaluateTagger, type TaggedSentence } from './examples.js';
+import { encodeTaggedSentences, encodeTexts, evaluateClassifierAsync, evaluateTaggerAsync, type TaggedSentence } from './examples.js';
 import { collectTags } from '../data/klue-ner.js';
 import { TextClassifier, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './models/classifier.js';
 import { SequenceTagger, DEFAULT_TAGGER_CONFIG, type TaggerConfig } from './models/tagger.js';
@@ -23,7 +23,7 @@ export * from './examples.js';
 export { SequenceTagger, DEFAULT_TAGGER_CONFIG, type TaggerConfig, type TaggerHead } from './models/tagger.js';
 export { TextClassifier, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './models/classifier.js';
 export type { SyllableEncoderConfig, EncoderType } from './models/encoder.js';
-export { saveModel, loadModel, type TrainableModel } from './saved-model.js';
+export { saveModel, saveModelAsync, loadModel, type TrainableModel } from './saved-model.js';
 export {
   trainModel,
   detectOverfitting,
@@ -115,7 +115,7 @@ export async function trainTagger(input: TrainTaggerInput): Promise<TrainedTagge
   if (input.validation) encodeTaggedSentences(input.validation, vocabulary, tags, { checkIob2: false, source: input.source });
   const model = new SequenceTagger(config, vocabulary, tags, input.training.seed);
   const validation = input.validation;
-  const evaluate = validation && validation.length > 0 ? (m: unknown) => evaluateTagger(m as SequenceTagger, validation) : null;
+  const evaluate = validation && validation.length > 0 ? (m: unknown) => evaluateTaggerAsync(m as SequenceTagger, validation) : null;
   return trainAndValidate(model, examples, evaluate, input.training, started);
 }
 
@@ -140,7 +140,7 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
   const validation = input.validation;
   const maxLength = input.training.maxLength;
   const evaluate =
-    validation && validation.texts.length > 0 ? (m: unknown) => evaluateClassifier(m as TextClassifier, validation.texts, validation.labels, { maxLength }) : null;
+    validation && validation.texts.length > 0 ? (m: unknown) => evaluateClassifierAsync(m as TextClassifier, validation.texts, validation.labels, { maxLength }) : null;
   return trainAndValidate(model, examples, evaluate, input.training, started);
 }
 
@@ -148,7 +148,7 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
 async function trainAndValidate<M extends TrainableModel>(
   model: M,
   examples: EncodedExample[],
-  evaluate: ((model: unknown) => ValidationResult) | null,
+  evaluate: ((model: unknown) => Promise<ValidationResult>) | null,
   training: TrainOptions,
   started: number,
 ): Promise<Trained<M>> {
@@ -156,7 +156,7 @@ async function trainAndValidate<M extends TrainableModel>(
   return {
     model,
     history: result.history,
-    validation: evaluate ? evaluate(model) : null,
+    validation: evaluate ? await evaluate(model) : null,
     // Wall-clock seconds of the whole run: this process, plus the ones a resume continued.
     seconds: (Date.now() - started) / 1000 + result.earlierSeconds,
   };

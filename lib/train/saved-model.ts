@@ -4,6 +4,7 @@ import { readContainer, writeContainer } from './model-file.js';
 import { TextClassifier, type ClassifierConfig } from './models/classifier.js';
 import { SequenceTagger, type TaggerConfig } from './models/tagger.js';
 import type { ParameterManifestEntry } from '../tensor/parameters.js';
+import { readConcatenated } from '../tensor/ops/scratch.js';
 import { Vocabulary, type VocabularyJson } from './vocabulary.js';
 import type { EncoderModel, EncoderModelDescription } from './encoder-model.js';
 
@@ -63,6 +64,11 @@ export function modelFromDescription(description: ModelDescription, weights: Flo
 /** Writes the model atomically to `file` (`extra` lands in the header, e.g. training metrics). */
 export function saveModel(model: SyllableModel, file: string, seed: number, extra: Record<string, unknown> = {}): void {
   writeContainer(file, { ...extra, model: describeModel(model, seed) }, { weights: model.parameters.read() });
+}
+
+/** `saveModel` with the weights read back by an await (every backend; webgpu has no synchronous read). */
+export async function saveModelAsync(model: SyllableModel, file: string, seed: number, extra: Record<string, unknown> = {}): Promise<void> {
+  writeContainer(file, { ...extra, model: describeModel(model, seed) }, { weights: await readConcatenated(model.parameters.variables) });
 }
 
 export function loadModel(file: string): { model: SyllableModel; header: Record<string, unknown> } {

@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { makeBatch, paddingEfficiency, planBatches, splitIndices, type Batch, type EncodedExample } from './batching.js';
 import { NonFiniteOutputError, OutOfMemoryError, TrainingDivergedError } from './errors.js';
-import { accumulateGradients, globalNorm } from './gradients.js';
+import { accumulateGradients, accumulateGradientsOnDevice, globalNorm } from './gradients.js';
+import { readConcatenated, readsAreSynchronous } from '../tensor/ops/scratch.js';
 import { CHECKPOINT_FILE, checkCheckpointSettings, prepareCheckpointDirectory, readCheckpoint, writeCheckpoint, type CheckpointState } from './checkpoint.js';
 import { AdamW } from './optimizer.js';
 import { createProgress, formatDuration, type ProgressMode, type ProgressReporter } from './progress.js';
@@ -85,7 +86,8 @@ export interface ValidationResult {
   metrics: Record<string, number>;
 }
 
-export type Evaluator = (model: TrainableModel) => ValidationResult;
+/** Validation of the model as it stands; asynchronous where the backend reads its tensors back that way (webgpu). */
+export type Evaluator = (model: TrainableModel) => ValidationResult | Promise<ValidationResult>;
 
 export interface StepRecord {
   step: number;
@@ -259,6 +261,8 @@ class Trainer {
   private lastCheckpointStep: number | null = null;
   private workers: GradientWorkers | null = null;
   private readonly workerCount: number;
+  /** Tensors stay on the device (webgpu): gradients and weights are read back with one await per update. */
+  private readonly onDevice: boolean;
 
   constructor(
     private readonly model: TrainableModel,
@@ -279,7 +283,9 @@ class Trainer {
     const planned = this.stepsPerEpoch * options.epochs;
     this.totalSteps = options.maxSteps !== undefined ? Math.min(planned, options.maxSteps) : planned;
     this.microBatchSize = Math.max(1, Math.min(options.microBatchSize ?? Math.ceil(this.batchSize / 2), this.batchSize));
-    this.workerCount = resolveWorkers(options.workers ?? 'auto', this.totalSteps);
+    // On a device backend (webgpu) one process drives the GPU: worker threads over wasm do not apply.
+    this.onDevice = !readsAreSynchronous();
+    this.workerCount = this.onDevice ? 0 : resolveWorkers(options.workers ?? 'auto', this.totalSteps);
     const shared = this.workerCount > 0;
     const count = model.parameters.count;
     // With workers, the weights, the summed gradient and AdamW's moments are shared: each thread
@@ -318,7 +324,11 @@ class Trainer {
       prepareCheckpointDirectory(checkpoint, this.log);
     }
     if (this.options.resume && checkpoint) this.restore(checkpoint);
-    this.weights.set(this.model.parameters.read());
+    if (this.onDevice) {
+      const asked = this.options.workers ?? 'auto';
+      this.log(`gradients: one process on the GPU (${tfBackendName()}); gradient worker threads (--workers ${asked}) are for CPU backends and do not apply`);
+    }
+    this.weights.set(await this.readWeights());
     this.weightsVersion++;
     if (workerCount > 0) {
       const backend = runningBackend() as BackendChoice;
@@ -337,6 +347,11 @@ class Trainer {
       await this.workers?.close();
       this.workers = null;
     }
+  }
+
+  /** The model's weights, flat in parameter order (one read from the device on webgpu). */
+  private async readWeights(): Promise<Float32Array> {
+    return this.onDevice ? readConcatenated(this.model.parameters.variables) : this.model.parameters.read();
   }
 
   private elapsedSeconds(): number {
@@ -381,7 +396,7 @@ class Trainer {
         break;
       }
       this.epochSeconds = (Date.now() - epochStart) / 1000;
-      stopped = this.finishEpoch(efficiency);
+      stopped = await this.finishEpoch(efficiency);
       this.epoch++;
       this.batchInEpoch = 0;
       this.epochLossSum = this.epochUnits = this.epochTokens = this.epochPadded = this.epochSeconds = 0;
@@ -457,7 +472,7 @@ class Trainer {
       );
       if (!(await this.applyUpdate(learningRate, scale))) {
         // The model's tensors still hold the last good weights: keep them for the caller.
-        this.weights.set(this.model.parameters.read());
+        this.weights.set(await this.readWeights());
         throw this.diverged('an update made the weights NaN or ∞');
       }
       this.model.parameters.write(this.weights);
@@ -516,6 +531,11 @@ class Trainer {
    * one); each thread sums its parts, then the threads' sums are added in thread order.
    */
   private async computeGradients(parts: Batch[], seeds: number[], units: number): Promise<{ loss: number; norm: number }> {
+    if (this.onDevice) {
+      this.gradients.fill(0);
+      const loss = await accumulateGradientsOnDevice(this.model, parts, seeds, units, this.gradients);
+      return { loss, norm: globalNorm(this.gradients) };
+    }
     const workers = this.workers;
     const threads = 1 + (workers?.size ?? 0);
     const share = (thread: number) => parts.map((_, i) => i).filter((i) => i % threads === thread);
@@ -586,12 +606,12 @@ class Trainer {
   }
 
   /** Validation, early stopping and the overfitting signal; true when training should stop. */
-  private finishEpoch(efficiency: number): boolean {
+  private async finishEpoch(efficiency: number): Promise<boolean> {
     const epochNumber = this.epoch + 1;
     const trainLoss = this.epochLossSum / Math.max(1, this.epochUnits);
     let validation: ValidationResult | undefined;
     try {
-      validation = this.evaluate ? this.evaluate(this.model) : undefined;
+      validation = this.evaluate ? await this.evaluate(this.model) : undefined;
     } catch (error) {
       if (error instanceof NonFiniteOutputError) throw this.diverged(`after it the model's validation outputs are NaN or ∞`);
       throw error;

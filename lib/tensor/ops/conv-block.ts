@@ -16,17 +16,12 @@ import * as tf from '@tensorflow/tfjs';
 import { dropoutScales } from './dropout.js';
 import { bufferProducts, type BufferProduct } from '../blas.js';
 import { bytes, filledTensor, floats, floatsInOneBuffer, peekValues, readValues, tensorOf } from './scratch.js';
-import type { SequenceShape } from './embedding-lookup.js';
-import { matMulWithTransposes } from './mat-mul.js';
+import type { ConvBlockOptions, SequenceShape } from './op-types.js';
 
-export interface ConvBlockOptions {
-  /** Taps of the kernel (odd). */
-  width: number;
-  dilation: number;
-  /** Add the input to the activation (needs as many output channels as input channels). */
-  residual: boolean;
-  dropout?: { rate: number; seed: number };
-}
+export type { ConvBlockOptions } from './op-types.js';
+import { matMulWithTransposes } from './mat-mul.js';
+import { formFor } from './op-form.js';
+import { convBlockWebgpu } from './conv-block.webgpu.js';
 
 /**
  * `x [B, T, C]` (zero at padding), `kernel [width·C, O]` (rows tap-major: tap 0's C channels
@@ -59,6 +54,7 @@ export function convBlock(x: tf.Tensor3D, shape: SequenceShape, kernel: tf.Tenso
     }
   }
   const scales = options.dropout && options.dropout.rate > 0 ? dropoutScales(rows * outChannels, options.dropout.rate, options.dropout.seed) : null;
+  if (formFor('convBlock', { x, kernel, bias }) === 'webgpu') return convBlockWebgpu(x, shape, kernel, bias, options, scales);
   const shape2 = { rows, width, channels, outChannels, residual };
 
   const product = bufferProducts();

@@ -9,6 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../rng.js';
 import { floats, readValues, tensorOf } from './scratch.js';
+import { formFor } from './op-form.js';
+import { seededDropoutWebgpu } from './dropout.webgpu.js';
 
 /** Per element: 0 (dropped) or 1 / (1 − rate) (kept), `count` elements drawn from `seed`. */
 export function dropoutScales(count: number, rate: number, seed: number): Float32Array {
@@ -32,6 +34,7 @@ export function dropoutScales(count: number, rate: number, seed: number): Float3
 export function seededDropout<T extends tf.Tensor>(x: T, rate: number, seed: number): T {
   if (rate <= 0) return x;
   const scales = dropoutScales(x.size, rate, seed);
+  if (formFor('seededDropout', { x }) === 'webgpu') return seededDropoutWebgpu(x, scales);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const input = args[0] as tf.Tensor;
     const values = readValues(input);

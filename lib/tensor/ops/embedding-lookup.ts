@@ -10,20 +10,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { dropoutScales } from './dropout.js';
 import { floats, peekValues, readValues, tensorOf } from './scratch.js';
+import { formFor } from './op-form.js';
+import { embedTokensWebgpu } from './embedding-lookup.webgpu.js';
+import type { EmbeddingInput, SequenceShape } from './op-types.js';
 
-export interface EmbeddingInput {
-  /** `[vocabulary, dim]`. */
-  table: tf.Tensor2D;
-  /** Row-major `[B, T]` ids into the table (padding positions are ignored). */
-  ids: Int32Array;
-}
-
-export interface SequenceShape {
-  size: number;
-  time: number;
-  /** Real tokens of each row (the rest is padding). */
-  lengths: readonly number[];
-}
+export type { EmbeddingInput, SequenceShape } from './op-types.js';
 
 /**
  * `[B, T, dim]`: Σ tables[k][ids_k] at real positions, 0 at padding, times a dropout mask drawn from
@@ -37,6 +28,7 @@ export function embedTokens(inputs: readonly EmbeddingInput[], shape: SequenceSh
     if (input.ids.length !== size * time) throw new Error(`embedTokens: ${input.ids.length} ids for a ${size}×${time} batch`);
   }
   const scales = dropout && dropout.rate > 0 ? dropoutScales(size * time * dim, dropout.rate, dropout.seed) : null;
+  if (formFor('embedTokens', Object.fromEntries(inputs.map((input, k) => [`table ${k}`, input.table]))) === 'webgpu') return embedTokensWebgpu(inputs, shape, scales);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const tables = args.slice(0, inputs.length) as tf.Tensor2D[];
     const out = floats(size * time * dim);
@@ -86,6 +78,8 @@ export function embedTokens(inputs: readonly EmbeddingInput[], shape: SequenceSh
  * exactly the gradient of a row gather.
  */
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
+  // One form: tfjs ops with kernels on every backend (ScatterNd included); only the inputs are checked.
+  formFor('embeddingLookup', { table, ids });
   const flatIds = ids.rank === 1 ? (ids as tf.Tensor1D) : (tf.reshape(ids, [-1]) as tf.Tensor1D);
   const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [weights, save] = args as [tf.Tensor2D, tf.GradSaveFunc];

@@ -21,15 +21,11 @@ import { bufferProducts, productsRunOnXnnpack } from '../blas.js';
 import { dropoutScales } from './dropout.js';
 import { floats, floatsInOneBuffer, peekValues, readValues, tensorOf } from './scratch.js';
 import { matMulWithTransposes } from './mat-mul.js';
+import { formFor } from './op-form.js';
+import { bidirectionalLstmWebgpu } from './lstm.webgpu.js';
+import type { LstmWeights } from './op-types.js';
 
-export interface LstmWeights {
-  /** `[inputDim, 4·hidden]`, gate order i, f, g (cell candidate), o. */
-  input: tf.Tensor2D;
-  /** `[hidden, 4·hidden]`. */
-  recurrent: tf.Tensor2D;
-  /** `[4·hidden]`. */
-  bias: tf.Tensor1D;
-}
+export type { LstmWeights } from './op-types.js';
 
 /** What one direction keeps from the forward pass for its gradient (packed, step-major). */
 interface DirectionTrace {
@@ -66,6 +62,11 @@ export function bidirectionalLstm(
   const [batch, time, inputDim] = x.shape;
   const hidden = forward.recurrent.shape[0];
   if (lengths.length !== batch) throw new Error(`bidirectionalLstm: ${lengths.length} lengths for a batch of ${batch}`);
+  const weights = { 'forward.input': forward.input, 'forward.recurrent': forward.recurrent, 'forward.bias': forward.bias, 'backward.input': backward.input, 'backward.recurrent': backward.recurrent, 'backward.bias': backward.bias };
+  if (formFor('bidirectionalLstm', { x, ...weights }) === 'webgpu') {
+    const outputScales = dropout && dropout.rate > 0 ? dropoutScales(batch * time * 2 * hidden, dropout.rate, dropout.seed) : null;
+    return bidirectionalLstmWebgpu(x, lengths, forward, backward, outputScales);
+  }
   const clipped = lengths.map((length) => Math.max(0, Math.min(time, length)));
   // Rows in order of decreasing length; running[s] = how many sentences are longer than s.
   const order = clipped.map((_, row) => row).sort((a, b) => clipped[b] - clipped[a] || a - b);

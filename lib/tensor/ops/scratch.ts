@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { runningWasmInternals, type WasmInternals } from '../backend-internals.js';
+import { opForm } from './op-form.js';
 
 const CHUNK_BYTES = 16 << 20;
 
@@ -154,10 +155,27 @@ function wasmMemory(wasm: WasmInternals): TensorMemory {
   };
 }
 
+/**
+ * WebGPU keeps tensors in GPU buffers and tfjs has no synchronous read of them in Node (its
+ * `dataSync` draws through an OffscreenCanvas, which Node lacks): the fused ops' device forms
+ * (*.webgpu.ts) never read, and a host read that reaches here says so instead of failing inside tfjs.
+ * Reads go through `readValuesAsync` / `readConcatenated`.
+ */
+const deviceMemory: TensorMemory = {
+  read: () => {
+    throw new Error('readValues: the webgpu backend has no synchronous read; use the asynchronous forms (readValuesAsync, predictTagStringsAsync, predictProbabilitiesAsync, evaluateTaggerAsync, saveModelAsync)');
+  },
+  peek: () => {
+    throw new Error('peekValues: the webgpu backend has no synchronous read; use the asynchronous forms (readValuesAsync, readConcatenated)');
+  },
+  filled: portableMemory.filled,
+};
+
 let wasmMemoryOf: { internals: WasmInternals; memory: TensorMemory } | undefined;
 
 /** The running backend's TensorMemory. */
 function tensorMemory(): TensorMemory {
+  if (opForm() === 'webgpu') return deviceMemory;
   const internals = runningWasmInternals();
   if (!internals) return portableMemory;
   if (wasmMemoryOf?.internals !== internals) wasmMemoryOf = { internals, memory: wasmMemory(internals) };
@@ -200,4 +218,29 @@ export function tensorOf<R extends tf.Rank>(values: Float32Array, shape: number[
  */
 export function filledTensor<R extends tf.Rank>(shape: number[], fill: (values: Float32Array) => void): tf.Tensor<R> {
   return tensorMemory().filled<R>(shape, fill);
+}
+
+/** Whether `readValues` / `peekValues` work on the running backend (not on webgpu: see deviceMemory). */
+export function readsAreSynchronous(): boolean {
+  return opForm() !== 'webgpu';
+}
+
+/** A float32 tensor's values, awaited (every backend; the only read there is on webgpu). */
+export async function readValuesAsync(tensor: tf.Tensor): Promise<Float32Array> {
+  if (tensor.dtype !== 'float32') throw new Error(`readValuesAsync: expected a float32 tensor, got ${tensor.dtype}`);
+  return (await tensor.data()) as Float32Array;
+}
+
+/**
+ * The values of `tensors`, flattened and concatenated in order, in one read: on a GPU one transfer
+ * instead of one per tensor (each read waits for the queue to drain). The tensors are not disposed.
+ */
+export async function readConcatenated(tensors: readonly tf.Tensor[]): Promise<Float32Array> {
+  if (tensors.length === 0) return new Float32Array(0);
+  const joined = tf.tidy(() => tf.concat(tensors.map((t) => tf.reshape(tf.cast(t, 'float32'), [-1]))));
+  try {
+    return (await joined.data()) as Float32Array;
+  } finally {
+    joined.dispose();
+  }
 }

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertFinite } from '../errors.js';
+import { readValues } from '../../tensor/ops/scratch.js';
 import { dense } from '../../tensor/ops/mat-mul.js';
 import { ParameterSet } from '../../tensor/parameters.js';
 import { SeededRandom } from '../../tensor/rng.js';
@@ -79,8 +80,23 @@ export class TextClassifier {
   /** Class probabilities per example. */
   predictProbabilities(batch: Batch): number[][] {
     const probabilities = tf.tidy(() => tf.softmax(this.logits(batch, { training: false })));
-    const values = probabilities.dataSync();
+    // readValues: on webgpu (no synchronous read) a clear error that points to the asynchronous form.
+    const values = readValues(probabilities);
     probabilities.dispose();
+    return this.rows(batch, values);
+  }
+
+  /** `predictProbabilities` read back by an await (the form for webgpu, which has no synchronous read). */
+  async predictProbabilitiesAsync(batch: Batch): Promise<number[][]> {
+    const probabilities = tf.tidy(() => tf.softmax(this.logits(batch, { training: false })));
+    try {
+      return this.rows(batch, (await probabilities.data()) as Float32Array);
+    } finally {
+      probabilities.dispose();
+    }
+  }
+
+  private rows(batch: Batch, values: Float32Array): number[][] {
     assertFinite(values, 'class probabilities');
     const size = this.labels.length;
     return Array.from({ length: batch.size }, (_, row) => Array.from(values.subarray(row * size, (row + 1) * size)));

@@ -9,15 +9,12 @@
  * wrapped in `tf.customGrad` so it composes with the encoder's autodiff.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { CrfParameters, TransitionConstraints } from '../../tensor/ops/crf.js';
+import { crfNegLogLikelihoodWebgpu } from '../../tensor/ops/crf.webgpu.js';
+import { perBackend } from '../../tensor/ops/op-form.js';
 import { doubles, floats, readValues, tensorOf } from '../../tensor/ops/scratch.js';
 
-/** Which transitions a tag set allows under IOB2. */
-export interface TransitionConstraints {
-  /** `allowed[i * K + j]`: may tag j follow tag i. */
-  allowed: Uint8Array;
-  /** `allowedStart[k]`: may a sentence start with tag k. */
-  allowedStart: Uint8Array;
-}
+export type { CrfParameters, TransitionConstraints } from '../../tensor/ops/crf.js';
 
 /** IOB2 constraints for tag names like `O`, `B-PS`, `I-PS`. */
 export function iob2Constraints(tags: readonly string[]): TransitionConstraints {
@@ -39,21 +36,19 @@ export function unconstrained(size: number): TransitionConstraints {
   return { allowed: new Uint8Array(size * size).fill(1), allowedStart: new Uint8Array(size).fill(1) };
 }
 
-export interface CrfParameters {
-  /** `[K, K]`: score of moving from tag i to tag j. */
-  transitions: tf.Tensor2D;
-  /** `[K]`: score of starting with each tag. */
-  start: tf.Tensor1D;
-  /** `[K]`: score of ending with each tag. */
-  end: tf.Tensor1D;
-}
-
 /**
  * Sum over the batch of −log p(gold | emissions). `emissions [B, T, K]`; `lengths[b]` real tokens of
  * sentence b (≥ 1); `gold` row-major `[B, T]` tag ids (padding ignored). Gold paths must satisfy the
  * constraints (checked: a violation throws, since its likelihood would be zero).
  */
-export function crfNegLogLikelihood(
+export const crfNegLogLikelihood = perBackend(
+  'crfNegLogLikelihood',
+  { 'typed-arrays': crfNegLogLikelihoodTypedArrays, webgpu: crfNegLogLikelihoodWebgpu },
+  (emissions, params) => ({ emissions, transitions: params.transitions, start: params.start, end: params.end }),
+);
+
+/** The host form of crfNegLogLikelihood (see lib/tensor/ops/crf.ts for the op and its device form). */
+function crfNegLogLikelihoodTypedArrays(
   emissions: tf.Tensor3D,
   params: CrfParameters,
   lengths: readonly number[],

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertFinite } from '../errors.js';
+import { readValues } from '../../tensor/ops/scratch.js';
 import { dense } from '../../tensor/ops/mat-mul.js';
 import { ParameterSet, type ParameterSpec } from '../../tensor/parameters.js';
 import { SeededRandom } from '../../tensor/rng.js';
@@ -101,20 +102,35 @@ export class SequenceTagger {
   /** Tag ids per sentence (Viterbi under IOB2 constraints for the CRF head, argmax for softmax). */
   predict(batch: Batch): number[][] {
     const scores = this.emissions(batch, { training: false });
-    const values = scores.dataSync() as Float32Array;
+    // readValues: on webgpu (no synchronous read) a clear error that points to predictAsync.
+    const values = readValues(scores);
     scores.dispose();
+    const crf = this.config.head === 'crf' ? (['crf.transitions', 'crf.start', 'crf.end'] as const).map((name) => readValues(this.parameters.get(name))) : null;
+    return this.decode(batch, values, crf);
+  }
+
+  /**
+   * `predict` with the scores read back by an await: the form for a backend whose tensors stay on the
+   * device (webgpu has no synchronous read); the same tags on every backend.
+   */
+  async predictAsync(batch: Batch): Promise<number[][]> {
+    const scores = this.emissions(batch, { training: false });
+    const names = this.config.head === 'crf' ? ['crf.transitions', 'crf.start', 'crf.end'] : [];
+    try {
+      const [values, ...crf] = (await Promise.all([scores, ...names.map((name) => this.parameters.get(name))].map((t) => t.data()))) as Float32Array[];
+      return this.decode(batch, values, crf.length ? crf : null);
+    } finally {
+      scores.dispose();
+    }
+  }
+
+  /** Tag ids from the scores `[B, T, K]` (and the CRF's transitions, start and end scores). */
+  private decode(batch: Batch, values: Float32Array, crf: Float32Array[] | null): number[][] {
     assertFinite(values, 'tag scores');
     const shape: [number, number, number] = [batch.size, batch.time, this.tags.length];
-    if (this.config.head === 'crf') {
-      return viterbiDecode(
-        values,
-        shape,
-        this.parameters.get('crf.transitions').dataSync() as Float32Array,
-        this.parameters.get('crf.start').dataSync() as Float32Array,
-        this.parameters.get('crf.end').dataSync() as Float32Array,
-        batch.lengths,
-        this.constraints,
-      );
+    if (crf) {
+      const [transitions, start, end] = crf;
+      return viterbiDecode(values, shape, transitions, start, end, batch.lengths, this.constraints);
     }
     const size = this.tags.length;
     return batch.lengths.map((length, row) => {
