@@ -6,39 +6,18 @@
  * those declarations are widened to `string` here; the value itself lives on in the JavaScript context.
  */
 
+import type { TypeScriptScanner } from './typescript-scanner.js';
+
 /** Longer string literals than this (in characters, quotes included) are widened to `string`. */
 export const MAX_LITERAL_TYPE_LENGTH = 1024;
 
 /** The part of TypeScript's scanner this needs (tslab's own TypeScript 5.0 provides it). */
-export interface DeclarationScanner {
-  createScanner(languageVersion: number, skipTrivia: boolean, languageVariant: number, text: string): {
-    scan(): number;
-    getTextPos(): number;
-  };
-  ScriptTarget: { Latest: number };
-  LanguageVariant: { Standard: number };
-  SyntaxKind: {
-    EndOfFileToken: number;
-    StringLiteral: number;
-    NoSubstitutionTemplateLiteral: number;
-    Identifier: number;
-    EqualsToken: number;
-    ColonToken: number;
-    BarToken: number;
-    AmpersandToken: number;
-    CommaToken: number;
-    QuestionToken: number;
-    ConstKeyword: number;
-    LetKeyword: number;
-    VarKeyword: number;
-    OpenBraceToken: number;
-    CloseBraceToken: number;
-    OpenParenToken: number;
-    CloseParenToken: number;
-    OpenBracketToken: number;
-    CloseBracketToken: number;
-  };
-}
+export type DeclarationScanner = TypeScriptScanner<
+  { scan(): number; getTextPos(): number },
+  | 'EndOfFileToken' | 'StringLiteral' | 'NoSubstitutionTemplateLiteral' | 'Identifier' | 'EqualsToken' | 'ColonToken'
+  | 'BarToken' | 'AmpersandToken' | 'CommaToken' | 'QuestionToken' | 'ConstKeyword' | 'LetKeyword' | 'VarKeyword'
+  | 'OpenBraceToken' | 'CloseBraceToken' | 'OpenParenToken' | 'CloseParenToken' | 'OpenBracketToken' | 'CloseBracketToken'
+>;
 
 interface Token {
   kind: number;

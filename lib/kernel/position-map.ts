@@ -11,26 +11,13 @@
  * token, the nearest shared token before it answers.
  */
 import { diffArrays } from 'diff';
+import type { TypeScriptScanner } from './typescript-scanner.js';
 
 /** The parts of a TypeScript module the scanner needs (tslab's 5.0 or the project's; both fit). */
-export interface ScannerModule {
-  createScanner(languageVersion: number, skipTrivia: boolean, languageVariant: number, text: string): {
-    scan(): number;
-    getTokenText(): string;
-    getTokenValue(): string;
-    reScanTemplateToken(isTaggedTemplate: boolean): number;
-  };
-  ScriptTarget: { Latest: number };
-  LanguageVariant: { Standard: number };
-  SyntaxKind: {
-    EndOfFileToken: number;
-    StringLiteral: number;
-    TemplateHead: number;
-    TemplateTail: number;
-    OpenBraceToken: number;
-    CloseBraceToken: number;
-  };
-}
+export type ScannerModule = TypeScriptScanner<
+  { scan(): number; getTokenText(): string; getTokenValue(): string; reScanTemplateToken(isTaggedTemplate: boolean): number },
+  'EndOfFileToken' | 'StringLiteral' | 'TemplateHead' | 'TemplateTail' | 'OpenBraceToken' | 'CloseBraceToken'
+>;
 
 /**
  * Only words and literals anchor the alignment: punctuation is everywhere (the emitter's own
