@@ -44,7 +44,7 @@ export class CompilerThread {
     if (this.worker.stdout) this.worker.stdout.on('data', (chunk: Buffer) => (options.stdout ?? ((text) => process.stdout.write(text)))(chunk.toString('utf8')));
     if (this.worker.stderr) this.worker.stderr.on('data', (chunk: Buffer) => (options.stderr ?? ((text) => process.stderr.write(text)))(chunk.toString('utf8')));
     this.ready = new Promise((resolve, reject) => {
-      this.worker.once('message', (message: CompilerReady) => (message.ready ? resolve({ codeCache: message.codeCache, ms: message.ms }) : reject(new Error(`the compiler thread failed to start: ${message.error}`))));
+      this.worker.once('message', (message: CompilerReady) => (message.outcome === 'ready' ? resolve({ codeCache: message.codeCache, ms: message.ms }) : reject(new Error(`the compiler thread failed to start: ${message.error}`))));
       this.worker.once('error', (error) => reject(error));
       this.worker.once('exit', (code) => reject(new Error(`the compiler thread exited (code ${code}) before it was ready`)));
     });
@@ -80,7 +80,7 @@ export class CompilerThread {
     const received = receiveMessageOnPort(this.port);
     if (!received) throw new Error('the compiler thread stopped before it answered');
     const reply = received.message as CompilerReply;
-    if (reply.ok) return reply.value;
+    if (reply.outcome === 'value') return reply.value;
     const error = new Error(reply.error.message);
     error.name = reply.error.name;
     if (reply.error.stack) error.stack = reply.error.stack;

@@ -34,10 +34,11 @@ export interface CompilerRequest {
   args: unknown[];
 }
 
-export type CompilerReply = { ok: true; value: unknown } | { ok: false; error: { name: string; message: string; stack?: string } };
+// String discriminants: lib/ also compiles under tslab's settings (no strictNullChecks), where a boolean one does not narrow.
+export type CompilerReply = { outcome: 'value'; value: unknown } | { outcome: 'error'; error: { name: string; message: string; stack?: string } };
 
 /** Posted once on parentPort when the node converter is built and has checked an empty cell. */
-export type CompilerReady = { ready: true; codeCache: CodeCacheStatus; ms: number } | { ready: false; error: string };
+export type CompilerReady = { outcome: 'ready'; codeCache: CodeCacheStatus; ms: number } | { outcome: 'failed'; error: string };
 
 type Converter = Record<ConverterMethod, (...args: unknown[]) => unknown> & { close(): void };
 
@@ -65,17 +66,17 @@ function serve(data: CompilerWorkerData): void {
   };
   port.on('message', (request: CompilerRequest) => {
     try {
-      reply({ ok: true, value: converter(request.converter)[request.method](...request.args) });
+      reply({ outcome: 'value', value: converter(request.converter)[request.method](...request.args) });
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
-      reply({ ok: false, error: { name: failure.name, message: failure.message, stack: failure.stack } });
+      reply({ outcome: 'error', error: { name: failure.name, message: failure.message, stack: failure.stack } });
     }
   });
   port.on('close', () => {
     for (const each of converters.values()) each.close();
     process.exit(0);
   });
-  parentPort!.postMessage({ ready: true, codeCache: typescript.status, ms: Math.round(performance.now() - started) } satisfies CompilerReady);
+  parentPort!.postMessage({ outcome: 'ready', codeCache: typescript.status, ms: Math.round(performance.now() - started) } satisfies CompilerReady);
   // After "ready", so it never delays a cell: the cache now holds what building a program compiled.
   setImmediate(() => typescript.save());
 }
@@ -93,6 +94,6 @@ if (parentPort && (workerData as { hanlabCompiler?: CompilerWorkerData } | undef
   } catch (error) {
     // One line for the kernel's log (Node's "Cannot find module" goes on with the require stack).
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-    parentPort.postMessage({ ready: false, error: message } satisfies CompilerReady);
+    parentPort.postMessage({ outcome: 'failed', error: message } satisfies CompilerReady);
   }
 }
