@@ -11,12 +11,17 @@ export interface AtomicWriteOptions {
   temporary?: string;
   /** Runs after the bytes are on the disk, just before the rename (model files keep the file being replaced). */
   beforeReplace?: () => void;
+  /**
+   * The file is the user's alone (a per-user cache): the temporary file is created new, never through
+   * an existing file or link, with permissions 0600.
+   */
+  private?: boolean;
 }
 
 /** Writes `file` through `write(fd)` (which may call writeSync any number of times), atomically. */
 export function writeFileAtomically(file: string, write: (fd: number) => void, options: AtomicWriteOptions = {}): void {
   const temporary = options.temporary ?? `${file}.tmp-${process.pid}`;
-  const fd = openSync(temporary, 'w');
+  const fd = options.private ? openSync(temporary, 'wx', 0o600) : openSync(temporary, 'w');
   try {
     write(fd);
     fsyncSync(fd);
@@ -26,6 +31,11 @@ export function writeFileAtomically(file: string, write: (fd: number) => void, o
     throw error;
   }
   closeSync(fd);
-  options.beforeReplace?.();
-  renameSync(temporary, file);
+  try {
+    options.beforeReplace?.();
+    renameSync(temporary, file);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }

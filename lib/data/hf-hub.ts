@@ -16,7 +16,8 @@
  * its length and Parquet magic bytes check out: an interrupted download never looks like a cached file.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { writeFileAtomically } from '../atomic-file.js';
 import { open } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -252,12 +253,6 @@ function listingPath(folder: string, selection: HubParquetSelection): string {
   return path.join(folder, name);
 }
 
-function writeFileAtomically(file: string, content: string): void {
-  const temp = `${file}.${process.pid}.${randomUUID()}.part`;
-  writeFileSync(temp, content);
-  renameSync(temp, file);
-}
-
 function looksLikeParquet(head: Uint8Array, tail: Uint8Array): boolean {
   const magic = (b: Uint8Array) => b.length === 4 && b[0] === 0x50 && b[1] === 0x41 && b[2] === 0x52 && b[3] === 0x31;
   return magic(head) && magic(tail);
@@ -336,7 +331,7 @@ export async function downloadHubParquet(repo: string, selection: HubParquetSele
   if (shards === null) {
     shards = await listHubParquet(repo, selection, options);
     mkdirSync(folder, { recursive: true });
-    writeFileAtomically(listing, JSON.stringify(shards, null, 1));
+    writeFileAtomically(listing, (fd) => writeSync(fd, JSON.stringify(shards, null, 1)), { temporary: `${listing}.${process.pid}.${randomUUID()}.part` });
   }
   const files: HubParquetFile[] = [];
   for (const shard of shards) {

@@ -17,7 +17,8 @@
  * Whatever goes wrong with the cache, the file loads without it and the cache is written anew.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { writeFileAtomically } from '../atomic-file.js';
 import { createRequire, Module } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -98,21 +99,15 @@ function readCache(file: string): Buffer | 'damaged' | undefined {
 /** Writes through a temporary file and a rename: a reader never sees half a cache. */
 function writeCache(file: string, payload: Buffer): void {
   const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const fd = openSync(temporary, 'wx', 0o600);
-  try {
-    writeSync(fd, MAGIC);
-    writeSync(fd, createHash('sha256').update(payload).digest());
-    writeSync(fd, payload);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(temporary, file);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
+  writeFileAtomically(
+    file,
+    (fd) => {
+      writeSync(fd, MAGIC);
+      writeSync(fd, createHash('sha256').update(payload).digest());
+      writeSync(fd, payload);
+    },
+    { temporary, private: true },
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 /** lib/atomic-file.ts: a file is written whole or not at all. */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeFileAtomically } from '../../lib/atomic-file.js';
@@ -52,4 +52,23 @@ test('the named temporary file holds the bytes when beforeReplace runs, and is r
   assert.deepEqual(seen, ['done', 'false']);
   assert.equal(readFileSync(file, 'utf8'), 'done');
   assert.equal(existsSync(temporary), false);
+});
+
+test('a failed replace (beforeReplace throws) leaves the file as it was and no temporary file', () => {
+  const file = path.join(dir, 'unreplaced.bin');
+  writeFileSync(file, 'old');
+  assert.throws(() => writeFileAtomically(file, (fd) => writeSync(fd, 'new'), { beforeReplace: () => { throw new Error('keep the old one'); } }), /keep the old one/);
+  assert.equal(readFileSync(file, 'utf8'), 'old');
+  assert.deepEqual(readdirSync(dir).filter((name) => name.startsWith('unreplaced.bin')), ['unreplaced.bin']);
+});
+
+test('private: the file is 0600, and the temporary file is never written through an existing one', () => {
+  const file = path.join(dir, 'private.bin');
+  writeFileAtomically(file, (fd) => writeSync(fd, 'mine'), { private: true });
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  const temporary = `${file}.planted`;
+  writeFileSync(temporary, 'planted');
+  assert.throws(() => writeFileAtomically(file, (fd) => writeSync(fd, 'again'), { temporary, private: true }), /EEXIST/);
+  assert.equal(readFileSync(file, 'utf8'), 'mine');
+  assert.equal(readFileSync(temporary, 'utf8'), 'planted');
 });
