@@ -1,6 +1,6 @@
 /**
- * Which implementation of a fused op runs: one form per kind of backend, chosen once per backend
- * instance (when it loads and first runs an op), and the guard that keeps one model on one backend.
+ * Which implementation of a fused op runs: one form per kind of backend, decided by the running
+ * backend's name, and the guard that keeps one model on one backend.
  *
  * - `typed-arrays`: the host form. The op's element loops run in JavaScript over typed arrays (on
  *   wasm straight in its heap, through ../backend-internals.ts; on the other host backends through
@@ -21,17 +21,13 @@ export type OpForm = 'typed-arrays' | 'webgpu';
 /** A tensor given to an op lives on another backend than the one running (tfjs would move it silently). */
 export class MixedBackendError extends HanlabError {}
 
-const forms = new WeakMap<object, OpForm>();
-
-/** The form of the fused ops on the running backend. */
+/** The form of the fused ops on the running backend (a function of its name: nothing to remember). */
 export function opForm(): OpForm {
-  const backend = tf.backend() as object;
-  let form = forms.get(backend);
-  if (form === undefined) {
-    form = tf.getBackend() === 'webgpu' ? 'webgpu' : 'typed-arrays';
-    forms.set(backend, form);
-  }
-  return form;
+  return formOf(tf.getBackend());
+}
+
+function formOf(backend: string): OpForm {
+  return backend === 'webgpu' ? 'webgpu' : 'typed-arrays';
 }
 
 /**
@@ -51,7 +47,7 @@ export function formFor(op: string, inputs: Readonly<Record<string, tf.Tensor | 
       );
     }
   }
-  return opForm();
+  return formOf(running);
 }
 
 /**
