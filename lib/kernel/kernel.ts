@@ -9,6 +9,7 @@
  * only the execute requests already waiting at that moment; a request that arrives later runs. (tslab
  * aborted everything for 200 ms after an error, so nbclient's next cell came back empty.)
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { MimeBundle } from '../notebook/nbformat.js';
 import type { DisplayContent } from '../results/mime.js';
 import { PROTOCOL_VERSION, type Message, type Session } from '../jupyter/protocol.js';
@@ -72,6 +73,12 @@ export class Kernel {
   private running?: CurrentExecution;
   /** The last execute_request: output that arrives between cells (a timer's print) is shown there. */
   private lastParent?: Message<object>;
+  /**
+   * The execute_request whose code started the current asynchronous chain. A timer or promise a cell
+   * left running writes under its own cell, as ipykernel does for threads, never into whichever cell
+   * runs at that moment.
+   */
+  private readonly cellOfCode = new AsyncLocalStorage<Message<object>>();
   private warming?: Promise<void>;
   private warmTimer?: NodeJS.Timeout;
   private shuttingDown = false;
@@ -166,7 +173,7 @@ export class Kernel {
   }
 
   private outputParent(): Message<object> | undefined {
-    return this.running?.parent ?? this.lastParent;
+    return this.cellOfCode.getStore() ?? this.running?.parent ?? this.lastParent;
   }
 
   private log(text: string): void {
@@ -338,7 +345,7 @@ export class Kernel {
         outcome = { status: 'error', failure: { ename: 'InterruptError', evalue: 'the cell was interrupted', traceback: ['InterruptError: the cell was interrupted before it started'] } };
       } else {
         this.running.started = true;
-        outcome = await this.options.engine.execute(code, { executionCount: silent ? null : count });
+        outcome = await this.cellOfCode.run(message, () => this.options.engine.execute(code, { executionCount: silent ? null : count }));
       }
     } catch (error) {
       outcome = { status: 'error', failure: { ename: 'KernelError', evalue: `the kernel failed to run the cell: ${error instanceof Error ? error.message : String(error)}`, traceback: [] } };

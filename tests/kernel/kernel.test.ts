@@ -10,7 +10,7 @@ import { Session, type Message } from '../../lib/jupyter/protocol.js';
 
 const FAILURE: CellFailure = { ename: 'RangeError', evalue: 'bad', traceback: ['RangeError: bad', '    at In[1]:1:7'] };
 
-/** Runs code by name: `value:<text>`, `print:<n>` (n stream writes), `fail`, `wait` (until released). */
+/** Runs code by name: `value:<text>`, `print:<n>` (n stream writes), `later:<text>` (written after the cell ended), `fail`, `wait` (until released). */
 class FakeEngine implements Engine {
   readonly languageInfo = { name: 'typescript', version: '5.0.4', mimetype: 'text/typescript', file_extension: '.ts' };
   readonly implementation = 'hanlab';
@@ -31,6 +31,7 @@ class FakeEngine implements Engine {
     this.running = true;
     try {
       if (code === 'wait') await new Promise<void>((resolve) => (this.release = resolve));
+      if (code.startsWith('later:')) setTimeout(() => this.kernel!.stream('stdout', code.slice(6)), 20);
       if (code.startsWith('print:')) for (let i = 0; i < Number(code.slice(6)); i++) this.kernel!.stream('stdout', `line ${i}\n`);
       if (code === 'display') {
         this.kernel!.display({ data: { 'text/plain': 'shown' }, metadata: {} }, false);
@@ -165,6 +166,23 @@ describe('Kernel (protocol layer) with a fake engine', () => {
     const text = (streams[0].message.content as { text: string }).text;
     assert.equal(text.split('\n').length, 401);
     assert.ok(text.endsWith('line 399\n'));
+  });
+
+  test('output a cell left behind (a timer firing later) goes to that cell, not to the cell running then', async () => {
+    const { kernel, execute, settled, engine, sent } = setup();
+    const early = execute('later:late line\n');
+    kernel.receive('shell', early);
+    await settled(early);
+    const running = execute('wait');
+    kernel.receive('shell', running);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    engine.releaseWait();
+    await settled(running);
+    kernel.flush();
+    const streams = sent.filter((entry) => entry.message.header.msg_type === 'stream');
+    assert.equal(streams.length, 1);
+    assert.deepEqual(streams[0].message.parent_header, early.header);
+    assert.deepEqual(streams[0].message.content, { name: 'stdout', text: 'late line\n' });
   });
 
   test('display_data and clear_output go to the running cell', async () => {
