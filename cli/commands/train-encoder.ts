@@ -79,7 +79,7 @@ export async function trainEncoderFromConfig(config: TrainingConfig, modelDir: s
   try {
     Object.assign(metrics, { trainableParameters: result.trainableParameters, notes: result.notes, validation: result.validation, seconds: result.seconds });
     mkdirSync(config.outputDir, { recursive: true });
-    const saved = saveFineTunedEncoder(result.model, config.outputDir, { maxLength: config.maxSeqLength });
+    const saved = await saveFineTunedEncoder(result.model, config.outputDir, { maxLength: config.maxSeqLength });
     writeFileSync(path.join(config.outputDir, 'history.json'), JSON.stringify(result.history, null, 1) + '\n');
     writeFileSync(path.join(config.outputDir, 'metrics.json'), JSON.stringify(metrics, null, 1) + '\n');
     if (result.history.overfitting) console.log(result.history.overfitting.message);

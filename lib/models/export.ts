@@ -50,11 +50,11 @@ function writeJson(file: string, value: unknown): void {
 }
 
 /** Writes the merged model to `dir` in HF's layout. */
-export function writeMergedModel(model: PretrainedEncoder, dir: string, info: FineTunedInfo): void {
+export async function writeMergedModel(model: PretrainedEncoder, dir: string, info: FineTunedInfo): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const { config } = model;
   const labels = model.setup.labels;
-  writeSafetensors(path.join(dir, 'model.safetensors'), model.mergedWeights());
+  writeSafetensors(path.join(dir, 'model.safetensors'), await model.mergedWeights());
   writeJson(path.join(dir, 'config.json'), {
     ...config.raw,
     architectures: [taskArchitecture(config.architecture, config.modelType, model.setup.task)],
@@ -70,11 +70,11 @@ export function writeMergedModel(model: PretrainedEncoder, dir: string, info: Fi
 }
 
 /** Writes the LoRA adapter (and trained head) to `dir` in PEFT's layout. */
-export function writeAdapter(model: PretrainedEncoder, dir: string, info: FineTunedInfo): void {
+export async function writeAdapter(model: PretrainedEncoder, dir: string, info: FineTunedInfo): Promise<void> {
   const lora = model.setup.lora;
   if (!lora) throw new Error('writeAdapter: the model has no LoRA adapter (full fine-tuning writes only the merged model)');
   mkdirSync(dir, { recursive: true });
-  writeSafetensors(path.join(dir, 'adapter_model.safetensors'), model.adapterWeights());
+  writeSafetensors(path.join(dir, 'adapter_model.safetensors'), await model.adapterWeights());
   writeJson(path.join(dir, 'adapter_config.json'), adapterConfig(lora, model.loraTargetModules, model.headModules, model.setup.task, info.baseModel));
   writeJson(path.join(dir, HANLAB_MODEL_FILE), info);
 }

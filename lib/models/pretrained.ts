@@ -161,8 +161,11 @@ export class PretrainedEncoder {
     return { states, logits };
   }
 
-  /** Base and head weights with every LoRA update merged in (`W + α/r · B·A`), checkpoint layout and names. */
-  mergedWeights(): Map<string, CheckpointTensor> {
+  /**
+   * Base and head weights with every LoRA update merged in (`W + α/r · B·A`), checkpoint layout and
+   * names. Read asynchronously: the webgpu backend has no synchronous read in Node.
+   */
+  async mergedWeights(): Promise<Map<string, CheckpointTensor>> {
     const out = new Map<string, CheckpointTensor>();
     for (const spec of this.specs) {
       const internal = tf.tidy(() => {
@@ -171,8 +174,12 @@ export class PretrainedEncoder {
         const base = this.weight(spec.name);
         return adapter ? tf.add(base, tf.mul(tf.matMul(adapter.a, adapter.b), adapter.scaling)) : tf.clone(base);
       });
-      const values = internal.dataSync() as Float32Array;
-      internal.dispose();
+      let values: Float32Array;
+      try {
+        values = (await internal.data()) as Float32Array;
+      } finally {
+        internal.dispose();
+      }
       out.set(spec.name, { shape: [...spec.shape], values: toCheckpoint(spec, values) });
     }
     return out;
@@ -186,10 +193,10 @@ export class PretrainedEncoder {
   }
 
   /** PEFT's adapter_model.safetensors content: LoRA matrices and the head (`modules_to_save`). */
-  adapterWeights(): Map<string, CheckpointTensor> {
+  async adapterWeights(): Promise<Map<string, CheckpointTensor>> {
     const out = new Map<string, CheckpointTensor>();
     for (const [name, spec] of this.trainableSpecs) {
-      const values = this.parameters.get(name).dataSync() as Float32Array;
+      const values = (await this.parameters.get(name).data()) as Float32Array;
       out.set(`base_model.model.${name}`, { shape: [...spec.shape], values: toCheckpoint(spec, values) });
     }
     return out;

@@ -126,12 +126,17 @@ export class EncoderModel {
     });
   }
 
-  /** Class probabilities per text `[B][labels]`, or per token `[B][T][labels]` flattened row-major. */
-  probabilities(batch: Batch): Float32Array {
+  /**
+   * Class probabilities per text `[B][labels]`, or per token `[B][T][labels]` flattened row-major.
+   * Read asynchronously: the webgpu backend has no synchronous read in Node.
+   */
+  async probabilities(batch: Batch): Promise<Float32Array> {
     const probs = tf.tidy(() => tf.softmax(this.logits(batch, { training: false })));
-    const values = probs.dataSync() as Float32Array;
-    probs.dispose();
-    return values;
+    try {
+      return (await probs.data()) as Float32Array;
+    } finally {
+      probs.dispose();
+    }
   }
 
   dispose(): void {

@@ -83,15 +83,15 @@ export async function fineTuneEncoder(options: FineTuneEncoderOptions): Promise<
     log(line);
     const { tokenizer } = model.encoder;
     let examples: EncodedExample[];
-    let evaluate: ((m: unknown) => ValidationResult) | null = null;
+    let evaluate: ((m: unknown) => Promise<ValidationResult>) | null = null;
     if (task === 'sequence-classification') {
       const texts = train as LabeledTexts;
       examples = await encodeTextsForEncoder(tokenizer, texts.texts, options.maxLength, texts.labels);
       const held = validation as LabeledTexts | undefined;
       if (held && held.texts.length > 0) {
         const encoded = await encodeTextsForEncoder(tokenizer, held.texts, options.maxLength);
-        evaluate = () => {
-          const predicted = probabilitiesOf(model, encoded).map(argmax);
+        evaluate = async () => {
+          const predicted = (await probabilitiesOf(model, encoded)).map(argmax);
           const figures = classificationFigures(held.labels, predicted, labels.length);
           return { score: figures.accuracy, metrics: figures };
         };
@@ -105,8 +105,8 @@ export async function fineTuneEncoder(options: FineTuneEncoderOptions): Promise<
       if (held && held.length > 0) {
         const heldEncoded = await encodeSentencesForEncoder(tokenizer, held, predictionLength(model));
         const gold = held.map((s) => [...s.tags]);
-        evaluate = () => {
-          const predicted = tagsOf(model, heldEncoded);
+        evaluate = async () => {
+          const predicted = await tagsOf(model, heldEncoded);
           const f1 = f1Score(gold, predicted);
           return { score: f1, metrics: { f1, precision: precisionScore(gold, predicted), recall: recallScore(gold, predicted) } };
         };
@@ -117,7 +117,7 @@ export async function fineTuneEncoder(options: FineTuneEncoderOptions): Promise<
     return {
       model,
       history: result.history,
-      validation: evaluate ? evaluate(model) : null,
+      validation: evaluate ? await evaluate(model) : null,
       // Wall-clock seconds of the whole run: this process, plus the ones a resume continued.
       seconds: (Date.now() - started) / 1000 + result.earlierSeconds,
       trainableParameters: { trainable, all, line },
@@ -149,11 +149,11 @@ export function predictionLength(model: EncoderModel): number {
 }
 
 /** Class probabilities per encoded text, in input order. */
-export function probabilitiesOf(model: EncoderModel, examples: readonly EncodedExample[], batchSize = 32): number[][] {
+export async function probabilitiesOf(model: EncoderModel, examples: readonly EncodedExample[], batchSize = 32): Promise<number[][]> {
   const classes = model.labels.length;
   const out: number[][] = new Array(examples.length);
   for (const indices of planBatches(examples.map((e) => e.ids.length), { batchSize, bucketing: true })) {
-    const values = model.probabilities(makeBatch(examples, indices));
+    const values = await model.probabilities(makeBatch(examples, indices));
     indices.forEach((index, row) => {
       out[index] = Array.from(values.subarray(row * classes, (row + 1) * classes));
     });
@@ -162,12 +162,12 @@ export function probabilitiesOf(model: EncoderModel, examples: readonly EncodedE
 }
 
 /** Syllable tags per encoded sentence (token argmax, projected to syllables), in input order. */
-export function tagsOf(model: EncoderModel, encoded: EncodedSentences, batchSize = 32): string[][] {
+export async function tagsOf(model: EncoderModel, encoded: EncodedSentences, batchSize = 32): Promise<string[][]> {
   const classes = model.labels.length;
   const out: string[][] = new Array(encoded.examples.length);
   for (const indices of planBatches(encoded.examples.map((e) => e.ids.length), { batchSize, bucketing: true })) {
     const batch = makeBatch(encoded.examples, indices);
-    const values = model.probabilities(batch);
+    const values = await model.probabilities(batch);
     indices.forEach((index, row) => {
       const perToken = Array.from({ length: batch.lengths[row] }, (_, t) => {
         const base = (row * batch.time + t) * classes;
@@ -187,7 +187,7 @@ export async function predictEncoderProbabilities(model: EncoderModel, texts: re
 /** Syllable tags per sentence (syllables as KLUE NER lists them). */
 export async function predictEncoderTags(model: EncoderModel, sentences: readonly (readonly string[])[]): Promise<{ tags: string[][]; uncovered: number }> {
   const encoded = await encodeSentencesForEncoder(model.encoder.tokenizer, sentences.map((tokens) => ({ tokens })), predictionLength(model));
-  return { tags: tagsOf(model, encoded), uncovered: encoded.uncovered };
+  return { tags: await tagsOf(model, encoded), uncovered: encoded.uncovered };
 }
 
 export interface SavedEncoder {
@@ -198,7 +198,7 @@ export interface SavedEncoder {
 }
 
 /** Writes `<outputDir>/merged/` (HF layout) and, for LoRA, `<outputDir>/adapter/` (PEFT layout). */
-export function saveFineTunedEncoder(model: EncoderModel, outputDir: string, options: { maxLength: number }): SavedEncoder {
+export async function saveFineTunedEncoder(model: EncoderModel, outputDir: string, options: { maxLength: number }): Promise<SavedEncoder> {
   const { encoder } = model;
   const info: FineTunedInfo = {
     format: 'hanlab-fine-tuned',
@@ -210,11 +210,11 @@ export function saveFineTunedEncoder(model: EncoderModel, outputDir: string, opt
     unit: model.task === 'token-classification' ? 'syllable' : 'text',
   };
   const mergedDir = path.join(outputDir, 'merged');
-  writeMergedModel(encoder, mergedDir, info);
+  await writeMergedModel(encoder, mergedDir, info);
   let adapterDir: string | null = null;
   if (encoder.setup.lora) {
     adapterDir = path.join(outputDir, 'adapter');
-    writeAdapter(encoder, adapterDir, info);
+    await writeAdapter(encoder, adapterDir, info);
   }
   return { adapterDir, mergedDir };
 }

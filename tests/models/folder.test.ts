@@ -145,7 +145,7 @@ describe('model folders', { skip }, () => {
   test('NaN in a PEFT adapter is found when loading it, naming the adapter tensor', async () => {
     const encoder = await PretrainedEncoder.load(bert, { ...SETUP, lora: { r: 2, alpha: 4, dropout: 0, targetModules: ['query', 'value'] } });
     try {
-      const tensors = encoder.adapterWeights();
+      const tensors = await encoder.adapterWeights();
       const name = 'base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight';
       const tensor = tensors.get(name);
       assert.ok(tensor, [...tensors.keys()].join(', '));

@@ -82,7 +82,7 @@ describe('LoRA adapters round-trip through the PyTorch reference', { skip }, () 
         assert.equal(tuned.trainableParameters.trainable, expectedLora + head, 'trainable = LoRA matrices + head');
         assert.deepEqual([...encoder.loraTargetModules].sort(), [...c.expectedTargets].sort());
         const out = tempDir();
-        const saved = saveFineTunedEncoder(model, out, { maxLength: 64 });
+        const saved = await saveFineTunedEncoder(model, out, { maxLength: 64 });
         assert.equal(saved.adapterDir, path.join(out, 'adapter'));
         const adapterConfig = JSON.parse(readFileSync(path.join(out, 'adapter', 'adapter_config.json'), 'utf8'));
         assert.equal(adapterConfig.peft_type, 'LORA');
