@@ -26,7 +26,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { initBackend } from '../lib/backend/index.js';
@@ -36,6 +36,7 @@ import { encodeEntityInputs } from '../lib/models/gliner2-input.js';
 import { Gliner2Model } from '../lib/models/gliner2.js';
 import { goldSpans, trainingStep } from '../lib/train/gliner2-fine-tune.js';
 import { AdamW } from '../lib/train/optimizer.js';
+import { withProductThreads } from '../lib/tensor/blas.js';
 import { SeededRandom } from '../lib/tensor/rng.js';
 import { GLINER2_REFERENCE_SCRIPT, makeTinyCheckpoint, PYTHON } from '../scripts/make-tiny-checkpoint.js';
 import { pytorchEnvironment } from './pytorch.js';
@@ -86,10 +87,18 @@ async function main(): Promise<void> {
     const optimizer = new AdamW(model.parameters, { weightDecay: 0.01 });
     const step = (indices: number[]) => trainingStep(model, optimizer, () => model.entityLoss(indices.map((i) => samples[i]), indices.map((i) => gold[i]), { training: true, rng }, rng), 5e-4);
     for (let i = 0; i < WARMUP; i++) step(batches[i % 2]);
-    const started = performance.now();
-    for (let i = 0; i < STEPS; i++) step(batches[(WARMUP + i) % 2]);
-    const ours = (BATCH * STEPS) / ((performance.now() - started) / 1000);
-    console.log(`ours (${device.backend}): ${ours.toFixed(2)} samples/s`);
+    // One product thread, then every core's (as fineTuneGliner2 runs): the same steps, the same batches.
+    const timed = (threads: number) =>
+      withProductThreads(threads, async () => {
+        const started = performance.now();
+        for (let i = 0; i < STEPS; i++) step(batches[(WARMUP + i) % 2]);
+        return (BATCH * STEPS) / ((performance.now() - started) / 1000);
+      });
+    const threads = availableParallelism();
+    const oneThread = await timed(1);
+    console.log(`ours (${device.backend}, 1 product thread): ${oneThread.toFixed(2)} samples/s`);
+    const ours = await timed(threads);
+    console.log(`ours (${device.backend}, ${threads} product threads): ${ours.toFixed(2)} samples/s (×${(ours / oneThread).toFixed(2)})`);
     const pad = model.tokenizer.padId;
     model.dispose();
     let pytorch: { samples_per_s: number; threads: number; torch: string } | null = null;
@@ -122,6 +131,8 @@ async function main(): Promise<void> {
           backend: device.backend,
           products: device.wasm?.gemm.products ?? null,
           samples_per_s: Number(ours.toFixed(3)),
+          product_threads: device.wasm?.gemm.products === 'openblas' ? threads : 1,
+          one_thread_samples_per_s: Number(oneThread.toFixed(3)),
           pytorch_samples_per_s: pytorch ? Number(pytorch.samples_per_s.toFixed(3)) : null,
           ratio_vs_pytorch: ratio !== null ? Number(ratio.toFixed(3)) : null,
           goal_samples_per_s: GOAL,

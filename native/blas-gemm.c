@@ -21,6 +21,7 @@ extern void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, 
 extern char *openblas_get_corename(void);
 extern char *openblas_get_config(void);
 extern int openblas_get_num_threads(void);
+extern void openblas_set_num_threads(int num_threads);
 
 #define CHECK(call)                                                                                                \
   do {                                                                                                             \
@@ -115,6 +116,23 @@ static napi_value library(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * setThreads(n): OpenBLAS's threads for the products that follow, process-wide. The trainer's gradient
+ * workers each run their own products on one thread; a single-threaded loop (GLiNER2) asks for more.
+ */
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t threads = 0;
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &threads) != napi_ok || threads < 1 || threads > 256) {
+    napi_throw_range_error(env, NULL, "blas-gemm: setThreads takes one integer from 1 to 256");
+    return NULL;
+  }
+  openblas_set_num_threads(threads);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, sgemm, NULL, &fn) != napi_ok ||
@@ -122,6 +140,9 @@ NAPI_MODULE_INIT() {
     return NULL;
   if (napi_create_function(env, "library", NAPI_AUTO_LENGTH, library, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "library", fn) != napi_ok)
+    return NULL;
+  if (napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, set_threads, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "setThreads", fn) != napi_ok)
     return NULL;
   return exports;
 }

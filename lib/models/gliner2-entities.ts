@@ -5,8 +5,10 @@
  * than the model's limit with its prompt is extracted in overlapping windows and merged, as GLiNER2's
  * `extract_long` (gliner2-windows.ts).
  */
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
+import { withProductThreads } from '../tensor/blas.js';
 import { encodeEntityTexts, promptLength, type Gliner2Sample } from './gliner2-input.js';
 import { mergeWindowEntities, proportionalOverlap, splitIntoWindows, WINDOW_OVERLAP, WINDOW_WORDS, type TextWindow } from './gliner2-windows.js';
 import type { Gliner2Model } from './gliner2.js';
@@ -44,14 +46,17 @@ export async function extractEntities(model: Gliner2Model, texts: readonly strin
   const plans = await planTexts(model, texts, labels, options.windowWords ?? WINDOW_WORDS, options.windowOverlap ?? WINDOW_OVERLAP);
   const samples = plans.flatMap((p) => p.samples);
   const decoded: ExtractedEntity[][] = [];
-  for (let from = 0; from < samples.length; from += batchSize) {
-    const batch = samples.slice(from, from + batchSize);
-    const { scores, counts } = tf.tidy(() => {
-      const out = model.forward(batch, { training: false });
-      return { scores: out.spanLogits.map((l) => tf.sigmoid(l).dataSync() as Float32Array), counts: out.countLogits.argMax(1).dataSync() as Int32Array };
-    });
-    batch.forEach((sample, b) => decoded.push(counts[b] === 0 ? [] : decodeEntities(sample, labels, scores[b], model.config.maxWidth, threshold)));
-  }
+  // One loop computes here: OpenBLAS may use every core for each product.
+  await withProductThreads(availableParallelism(), async () => {
+    for (let from = 0; from < samples.length; from += batchSize) {
+      const batch = samples.slice(from, from + batchSize);
+      const { scores, counts } = tf.tidy(() => {
+        const out = model.forward(batch, { training: false });
+        return { scores: out.spanLogits.map((l) => tf.sigmoid(l).dataSync() as Float32Array), counts: out.countLogits.argMax(1).dataSync() as Int32Array };
+      });
+      batch.forEach((sample, b) => decoded.push(counts[b] === 0 ? [] : decodeEntities(sample, labels, scores[b], model.config.maxWidth, threshold)));
+    }
+  });
   let at = 0;
   return plans.map((plan, i) => {
     const own = decoded.slice(at, (at += plan.samples.length));

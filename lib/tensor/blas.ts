@@ -54,6 +54,8 @@ export interface BlasAddon {
     c: number,
   ): void;
   library(): { core: string; config: string; threads: number };
+  /** OpenBLAS's threads for the products that follow (process-wide). */
+  setThreads(threads: number): void;
 }
 
 /** HANLAB_GEMM named something other than auto / openblas / wasm, or asked for OpenBLAS where it cannot load. */
@@ -81,6 +83,23 @@ export function bufferProducts(): BufferProduct | null {
   const addon = installedAddon;
   if (!addon || tf.getBackend() !== 'wasm') return null;
   return (memory, transposeA, transposeB, m, n, k, a, b, c) => addon.sgemm(memory, transposeA, transposeB, m, n, k, 1, a, 0, b, 0, c);
+}
+
+/**
+ * Runs `work` with OpenBLAS computing each product on `threads` threads, then goes back to one. For a
+ * loop that is the only one computing (GLiNER2's fine-tuning and extraction): the trainer's gradient
+ * workers keep one thread each, as OpenBLAS is loaded once per process and its thread count is
+ * process-wide. Without OpenBLAS (XNNPACK products, another backend) `work` runs as it is.
+ */
+export async function withProductThreads<T>(threads: number, work: () => Promise<T>): Promise<T> {
+  const addon = installedAddon;
+  if (!addon || threads <= 1) return work();
+  addon.setThreads(threads);
+  try {
+    return await work();
+  } finally {
+    addon.setThreads(1);
+  }
 }
 
 /**

@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { writeGliner2Adapter, writeGliner2Merged } from '../models/gliner2-export.js';
 import { encodeEntityInputs, normaliseText, splitWords, type Gliner2Sample } from '../models/gliner2-input.js';
@@ -18,6 +19,7 @@ import { Gliner2Model } from '../models/gliner2.js';
 import { formatTrainableParameters, type LoraSettings } from '../models/lora.js';
 import { globalNorm } from './gradients.js';
 import { AdamW } from './optimizer.js';
+import { withProductThreads } from '../tensor/blas.js';
 import { SeededRandom } from '../tensor/rng.js';
 import { learningRateAt } from './schedule.js';
 
@@ -104,25 +106,28 @@ export async function fineTuneGliner2(options: FineTuneGliner2Options): Promise<
   const epochLosses: number[] = [];
   const started = performance.now();
   let step = 0;
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
-    const order = samples.map((_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [order[i], order[j]] = [order[j], order[i]];
+  // One loop computes here (no gradient workers): OpenBLAS may use every core for each product.
+  await withProductThreads(availableParallelism(), async () => {
+    for (let epoch = 0; epoch < options.epochs; epoch++) {
+      const order = samples.map((_, i) => i);
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      let sum = 0;
+      for (let from = 0; from < order.length; from += options.batchSize) {
+        const picked = order.slice(from, from + options.batchSize);
+        const batch: Gliner2Sample[] = picked.map((i) => samples[i]);
+        const loss = trainingStep(model, optimizer, () => model.entityLoss(batch, picked.map((i) => gold[i]), { training: true, rng }, rng), learningRateAt(schedule, step));
+        if (!Number.isFinite(loss)) throw new Error(`GLiNER2 fine-tuning diverged at step ${step + 1} (a weight is not finite)`);
+        sum += loss;
+        step++;
+      }
+      epochLosses.push(sum / batchesPerEpoch);
+      options.onEpoch?.(epoch + 1, sum / batchesPerEpoch);
+      log(`epoch ${epoch + 1}/${options.epochs}: loss ${(sum / batchesPerEpoch).toFixed(4)}`);
     }
-    let sum = 0;
-    for (let from = 0; from < order.length; from += options.batchSize) {
-      const picked = order.slice(from, from + options.batchSize);
-      const batch: Gliner2Sample[] = picked.map((i) => samples[i]);
-      const loss = trainingStep(model, optimizer, () => model.entityLoss(batch, picked.map((i) => gold[i]), { training: true, rng }, rng), learningRateAt(schedule, step));
-      if (!Number.isFinite(loss)) throw new Error(`GLiNER2 fine-tuning diverged at step ${step + 1} (a weight is not finite)`);
-      sum += loss;
-      step++;
-    }
-    epochLosses.push(sum / batchesPerEpoch);
-    options.onEpoch?.(epoch + 1, sum / batchesPerEpoch);
-    log(`epoch ${epoch + 1}/${options.epochs}: loss ${(sum / batchesPerEpoch).toFixed(4)}`);
-  }
+  });
   const samplesPerSecond = (samples.length * options.epochs) / ((performance.now() - started) / 1000);
   if (options.outputDir) {
     mkdirSync(options.outputDir, { recursive: true });

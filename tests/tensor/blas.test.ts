@@ -13,7 +13,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
-import { BLAS_ADDON, BLAS_ADDON_RECORD, bufferProducts, loadBlasAddon, type BlasAddon } from '../../lib/tensor/blas.js';
+import { BLAS_ADDON, BLAS_ADDON_RECORD, bufferProducts, loadBlasAddon, withProductThreads, type BlasAddon } from '../../lib/tensor/blas.js';
 import { initBackend } from '../../lib/backend/index.js';
 
 const ROOT = process.cwd();
@@ -89,6 +89,24 @@ describe('OpenBLAS products on the wasm backend', { skip }, () => {
       }),
       { numRuns: 300, seed: 17 },
     );
+  });
+
+  test('withProductThreads: OpenBLAS runs the products on that many threads inside, on one again after (also when the work throws); the values hold', async () => {
+    await initBackend({ prefer: 'wasm' });
+    const addon = loadBlasAddon(ROOT) as BlasAddon;
+    const a = tf.randomNormal([300, 700], 0, 1, 'float32', 5);
+    const b = tf.randomNormal([700, 500], 0, 1, 'float32', 6);
+    const two = await withProductThreads(2, async () => {
+      assert.equal(addon.library().threads, 2);
+      return tf.matMul(a, b).dataSync();
+    });
+    assert.equal(addon.library().threads, 1);
+    const want = reference(a.dataSync() as Float32Array, b.dataSync() as Float32Array, 1, 1, 300, 500, 700, false, false);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(two[i] - want[i]) <= 1e-5 * 701, `element ${i}: ${two[i]} vs ${want[i]}`);
+    await assert.rejects(withProductThreads(2, async () => { throw new RangeError('the work failed'); }), /the work failed/);
+    assert.equal(addon.library().threads, 1);
+    assert.throws(() => addon.setThreads(0), /setThreads takes one integer from 1 to 256/);
+    tf.dispose([a, b]);
   });
 
   test('the same product gives the same bits on every call, wherever its operands lie in the heap', async () => {
