@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     const examples = kbmc.sentences.map((s) => ({ text: s.sentence, entities: s.spans }));
     const model = await Gliner2Model.load(modelDir, { lora: LORA, seed: 7 });
     const adapter = path.join(dir, 'adapter');
-    writeGliner2Adapter(model, adapter);
+    await writeGliner2Adapter(model, adapter);
     const samples = await encodeEntityInputs(model.tokenizer, examples.map((e) => e.text), LABELS, model.maxTokens);
     const gold = examples.map((e) => goldSpans(e, LABELS));
     const batches = [0, 1].map((k) => Array.from({ length: BATCH }, (_, i) => (k * BATCH + i) % samples.length));
@@ -86,12 +86,12 @@ async function main(): Promise<void> {
     const rng = new SeededRandom(7);
     const optimizer = new AdamW(model.parameters, { weightDecay: 0.01 });
     const step = (indices: number[]) => trainingStep(model, optimizer, () => model.entityLoss(indices.map((i) => samples[i]), indices.map((i) => gold[i]), { training: true, rng }, rng), 5e-4);
-    for (let i = 0; i < WARMUP; i++) step(batches[i % 2]);
+    for (let i = 0; i < WARMUP; i++) await step(batches[i % 2]);
     // One product thread, then every core's (as fineTuneGliner2 runs): the same steps, the same batches.
     const timed = (threads: number) =>
       withProductThreads(threads, async () => {
         const started = performance.now();
-        for (let i = 0; i < STEPS; i++) step(batches[(WARMUP + i) % 2]);
+        for (let i = 0; i < STEPS; i++) await step(batches[(WARMUP + i) % 2]);
         return (BATCH * STEPS) / ((performance.now() - started) / 1000);
       });
     const threads = availableParallelism();

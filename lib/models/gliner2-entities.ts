@@ -50,10 +50,19 @@ export async function extractEntities(model: Gliner2Model, texts: readonly strin
   await withProductThreads(availableParallelism(), async () => {
     for (let from = 0; from < samples.length; from += batchSize) {
       const batch = samples.slice(from, from + batchSize);
-      const { scores, counts } = tf.tidy(() => {
+      const { scoreTensors, countTensor } = tf.tidy(() => {
         const out = model.forward(batch, { training: false });
-        return { scores: out.spanLogits.map((l) => tf.sigmoid(l).dataSync() as Float32Array), counts: out.countLogits.argMax(1).dataSync() as Int32Array };
+        return { scoreTensors: out.spanLogits.map((l) => tf.sigmoid(l)), countTensor: out.countLogits.argMax(1) };
       });
+      // Read asynchronously: the webgpu backend has no synchronous read in Node.
+      let scores: Float32Array[];
+      let counts: Int32Array;
+      try {
+        scores = (await Promise.all(scoreTensors.map((t) => t.data()))) as Float32Array[];
+        counts = (await countTensor.data()) as Int32Array;
+      } finally {
+        tf.dispose([...scoreTensors, countTensor]);
+      }
       batch.forEach((sample, b) => decoded.push(counts[b] === 0 ? [] : decodeEntities(sample, labels, scores[b], model.config.maxWidth, threshold)));
     }
   });

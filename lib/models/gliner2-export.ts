@@ -18,17 +18,17 @@ function writeJson(file: string, value: unknown): void {
   writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
 }
 
-export function writeGliner2Adapter(model: Gliner2Model, dir: string): void {
+export async function writeGliner2Adapter(model: Gliner2Model, dir: string): Promise<void> {
   const lora = model.setup.lora;
   if (!lora) throw new Error('writeGliner2Adapter: the model has no LoRA adapter');
   mkdirSync(dir, { recursive: true });
-  writeSafetensors(path.join(dir, 'adapter_model.safetensors'), model.adapterWeights());
+  writeSafetensors(path.join(dir, 'adapter_model.safetensors'), await model.adapterWeights());
   writeJson(path.join(dir, 'adapter_config.json'), adapterConfig(lora, model.loraTargets.map((t) => t.module), [], 'base', path.resolve(model.folder.dir)));
 }
 
-export function writeGliner2Merged(model: Gliner2Model, dir: string): void {
+export async function writeGliner2Merged(model: Gliner2Model, dir: string): Promise<void> {
   mkdirSync(path.join(dir, 'encoder_config'), { recursive: true });
-  writeSafetensors(path.join(dir, 'model.safetensors'), model.mergedWeights());
+  writeSafetensors(path.join(dir, 'model.safetensors'), await model.mergedWeights());
   copyFileSync(model.folder.configFile, path.join(dir, 'config.json'));
   copyFileSync(model.folder.encoderConfigFile, path.join(dir, 'encoder_config', 'config.json'));
   for (const file of TOKENIZER_FILES) {

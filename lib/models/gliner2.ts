@@ -403,22 +403,28 @@ export class Gliner2Model {
     return tf.addN(losses) as tf.Scalar;
   }
 
-  /** Every base tensor with LoRA merged in (`W + α/r · B·A`), checkpoint names and layout. */
-  mergedWeights(): Map<string, { shape: number[]; values: Float32Array }> {
+  /**
+   * Every base tensor with LoRA merged in (`W + α/r · B·A`), checkpoint names and layout. Read
+   * asynchronously: the webgpu backend has no synchronous read in Node.
+   */
+  async mergedWeights(): Promise<Map<string, { shape: number[]; values: Float32Array }>> {
     const out = new Map<string, { shape: number[]; values: Float32Array }>();
     for (const spec of this.specs) {
       const adapter = spec.role === 'linear' ? this.loraLayers.get(spec.name.replace(/\.weight$/, '')) : undefined;
       const merged = tf.tidy(() => (adapter ? tf.add(this.weight(spec.name), tf.mul(tf.matMul(adapter.a, adapter.b), adapter.scaling)) : tf.clone(this.weight(spec.name))));
-      out.set(spec.name, { shape: [...spec.shape], values: toCheckpoint(spec, merged.dataSync() as Float32Array) });
-      merged.dispose();
+      try {
+        out.set(spec.name, { shape: [...spec.shape], values: toCheckpoint(spec, (await merged.data()) as Float32Array) });
+      } finally {
+        merged.dispose();
+      }
     }
     return out;
   }
 
   /** PEFT's adapter tensors: `base_model.model.<module>.lora_A.weight` / `lora_B.weight`. */
-  adapterWeights(): Map<string, { shape: number[]; values: Float32Array }> {
+  async adapterWeights(): Promise<Map<string, { shape: number[]; values: Float32Array }>> {
     const out = new Map<string, { shape: number[]; values: Float32Array }>();
-    for (const [name, spec] of this.trainableSpecs) out.set(`base_model.model.${name}`, { shape: [...spec.shape], values: toCheckpoint(spec, this.parameters.get(name).dataSync() as Float32Array) });
+    for (const [name, spec] of this.trainableSpecs) out.set(`base_model.model.${name}`, { shape: [...spec.shape], values: toCheckpoint(spec, (await this.parameters.get(name).data()) as Float32Array) });
     return out;
   }
 

@@ -20,6 +20,7 @@ import { formatTrainableParameters, type LoraSettings } from '../models/lora.js'
 import { globalNorm } from './gradients.js';
 import { AdamW } from './optimizer.js';
 import { withProductThreads } from '../tensor/blas.js';
+import { readConcatenated } from '../tensor/ops/scratch.js';
 import { SeededRandom } from '../tensor/rng.js';
 import { learningRateAt } from './schedule.js';
 
@@ -73,20 +74,25 @@ export function goldSpans(example: EntityExample, labels: readonly string[]): [n
  * One update of the LoRA matrices: the gradient of `loss`, clipped to global norm 1 as GLiNER2's
  * trainer does, then AdamW at `lr`. Returns the loss, or NaN when an updated weight is not finite.
  */
-export function trainingStep(model: Gliner2Model, optimizer: AdamW, loss: () => tf.Scalar, lr: number): number {
+export async function trainingStep(model: Gliner2Model, optimizer: AdamW, loss: () => tf.Scalar, lr: number): Promise<number> {
   const { value, grads } = tf.variableGrads(loss, model.parameters.variables);
   const flat = new Float32Array(model.parameters.count);
-  let at = 0;
-  for (const variable of model.parameters.variables) {
-    // Matrices the loss does not reach (the classifier's LoRA for entities) have no gradient entry.
-    const g = grads[variable.name];
-    if (g) flat.set(g.dataSync() as Float32Array, at);
-    at += variable.size;
+  let result: number;
+  try {
+    let at = 0;
+    // Read asynchronously: the webgpu backend has no synchronous read in Node.
+    for (const variable of model.parameters.variables) {
+      // Matrices the loss does not reach (the classifier's LoRA for entities) have no gradient entry.
+      const g = grads[variable.name];
+      if (g) flat.set((await g.data()) as Float32Array, at);
+      at += variable.size;
+    }
+    result = (await value.data())[0];
+  } finally {
+    tf.dispose([value, ...Object.values(grads)]);
   }
-  const result = value.dataSync()[0];
-  tf.dispose([value, ...Object.values(grads)]);
   const norm = globalNorm(flat);
-  const weights = model.parameters.read();
+  const weights = await readConcatenated(model.parameters.variables);
   const finite = optimizer.apply(weights, flat, lr, norm > 1 ? 1 / (norm + 1e-6) : 1);
   model.parameters.write(weights);
   return finite ? result : NaN;
@@ -118,7 +124,7 @@ export async function fineTuneGliner2(options: FineTuneGliner2Options): Promise<
       for (let from = 0; from < order.length; from += options.batchSize) {
         const picked = order.slice(from, from + options.batchSize);
         const batch: Gliner2Sample[] = picked.map((i) => samples[i]);
-        const loss = trainingStep(model, optimizer, () => model.entityLoss(batch, picked.map((i) => gold[i]), { training: true, rng }, rng), learningRateAt(schedule, step));
+        const loss = await trainingStep(model, optimizer, () => model.entityLoss(batch, picked.map((i) => gold[i]), { training: true, rng }, rng), learningRateAt(schedule, step));
         if (!Number.isFinite(loss)) throw new Error(`GLiNER2 fine-tuning diverged at step ${step + 1} (a weight is not finite)`);
         sum += loss;
         step++;
@@ -131,8 +137,8 @@ export async function fineTuneGliner2(options: FineTuneGliner2Options): Promise<
   const samplesPerSecond = (samples.length * options.epochs) / ((performance.now() - started) / 1000);
   if (options.outputDir) {
     mkdirSync(options.outputDir, { recursive: true });
-    writeGliner2Adapter(model, path.join(options.outputDir, 'adapter'));
-    writeGliner2Merged(model, path.join(options.outputDir, 'merged'));
+    await writeGliner2Adapter(model, path.join(options.outputDir, 'adapter'));
+    await writeGliner2Merged(model, path.join(options.outputDir, 'merged'));
     writeFileSync(path.join(options.outputDir, 'history.json'), JSON.stringify({ epochLosses, samplesPerSecond }, null, 2) + '\n');
   }
   return { model, epochLosses, samplesPerSecond };

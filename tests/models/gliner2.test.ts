@@ -79,7 +79,7 @@ describe('GLiNER2 vs the PyTorch re-statement', { skip }, () => {
       try {
         randomiseLora(model, 7);
         const adapter = path.join(tempDir(), 'adapter');
-        writeGliner2Adapter(model, adapter);
+        await writeGliner2Adapter(model, adapter);
         const samples = await encodeEntityInputs(model.tokenizer, TEXTS, LABELS, model.maxTokens);
         const reference = runReference('forward', folder, referenceInputs(samples, model.tokenizer.padId, GOLD), ['--adapter', adapter, '--grads']) as {
           span_logits: number[][][][];
@@ -126,7 +126,7 @@ describe('GLiNER2 vs the PyTorch re-statement', { skip }, () => {
     const model = await Gliner2Model.load(folder, { lora: LORA, seed: 3 });
     try {
       const adapter = path.join(tempDir(), 'initial-adapter');
-      writeGliner2Adapter(model, adapter);
+      await writeGliner2Adapter(model, adapter);
       const samples = await encodeEntityInputs(model.tokenizer, TEXTS, LABELS, model.maxTokens);
       const batches = [referenceInputs(samples.slice(0, 2), model.tokenizer.padId, GOLD.slice(0, 2)), referenceInputs(samples.slice(2), model.tokenizer.padId, GOLD.slice(2))];
       const steps = 4;
@@ -136,7 +136,7 @@ describe('GLiNER2 vs the PyTorch re-statement', { skip }, () => {
       const ours: number[] = [];
       for (let step = 0; step < steps; step++) {
         const part = step % 2 === 0 ? [samples.slice(0, 2), GOLD.slice(0, 2)] : [samples.slice(2), GOLD.slice(2)];
-        ours.push(trainingStep(model, optimizer, () => model.entityLoss(part[0] as Gliner2Sample[], part[1] as [number, number, number][][], { training: false }), lr));
+        ours.push(await trainingStep(model, optimizer, () => model.entityLoss(part[0] as Gliner2Sample[], part[1] as [number, number, number][][], { training: false }), lr));
       }
       const worst = maxAbsDifference(ours, reference.losses);
       assert.ok(worst < TOLERANCE * Math.max(1, ...reference.losses.map(Math.abs)), `losses ${ours.join(', ')} vs ${reference.losses.join(', ')}`);
@@ -144,10 +144,10 @@ describe('GLiNER2 vs the PyTorch re-statement', { skip }, () => {
       console.log(`# LoRA loss curve: ${ours.map((l) => l.toFixed(4)).join(', ')} (reference ${reference.losses.map((l) => l.toFixed(4)).join(', ')})`);
 
       const trained = path.join(tempDir(), 'adapter');
-      writeGliner2Adapter(model, trained);
+      await writeGliner2Adapter(model, trained);
       const reloaded = await loadGliner2WithAdapter(folder, trained);
       const merged = path.join(tempDir(), 'merged');
-      writeGliner2Merged(model, merged);
+      await writeGliner2Merged(model, merged);
       const mergedModel = await Gliner2Model.load(merged, { lora: null, seed: 0 });
       try {
         assert.deepEqual(reloaded.parameters.read(), model.parameters.read(), 'the adapter holds the trained LoRA matrices exactly');

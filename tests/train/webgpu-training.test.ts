@@ -9,6 +9,11 @@ import * as tf from '@tensorflow/tfjs';
 import { collectTags } from '../../lib/data/klue-ner.js';
 import { encodeTaggedSentences, encodeTexts } from '../../lib/train/examples.js';
 import { fineTuneEncoder } from '../../lib/train/fine-tune.js';
+import { trainingStep } from '../../lib/train/gliner2-fine-tune.js';
+import { AdamW } from '../../lib/train/optimizer.js';
+import { Gliner2Model } from '../../lib/models/gliner2.js';
+import { encodeEntityInputs } from '../../lib/models/gliner2-input.js';
+import { extractEntities } from '../../lib/models/gliner2-entities.js';
 import { TextClassifier, DEFAULT_CLASSIFIER_CONFIG } from '../../lib/train/models/classifier.js';
 import { SequenceTagger, DEFAULT_TAGGER_CONFIG, type TaggerConfig } from '../../lib/train/models/tagger.js';
 import type { TrainableModel } from '../../lib/train/saved-model.js';
@@ -119,5 +124,40 @@ test('pretrained encoder with LoRA (tiny DeBERTa-v2, sequence classification): t
   assert.ok(losses < 1e-4, `losses ${wasm.steps.map((s) => s.loss).join(', ')} vs ${webgpu.steps.map((s) => s.loss).join(', ')}: relative ${losses}`);
   const weights = relativeDifference(webgpu.weights, wasm.weights);
   assert.ok(weights < 1e-4, `LoRA and head weights after training: relative ${weights}`);
+  assert.equal(tf.getBackend(), 'wasm');
+});
+
+test('GLiNER2 with LoRA (tiny random model): LoRA updates on webgpu equal wasm, and extraction finds the same spans with the same scores', { skip: torchSkip }, async (t) => {
+  const folder = tinyCheckpoint({ arch: 'gliner2', seed: 5 });
+  const labels = ['Disease', 'Body', 'Treatment'];
+  const texts = ['당뇨병 환자의 혈당을 인슐린으로 조절했다', '위암 수술 후 복통이 있었다.'];
+  // (label, start word, width) per text.
+  const gold: [number, number, number][][] = [[[0, 0, 0], [2, 4, 1]], [[0, 0, 0], [1, 3, 0]]];
+  const train = (backend: BackendChoice) =>
+    onBackend(backend, async () => {
+      assert.equal(tf.getBackend(), backend);
+      const model = await Gliner2Model.load(folder, { lora: { r: 4, alpha: 8, dropout: 0, targetModules: ['encoder', 'span_rep', 'classifier'] }, seed: 3 });
+      try {
+        const samples = await encodeEntityInputs(model.tokenizer, texts, labels, model.maxTokens);
+        const optimizer = new AdamW(model.parameters, { weightDecay: 0.01 });
+        const losses: number[] = [];
+        for (let step = 0; step < 2; step++) losses.push(await trainingStep(model, optimizer, () => model.entityLoss(samples, gold, { training: false }), 5e-3));
+        const found = await extractEntities(model, texts, labels, { threshold: 0 });
+        return { losses, weights: await readConcatenated(model.parameters.variables), found };
+      } finally {
+        model.dispose();
+      }
+    });
+  if (skip) return t.skip(skip);
+  const wasm = await train('wasm');
+  const webgpu = await train('webgpu');
+  const losses = relativeDifference(webgpu.losses, wasm.losses);
+  assert.ok(losses < 1e-4, `losses ${wasm.losses.join(', ')} vs ${webgpu.losses.join(', ')}: relative ${losses}`);
+  assert.ok(relativeDifference(webgpu.weights, wasm.weights) < 1e-4, 'LoRA weights after two updates');
+  const spans = (found: typeof wasm.found) => found.map((entities) => entities.map((e) => `${e.label}:${e.start}-${e.end}`));
+  assert.deepEqual(spans(webgpu.found), spans(wasm.found));
+  assert.ok(wasm.found.flat().length > 0, 'threshold 0 keeps spans to compare');
+  const scores = relativeDifference(webgpu.found.flat().map((e) => e.score), wasm.found.flat().map((e) => e.score));
+  assert.ok(scores < 1e-4, `span scores: relative ${scores}`);
   assert.equal(tf.getBackend(), 'wasm');
 });
