@@ -17,6 +17,8 @@ import { newMarker, waitForNoProcesses } from '../notebook/processes.js';
 import { assertSoftwareGpu, softwareGpuEnv, softwareGpuSkip } from './software-gpu.js';
 
 const NOTEBOOK = 'tests/fixtures/notebooks/device.ipynb';
+/** The device cell, then three updates of a small conv+CRF tagger and its predictions, on the kernel's backend. */
+const TRAINING_NOTEBOOK = 'tests/fixtures/notebooks/gpu-training.ipynb';
 const marker = newMarker();
 const noGpu = gpuProblem() !== undefined && gpuDeviceNodes().length === 0;
 after(async () => {
@@ -71,5 +73,18 @@ describe('hanlab-gpu kernel on the software GPU (SwiftShader)', { skip: (!noGpu 
     const run = result.notebook.metadata.hanlab?.run as RunMetadata;
     assert.equal(run.kernel, 'hanlab-gpu');
     assert.deepEqual(run.device, device);
+  });
+
+  test('with HANLAB_ALLOW_SOFTWARE_GPU=1 a short training notebook trains and predicts on webgpu', { timeout: 300_000 }, async () => {
+    assertSoftwareGpu();
+    const result = await runNotebook(TRAINING_NOTEBOOK, { kernel: 'hanlab-gpu', env: { HANLAB_TEST_MARKER: marker, ...softwareGpuEnv(true) } });
+    assert.equal(result.ok, true, result.error?.message);
+    const results = readResults(result.notebook);
+    assert.equal((results.device as { backend: string }).backend, 'webgpu');
+    const training = results.training as { backend: string; losses: number[]; predictedLengths: number[]; goldLengths: number[] };
+    assert.equal(training.backend, 'webgpu');
+    assert.equal(training.losses.length, 3);
+    assert.ok(training.losses.every(Number.isFinite), training.losses.join(', '));
+    assert.deepEqual(training.predictedLengths, training.goldLengths, 'one tag per syllable');
   });
 });
