@@ -17,31 +17,9 @@ import * as tf from '@tensorflow/tfjs';
 import { dawnBinary } from './probe.js';
 import { vulkanIcds, vulkanProblems } from './vulkan.js';
 
-/** The limits tfjs-backend-webgpu asks the device for (it requests the adapter's own values). */
-export const TFJS_LIMITS = [
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeWorkgroupsPerDimension',
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxComputeWorkgroupSizeX',
-  'maxComputeInvocationsPerWorkgroup',
-] as const;
-export type TfjsLimit = (typeof TFJS_LIMITS)[number];
+import { adapterName, TFJS_LIMITS, type TfjsLimit, type WebGpuAdapter } from './webgpu-adapter.js';
 
-/** The WebGPU adapter as the device manifest names it. */
-export interface WebGpuAdapter {
-  vendor: string;
-  architecture: string;
-  device: string;
-  /** Dawn's description: on Vulkan the driver's name and version ("SwiftShader driver 5.0.0"). */
-  description: string;
-  /** The driver: Dawn's description, and on NVIDIA the version nvidia-smi reports. */
-  driver: string;
-  isFallbackAdapter: boolean;
-  /** Why this adapter computes on the CPU (fallback flag or a known software rasteriser), or absent. */
-  software?: string;
-  limits: Record<TfjsLimit, number>;
-}
+export { adapterName, TFJS_LIMITS, type TfjsLimit, type WebGpuAdapter };
 
 export type WebGpuLookup = { kind: 'adapter'; adapter: WebGpuAdapter } | { kind: 'none'; reason: string };
 
@@ -129,11 +107,6 @@ function describeAdapter(raw: GpuAdapterLike): WebGpuAdapter {
   return adapter;
 }
 
-/** The adapter in one line, as a report names it. */
-export function adapterName(adapter: WebGpuAdapter): string {
-  const name = [adapter.vendor, adapter.architecture, adapter.device].filter(Boolean).join(' ');
-  return `${name || 'unnamed adapter'}${adapter.description ? `, ${adapter.description}` : ''}${adapter.software ? ' (software)' : ''}`;
-}
 
 /**
  * `ok`: webgpu runs on `adapter`; else `reason` says why not (`adapter` when one was found but refused).

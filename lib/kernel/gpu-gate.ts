@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { DeviceManifest } from '../backend/index.js';
-import { adapterName, type WebGpuAdapter } from '../backend/webgpu.js';
+import { adapterName, type WebGpuAdapter } from '../backend/webgpu-adapter.js';
 import type { CellFailure, CompletenessAnswer, Completion, Engine, ExecuteContext, ExecuteOutcome, Inspection, LanguageInfo } from './engine.js';
 
 export const OVERRIDE_HINT =

@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { requireWithCodeCache } from './code-cache.js';
 import { CompilerThread } from './compiler-thread.js';
+import { deferDirectoryWatches, type DeferredWatches, type DirectoryWatchingSystem } from './deferred-watches.js';
 import type { CompletenessAnswer, Completion, Engine, ExecuteContext, ExecuteOutcome, Inspection, LanguageInfo, PagePayload } from './engine.js';
 import { tslabPaths, type TslabPaths } from './tslab-paths.js';
 import { widenLongLiterals, type DeclarationScanner } from './declarations.js';
@@ -66,6 +67,7 @@ interface TslabModules {
   ts: ScannerModule & DeclarationScanner & {
     createSourceFile(fileName: string, text: string, target: number, setParentNodes?: boolean, kind?: number): { parseDiagnostics?: { code: number }[] };
     ScriptKind: { TS: number };
+    sys: DirectoryWatchingSystem;
   };
   createConverter(options: { isJS: boolean; isBrowser: boolean }): TslabConverter;
   createExecutor(root: string, convs: { readonly node: TslabConverter; readonly browser: TslabConverter; close(): void }, console: { log(...args: unknown[]): void; error(...args: unknown[]): void }): TslabExecutor;
@@ -126,6 +128,8 @@ export class TslabEngine implements Engine {
   private readonly versions: { typescript: string; tslab: string };
   private thread?: CompilerThread;
   private modules?: TslabModules;
+  /** TypeScript's directory watchers, held back until the first cell has answered (deferred-watches.ts). */
+  private deferredWatches?: DeferredWatches;
   private executor?: TslabExecutor;
   private converters: TslabConverter[] = [];
   private warming?: Promise<void>;
@@ -201,6 +205,8 @@ export class TslabEngine implements Engine {
       createExecutor: fromTslab('executor.js').createExecutor,
       printQuickInfo: fromTslab('inspect.js').printQuickInfo,
     };
+    // Before the first watch host is made: it binds watchDirectory then.
+    if (!this.thread) this.deferredWatches = deferDirectoryWatches(ts.sys);
     const converter = await this.converterFactory(modules);
     // In place, this takes most of a second: TypeScript builds its first program.
     const node = this.recording(converter('node'), modules.ts);
@@ -301,6 +307,12 @@ export class TslabEngine implements Engine {
     }
     const uncaught = this.running.uncaught;
     this.running = undefined;
+    // The first cell has its outcome: TypeScript may start watching directories now, after the reply.
+    const deferred = this.deferredWatches;
+    if (deferred) {
+      this.deferredWatches = undefined;
+      setTimeout(() => deferred.release(), 0);
+    }
     const captured = this.captured;
     if (captured.moduleDiagnostics?.length) process.stderr.write(captured.moduleDiagnostics.map((d) => formatDiagnostic(d)).join('\n') + '\n');
     if (uncaught) return { status: 'error', failure: this.describe(uncaught.value, 'uncaught') };
