@@ -28,7 +28,7 @@ function cpuMs(): number {
 /** Name of a fused op from the call stack (the first frame in lib/tensor/ops or models). */
 function callerOp(): string {
   const frame = (new Error().stack ?? '').split('\n').find((line) => /lib\/(tensor\/ops|train\/models)\//.test(line)) ?? '';
-  return `op:${/lib\/train\/\w+\/([\w-]+)\.ts/.exec(frame)?.[1] ?? 'unknown'}`;
+  return `op:${/lib\/(?:tensor\/ops|train\/models)\/([\w.-]+)\.ts/.exec(frame)?.[1] ?? 'unknown'}`;
 }
 
 /**
