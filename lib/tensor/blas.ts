@@ -93,7 +93,8 @@ export function bufferProducts(): BufferProduct | null {
  */
 export async function withProductThreads<T>(threads: number, work: () => Promise<T>): Promise<T> {
   const addon = installedAddon;
-  if (!addon || threads <= 1) return work();
+  // An addon built before setThreads existed (npm run build:native updates it) runs on one thread.
+  if (!addon || threads <= 1 || typeof addon.setThreads !== 'function') return work();
   addon.setThreads(threads);
   try {
     return await work();
