@@ -54,9 +54,7 @@ class GradientWorker {
     // The worker is TypeScript: a small CommonJS bootstrap registers tsx's require hook in the worker
     // thread (an `--import tsx` execArgv does not reach worker threads), then loads the worker module.
     const bootstrap = `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(file)});`;
-    // Not --input-type=module from a parent run with `-e`: the bootstrap is CommonJS.
-    const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
-    const worker = new Worker(bootstrap, { eval: true, workerData: setup, execArgv });
+    const worker = newWorker(bootstrap, setup);
     const handle = new GradientWorker(worker, new Float32Array(setup.gradients));
     return new Promise((resolve, reject) => {
       handle.pending.set(-1, {
@@ -165,5 +163,24 @@ export class GradientWorkers {
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
+
+/**
+ * A worker thread with the process's own flags, less those a thread cannot take: Node refuses flags
+ * that apply to a whole process (`--single-threaded-gc`, for one) with ERR_WORKER_INVALID_EXEC_ARGV,
+ * naming them; the worker runs without those. Not --input-type=module from a parent run with `-e`:
+ * the bootstrap is CommonJS.
+ */
+function newWorker(bootstrap: string, setup: WorkerSetup): Worker {
+  const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+  try {
+    return new Worker(bootstrap, { eval: true, workerData: setup, execArgv });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    const named = /flags: (.+)$/.exec((error as Error).message)?.[1].split(/,\s*/);
+    // Where Node's message does not name them, the worker takes none of the process's flags.
+    const refused = new Set(named ?? execArgv);
+    return new Worker(bootstrap, { eval: true, workerData: setup, execArgv: execArgv.filter((arg) => !refused.has(arg)) });
   }
 }

@@ -1,5 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { SequenceTagger, DEFAULT_TAGGER_CONFIG, type TaggerConfig } from '../../lib/train/models/tagger.js';
 import { encodeTaggedSentences, evaluateTagger } from '../../lib/train/examples.js';
@@ -176,4 +177,15 @@ test('a worker thread computing half of each update changes nothing: the same lo
   assert.deepEqual(parallel.parameters.read(), single.parameters.read());
   single.dispose();
   parallel.dispose();
+});
+
+test('a process started with flags a worker thread cannot take (--single-threaded-gc) still trains with a gradient worker, to the one-thread losses', () => {
+  const run = (workers: number) => {
+    const child = spawnSync(process.execPath, ['--single-threaded-gc', '--import', 'tsx', 'tests/train/worker-flags-child.ts', String(workers)], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(child.status, 0, child.stderr.slice(-2000));
+    return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as number[];
+  };
+  const withWorker = run(1);
+  assert.equal(withWorker.length, 2);
+  assert.deepEqual(withWorker, run(0), 'one thread or two: the same losses');
 });
