@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { requireWithCodeCache } from './code-cache.js';
 import { CompilerThread } from './compiler-thread.js';
-import { deferDirectoryWatches, type DeferredWatches, type DirectoryWatchingSystem } from './deferred-watches.js';
+import { deferDirectoryWatches, type DirectoryWatchingSystem } from './deferred-watches.js';
 import type { CompletenessAnswer, Completion, Engine, ExecuteContext, ExecuteOutcome, Inspection, LanguageInfo, PagePayload } from './engine.js';
 import { tslabPaths, type TslabPaths } from './tslab-paths.js';
 import { widenLongLiterals, type DeclarationScanner } from './declarations.js';
@@ -128,8 +128,12 @@ export class TslabEngine implements Engine {
   private readonly versions: { typescript: string; tslab: string };
   private thread?: CompilerThread;
   private modules?: TslabModules;
-  /** TypeScript's directory watchers, held back until the first cell has answered (deferred-watches.ts). */
-  private deferredWatches?: DeferredWatches;
+  /**
+   * Work held back until the first cell has answered, when the program is built in this thread:
+   * TypeScript's directory watchers start (deferred-watches.ts) and the code cache is written, now
+   * holding what building the program and checking a cell compiled (code-cache.ts).
+   */
+  private afterFirstCell?: () => void;
   private executor?: TslabExecutor;
   private converters: TslabConverter[] = [];
   private warming?: Promise<void>;
@@ -196,7 +200,8 @@ export class TslabEngine implements Engine {
     const fromTslab = (request: string) => this.require(this.paths.dist(request));
     // This thread needs TypeScript too (the executor's metadata, completeness, positions): it loads
     // while the compiler's thread builds its program.
-    const ts = requireWithCodeCache(this.paths.typescript, { dir: this.options.codeCacheDir }).exports as TslabModules['ts'];
+    const typescript = requireWithCodeCache(this.paths.typescript, { dir: this.options.codeCacheDir });
+    const ts = typescript.exports as TslabModules['ts'];
     const converterModule = fromTslab('converter.js');
     const modules: TslabModules = {
       ts,
@@ -205,8 +210,14 @@ export class TslabEngine implements Engine {
       createExecutor: fromTslab('executor.js').createExecutor,
       printQuickInfo: fromTslab('inspect.js').printQuickInfo,
     };
-    // Before the first watch host is made: it binds watchDirectory then.
-    if (!this.thread) this.deferredWatches = deferDirectoryWatches(ts.sys);
+    if (!this.thread) {
+      // Before the first watch host is made: it binds watchDirectory then.
+      const watches = deferDirectoryWatches(ts.sys);
+      this.afterFirstCell = () => {
+        watches.release();
+        typescript.save();
+      };
+    }
     const converter = await this.converterFactory(modules);
     // In place, this takes most of a second: TypeScript builds its first program.
     const node = this.recording(converter('node'), modules.ts);
@@ -307,11 +318,11 @@ export class TslabEngine implements Engine {
     }
     const uncaught = this.running.uncaught;
     this.running = undefined;
-    // The first cell has its outcome: TypeScript may start watching directories now, after the reply.
-    const deferred = this.deferredWatches;
-    if (deferred) {
-      this.deferredWatches = undefined;
-      setTimeout(() => deferred.release(), 0);
+    // The first cell has its outcome: what was held back for it runs now, after the reply.
+    const afterFirstCell = this.afterFirstCell;
+    if (afterFirstCell) {
+      this.afterFirstCell = undefined;
+      setTimeout(afterFirstCell, 0);
     }
     const captured = this.captured;
     if (captured.moduleDiagnostics?.length) process.stderr.write(captured.moduleDiagnostics.map((d) => formatDiagnostic(d)).join('\n') + '\n');

@@ -6,6 +6,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { gpuProblem } from '../../lib/backend/probe.js';
 import { gpuDeviceNodes } from '../../lib/backend/vulkan.js';
 import { KernelClient } from '../../lib/jupyter/kernel-client.js';
@@ -138,6 +141,37 @@ describe('a fresh kernel, interrupted while it still loads its compiler', () => 
       assert.equal((await fresh.execute('6 * 7')).status, 'ok');
     } finally {
       await fresh.shutdown();
+    }
+  });
+});
+
+describe('a fresh kernel and its V8 code cache for TypeScript', () => {
+  test('compiling in the kernel\'s thread (the default), the first cell writes the cache; the next kernel loads TypeScript from it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hanlab-kernel-code-cache-'));
+    const env = { HANLAB_TEST_MARKER: marker, HANLAB_CODE_CACHE_DIR: dir, HANLAB_COMPILER_THREAD: 'off' };
+    const cacheFiles = () => readdirSync(dir).filter((name) => name.endsWith('.v8cache'));
+    try {
+      const first = await KernelClient.start({ kernel: 'hanlab', env });
+      try {
+        assert.equal((await first.execute('6 * 7')).status, 'ok');
+        // Written just after the first cell's reply.
+        for (let wait = 0; cacheFiles().length === 0 && wait < 100; wait++) await new Promise((resolve) => setTimeout(resolve, 100));
+      } finally {
+        await first.shutdown();
+      }
+      const written = cacheFiles();
+      assert.equal(written.length, 1, 'one cache file, for tslab\'s typescript.js');
+      const writtenAt = statSync(path.join(dir, written[0])).mtimeMs;
+      const second = await KernelClient.start({ kernel: 'hanlab', env });
+      try {
+        assert.equal((await second.execute('6 * 7')).status, 'ok');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      } finally {
+        await second.shutdown();
+      }
+      assert.equal(statSync(path.join(dir, written[0])).mtimeMs, writtenAt, 'a cache that served the start is not written again');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
