@@ -107,7 +107,6 @@ function describeAdapter(raw: GpuAdapterLike): WebGpuAdapter {
   return adapter;
 }
 
-
 /**
  * `ok`: webgpu runs on `adapter`; else `reason` says why not (`adapter` when one was found but refused).
  * Not a discriminated union: tslab compiles lib/ without strictNullChecks, where `ok: true | false` does not narrow.

@@ -26,6 +26,7 @@ import { ParameterSet, type ParameterSpec } from '../tensor/parameters.js';
 import { SeededRandom } from '../tensor/rng.js';
 import type { ForwardContext } from '../tensor/forward-context.js';
 import { embeddingLookup } from '../tensor/ops/embedding-lookup.js';
+import { readValuesAsync } from '../tensor/ops/scratch.js';
 import { ARCHITECTURES } from './architectures.js';
 import { BASE_PREFIX, readEncoderConfig, type EncoderConfig } from './config.js';
 import { downloadHint, readTokenizerFiles, type ModelFolder } from './folder.js';
@@ -413,7 +414,7 @@ export class Gliner2Model {
       const adapter = spec.role === 'linear' ? this.loraLayers.get(spec.name.replace(/\.weight$/, '')) : undefined;
       const merged = tf.tidy(() => (adapter ? tf.add(this.weight(spec.name), tf.mul(tf.matMul(adapter.a, adapter.b), adapter.scaling)) : tf.clone(this.weight(spec.name))));
       try {
-        out.set(spec.name, { shape: [...spec.shape], values: toCheckpoint(spec, (await merged.data()) as Float32Array) });
+        out.set(spec.name, { shape: [...spec.shape], values: toCheckpoint(spec, await readValuesAsync(merged)) });
       } finally {
         merged.dispose();
       }
@@ -424,7 +425,7 @@ export class Gliner2Model {
   /** PEFT's adapter tensors: `base_model.model.<module>.lora_A.weight` / `lora_B.weight`. */
   async adapterWeights(): Promise<Map<string, { shape: number[]; values: Float32Array }>> {
     const out = new Map<string, { shape: number[]; values: Float32Array }>();
-    for (const [name, spec] of this.trainableSpecs) out.set(`base_model.model.${name}`, { shape: [...spec.shape], values: toCheckpoint(spec, (await this.parameters.get(name).data()) as Float32Array) });
+    for (const [name, spec] of this.trainableSpecs) out.set(`base_model.model.${name}`, { shape: [...spec.shape], values: toCheckpoint(spec, await readValuesAsync(this.parameters.get(name))) });
     return out;
   }
 

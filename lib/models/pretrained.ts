@@ -9,6 +9,7 @@ import { InputError } from '../errors.js';
 import { ParameterSet, type ParameterSpec } from '../tensor/parameters.js';
 import { SeededRandom } from '../tensor/rng.js';
 import type { ForwardContext } from '../tensor/forward-context.js';
+import { readValuesAsync } from '../tensor/ops/scratch.js';
 import { ARCHITECTURES } from './architectures.js';
 import type { EncoderInputs, EncoderTask } from './architecture.js';
 import { BASE_PREFIX, type EncoderConfig } from './config.js';
@@ -176,7 +177,7 @@ export class PretrainedEncoder {
       });
       let values: Float32Array;
       try {
-        values = (await internal.data()) as Float32Array;
+        values = await readValuesAsync(internal);
       } finally {
         internal.dispose();
       }
@@ -196,7 +197,7 @@ export class PretrainedEncoder {
   async adapterWeights(): Promise<Map<string, CheckpointTensor>> {
     const out = new Map<string, CheckpointTensor>();
     for (const [name, spec] of this.trainableSpecs) {
-      const values = (await this.parameters.get(name).data()) as Float32Array;
+      const values = await readValuesAsync(this.parameters.get(name));
       out.set(`base_model.model.${name}`, { shape: [...spec.shape], values: toCheckpoint(spec, values) });
     }
     return out;

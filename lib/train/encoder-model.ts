@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Batch } from './batching.js';
 import type { ForwardContext } from '../tensor/forward-context.js';
 import type { ParameterManifestEntry, ParameterSet } from '../tensor/parameters.js';
+import { readValuesAsync } from '../tensor/ops/scratch.js';
 import type { EncoderInputs } from '../models/architecture.js';
 import { PretrainedEncoder, type EncoderSetup } from '../models/pretrained.js';
 
@@ -133,7 +134,7 @@ export class EncoderModel {
   async probabilities(batch: Batch): Promise<Float32Array> {
     const probs = tf.tidy(() => tf.softmax(this.logits(batch, { training: false })));
     try {
-      return (await probs.data()) as Float32Array;
+      return await readValuesAsync(probs);
     } finally {
       probs.dispose();
     }

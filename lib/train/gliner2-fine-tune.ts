@@ -75,24 +75,22 @@ export function goldSpans(example: EntityExample, labels: readonly string[]): [n
  * trainer does, then AdamW at `lr`. Returns the loss, or NaN when an updated weight is not finite.
  */
 export async function trainingStep(model: Gliner2Model, optimizer: AdamW, loss: () => tf.Scalar, lr: number): Promise<number> {
-  const { value, grads } = tf.variableGrads(loss, model.parameters.variables);
-  const flat = new Float32Array(model.parameters.count);
-  let result: number;
+  const variables = model.parameters.variables;
+  const { value, grads } = tf.variableGrads(loss, variables);
+  // Matrices the loss does not reach (the classifier's LoRA for entities) have no gradient entry:
+  // zeros. The loss and the gradient come back in one read, as in the trainer's device form
+  // (accumulateGradientsOnDevice): asynchronous, as webgpu has no synchronous read in Node.
+  const gradients = variables.map((variable) => grads[variable.name] ?? tf.zerosLike(variable));
+  let values: Float32Array;
   try {
-    let at = 0;
-    // Read asynchronously: the webgpu backend has no synchronous read in Node.
-    for (const variable of model.parameters.variables) {
-      // Matrices the loss does not reach (the classifier's LoRA for entities) have no gradient entry.
-      const g = grads[variable.name];
-      if (g) flat.set((await g.data()) as Float32Array, at);
-      at += variable.size;
-    }
-    result = (await value.data())[0];
+    values = await readConcatenated([value, ...gradients]);
   } finally {
-    tf.dispose([value, ...Object.values(grads)]);
+    tf.dispose([value, ...gradients]);
   }
+  const result = values[0];
+  const flat = values.subarray(1);
   const norm = globalNorm(flat);
-  const weights = await readConcatenated(model.parameters.variables);
+  const weights = await readConcatenated(variables);
   const finite = optimizer.apply(weights, flat, lr, norm > 1 ? 1 / (norm + 1e-6) : 1);
   model.parameters.write(weights);
   return finite ? result : NaN;

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertFinite } from '../errors.js';
-import { readValues } from '../../tensor/ops/scratch.js';
+import { readValues, readValuesAsync } from '../../tensor/ops/scratch.js';
 import { dense } from '../../tensor/ops/mat-mul.js';
 import { ParameterSet } from '../../tensor/parameters.js';
 import { SeededRandom } from '../../tensor/rng.js';
@@ -90,7 +90,7 @@ export class TextClassifier {
   async predictProbabilitiesAsync(batch: Batch): Promise<number[][]> {
     const probabilities = tf.tidy(() => tf.softmax(this.logits(batch, { training: false })));
     try {
-      return this.rows(batch, (await probabilities.data()) as Float32Array);
+      return this.rows(batch, await readValuesAsync(probabilities));
     } finally {
       probabilities.dispose();
     }
