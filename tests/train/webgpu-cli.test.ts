@@ -71,6 +71,11 @@ async function predictOn(backend: string, model: string, input: string): Promise
   return readFileSync(written, 'utf8');
 }
 
+/** The labels of `hanlab predict`'s classifier output (row, prediction, p_<label>...: a line a row under the header). */
+function predictedLabels(printed: string): string[] {
+  return printed.split('\n').slice(1).filter(Boolean).map((line) => line.split('\t')[1]);
+}
+
 async function assertSameCurve(config: string, extra: string[] = [], expect: { workers: boolean } = { workers: true }): Promise<string> {
   const wasm = await trainOn('wasm', config, extra);
   const webgpu = await trainOn('webgpu', config, extra);
@@ -93,10 +98,8 @@ test('hanlab train --backend webgpu: data/nsmc/config.ini on a sample trains to 
   const model = await assertSameCurve(configFrom('data/nsmc/config.ini', dir, './train.txt'));
   const onWasm = await predictOn('wasm', model, path.join(dir, 'test.txt'));
   const onWebgpu = await predictOn('webgpu', model, path.join(dir, 'test.txt'));
-  // row, prediction, p_<label>...: one line a row under the header.
-  const labels = (printed: string) => printed.split('\n').slice(1).filter(Boolean).map((line) => line.split('\t')[1]);
-  assert.equal(labels(onWasm).length, 8);
-  assert.deepEqual(labels(onWebgpu), labels(onWasm));
+  assert.equal(predictedLabels(onWasm).length, 8);
+  assert.deepEqual(predictedLabels(onWebgpu), predictedLabels(onWasm));
 });
 
 test('hanlab train --backend webgpu: data/klue-ner/config.ini --klue-partition on a sample of the partition trains to the loss curve of wasm; the same tags on both', async (t) => {
@@ -150,9 +153,8 @@ test('hanlab train --backend webgpu: an encoder config with [LoRA] (tiny DeBERTa
   const merged = path.join(path.dirname(await assertSameCurve(config, [], { workers: false })), 'merged');
   const onWasm = await predictOn('wasm', merged, path.join(dir, 'train.csv'));
   const onWebgpu = await predictOn('webgpu', merged, path.join(dir, 'train.csv'));
-  const labels = (printed: string) => printed.split('\n').slice(1).filter(Boolean).map((line) => line.split('\t')[1]);
-  assert.equal(labels(onWasm).length, 24);
-  assert.deepEqual(labels(onWebgpu), labels(onWasm));
+  assert.equal(predictedLabels(onWasm).length, 24);
+  assert.deepEqual(predictedLabels(onWebgpu), predictedLabels(onWasm));
 });
 
 test('--backend names a backend lib/backend knows, or exits 2 with the list', async () => {
